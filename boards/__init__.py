@@ -1,0 +1,1 @@
+"""Board platforms, tops, synthesis runs and resource/timing reports."""

@@ -1,0 +1,321 @@
+"""The one configuration object of plasticore.
+
+Every size, bit width, fixed-point factor, shift, rule choice and seed that the golden model,
+the RTL, the co-simulation and synthesis use comes from a :class:`Config`. Nothing downstream
+writes a width or a constant by hand: it reads it (or a derived value such as ``alpha_q``) from
+here. ``docs/numerics.md`` says what each field means for the arithmetic.
+
+A :class:`Config` is immutable and validated on construction: a bad value raises
+:class:`ConfigError` naming the field, the value and the allowed range, so that a wrong setting
+is never silently turned into wrong hardware.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "PRESETS",
+    "RESET_MODES",
+    "PSEUDO_DERIVATIVES",
+    "RULES",
+    "preset",
+    "load_config",
+    "decay_factor",
+]
+
+RESET_MODES = ("subtract", "zero")
+PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear")
+RULES = ("eprop_random", "eprop_symmetric", "erbp")
+
+#: Largest magnitude an intermediate sum may reach. Golden computes integer sums exactly in
+#: int64; the RTL sizes its accumulators from the same bounds (see ``Config.acc_bits``).
+_MAX_EXACT_BITS = 62
+
+
+class ConfigError(ValueError):
+    """A configuration value is outside what golden and hardware support."""
+
+
+def decay_factor(tau: float, decay_bits: int) -> int:
+    """The fixed-point decay factor ``round(exp(-1/tau) * 2**decay_bits)`` for one tick.
+
+    Clipped to ``2**decay_bits - 1`` so that every decay is a strict contraction (a state
+    that is never driven always returns to zero, and the factor fits ``decay_bits`` bits).
+    """
+    q = round(math.exp(-1.0 / tau) * (1 << decay_bits))
+    return max(0, min(q, (1 << decay_bits) - 1))
+
+
+def _range(lo: float, hi: float):
+    return {"range": (lo, hi)}
+
+
+def _choice(options: tuple[str, ...]):
+    return {"choices": options}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes, widths, constants, rule and seeds of one plasticore network.
+
+    Units: ``threshold``, ``adapt_inc`` and ``pd_window`` are in soma LSBs (the integer unit
+    of ``U``); time constants are in ticks. Weights are signed ``w_bits`` integers; a weight
+    adds ``W << w_shift`` soma LSBs to the membrane, ``W << out_shift`` readout LSBs to Y.
+    """
+
+    name: str = field(default="custom", metadata={"doc": "label used in reports"})
+
+    # sizes ------------------------------------------------------------------------------
+    n_in: int = field(default=16, metadata=_range(1, 4096))
+    n_rec: int = field(default=32, metadata=_range(1, 4096))
+    n_out: int = field(default=2, metadata=_range(1, 256))
+    #: the last ``n_alif`` recurrent neurons are adaptive (ALIF); the others are LIF
+    n_alif: int = field(default=0, metadata=_range(0, 4096))
+
+    # bit widths (signed two's complement unless noted) ---------------------------------------
+    w_bits: int = field(default=8, metadata=_range(2, 16))
+    u_bits: int = field(default=16, metadata=_range(8, 32))
+    #: adaptation state a (unsigned)
+    a_bits: int = field(default=14, metadata=_range(2, 24))
+    v_bits: int = field(default=16, metadata=_range(8, 32))
+    y_bits: int = field(default=16, metadata=_range(8, 32))
+    e_bits: int = field(default=16, metadata=_range(4, 32))
+    #: presynaptic eligibility traces x-bar and z-bar (unsigned)
+    trace_bits: int = field(default=8, metadata=_range(2, 16))
+    #: fractional bits of every decay factor
+    decay_bits: int = field(default=8, metadata=_range(4, 16))
+    #: refractory counter (unsigned); derived minimum is checked against ``refractory``
+    ref_bits: int = field(default=4, metadata=_range(1, 8))
+
+    # dynamics ---------------------------------------------------------------------------
+    tau_m: float = field(default=20.0, metadata=_range(0.5, 1e6))
+    tau_a: float = field(default=200.0, metadata=_range(0.5, 1e6))
+    tau_out: float = field(default=20.0, metadata=_range(0.5, 1e6))
+    tau_v: float = field(default=20.0, metadata=_range(0.5, 1e6))
+    #: tau of the presynaptic traces; e-prop uses tau_m, so ``None`` means "same as tau_m"
+    tau_trace: float | None = field(default=None, metadata=_range(0.5, 1e6))
+    threshold: int = field(default=1024, metadata=_range(1, (1 << 31) - 1))
+    #: ALIF threshold increase per spike, in soma LSBs (beta folded into a; see numerics.md)
+    adapt_inc: int = field(default=64, metadata=_range(0, (1 << 24) - 1))
+    refractory: int = field(default=2, metadata=_range(0, 255))
+    reset: str = field(default="subtract", metadata=_choice(RESET_MODES))
+    w_shift: int = field(default=4, metadata=_range(0, 16))
+    out_shift: int = field(default=2, metadata=_range(0, 16))
+    #: right shift (rounded) applied to the feedback sum B.e before it enters V
+    fb_shift: int = field(default=10, metadata=_range(0, 32))
+
+    # learning ---------------------------------------------------------------------------
+    rule: str = field(default="eprop_random", metadata=_choice(RULES))
+    pseudo_derivative: str = field(default="boxcar", metadata=_choice(PSEUDO_DERIVATIVES))
+    #: half-width of the pseudo-derivative window around the threshold, soma LSBs
+    pd_window: int = field(default=512, metadata=_range(1, (1 << 31) - 1))
+    #: learning rate eta = 2**-lr_shift (input and recurrent weights)
+    lr_shift: int = field(default=12, metadata=_range(0, 40))
+    #: readout learning rate eta_out = 2**-out_lr_shift
+    out_lr_shift: int = field(default=12, metadata=_range(0, 40))
+
+    # hardware shape ---------------------------------------------------------------------
+    #: P: post-synaptic weights per memory word, i.e. parallel accumulation lanes
+    lanes: int = field(default=4, metadata=_range(1, 64))
+
+    # seeds ------------------------------------------------------------------------------
+    seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
+    lfsr_seed: int = field(default=0xACE1_2468, metadata=_range(1, (1 << 32) - 1))
+
+    def __post_init__(self):
+        for f in fields(self):
+            self._check_field(f, getattr(self, f.name))
+        self._check_relations()
+
+    # validation -------------------------------------------------------------------------
+    def _check_field(self, f: dataclasses.Field, value: Any) -> None:
+        meta = f.metadata
+        if f.name == "name":
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"name: {value!r} is not a non-empty string")
+            return
+        if "choices" in meta:
+            if value not in meta["choices"]:
+                raise ConfigError(
+                    f"{f.name}: {value!r} is not allowed; choose one of {', '.join(meta['choices'])}"
+                )
+            return
+        lo, hi = meta["range"]
+        if value is None and f.name == "tau_trace":
+            return
+        is_float_field = isinstance(lo, float)
+        if isinstance(value, bool) or not isinstance(value, (int, float) if is_float_field else int):
+            kind = "a number" if is_float_field else "an integer"
+            raise ConfigError(f"{f.name}: {value!r} is not {kind} (allowed range {lo}..{hi})")
+        if is_float_field and not math.isfinite(value):
+            raise ConfigError(f"{f.name}: {value!r} is not finite (allowed range {lo}..{hi})")
+        if not lo <= value <= hi:
+            raise ConfigError(f"{f.name}: {value!r} is outside the allowed range {lo}..{hi}")
+
+    def _check_relations(self) -> None:
+        def need(cond: bool, fieldname: str, value: Any, allowed: str) -> None:
+            if not cond:
+                raise ConfigError(f"{fieldname}: {value!r} is outside the allowed range {allowed}")
+
+        need(self.n_alif <= self.n_rec, "n_alif", self.n_alif, f"0..n_rec={self.n_rec}")
+        u_max = (1 << (self.u_bits - 1)) - 1
+        need(self.threshold <= u_max, "threshold", self.threshold, f"1..{u_max} (u_bits={self.u_bits})")
+        a_max = (1 << self.a_bits) - 1
+        need(self.adapt_inc <= a_max, "adapt_inc", self.adapt_inc, f"0..{a_max} (a_bits={self.a_bits})")
+        need(
+            self.threshold + a_max <= (1 << self.u_bits) - 1,
+            "a_bits",
+            self.a_bits,
+            f"2..{(self.u_bits - 1)} so that threshold + a fits u_bits+1 bits",
+        )
+        r_max = (1 << self.ref_bits) - 1
+        need(self.refractory <= r_max, "refractory", self.refractory, f"0..{r_max} (ref_bits={self.ref_bits})")
+        need(self.pd_window <= u_max, "pd_window", self.pd_window, f"1..{u_max} (u_bits={self.u_bits})")
+        # one weight, shifted, must be representable in the soma / readout width
+        w_max = (1 << (self.w_bits - 1)) - 1
+        need(
+            (w_max << self.w_shift) <= u_max,
+            "w_shift",
+            self.w_shift,
+            f"0..{self.u_bits - self.w_bits} (w_bits={self.w_bits}, u_bits={self.u_bits})",
+        )
+        y_max = (1 << (self.y_bits - 1)) - 1
+        need(
+            (w_max << self.out_shift) <= y_max,
+            "out_shift",
+            self.out_shift,
+            f"0..{self.y_bits - self.w_bits} (w_bits={self.w_bits}, y_bits={self.y_bits})",
+        )
+        need(self.fb_acc_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
+             f"values with e_bits + w_bits + log2(n_out) <= {_MAX_EXACT_BITS}")
+
+    # derived constants (the only place they are computed) -------------------------------------
+    @property
+    def n_lif(self) -> int:
+        return self.n_rec - self.n_alif
+
+    @property
+    def alpha_q(self) -> int:
+        """Soma decay factor, ``decay_bits`` fractional bits."""
+        return decay_factor(self.tau_m, self.decay_bits)
+
+    @property
+    def rho_q(self) -> int:
+        """ALIF adaptation decay factor."""
+        return decay_factor(self.tau_a, self.decay_bits)
+
+    @property
+    def kappa_q(self) -> int:
+        """Readout decay factor."""
+        return decay_factor(self.tau_out, self.decay_bits)
+
+    @property
+    def gamma_q(self) -> int:
+        """Dendrite (learning signal) decay factor."""
+        return decay_factor(self.tau_v, self.decay_bits)
+
+    @property
+    def trace_q(self) -> int:
+        """Presynaptic trace decay factor (alpha unless ``tau_trace`` is set)."""
+        return decay_factor(self.tau_m if self.tau_trace is None else self.tau_trace, self.decay_bits)
+
+    @property
+    def in_acc_bits(self) -> int:
+        """Signed width that holds ``sum(Win.x) + sum(Wrec.z)`` exactly (before ``w_shift``)."""
+        return self.w_bits + _clog2(self.n_in + self.n_rec)
+
+    @property
+    def out_acc_bits(self) -> int:
+        """Signed width that holds ``sum(Wout.z)`` exactly (before ``out_shift``)."""
+        return self.w_bits + _clog2(self.n_rec)
+
+    @property
+    def fb_acc_bits(self) -> int:
+        """Signed width that holds ``sum(B.e)`` exactly."""
+        return self.w_bits + self.e_bits + _clog2(self.n_out)
+
+    @property
+    def alif_mask(self) -> "list[bool]":
+        return [j >= self.n_lif for j in range(self.n_rec)]
+
+    # conversions ------------------------------------------------------------------------
+    def replace(self, **changes: Any) -> "Config":
+        """A new, validated config with some fields changed."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(
+                f"unknown field(s): {', '.join(sorted(unknown))}; known fields: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def describe(self) -> str:
+        """One line for logs and reports."""
+        kind = f"{self.n_lif} LIF + {self.n_alif} ALIF" if self.n_alif else f"{self.n_rec} LIF"
+        return (
+            f"{self.name}: {self.n_in} in, {kind}, {self.n_out} out, {self.w_bits}-bit weights, "
+            f"U{self.u_bits} V{self.v_bits} Y{self.y_bits}, rule {self.rule}, P={self.lanes}"
+        )
+
+
+def _clog2(n: int) -> int:
+    """Bits needed to count to n (ceil(log2(n)), at least 0)."""
+    return max(0, (n - 1).bit_length())
+
+
+PRESETS: dict[str, Config] = {
+    # Fast tests: small enough that a tick costs microseconds and cosim builds in seconds.
+    "small": Config(name="small", n_in=16, n_rec=32, n_alif=8, n_out=2, lanes=4),
+    # The ReckOn chip's shape: 256 inputs, 256 recurrent LIF, 16 outputs, 8-bit weights.
+    "reckon": Config(
+        name="reckon", n_in=256, n_rec=256, n_alif=0, n_out=16, w_bits=8, lanes=8,
+        threshold=2048, pd_window=1024, fb_shift=12,
+    ),
+}
+
+
+def preset(name: str) -> Config:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"config: {name!r} is not a preset; presets are {', '.join(PRESETS)}") from None
+
+
+def load_config(spec: str) -> Config:
+    """A preset name, or the path of a JSON file of fields (optionally ``"base": preset``)."""
+    if spec in PRESETS:
+        return PRESETS[spec]
+    path = Path(spec)
+    if not path.exists():
+        raise ConfigError(
+            f"config: {spec!r} is neither a preset ({', '.join(PRESETS)}) nor an existing JSON file"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {path} must hold a JSON object of fields")
+    base = data.pop("base", None)
+    if base is not None:
+        return preset(base).replace(**data)
+    data.setdefault("name", path.stem)
+    return Config.from_dict(data)

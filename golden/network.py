@@ -1,0 +1,242 @@
+"""The golden network: one tick of the two-compartment recurrent SNN, in either numerics.
+
+``tick`` is written once; a :class:`~golden.numerics.Numerics` object decides whether it runs
+on hardware integers (``FixedNumerics``: the bit-exact contract of docs/numerics.md) or on
+float64 reals (``FloatNumerics``: the ideal twin). Arrays carry a leading batch dimension, so
+one call advances ``batch`` independent copies of the network that share weights.
+
+The numbered steps below are the steps of docs/numerics.md, section "One tick"; keep them in
+the same order in the RTL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Iterable
+
+import numpy as np
+
+from .config import Config
+from .numerics import Numerics, numerics as numerics_by_name, signed_range
+
+__all__ = ["Weights", "State", "TickOut", "Recording", "init_weights", "init_state", "tick", "run",
+           "poisson_inputs"]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Synaptic weights, signed ``w_bits`` integers (held as int64; float64 in the float twin).
+
+    Shapes follow ``post x pre``: ``w_in[j, i]`` connects input i to neuron j.
+    ``b_fb[j, k]`` is the feedback weight from error k to the dendrite of neuron j.
+    """
+
+    w_in: np.ndarray   # (n_rec, n_in)
+    w_rec: np.ndarray  # (n_rec, n_rec)
+    w_out: np.ndarray  # (n_out, n_rec)
+    b_fb: np.ndarray   # (n_rec, n_out)
+
+    def check(self, cfg: Config) -> None:
+        """Refuse weights of the wrong shape or outside ``w_bits`` (no silent wrap)."""
+        lo, hi = signed_range(cfg.w_bits)
+        shapes = {
+            "w_in": (cfg.n_rec, cfg.n_in),
+            "w_rec": (cfg.n_rec, cfg.n_rec),
+            "w_out": (cfg.n_out, cfg.n_rec),
+            "b_fb": (cfg.n_rec, cfg.n_out),
+        }
+        for name, shape in shapes.items():
+            arr = getattr(self, name)
+            if arr.shape != shape:
+                raise ValueError(f"{name}: shape {arr.shape} does not match config {shape}")
+            if arr.size and (arr.min() < lo or arr.max() > hi):
+                raise ValueError(
+                    f"{name}: values {arr.min()}..{arr.max()} are outside the {cfg.w_bits}-bit range {lo}..{hi}"
+                )
+
+    def feedback(self, cfg: Config) -> np.ndarray:
+        """The matrix B that carries errors to dendrites under the configured rule."""
+        return self.w_out.T if cfg.rule == "eprop_symmetric" else self.b_fb
+
+    def astype(self, dtype) -> "Weights":
+        return Weights(*(getattr(self, f.name).astype(dtype) for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class State:
+    """Per-neuron state, each of shape ``(batch, n)``.
+
+    ``z`` holds the spikes of the previous tick (they drive recurrence and reset);
+    ``ref`` is the refractory counter (ticks left during which the neuron cannot spike).
+    """
+
+    u: np.ndarray    # soma membrane, u_bits signed
+    a: np.ndarray    # ALIF adaptation (threshold increase), a_bits unsigned
+    ref: np.ndarray  # refractory counter, ref_bits unsigned
+    z: np.ndarray    # spikes of the last tick, 0/1
+    y: np.ndarray    # readout, y_bits signed, shape (batch, n_out)
+    v: np.ndarray    # dendrite (learning signal), v_bits signed
+
+
+@dataclass(frozen=True)
+class TickOut:
+    """What one tick produces besides the new state."""
+
+    z: np.ndarray          # spikes of this tick (batch, n_rec)
+    e: np.ndarray          # error (batch, n_out); zero where the target is not valid
+    threshold: np.ndarray  # effective threshold A = theta + a (batch, n_rec)
+
+
+def init_state(cfg: Config, num: Numerics, batch: int = 1) -> State:
+    zeros = lambda n: np.zeros((batch, n), dtype=num.dtype)  # noqa: E731
+    return State(
+        u=zeros(cfg.n_rec),
+        a=zeros(cfg.n_rec),
+        ref=np.zeros((batch, cfg.n_rec), dtype=np.int64),
+        z=np.zeros((batch, cfg.n_rec), dtype=np.int64),
+        y=zeros(cfg.n_out),
+        v=zeros(cfg.n_rec),
+    )
+
+
+def init_weights(cfg: Config, seed: int | None = None, in_scale: float = 0.5,
+                 rec_scale: float = 0.25, out_scale: float = 0.5) -> Weights:
+    """Random integer weights from ``seed`` (default ``cfg.seed``), reproducible bit for bit.
+
+    Input and recurrent weights are Gaussian; ``*_scale`` is the standard deviation as a
+    fraction of the largest weight for a fan-in of 16, shrunk by sqrt(16 / fan-in) for larger
+    layers so that the membrane's drive (and thus the firing rate) does not grow with size.
+    Feedback weights B are uniform over the full range (fixed random feedback).
+    """
+    rng = np.random.default_rng(cfg.seed if seed is None else seed)
+    lo, hi = signed_range(cfg.w_bits)
+
+    def gauss(shape, scale):
+        fan_in = shape[1]
+        std = scale * hi * min(1.0, (16.0 / fan_in) ** 0.5)
+        return np.clip(np.rint(rng.normal(0.0, std, size=shape)), lo, hi).astype(np.int64)
+
+    w_in = gauss((cfg.n_rec, cfg.n_in), in_scale)
+    w_rec = gauss((cfg.n_rec, cfg.n_rec), rec_scale)
+    np.fill_diagonal(w_rec, 0)
+    w_out = gauss((cfg.n_out, cfg.n_rec), out_scale)
+    b_fb = rng.integers(lo, hi + 1, size=(cfg.n_rec, cfg.n_out), dtype=np.int64)
+    weights = Weights(w_in, w_rec, w_out, b_fb)
+    weights.check(cfg)
+    return weights
+
+
+def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
+         target: np.ndarray | None = None, valid: np.ndarray | None = None,
+         force_z: np.ndarray | None = None) -> tuple[State, TickOut]:
+    """Advance the network by one tick (docs/numerics.md, "One tick").
+
+    ``x``: input spikes (batch, n_in) of 0/1. ``target``: y* (batch, n_out) in readout units;
+    ``valid``: (batch,) flags, the error is zero where false (or when no target is given).
+    ``force_z``: replace the spike decision by these spikes (teacher forcing, used to compare
+    the float twin with the fixed-point model on identical spike trains; see golden.twin).
+    ``TickOut.z`` still reports the network's own decision.
+    """
+    batch = s.u.shape[0]
+    alif = np.asarray(cfg.alif_mask)
+    x = np.asarray(x)
+    if x.shape != (batch, cfg.n_in):
+        raise ValueError(f"input spikes: shape {x.shape} does not match (batch={batch}, n_in={cfg.n_in})")
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise ValueError("input spikes must be 0 or 1")
+
+    # 1. synaptic current, exact: sum of the weight rows of inputs and neurons that spiked
+    acc = num.matmul(x, w.w_in.T, cfg.in_acc_bits) + num.matmul(s.z, w.w_rec.T, cfg.in_acc_bits)
+    current = num.lshift(acc, cfg.w_shift)
+
+    # 2. ALIF adaptation: a <- sat(rho*a + adapt_inc*z(t-1)); zero for LIF neurons
+    a = num.decay(s.a, cfg.rho_q, cfg.decay_bits) + cfg.adapt_inc * s.z
+    a = np.where(alif, num.sat(a, cfg.a_bits, signed=False), 0)
+
+    # 3. soma: leak, integrate, reset for last tick's spike, saturate once
+    leaked = num.decay(s.u, cfg.alpha_q, cfg.decay_bits)
+    if cfg.reset == "subtract":
+        u = leaked + current - cfg.threshold * s.z
+    else:  # "zero": a neuron that spiked starts from 0 and integrates this tick's current
+        u = np.where(s.z == 1, 0, leaked) + current
+    u = num.sat(u, cfg.u_bits)
+
+    # 4. threshold and spike, outside the refractory window
+    thr = cfg.threshold + a
+    z = ((u >= thr) & (s.ref == 0)).astype(np.int64)
+    own_z = z
+    if force_z is not None:
+        z = np.asarray(force_z, dtype=np.int64)
+    ref = np.where(z == 1, cfg.refractory, np.maximum(s.ref - 1, 0))
+
+    # 5. readout and error
+    out_acc = num.matmul(z, w.w_out.T, cfg.out_acc_bits)
+    y = num.sat(num.decay(s.y, cfg.kappa_q, cfg.decay_bits) + num.lshift(out_acc, cfg.out_shift), cfg.y_bits)
+    if target is None:
+        e = np.zeros_like(y)
+    else:
+        target = np.asarray(target)
+        if target.shape != (batch, cfg.n_out):
+            raise ValueError(f"target: shape {target.shape} does not match (batch={batch}, n_out={cfg.n_out})")
+        valid_b = np.ones(batch, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+        e = np.where(valid_b[:, None], num.sat(y - target, cfg.e_bits), 0)
+        e = e.astype(num.dtype)
+
+    # 6. dendrite: learning signal through the feedback weights
+    fb = num.matmul(e, w.feedback(cfg).T, cfg.fb_acc_bits)
+    v = num.sat(num.decay(s.v, cfg.gamma_q, cfg.decay_bits) + num.rshift(fb, cfg.fb_shift), cfg.v_bits)
+
+    new = State(u=u, a=a, ref=ref, z=z, y=y, v=v)
+    return new, TickOut(z=own_z, e=e, threshold=thr)
+
+
+@dataclass
+class Recording:
+    """Per-tick history of a run: each field has shape ``(ticks, batch, n)``."""
+
+    z: np.ndarray
+    u: np.ndarray
+    a: np.ndarray
+    y: np.ndarray
+    v: np.ndarray
+    e: np.ndarray
+    final: State
+
+    @property
+    def spike_count(self) -> int:
+        return int(self.z.sum())
+
+
+def run(cfg: Config, w: Weights, x_seq: np.ndarray, numerics: str | Numerics = "fixed",
+        targets: np.ndarray | None = None, valid: np.ndarray | None = None,
+        state: State | None = None, progress: Iterable | None = None) -> Recording:
+    """Run ``x_seq`` of shape ``(ticks, batch, n_in)`` and record every state every tick.
+
+    ``targets``: ``(ticks, batch, n_out)``; ``valid``: ``(ticks, batch)``.
+    ``progress``: optional wrapper over ``range(ticks)`` (e.g. ``tqdm``).
+    """
+    num = numerics_by_name(numerics) if isinstance(numerics, str) else numerics
+    x_seq = np.asarray(x_seq)
+    if x_seq.ndim != 3:
+        raise ValueError(f"inputs: expected (ticks, batch, n_in), got shape {x_seq.shape}")
+    ticks, batch, _ = x_seq.shape
+    w.check(cfg)
+    wn = w.astype(num.dtype)
+    s = init_state(cfg, num, batch) if state is None else state
+    rec = {k: [] for k in ("z", "u", "a", "y", "v", "e")}
+    steps = range(ticks) if progress is None else progress(range(ticks))
+    for t in steps:
+        tgt = None if targets is None else targets[t]
+        vld = None if valid is None else valid[t]
+        s, out = tick(cfg, num, wn, s, x_seq[t], tgt, vld)
+        for k, val in (("z", out.z), ("u", s.u), ("a", s.a), ("y", s.y), ("v", s.v), ("e", out.e)):
+            rec[k].append(val)
+    return Recording(**{k: np.stack(v) if v else np.zeros((0,)) for k, v in rec.items()}, final=s)
+
+
+def poisson_inputs(cfg: Config, ticks: int, rate: float, batch: int = 1, seed: int | None = None) -> np.ndarray:
+    """Bernoulli input spike trains, ``rate`` spikes per input per tick, as 0/1 int64."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate: {rate!r} is outside the allowed range 0..1 (spikes per tick)")
+    rng = np.random.default_rng(cfg.seed + 1 if seed is None else seed)
+    return (rng.random((ticks, batch, cfg.n_in)) < rate).astype(np.int64)

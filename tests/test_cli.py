@@ -1,0 +1,52 @@
+"""The command line as a user meets it."""
+
+import json
+import subprocess
+import sys
+
+from plasticore.cli import main
+
+
+def plasticore(*args):
+    return subprocess.run([sys.executable, "-m", "plasticore", *args], capture_output=True, text=True)
+
+
+def test_help_lists_the_commands():
+    out = plasticore("--help")
+    assert out.returncode == 0
+    for command in ("run", "demo"):
+        assert command in out.stdout
+
+
+def test_run_prints_a_spike_summary(tmp_path):
+    path = tmp_path / "summary.json"
+    out = plasticore("run", "--config", "small", "--ticks", "100", "--json", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "spikes:" in out.stdout and "raster" in out.stdout
+    summary = json.loads(path.read_text())
+    assert summary["ticks"] == 100 and summary["config"] == "small"
+    assert summary["spikes"] > 0
+    assert f"spikes: {summary['spikes']} total" in out.stdout
+
+
+def test_run_is_reproducible(capsys):
+    assert main(["run", "--ticks", "50", "--quiet", "--no-raster"]) == 0
+    first = capsys.readouterr().out
+    assert main(["run", "--ticks", "50", "--quiet", "--no-raster"]) == 0
+    second = capsys.readouterr().out
+    strip = lambda s: [l for l in s.splitlines() if not l.startswith("golden speed")]  # noqa: E731,E741
+    assert strip(first) == strip(second)
+
+
+def test_bad_config_is_a_clear_error_not_a_traceback():
+    out = plasticore("run", "--config", "nonsense")
+    assert out.returncode == 2
+    assert "neither a preset" in out.stderr and "Traceback" not in out.stderr
+    out = plasticore("run", "--rate", "3")
+    assert out.returncode == 2 and "rate: 3.0 is outside the allowed range 0..1" in out.stderr
+
+
+def test_demo_runs_and_reports_agreement():
+    out = plasticore("demo", "--ticks", "200")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "fixed point agrees with its float twin" in out.stdout

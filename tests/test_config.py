@@ -1,0 +1,104 @@
+"""The configuration object: presets, derived constants, and refusal of bad values."""
+
+import json
+import math
+
+import pytest
+
+from golden.config import Config, ConfigError, PRESETS, decay_factor, load_config, preset
+
+
+def test_presets_are_valid_and_named():
+    assert set(PRESETS) >= {"small", "reckon"}
+    r = preset("reckon")
+    assert (r.n_in, r.n_rec, r.n_out, r.w_bits) == (256, 256, 16, 8)
+    assert preset("small").n_alif > 0
+
+
+def test_config_is_immutable():
+    cfg = preset("small")
+    with pytest.raises(Exception):
+        cfg.n_rec = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("n_rec", 0, "n_rec: 0 is outside the allowed range 1..4096"),
+        ("n_in", 5000, "n_in: 5000 is outside the allowed range 1..4096"),
+        ("w_bits", 1, "w_bits: 1 is outside the allowed range 2..16"),
+        ("tau_m", -3.0, "tau_m: -3.0 is outside the allowed range 0.5..1000000.0"),
+        ("tau_m", math.nan, "tau_m: nan is not finite"),
+        ("reset", "hard", "reset: 'hard' is not allowed; choose one of subtract, zero"),
+        ("rule", "stdp", "rule: 'stdp' is not allowed"),
+        ("n_rec", 3.5, "n_rec: 3.5 is not an integer"),
+        ("lanes", True, "lanes: True is not an integer"),
+        ("lfsr_seed", 0, "lfsr_seed: 0 is outside the allowed range 1.."),
+    ],
+)
+def test_bad_values_are_refused_with_field_value_and_range(field, value, fragment):
+    with pytest.raises(ConfigError) as err:
+        Config(**{field: value})
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"n_rec": 4, "n_alif": 5}, "n_alif: 5 is outside the allowed range 0..n_rec=4"),
+        ({"u_bits": 12, "threshold": 4096}, "threshold: 4096 is outside the allowed range 1..2047"),
+        ({"refractory": 20, "ref_bits": 4}, "refractory: 20 is outside the allowed range 0..15"),
+        ({"w_bits": 12, "u_bits": 16, "w_shift": 5}, "w_shift: 5 is outside the allowed range 0..4"),
+        ({"adapt_inc": 300, "a_bits": 8}, "adapt_inc: 300 is outside the allowed range 0..255"),
+    ],
+)
+def test_relations_between_fields_are_checked(changes, fragment):
+    with pytest.raises(ConfigError) as err:
+        Config(**changes)
+    assert fragment in str(err.value)
+
+
+def test_replace_validates_and_rejects_unknown_fields():
+    cfg = preset("small")
+    assert cfg.replace(n_rec=40).n_rec == 40
+    with pytest.raises(ConfigError, match="unknown field"):
+        cfg.replace(neurons=3)
+    with pytest.raises(ConfigError, match="w_bits"):
+        cfg.replace(w_bits=99)
+
+
+def test_decay_factor_is_quantized_exponential():
+    assert decay_factor(20.0, 8) == round(math.exp(-1 / 20) * 256) == 244
+    # a huge tau is still a strict contraction
+    assert decay_factor(1e6, 8) == 255
+    cfg = Config(tau_m=10.0, decay_bits=12)
+    assert cfg.alpha_q == round(math.exp(-0.1) * 4096)
+    assert cfg.trace_q == cfg.alpha_q  # traces follow tau_m unless tau_trace is set
+    assert cfg.replace(tau_trace=5.0).trace_q == decay_factor(5.0, 12)
+
+
+def test_accumulator_widths_cover_the_worst_case():
+    cfg = preset("reckon")
+    worst = (cfg.n_in + cfg.n_rec) * (1 << (cfg.w_bits - 1))
+    assert worst <= (1 << (cfg.in_acc_bits - 1))
+
+
+def test_load_config_from_preset_and_json(tmp_path):
+    assert load_config("small") is PRESETS["small"]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"base": "small", "n_rec": 48}))
+    cfg = load_config(str(path))
+    assert cfg.n_rec == 48 and cfg.n_in == PRESETS["small"].n_in
+    path.write_text(json.dumps({"n_rec": 10, "colour": "red"}))
+    with pytest.raises(ConfigError, match="unknown field"):
+        load_config(str(path))
+    with pytest.raises(ConfigError, match="neither a preset"):
+        load_config(str(tmp_path / "missing.json"))
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(str(path))
+
+
+def test_round_trip_through_dict():
+    cfg = preset("reckon")
+    assert Config.from_dict(cfg.to_dict()) == cfg
