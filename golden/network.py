@@ -76,6 +76,7 @@ class State:
     z: np.ndarray    # spikes of the last tick, 0/1
     y: np.ndarray    # readout, y_bits signed, shape (batch, n_out)
     v: np.ndarray    # dendrite (learning signal), v_bits signed
+    e: np.ndarray    # error of the last tick, e_bits signed, shape (batch, n_out)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def init_state(cfg: Config, num: Numerics, batch: int = 1) -> State:
         z=np.zeros((batch, cfg.n_rec), dtype=np.int64),
         y=zeros(cfg.n_out),
         v=zeros(cfg.n_rec),
+        e=zeros(cfg.n_out),
     )
 
 
@@ -153,7 +155,11 @@ def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
     a = num.decay(s.a, cfg.rho_q, cfg.decay_bits) + cfg.adapt_inc * s.z
     a = np.where(alif, num.sat(a, cfg.a_bits, signed=False), 0)
 
-    # 3. soma: leak, integrate, reset for last tick's spike, saturate once
+    # 3. dendrite: the learning signal of the last tick's error through the feedback weights
+    fb = num.matmul(s.e, w.feedback(cfg).T, cfg.fb_acc_bits)
+    v = num.sat(num.decay(s.v, cfg.gamma_q, cfg.decay_bits) + num.rshift(fb, cfg.fb_shift), cfg.v_bits)
+
+    # 4. soma: leak, integrate, reset for last tick's spike, saturate once
     leaked = num.decay(s.u, cfg.alpha_q, cfg.decay_bits)
     if cfg.reset == "subtract":
         u = leaked + current - cfg.threshold * s.z
@@ -161,7 +167,7 @@ def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
         u = np.where(s.z == 1, 0, leaked) + current
     u = num.sat(u, cfg.u_bits)
 
-    # 4. threshold and spike, outside the refractory window
+    # 5. threshold and spike, outside the refractory window
     thr = cfg.threshold + a
     z = ((u >= thr) & (s.ref == 0)).astype(np.int64)
     own_z = z
@@ -169,7 +175,7 @@ def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
         z = np.asarray(force_z, dtype=np.int64)
     ref = np.where(z == 1, cfg.refractory, np.maximum(s.ref - 1, 0))
 
-    # 5. readout and error
+    # 6. readout and error
     out_acc = num.matmul(z, w.w_out.T, cfg.out_acc_bits)
     y = num.sat(num.decay(s.y, cfg.kappa_q, cfg.decay_bits) + num.lshift(out_acc, cfg.out_shift), cfg.y_bits)
     if target is None:
@@ -182,11 +188,7 @@ def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
         e = np.where(valid_b[:, None], num.sat(y - target, cfg.e_bits), 0)
         e = e.astype(num.dtype)
 
-    # 6. dendrite: learning signal through the feedback weights
-    fb = num.matmul(e, w.feedback(cfg).T, cfg.fb_acc_bits)
-    v = num.sat(num.decay(s.v, cfg.gamma_q, cfg.decay_bits) + num.rshift(fb, cfg.fb_shift), cfg.v_bits)
-
-    new = State(u=u, a=a, ref=ref, z=z, y=y, v=v)
+    new = State(u=u, a=a, ref=ref, z=z, y=y, v=v, e=e)
     return new, TickOut(z=own_z, e=e, threshold=thr)
 
 

@@ -109,8 +109,7 @@ def compare_twins(cfg: Config, w: Weights, x_seq: np.ndarray, targets: np.ndarra
         sr, orr = tick(cfg, fl, wr, sr, x_seq[t], tgt, vld, force_z=of.z)
         spikes += int(of.z.sum())
         for k in dev:
-            a_fix = of.e if k == "e" else getattr(sf, k)
-            a_flt = orr.e if k == "e" else getattr(sr, k)
+            a_fix, a_flt = getattr(sf, k), getattr(sr, k)
             dev[k] = max(dev[k], float(np.abs(a_fix - a_flt).max(initial=0.0)))
             lo, hi = rails[k]
             hit_low = k != "a" and a_fix.min(initial=0) <= lo  # a rests at 0, its lower rail

@@ -77,21 +77,26 @@ def test_lif_neurons_never_adapt():
 def test_readout_error_and_dendrite_hand_computed():
     cfg = one_neuron(threshold=100, tau_out=20.0, tau_v=20.0, fb_shift=2)
     w = weights(cfg, 127, w_out=50, b=-8)
-    tgt = np.array([[[30]], [[30]]])
-    rec = drive(cfg, w, [1, 1], targets=tgt, valid=np.array([[True], [False]]))
-    # t0: spike; Y = 50; e = 50 - 30 = 20; V = rshift(-8 * 20, 2) = -40
-    # t1: refractory 0 -> spikes again; Y = (50*244+128)>>8 + 50 = 48 + 50 = 98; e = 0 (not valid)
-    #     V = (-40*244+128)>>8 = (-9760+128)>>8 = -38 (floor of -37.6)
-    assert rec.y[:, 0, 0].tolist() == [50, 98]
-    assert rec.e[:, 0, 0].tolist() == [20, 0]
-    assert rec.v[:, 0, 0].tolist() == [-40, -38]
+    tgt = np.array([[[30]], [[30]], [[30]]])
+    rec = drive(cfg, w, [1, 1, 0], targets=tgt, valid=np.array([[True], [False], [True]]))
+    # t0: spike; Y = 50; e = 50 - 30 = 20; V integrates the error of the tick before: 0
+    # t1: spikes again; Y = (50*244+128)>>8 + 50 = 48 + 50 = 98; e = 0 (not valid)
+    #     V = 0 + rshift(-8 * 20, 2) = -40
+    # t2: no input, but U(t1) = 1937 + 2032 - 100 = 3869 decays to 3688, minus the reset 100:
+    #     spikes; Y = (98*244+128)>>8 + 50 = 93 + 50 = 143; e = 143 - 30 = 113
+    #     V = (-40*244+128)>>8 + rshift(-8 * 0, 2) = (-9760+128)>>8 = -38 (floor of -37.6)
+    assert rec.u[:, 0, 0].tolist() == [2032, 3869, 3588]
+    assert rec.y[:, 0, 0].tolist() == [50, 98, 143]
+    assert rec.e[:, 0, 0].tolist() == [20, 0, 113]
+    assert rec.v[:, 0, 0].tolist() == [0, -40, -38]
 
 
 def test_symmetric_feedback_uses_readout_weights():
     cfg = one_neuron(threshold=100, rule="eprop_symmetric", fb_shift=0)
     w = weights(cfg, 127, w_out=7, b=-100)  # b is ignored under symmetric feedback
-    rec = drive(cfg, w, [1], targets=np.array([[[0]]]), valid=np.array([[True]]))
-    assert rec.v[0, 0, 0] == 7 * 7  # e = Y = 7, V = Wout^T e
+    rec = drive(cfg, w, [1, 0], targets=np.array([[[0]], [[0]]]), valid=np.array([[True], [True]]))
+    assert rec.e[0, 0, 0] == 7
+    assert rec.v[1, 0, 0] == 7 * 7  # V(t1) = Wout^T e(t0)
 
 
 def state_in_range(cfg, s):
