@@ -1,0 +1,77 @@
+"""A :class:`cosim.driver.BusPort` on Amaranth's own simulator.
+
+Fast to start (no compilation), slow per cycle: the right tool for block tests and small
+configurations in the default test run. Verilator through cocotb (``cosim.runner``) is the
+tool for long and large runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from golden.config import Config
+from golden.network import Weights
+from hdl.core import Core
+
+from .compare import LockstepReport, lockstep
+from .driver import CoreDriver
+
+__all__ = ["AmaranthPort", "lockstep_amaranth"]
+
+
+class AmaranthPort:
+    def __init__(self, ctx, core: Core):
+        self.ctx = ctx
+        self.core = core
+
+    async def write(self, addr: int, data: int) -> None:
+        ctx, bus = self.ctx, self.core.bus
+        ctx.set(bus.addr, addr)
+        ctx.set(bus.wdata, data)
+        ctx.set(bus.we, 1)
+        await ctx.tick()
+        ctx.set(bus.we, 0)
+
+    async def read(self, addr: int) -> int:
+        ctx, bus = self.ctx, self.core.bus
+        ctx.set(bus.addr, addr)
+        ctx.set(bus.re, 1)
+        await ctx.tick()
+        ctx.set(bus.re, 0)
+        assert ctx.get(bus.rvalid), "bus read not answered on the next cycle"
+        return ctx.get(bus.rdata)
+
+    async def run_tick(self, valid: bool) -> None:
+        ctx, ctl = self.ctx, self.core.ctl
+        ctx.set(ctl.valid, int(valid))
+        ctx.set(ctl.start, 1)
+        await ctx.tick()
+        ctx.set(ctl.start, 0)
+        while not ctx.get(ctl.done):
+            await ctx.tick()
+        await ctx.tick()
+
+    async def cycles(self) -> int:
+        return self.ctx.get(self.core.ctl.cycles)
+
+
+def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, valid=None,
+                      vcd: str | None = None) -> LockstepReport:
+    """Run :func:`cosim.compare.lockstep` against the core in Amaranth's simulator."""
+    core = Core(cfg)
+    sim = Simulator(core)
+    sim.add_clock(1e-8)
+    result = {}
+
+    async def bench(ctx):
+        driver = CoreDriver(core.geometry, AmaranthPort(ctx, core))
+        result["report"] = await lockstep(cfg, driver, w, x_seq, targets, valid)
+
+    sim.add_testbench(bench)
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
+    return result["report"]

@@ -1,0 +1,90 @@
+"""The exact cycle count of one tick of ``hdl.core.Core``, from the tick's activity.
+
+Co-simulation checks this model against the RTL's own counter on every tick, so the
+performance figures derived from it (docs/performance.md, ticks per second per board) are
+the RTL's, not an estimate.
+
+Phases (see hdl/core.py):
+
+* ACCUMULATE: the integration pair (scanner over [x(t), z(t-1)], rows of ``words_rec`` words)
+  and the feedback pair (scanner over e(t-1) != 0, rows of ``words_rec`` words) run in
+  parallel; the phase lasts until both are idle, plus the cycle that sees it.
+* NEURON: ``words_rec + 2`` (one word per cycle, a read stage and a write stage, one cycle
+  to see the pass finished).
+* READOUT: scanner over z(t), rows of ``words_out`` words.
+* OUTPUT: ``words_out + 2``.
+* FINISH: 1.
+
+Scanner and engine timing (``hdl.scanner``, ``hdl.accumulate``): the scanner spends one
+cycle on a chunk with nothing (left) to offer and offers a pending index every cycle
+otherwise; the engine accepts a row when idle or on the cycle it issues its current row's
+last word, then issues one word per cycle; after the last row it needs two more cycles
+(the write stage, and the cycle that sees it idle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from golden.config import Config
+
+from .geometry import Geometry
+
+__all__ = ["Breakdown", "scan_and_accumulate_cycles", "tick_cycles", "SCAN_CHUNK"]
+
+#: bits a spike scanner examines per cycle (hdl.scanner.SpikeScanner's default)
+SCAN_CHUNK = 32
+
+
+def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int = SCAN_CHUNK) -> int:
+    """Cycles until a scanner over ``bits`` and its row accumulator are both idle."""
+    n = len(bits)
+    chunk = min(chunk, n)
+    n_chunks = -(-n // chunk)
+    set_bits = np.flatnonzero(bits)
+    t = 0             # cycle at which the scanner looks at the current chunk
+    ready = 0         # first cycle at which the engine accepts a row
+    last_accept = None
+    start = 0
+    for c in range(n_chunks):
+        end = np.searchsorted(set_bits, (c + 1) * chunk)
+        for _ in range(end - start):   # the chunk's indices, lowest first
+            accept = max(t, ready)
+            ready = accept + words_per_row
+            t = accept + 1
+            last_accept = accept
+        start = end
+        t += 1                          # the cycle that finds the chunk exhausted
+    engine_idle = 0 if last_accept is None else last_accept + words_per_row + 2
+    return max(t, engine_idle)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    accumulate: int
+    neuron: int
+    readout: int
+    output: int
+    finish: int = 1
+
+    @property
+    def total(self) -> int:
+        return self.accumulate + self.neuron + self.readout + self.output + self.finish
+
+
+def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarray,
+                z_new: np.ndarray) -> Breakdown:
+    """Cycles of one tick with inputs ``x``, last spikes ``z_prev``, last errors ``e_prev``
+    and this tick's spikes ``z_new`` (all 1-D, one batch element)."""
+    g = Geometry(cfg)
+    integrate = scan_and_accumulate_cycles(np.concatenate([x, z_prev]), g.words_rec)
+    feedback = scan_and_accumulate_cycles(np.asarray(e_prev) != 0, g.words_rec)
+    readout = scan_and_accumulate_cycles(z_new, g.words_out)
+    return Breakdown(
+        accumulate=max(integrate, feedback) + 1,
+        neuron=g.words_rec + 2,
+        readout=readout + 1,
+        output=g.words_out + 2,
+    )

@@ -1,0 +1,146 @@
+"""How a :class:`golden.config.Config` is laid out in hardware: words, lanes, memories, bus map.
+
+Everything here is derived from the config; the RTL (``hdl/core.py``), the co-simulation
+benches and the host driver all read the memory map from this one place, so that a word's
+packing or a region's address is never written twice.
+
+Packing: neuron state and weights are stored ``P = cfg.lanes`` to a word. Weight memories are
+organized by *presynaptic row*: the word at ``row * words_per_row + w`` holds the weights from
+presynaptic ``row`` to the P postsynaptic targets ``w*P .. w*P+P-1`` (lane ``l`` in bits
+``l*width .. (l+1)*width-1``). Lanes past the last target are padding and hold zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from golden.config import Config
+
+__all__ = ["Region", "Geometry", "BITMAP_WORD", "ceil_div"]
+
+#: width of the words of the spike bitmaps (input spikes x, recurrent spikes z) on the bus
+BITMAP_WORD = 32
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True)
+class Region:
+    """One host-visible memory: ``depth`` words of ``lanes`` fields of ``bits`` bits."""
+
+    name: str
+    index: int
+    depth: int
+    lanes: int
+    bits: int
+    signed: bool
+
+    @property
+    def word_bits(self) -> int:
+        return self.lanes * self.bits
+
+    # packing between numpy (depth*lanes values) and integers (one per word) -------------------
+    def pack(self, values: np.ndarray) -> list[int]:
+        """Values, flattened in word-major, lane-minor order, to one unsigned int per word."""
+        flat = np.asarray(values, dtype=np.int64).reshape(-1)
+        if flat.size > self.depth * self.lanes:
+            raise ValueError(f"{self.name}: {flat.size} values exceed {self.depth} words x {self.lanes} lanes")
+        flat = np.concatenate([flat, np.zeros(self.depth * self.lanes - flat.size, dtype=np.int64)])
+        lo = -(1 << (self.bits - 1)) if self.signed else 0
+        hi = (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+        if flat.size and (flat.min() < lo or flat.max() > hi):
+            raise ValueError(f"{self.name}: values {flat.min()}..{flat.max()} do not fit {self.bits} bits")
+        mask = (1 << self.bits) - 1
+        words = []
+        for w in range(self.depth):
+            word = 0
+            for lane in range(self.lanes):
+                word |= (int(flat[w * self.lanes + lane]) & mask) << (lane * self.bits)
+            words.append(word)
+        return words
+
+    def unpack(self, words: list[int]) -> np.ndarray:
+        """Inverse of :meth:`pack`: ``len(words) * lanes`` values, sign-extended if signed."""
+        mask = (1 << self.bits) - 1
+        out = np.empty(len(words) * self.lanes, dtype=np.int64)
+        for w, word in enumerate(words):
+            for lane in range(self.lanes):
+                v = (int(word) >> (lane * self.bits)) & mask
+                if self.signed and v >> (self.bits - 1):
+                    v -= 1 << self.bits
+                out[w * self.lanes + lane] = v
+        return out
+
+
+class Geometry:
+    """The hardware shape of one config."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.lanes = cfg.lanes
+        self.words_rec = ceil_div(cfg.n_rec, cfg.lanes)  # words per row of n_rec targets
+        self.words_out = ceil_div(cfg.n_out, cfg.lanes)  # words per row of n_out targets
+        self.n_rec_padded = self.words_rec * cfg.lanes
+        self.n_out_padded = self.words_out * cfg.lanes
+        #: rows the integration scanner visits: inputs first, then recurrent neurons
+        self.n_pre = cfg.n_in + cfg.n_rec
+
+    @cached_property
+    def regions(self) -> dict[str, Region]:
+        c, P = self.cfg, self.lanes
+        specs = [
+            # name,    depth,                      lanes, bits,        signed
+            ("w_in", c.n_in * self.words_rec, P, c.w_bits, True),
+            ("w_rec", c.n_rec * self.words_rec, P, c.w_bits, True),
+            ("w_out", c.n_rec * self.words_out, P, c.w_bits, True),
+            ("b_fb", c.n_out * self.words_rec, P, c.w_bits, True),
+            ("u", self.words_rec, P, c.u_bits, True),
+            ("a", self.words_rec, P, c.a_bits, False),
+            ("ref", self.words_rec, P, c.ref_bits, False),
+            ("v", self.words_rec, P, c.v_bits, True),
+            ("y", self.words_out, P, c.y_bits, True),
+            ("e", self.words_out, P, c.e_bits, True),
+            ("target", self.words_out, P, c.y_bits, True),
+            ("x", ceil_div(c.n_in, BITMAP_WORD), BITMAP_WORD, 1, False),
+            ("z", ceil_div(c.n_rec, BITMAP_WORD), BITMAP_WORD, 1, False),
+        ]
+        return {name: Region(name, i, *rest) for i, (name, *rest) in enumerate(specs)}
+
+    @property
+    def bus_data_bits(self) -> int:
+        return max(r.word_bits for r in self.regions.values())
+
+    @property
+    def word_addr_bits(self) -> int:
+        return max(1, max(r.depth for r in self.regions.values()).bit_length())
+
+    @property
+    def region_bits(self) -> int:
+        return max(1, (len(self.regions) - 1).bit_length())
+
+    @property
+    def bus_addr_bits(self) -> int:
+        return self.region_bits + self.word_addr_bits
+
+    def bus_address(self, region: str, word: int) -> int:
+        r = self.regions[region]
+        if not 0 <= word < r.depth:
+            raise ValueError(f"{region}: word {word} is outside 0..{r.depth - 1}")
+        return (r.index << self.word_addr_bits) | word
+
+    # weight matrices (post x pre, as golden.Weights) <-> row-major padded lane arrays --------------
+    def weights_to_rows(self, matrix: np.ndarray) -> np.ndarray:
+        """A ``post x pre`` matrix as the rows x padded-post array that the packing expects."""
+        post, pre = matrix.shape
+        padded = ceil_div(post, self.lanes) * self.lanes
+        rows = np.zeros((pre, padded), dtype=np.int64)
+        rows[:, :post] = np.asarray(matrix, dtype=np.int64).T
+        return rows
+
+    def rows_to_weights(self, rows: np.ndarray, post: int) -> np.ndarray:
+        return np.asarray(rows)[:, :post].T.copy()

@@ -1,0 +1,61 @@
+"""The per-lane arithmetic of a tick: one neuron update and one readout update.
+
+These builders return combinational expressions for one lane; the core instantiates them P
+times side by side. They follow golden/network.py step for step (the step numbers are those
+of docs/numerics.md), so a reader can hold the two files next to each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Mux, Value
+
+from golden.config import Config
+
+from .arith import decay, rshift_round, saturate
+
+__all__ = ["NeuronOut", "neuron_update", "readout_update"]
+
+
+@dataclass
+class NeuronOut:
+    u: Value
+    a: Value
+    ref: Value
+    v: Value
+    z: Value
+
+
+def neuron_update(cfg: Config, *, acc: Value, fb: Value, u: Value, a: Value, ref: Value, v: Value,
+                  z_prev: Value, is_alif: Value, is_real: Value) -> NeuronOut:
+    """Steps 1-5 of a tick for one neuron, given its accumulated synaptic sum ``acc`` and the
+    accumulated feedback ``fb = sum_k B[j,k] e_k(t-1)``."""
+    d = cfg.decay_bits
+    # 1. synaptic current
+    current = acc << cfg.w_shift
+    # 2. adaptation (ALIF only)
+    a_next = saturate(decay(a, cfg.rho_q, d) + Mux(z_prev, cfg.adapt_inc, 0), cfg.a_bits, is_signed=False)
+    a_new = Mux(is_alif, a_next, 0)
+    # 3. dendrite
+    v_new = saturate(decay(v, cfg.gamma_q, d) + rshift_round(fb, cfg.fb_shift), cfg.v_bits)
+    # 4. soma
+    leaked = decay(u, cfg.alpha_q, d)
+    if cfg.reset == "subtract":
+        u_sum = leaked + current - Mux(z_prev, cfg.threshold, 0)
+    else:
+        u_sum = Mux(z_prev, 0, leaked) + current
+    u_new = saturate(u_sum, cfg.u_bits)
+    # 5. spike and refractory counter
+    threshold = cfg.threshold + a_new
+    z = (u_new >= threshold) & (ref == 0) & is_real
+    ref_new = Mux(z, cfg.refractory, Mux(ref == 0, 0, ref - 1))
+    return NeuronOut(u=u_new, a=a_new, ref=ref_new[:cfg.ref_bits], v=v_new, z=z)
+
+
+def readout_update(cfg: Config, *, y: Value, out_acc: Value, target: Value, valid: Value,
+                   is_real: Value) -> tuple[Value, Value]:
+    """Step 6 for one readout: the new Y and the error e (zero when the target is not valid)."""
+    y_new = saturate(decay(y, cfg.kappa_q, cfg.decay_bits) + (out_acc << cfg.out_shift), cfg.y_bits)
+    e = Mux(valid & is_real, saturate(y_new - target, cfg.e_bits), 0)
+    return y_new, e
