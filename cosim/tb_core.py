@@ -76,7 +76,7 @@ async def lockstep_against_golden(dut):
     cfg = Config.from_dict(json.loads(str(data["config"])))
     w = Weights(data["w_in"], data["w_rec"], data["w_out"], data["b_fb"])
     Clock(dut.clk, 10, unit="ns").start(start_high=False)
-    for name in ("bus__we", "bus__re", "ctl__start", "ctl__valid"):
+    for name in ("bus__we", "bus__re", "ctl__start", "ctl__valid", "ctl__learn"):
         getattr(dut, name).value = 0
     dut.rst.value = 1
     port = CocotbPort(dut)

@@ -47,6 +47,7 @@ class TickControl(wiring.Signature):
         super().__init__({
             "start": Out(1),    # pulse: run one tick (ignored while busy)
             "valid": Out(1),    # the targets of this tick are valid (sampled with start)
+            "learn": Out(1),    # update weights on this tick if its target is valid (sampled with start)
             "busy": In(1),
             "done": In(1),      # one-cycle pulse when the tick has finished
             "cycles": In(32),   # cycles the last tick took, start to done
