@@ -33,8 +33,18 @@ BUILD = ROOT / "build" / "cosim"
 TOPLEVEL = "plasticore_core"
 SIMULATORS = ("verilator", "icarus")
 _PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
-#: source files whose content decides whether a built model is still valid
-_RTL_SOURCES = [*sorted((ROOT / "hdl").glob("*.py")), ROOT / "golden" / "config.py", ROOT / "golden" / "numerics.py"]
+
+
+def _rtl_sources(top_module: str) -> list[Path]:
+    """Our source files that ``top_module`` imports (its closure within hdl/ and golden/):
+    their content decides whether a built model is still valid."""
+    import importlib
+
+    importlib.import_module(top_module)
+    ours = (ROOT / "hdl", ROOT / "golden")
+    files = {Path(m.__file__).resolve() for m in list(sys.modules.values())
+             if getattr(m, "__file__", None) and any(Path(m.__file__).resolve().is_relative_to(d) for d in ours)}
+    return sorted(files)
 
 
 def _verilator_bin() -> Path | None:
@@ -65,9 +75,9 @@ def _prepare_simulator(sim: str) -> None:
         raise RuntimeError("icarus: 'iverilog' is not installed (it is optional; the default is verilator)")
 
 
-def rtl_key(cfg: Config) -> str:
+def rtl_key(cfg: Config, top_module: str = "hdl.core") -> str:
     h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
-    for path in _RTL_SOURCES:
+    for path in _rtl_sources(top_module):
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -171,3 +181,9 @@ def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | 
         vcds = sorted(out_dir.glob("*.vcd")) + sorted(out_dir.glob("*.fst"))
         result.waveform = vcds[0] if vcds else None
     return result
+
+
+def prepare_simulator(sim: str) -> None:
+    """The simulator set-up of this module (Verilator's PATH, the MAKEFLAGS PCH fix,
+    VERILATOR_ROOT unset), for other benches that build their own models."""
+    _prepare_simulator(sim)
