@@ -42,9 +42,10 @@ class AmaranthPort:
         assert ctx.get(bus.rvalid), "bus read not answered on the next cycle"
         return ctx.get(bus.rdata)
 
-    async def run_tick(self, valid: bool) -> None:
+    async def run_tick(self, valid: bool, learn: bool = False) -> None:
         ctx, ctl = self.ctx, self.core.ctl
         ctx.set(ctl.valid, int(valid))
+        ctx.set(ctl.learn, int(learn))
         ctx.set(ctl.start, 1)
         await ctx.tick()
         ctx.set(ctl.start, 0)
@@ -57,7 +58,7 @@ class AmaranthPort:
 
 
 def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, valid=None,
-                      vcd: str | None = None) -> LockstepReport:
+                      learn: bool = False, vcd: str | None = None) -> LockstepReport:
     """Run :func:`cosim.compare.lockstep` against the core in Amaranth's simulator."""
     core = Core(cfg)
     sim = Simulator(core)
@@ -66,7 +67,7 @@ def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, 
 
     async def bench(ctx):
         driver = CoreDriver(core.geometry, AmaranthPort(ctx, core))
-        result["report"] = await lockstep(cfg, driver, w, x_seq, targets, valid)
+        result["report"] = await lockstep(cfg, driver, w, x_seq, targets, valid, learn=learn)
 
     sim.add_testbench(bench)
     if vcd:

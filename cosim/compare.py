@@ -1,9 +1,11 @@
 """Run the RTL and golden side by side, tick for tick, and report the first difference.
 
 :func:`lockstep` is the heart of the bit-exactness promise: every tick it compares the
-spikes, U, a, r, V, Y, e and the cycle count of the RTL with golden's fixed-point model and
-with the cycle model of ``hdl.cycles``. It is async and transport-agnostic (see
-``cosim.driver``): the same function runs under the Amaranth simulator and under cocotb.
+spikes, U, a, r, V, Y, e, the traces and the cycle count of the RTL with golden's fixed-point
+model and with the cycle model of ``hdl.cycles``; with learning on it also compares all
+weights every ``weights_every`` ticks and after the last tick. It is async and
+transport-agnostic (see ``cosim.driver``): the same function runs under the Amaranth simulator
+and under cocotb.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from golden import FixedNumerics, init_state, tick as golden_tick
 from golden.config import Config
+from golden.learning import init_learning, learn as golden_learn, presynaptic_factors, update_traces
 from golden.network import Weights
 from hdl.cycles import tick_cycles
 
@@ -22,7 +25,8 @@ from .driver import CoreDriver
 __all__ = ["Mismatch", "LockstepReport", "lockstep", "STATES"]
 
 #: the states compared every tick, in the order a mismatch is looked for
-STATES = ("z", "u", "a", "ref", "v", "y", "e")
+STATES = ("z", "u", "a", "ref", "v", "y", "e", "x_bar", "z_bar")
+WEIGHTS = ("w_in", "w_rec", "w_out", "b_fb")
 
 
 @dataclass
@@ -34,65 +38,115 @@ class Mismatch:
     golden: int
 
     def __str__(self):
-        who = "output" if self.state in ("y", "e") else "neuron"
-        return (f"tick {self.tick}: {self.state}[{who} {self.index}] RTL {self.rtl} != golden {self.golden}")
+        if self.state == "cycles":
+            return f"tick {self.tick}: cycle count RTL {self.rtl} != model {self.golden}"
+        if self.state in WEIGHTS:
+            return f"tick {self.tick}: {self.state}[flat {self.index}] RTL {self.rtl} != golden {self.golden}"
+        who = "output" if self.state in ("y", "e") else "input" if self.state == "x_bar" else "neuron"
+        return f"tick {self.tick}: {self.state}[{who} {self.index}] RTL {self.rtl} != golden {self.golden}"
 
 
 @dataclass
 class LockstepReport:
     ticks: int = 0
-    mismatches: int = 0            # number of (tick, state, element) differences, cycles included
+    mismatches: int = 0            # (tick, state, element) differences, weights and cycles included
     first: Mismatch | None = None
     cycles: list[int] = field(default_factory=list)
     predicted_cycles: list[int] = field(default_factory=list)
+    learn_cycles: list[int] = field(default_factory=list)   # the learning phases' share, per tick
+    weight_checks: int = 0
     spikes: int = 0
+
+    def note(self, mismatch: Mismatch, count: int = 1) -> None:
+        self.mismatches += count
+        if self.first is None:
+            self.first = mismatch
 
     def as_dict(self) -> dict:
         c = np.asarray(self.cycles) if self.cycles else np.zeros(1)
-        return {
+        out = {
             "ticks": self.ticks,
             "mismatches": self.mismatches,
             "first_mismatch": None if self.first is None else str(self.first),
             "cycles_per_tick": {"mean": float(c.mean()), "max": int(c.max())},
             "spikes": self.spikes,
+            "weight_checks": self.weight_checks,
         }
+        if self.learn_cycles:
+            lc = np.asarray(self.learn_cycles)
+            out["learn_cycles_per_tick"] = {"mean": float(lc.mean()), "max": int(lc.max())}
+        return out
+
+
+def _compare(report: LockstepReport, t: int, name: str, rtl: np.ndarray, gold: np.ndarray) -> None:
+    rtl, gold = np.asarray(rtl).reshape(-1), np.asarray(gold).reshape(-1)
+    diff = np.flatnonzero(rtl != gold)
+    if diff.size:
+        j = int(diff[0])
+        report.note(Mismatch(t, name, j, int(rtl[j]), int(gold[j])), int(diff.size))
+
+
+async def _compare_weights(report: LockstepReport, t: int, driver: CoreDriver, w: Weights) -> None:
+    rtl = await driver.read_weights()
+    report.weight_checks += 1
+    for name in WEIGHTS:
+        _compare(report, t, name, getattr(rtl, name), getattr(w, name))
 
 
 async def lockstep(cfg: Config, driver: CoreDriver, w: Weights, x_seq: np.ndarray,
                    targets: np.ndarray | None = None, valid: np.ndarray | None = None,
+                   learn: bool = False, weights_every: int = 50,
                    stop_at_first: bool = False, progress=None) -> LockstepReport:
-    """Load ``w``, then run ``x_seq`` (ticks, n_in) on both models, comparing every tick."""
+    """Load ``w``, then run ``x_seq`` (ticks, n_in) on both models, comparing every tick.
+
+    ``learn``: learning on (the weights change on ticks whose target is valid).
+    """
     fx = FixedNumerics()
     s = init_state(cfg, fx, 1)
+    ls = init_learning(cfg, fx, 1)
+    w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS))
+    if cfg.rule == "eprop_symmetric":
+        w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())  # B is Wout^T, kept so by both
     await driver.load_weights(w)
     report = LockstepReport()
     ticks = x_seq.shape[0]
     steps = range(ticks) if progress is None else progress(range(ticks))
     for t in steps:
+        x = x_seq[t]
         tgt = None if targets is None else targets[t]
         vld = bool(valid[t]) if valid is not None else False
-        z_prev, e_prev = s.z[0], s.e[0]
-        s, out = golden_tick(cfg, fx, w, s, x_seq[t][None, :],
-                             None if tgt is None else tgt[None, :], np.array([vld]))
-        predicted = tick_cycles(cfg, x_seq[t], z_prev, e_prev, out.z[0])
-        cycles = await driver.tick(x_seq[t], tgt, vld)
+        learning_tick = learn and vld
+        prev = s
+        s, out = golden_tick(cfg, fx, w, s, x[None, :], None if tgt is None else tgt[None, :], np.array([vld]))
+        learn_rows = learn_out_rows = None
+        if learning_tick:
+            new_traces = update_traces(cfg, fx, ls.traces, x[None, :], s.z)
+            e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_traces, x[None, :], prev.z)
+            learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
+            learn_out_rows = new_traces.z_bar[0] != 0
+        w, ls, _ = golden_learn(cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls)
+        if cfg.rule == "eprop_symmetric":
+            w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())
+        predicted = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows)
+
+        cycles = await driver.tick(x, tgt, vld, learn=learn)
         rtl = await driver.read_state()
+        rtl.update(await driver.read_traces())
         report.ticks += 1
         report.spikes += int(out.z.sum())
         report.cycles.append(cycles)
         report.predicted_cycles.append(predicted.total)
+        if learn:
+            report.learn_cycles.append(predicted.learn)
+        gold = {"z": out.z[0], "x_bar": ls.traces.x_bar[0], "z_bar": ls.traces.z_bar[0]}
         for name in STATES:
-            gold = (out.z if name == "z" else getattr(s, name))[0]
-            diff = np.flatnonzero(rtl[name] != gold)
-            if diff.size:
-                report.mismatches += int(diff.size)
-                if report.first is None:
-                    j = int(diff[0])
-                    report.first = Mismatch(t, name, j, int(rtl[name][j]), int(gold[j]))
+            _compare(report, t, name, rtl[name], gold[name] if name in gold else getattr(s, name)[0])
         if cycles != predicted.total:
-            report.mismatches += 1
-            if report.first is None:
-                report.first = Mismatch(t, "cycles", 0, cycles, predicted.total)
+            report.note(Mismatch(t, "cycles", 0, cycles, predicted.total))
+        if learn and ((t + 1) % weights_every == 0 or t == ticks - 1):
+            await _compare_weights(report, t, driver, w)
         if stop_at_first and report.first is not None:
             break
+    if not learn and report.ticks:
+        await _compare_weights(report, report.ticks - 1, driver, w)  # inference never writes weights
     return report

@@ -6,7 +6,7 @@ state, input spikes, targets) into bus words and back. It talks to the hardware 
 
 * ``write(addr, data)``: one bus write,
 * ``read(addr) -> int``: one bus read,
-* ``run_tick(valid) -> None``: pulse ``start`` with ``valid`` and wait for ``done``,
+* ``run_tick(valid, learn) -> None``: pulse ``start`` with ``valid`` and ``learn``, wait for ``done``,
 
 plus ``cycles() -> int`` (the core's cycle count of the last tick). The Amaranth simulator
 (block tests) and cocotb on Verilator or Icarus (co-simulation) each provide a port, so the
@@ -28,7 +28,7 @@ __all__ = ["BusPort", "CoreDriver"]
 class BusPort(Protocol):
     async def write(self, addr: int, data: int) -> None: ...
     async def read(self, addr: int) -> int: ...
-    async def run_tick(self, valid: bool) -> None: ...
+    async def run_tick(self, valid: bool, learn: bool = False) -> None: ...
     async def cycles(self) -> int: ...
 
 
@@ -56,16 +56,26 @@ class CoreDriver:
         await self.write_region("w_in", g.weights_to_rows(w.w_in))
         await self.write_region("w_rec", g.weights_to_rows(w.w_rec))
         await self.write_region("w_out", g.weights_to_rows(w.w_out))
-        await self.write_region("b_fb", g.weights_to_rows(w.feedback(self.cfg)))
+        await self.write_region("b_fb", g.feedback_to_words(w.feedback(self.cfg)))
 
     async def read_weights(self) -> Weights:
         g, c = self.g, self.cfg
         out = {}
         for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec),
-                                ("w_out", c.n_rec, c.n_out), ("b_fb", c.n_out, c.n_rec)):
+                                ("w_out", c.n_rec, c.n_out)):
             flat = await self.read_region(name)
             out[name] = g.rows_to_weights(flat.reshape(pre, -1), post)
+        out["b_fb"] = g.feedback_from_words(await self.read_region("b_fb"))
         return Weights(**out)
+
+    async def read_traces(self) -> dict[str, np.ndarray]:
+        c = self.cfg
+        return {"x_bar": (await self.read_region("xbar"))[:c.n_in],
+                "z_bar": (await self.read_region("zbar"))[:c.n_rec]}
+
+    async def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray) -> None:
+        await self.write_region("xbar", x_bar)
+        await self.write_region("zbar", z_bar)
 
     async def write_bitmap(self, name: str, bits: np.ndarray) -> None:
         region = self.g.regions[name]
@@ -90,10 +100,11 @@ class CoreDriver:
 
     # ticks -------------------------------------------------------------------------------------
     async def tick(self, x: np.ndarray, target: np.ndarray | None = None, valid: bool = False,
-                   write_target: bool = True) -> int:
-        """Run one tick with input spikes ``x`` (n_in 0/1) and return its cycle count."""
+                   learn: bool = False, write_target: bool = True) -> int:
+        """Run one tick with input spikes ``x`` (n_in 0/1) and return its cycle count.
+        Weights change only if ``learn`` and ``valid``."""
         await self.write_bitmap("x", x)
         if target is not None and write_target:
             await self.write_region("target", target)
-        await self.port.run_tick(bool(valid))
+        await self.port.run_tick(bool(valid), bool(learn))
         return await self.port.cycles()

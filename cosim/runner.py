@@ -156,7 +156,8 @@ def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_a
 def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | None = None,
                  valid: np.ndarray | None = None, sim: str = "verilator",
                  out_dir: Path | None = None, keep_waves_on_failure: bool = True,
-                 golden_config: Config | None = None) -> CosimResult:
+                 golden_config: Config | None = None, learn: bool = False,
+                 weights_every: int = 50) -> CosimResult:
     """Run golden and the RTL side by side under cocotb (see cosim.compare.lockstep).
 
     ``golden_config`` (default: ``cfg``) lets a test compare the RTL built for ``cfg`` with a
@@ -173,6 +174,7 @@ def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | 
         x=x_seq,
         targets=np.zeros((ticks, cfg.n_out), dtype=np.int64) if targets is None else targets,
         valid=np.zeros(ticks, dtype=bool) if valid is None else valid,
+        learn=learn, weights_every=weights_every,
     )
     report = _run(cfg, sim, inputs, out_dir, waves=False, stop_at_first=False)
     result = CosimResult(report, out_dir)

@@ -31,6 +31,10 @@ def random_config(seed: int) -> Config:
         # a threshold comparable to a few weights' drive, so that the network spikes
         drive = ((1 << (w_bits - 1)) - 1) << w_shift
         threshold = int(np.clip(drive * rng.uniform(0.2, 3.0), 1, (1 << (u_bits - 2)) - 1))
+        # learning: a pseudo-derivative window around the threshold wide enough to matter
+        h_bits = int(rng.integers(1, 7))
+        trace_bits = int(rng.integers(2, 13))
+        pd_window = 1 << int(np.clip(np.log2(max(threshold, 2)) + rng.integers(-2, 2), h_bits, u_bits - 2))
         try:
             return Config(
                 name=f"random{seed}",
@@ -50,7 +54,13 @@ def random_config(seed: int) -> Config:
                 out_shift=int(rng.integers(0, y_bits - w_bits + 1)),
                 fb_shift=int(rng.integers(0, 17)),
                 lanes=int(rng.choice([1, 2, 3, 4, 5, 8, 16])),
-                pd_window=1, seed=seed,
+                pseudo_derivative=str(rng.choice(["boxcar", "piecewise_linear"])),
+                pd_window=pd_window, h_bits=h_bits, trace_bits=trace_bits,
+                trace_inc=int(rng.integers(1, 1 << trace_bits)),
+                tau_trace=float(rng.uniform(2, 40)) if rng.random() < 0.3 else None,
+                lr_shift=int(rng.integers(0, 20)), out_lr_shift=int(rng.integers(0, 20)),
+                learn_readout=bool(rng.random() < 0.8),
+                seed=seed,
             )
         except ConfigError:
             continue

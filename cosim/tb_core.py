@@ -55,9 +55,10 @@ class CocotbPort:
         d.bus__re.value = 0
         return int(d.bus__rdata.value)
 
-    async def run_tick(self, valid: bool) -> None:
+    async def run_tick(self, valid: bool, learn: bool = False) -> None:
         d = self.dut
         d.ctl__valid.value = int(valid)
+        d.ctl__learn.value = int(learn)
         d.ctl__start.value = 1
         await self._cycle()
         d.ctl__start.value = 0
@@ -88,6 +89,7 @@ async def lockstep_against_golden(dut):
     driver = CoreDriver(Geometry(cfg), port)
     start = time.perf_counter()
     report = await lockstep(cfg, driver, w, data["x"], data["targets"], data["valid"],
+                            learn=bool(data["learn"]), weights_every=int(data["weights_every"]),
                             stop_at_first=os.environ.get("PLASTICORE_COSIM_STOP") == "1")
     seconds = time.perf_counter() - start
     out = report.as_dict()

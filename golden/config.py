@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ RULES = ("eprop_random", "eprop_symmetric", "erbp")
 #: Largest magnitude an intermediate sum may reach. Golden computes integer sums exactly in
 #: int64; the RTL sizes its accumulators from the same bounds (see ``Config.acc_bits``).
 _MAX_EXACT_BITS = 62
+#: stochastic rounding adds the low ``shift`` bits of a 32-bit LFSR draw, so shifts stop at 32
+_SROUND_MAX_SHIFT = 32
 
 
 class ConfigError(ValueError):
@@ -60,6 +63,10 @@ def _range(lo: float, hi: float):
 
 def _choice(options: tuple[str, ...]):
     return {"choices": options}
+
+
+def _flag():
+    return {"bool": True}
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,12 @@ class Config:
     lr_shift: int = field(default=12, metadata=_range(0, 40))
     #: readout learning rate eta_out = 2**-out_lr_shift
     out_lr_shift: int = field(default=12, metadata=_range(0, 40))
+    #: added to a presynaptic trace per spike (and eRBP's e-bar per spike); < 2**trace_bits
+    trace_inc: int = field(default=16, metadata=_range(1, (1 << 16) - 1))
+    #: width of the pseudo-derivative h (unsigned); boxcar h is 0 or 2**h_bits - 1
+    h_bits: int = field(default=4, metadata=_range(1, 16))
+    #: whether the readout weights Wout learn (readout phase of the update)
+    learn_readout: bool = field(default=True, metadata=_flag())
 
     # hardware shape ---------------------------------------------------------------------
     #: P: post-synaptic weights per memory word, i.e. parallel accumulation lanes
@@ -141,6 +154,10 @@ class Config:
         if f.name == "name":
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"name: {value!r} is not a non-empty string")
+            return
+        if "bool" in meta:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{f.name}: {value!r} is not a boolean (true or false)")
             return
         if "choices" in meta:
             if value not in meta["choices"]:
@@ -196,53 +213,91 @@ class Config:
         )
         need(self.fb_acc_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
              f"values with e_bits + w_bits + log2(n_out) <= {_MAX_EXACT_BITS}")
+        # learning (docs/numerics.md, "Learning")
+        tr_max = (1 << self.trace_bits) - 1
+        need(self.trace_inc <= tr_max, "trace_inc", self.trace_inc, f"1..{tr_max} (trace_bits={self.trace_bits})")
+        for name in ("lr_shift", "out_lr_shift"):
+            need(getattr(self, name) <= _SROUND_MAX_SHIFT, name, getattr(self, name),
+                 f"0..{_SROUND_MAX_SHIFT} (stochastic rounding adds the low bits of a 32-bit LFSR draw)")
+        if self.pseudo_derivative == "piecewise_linear":
+            w = self.pd_window
+            if w & (w - 1) or w < (1 << self.h_bits):
+                raise ConfigError(
+                    f"pd_window: {w!r} must be a power of two >= 2**h_bits = {1 << self.h_bits} for the "
+                    f"piecewise-linear pseudo-derivative (h is a right shift of pd_window - |U - A|)"
+                )
+        need(self.dw_prod_bits <= _MAX_EXACT_BITS, "v_bits", self.v_bits,
+             f"values with v_bits + h_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
+        need(self.dwout_prod_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
+             f"values with e_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
 
-    # derived constants (the only place they are computed) -------------------------------------
-    @property
+    # derived constants (the only place they are computed; cached: a Config is immutable and
+    # the tick reads them every time)
+    @cached_property
     def n_lif(self) -> int:
         return self.n_rec - self.n_alif
 
-    @property
+    @cached_property
     def alpha_q(self) -> int:
         """Soma decay factor, ``decay_bits`` fractional bits."""
         return decay_factor(self.tau_m, self.decay_bits)
 
-    @property
+    @cached_property
     def rho_q(self) -> int:
         """ALIF adaptation decay factor."""
         return decay_factor(self.tau_a, self.decay_bits)
 
-    @property
+    @cached_property
     def kappa_q(self) -> int:
         """Readout decay factor."""
         return decay_factor(self.tau_out, self.decay_bits)
 
-    @property
+    @cached_property
     def gamma_q(self) -> int:
         """Dendrite (learning signal) decay factor."""
         return decay_factor(self.tau_v, self.decay_bits)
 
-    @property
+    @cached_property
     def trace_q(self) -> int:
         """Presynaptic trace decay factor (alpha unless ``tau_trace`` is set)."""
         return decay_factor(self.tau_m if self.tau_trace is None else self.tau_trace, self.decay_bits)
 
-    @property
+    @cached_property
     def in_acc_bits(self) -> int:
         """Signed width that holds ``sum(Win.x) + sum(Wrec.z)`` exactly (before ``w_shift``)."""
         return self.w_bits + _clog2(self.n_in + self.n_rec)
 
-    @property
+    @cached_property
     def out_acc_bits(self) -> int:
         """Signed width that holds ``sum(Wout.z)`` exactly (before ``out_shift``)."""
         return self.w_bits + _clog2(self.n_rec)
 
-    @property
+    @cached_property
     def fb_acc_bits(self) -> int:
         """Signed width that holds ``sum(B.e)`` exactly."""
         return self.w_bits + self.e_bits + _clog2(self.n_out)
 
-    @property
+    @cached_property
+    def pd_shift(self) -> int:
+        """Right shift that scales ``pd_window - |U - A|`` to ``h_bits`` (piecewise linear)."""
+        return max(0, self.pd_window.bit_length() - 1 - self.h_bits)
+
+    @cached_property
+    def g_bits(self) -> int:
+        """Signed width of the learning factor ``g = V * h`` (s``v_bits`` times u``h_bits``)."""
+        return self.v_bits + self.h_bits
+
+    @cached_property
+    def dw_prod_bits(self) -> int:
+        """Signed width of ``g * e_bar`` plus a 32-bit rounding draw (Win/Wrec update)."""
+        return max(self.g_bits + self.trace_bits, _SROUND_MAX_SHIFT + 1) + 1
+
+    @cached_property
+    def dwout_prod_bits(self) -> int:
+        """Signed width of ``e * z_bar`` plus a 32-bit rounding draw (readout update)."""
+        return max(self.e_bits + self.trace_bits, _SROUND_MAX_SHIFT + 1) + 1
+
+    @cached_property
     def alif_mask(self) -> "list[bool]":
         return [j >= self.n_lif for j in range(self.n_rec)]
 

@@ -1,39 +1,52 @@
-"""The plasticore neuron core (inference path): one tick of docs/numerics.md in hardware.
+"""The plasticore neuron core: one tick of docs/numerics.md in hardware, learning included.
 
 Shape (see DESIGN.md, "Hardware shape"): neuron state and weights live in block RAM, P lanes
 to a word; integration is event driven (only rows of inputs and neurons that spiked are read);
-a controller runs the phases of a tick and counts its cycles.
+learning is event driven (only rows whose presynaptic factor is nonzero are updated); a
+controller runs the phases of a tick and counts its cycles.
 
 Phases of one tick, after ``ctl.start``:
 
-``ACCUMULATE``  two engines in parallel (they use disjoint memories):
-                * integration: rows of spiking inputs x(t) and neurons z(t-1) of Win / Wrec
-                  into the synaptic accumulators ``acc``;
-                * feedback: rows of nonzero errors e(t-1) of B, times e_k, into ``fb_acc``.
-``NEURON``      one pass over the neuron words: U, a, r, V updated, z(t) decided, both
-                accumulators cleared (``hdl.lanes.neuron_update`` per lane).
+``ACCUMULATE``  in parallel, on disjoint memories:
+                * integration: rows of spiking inputs x(t) and neurons z(t-1) of the
+                  presynaptic weight memory (Win rows, then Wrec rows) into ``acc``;
+                * feedback: rows of nonzero errors e(t-1) of B, times e_k, into ``fb_acc``;
+                * input traces: one pass over the x-bar words (step 10 for inputs).
+``NEURON``      one pass over the neuron words: U, a, r, V updated, z(t) decided, h and
+                g = V*h computed for learning, z-bar advanced (its old value kept for
+                learning), both accumulators cleared (``hdl.lanes``).
 ``READOUT``     rows of Wout of the neurons that spiked now into ``out_acc``.
-``OUTPUT``      one pass over the readout words: Y and e(t) (``hdl.lanes.readout_update``).
+``OUTPUT``      one pass over the readout words: Y and e(t).
+``LEARN_W``     (learning on and target valid) rows with nonzero presynaptic factor: every
+                weight word read, updated with stochastic rounding, written back (``hdl.update``).
+``LEARN_OUT``   (same, and ``cfg.learn_readout``) rows of Wout with nonzero z-bar(t); with
+                symmetric feedback, the same new values are written into B = Wout^T.
 ``FINISH``      z(t) becomes the recurrent input of the next tick; ``done`` pulses.
 
 The cycle count of a tick (``ctl.cycles``) is the number of cycles ``ctl.busy`` is high; the
-model that predicts it exactly is ``hdl.cycles``.
+model that predicts it exactly is ``hdl.cycles``. Memories: ``w_pre`` holds Win and Wrec as one
+table of presynaptic rows (the order scanners and learning visit them; on iCE40 it is what the
+SPRAMs hold); B is split in P banks by error index modulo P so that a readout update can write
+the P transposed copies of one Wout word in one cycle.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
+from golden import lfsr as golden_lfsr
 from golden.config import Config
 
 from .accumulate import RowAccumulator
 from .bus import MemoryBus, TickControl
 from .geometry import BITMAP_WORD, Geometry
-from .lanes import neuron_update, readout_update
+from .lanes import neuron_update, pseudo_derivative, readout_update, trace_update
+from .lfsr import GaloisLFSR
 from .scanner import SpikeScanner
+from .update import RowUpdater
 
 __all__ = ["Core"]
 
@@ -61,6 +74,18 @@ class _Pass:
         return ~self.active & ~self.s1_valid
 
 
+def _split(index, divisor: int, n: int):
+    """``(index // divisor, index % divisor)`` for ``0 <= index < n``: a shift and a mask when
+    the divisor is a power of two, else two small constant tables."""
+    if divisor & (divisor - 1) == 0:
+        shift = divisor.bit_length() - 1
+        return index >> shift, index & (divisor - 1)
+    n = max(n, 1)
+    quotients = Array(Const(i // divisor, range(max(n // divisor + 1, 2))) for i in range(n))
+    remainders = Array(Const(i % divisor, range(max(divisor, 2))) for i in range(n))
+    return quotients[index], remainders[index]
+
+
 class Core(wiring.Component):
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -73,24 +98,25 @@ class Core(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg, g = self.cfg, self.geometry
-        P, nw, nwo = g.lanes, g.words_rec, g.words_out
+        P, nw, nwo, nwi = g.lanes, g.words_rec, g.words_out, g.words_in
         regions = g.regions
+        symmetric = cfg.rule == "eprop_symmetric"
 
         def lanes_of(bits, is_signed=True):
             return data.ArrayLayout(signed(bits) if is_signed else unsigned(bits), P)
 
-        def memory(name, depth, layout, transparent=False):
+        def memory(name, depth, layout, transparent=False, granularity=None):
             mem = Memory(shape=layout, depth=max(depth, 1), init=[])
             m.submodules[name] = mem
-            wp = mem.write_port()
+            wp = mem.write_port(granularity=granularity)
             rp = mem.read_port(transparent_for=(wp,) if transparent else ())
             return rp, wp
 
         w_layout = lanes_of(cfg.w_bits)
-        w_in_r, w_in_w = memory("w_in", regions["w_in"].depth, w_layout)
-        w_rec_r, w_rec_w = memory("w_rec", regions["w_rec"].depth, w_layout)
+        trace_layout = lanes_of(cfg.trace_bits, False)
+        w_pre_r, w_pre_w = memory("w_pre", g.n_pre * nw, w_layout)
         w_out_r, w_out_w = memory("w_out", regions["w_out"].depth, w_layout)
-        b_fb_r, b_fb_w = memory("b_fb", regions["b_fb"].depth, w_layout)
+        fb_banks = [memory(f"b_fb{bank}", g.fb_bank_depth, w_layout, granularity=1) for bank in range(P)]
         u_r, u_w = memory("u", nw, lanes_of(cfg.u_bits))
         a_r, a_w = memory("a", nw, lanes_of(cfg.a_bits, False))
         ref_r, ref_w = memory("ref", nw, lanes_of(cfg.ref_bits, False))
@@ -100,22 +126,30 @@ class Core(wiring.Component):
         acc_r, acc_w = memory("acc", nw, lanes_of(cfg.in_acc_bits), transparent=True)
         fba_r, fba_w = memory("fb_acc", nw, lanes_of(cfg.fb_acc_bits), transparent=True)
         oacc_r, oacc_w = memory("out_acc", nwo, lanes_of(cfg.out_acc_bits), transparent=True)
+        xbar_r, xbar_w = memory("xbar", nwi, trace_layout)
+        zbar_r, zbar_w = memory("zbar", nw, trace_layout)
+        zprev_r, zprev_w = memory("zbar_prev", nw, trace_layout)
+        gmem_r, gmem_w = memory("g", nw, lanes_of(cfg.g_bits))
 
-        # spike bitmaps and the error registers --------------------------------------------
-        x_len = max(cfg.n_in, regions["x"].depth * BITMAP_WORD)
+        # spike bitmaps, nonzero-factor bitmaps and the error registers -------------------------
+        x_len = max(g.words_in * P, regions["x"].depth * BITMAP_WORD)
         z_len = max(g.n_rec_padded, regions["z"].depth * BITMAP_WORD)
         x_bits = Signal(x_len)
         z_prev = Signal(z_len)
         z_new = Signal(z_len)
+        xbar_nz = Signal(g.words_in * P)      # x_bar_i(t) != 0
+        zprev_nz = Signal(g.n_rec_padded)     # z_bar_j(t-1) != 0
+        zbar_nz = Signal(g.n_rec_padded)      # z_bar_j(t) != 0 (kept in step with the zbar memory)
         e_layout = data.ArrayLayout(signed(cfg.e_bits), g.n_out_padded)
         e_regs = Signal(e_layout)
         e_nonzero = Signal(cfg.n_out)
         m.d.comb += e_nonzero.eq(Cat(e_regs[k] != 0 for k in range(cfg.n_out)))
 
-        # controller state -------------------------------------------------------------------
-        IDLE, ACCUMULATE, NEURON, READOUT, OUTPUT, FINISH = range(6)
-        state = Signal(range(6))
+        # controller state ----------------------------------------------------------------------
+        IDLE, ACCUMULATE, NEURON, READOUT, OUTPUT, LEARN_W, LEARN_OUT, FINISH = range(8)
+        state = Signal(range(8))
         valid = Signal()
+        learn = Signal()
         count = Signal(32)
         cycles = Signal(32)
         ticks = Signal(32)
@@ -137,19 +171,33 @@ class Core(wiring.Component):
         bus_write = self.bus.we & idle
         bus_read = self.bus.re & idle
 
-        bus_memories = {
-            "w_in": (w_in_r, w_in_w), "w_rec": (w_rec_r, w_rec_w), "w_out": (w_out_r, w_out_w),
-            "b_fb": (b_fb_r, b_fb_w), "u": (u_r, u_w), "a": (a_r, a_w), "ref": (ref_r, ref_w),
-            "v": (v_r, v_w), "y": (y_r, y_w), "target": (tgt_r, tgt_w),
-        }
-        for name, (rp, wp) in bus_memories.items():
-            r = regions[name]
+        def serve(r, rp, wp, addr=None, enable=None):
             m.d.comb += [
-                rp.addr.eq(word),
-                wp.addr.eq(word),
+                rp.addr.eq(word if addr is None else addr),
+                wp.addr.eq(word if addr is None else addr),
                 wp.data.eq(self.bus.wdata[:r.word_bits]),
-                wp.en.eq(bus_write & (region == r.index)),
+                wp.en.eq(Mux(bus_write & (region == r.index) & (1 if enable is None else enable),
+                             (1 << len(wp.en)) - 1, 0)),
             ]
+
+        for name, (rp, wp) in {"w_out": (w_out_r, w_out_w), "u": (u_r, u_w), "a": (a_r, a_w),
+                               "ref": (ref_r, ref_w), "v": (v_r, v_w), "y": (y_r, y_w),
+                               "target": (tgt_r, tgt_w), "xbar": (xbar_r, xbar_w),
+                               "zbar": (zbar_r, zbar_w)}.items():
+            serve(regions[name], rp, wp)
+        # Win and Wrec are two bus regions of the one presynaptic table
+        pre_region_is_rec = region == regions["w_rec"].index
+        pre_addr = Mux(pre_region_is_rec, word + cfg.n_in * nw, word)
+        m.d.comb += [
+            w_pre_r.addr.eq(pre_addr), w_pre_w.addr.eq(pre_addr),
+            w_pre_w.data.eq(self.bus.wdata[:regions["w_in"].word_bits]),
+            w_pre_w.en.eq(bus_write & ((region == regions["w_in"].index) | pre_region_is_rec)),
+        ]
+        # B: bank in the high bits of the word address, address in the bank in the low bits
+        stride_bits = (g.fb_bank_stride - 1).bit_length()
+        bus_bank = word[stride_bits:]
+        for bank, (rp, wp) in enumerate(fb_banks):
+            serve(regions["b_fb"], rp, wp, addr=word[:stride_bits], enable=(bus_bank == bank))
 
         def bitmap_word(bits, w):
             return bits.word_select(w, BITMAP_WORD)
@@ -164,10 +212,14 @@ class Core(wiring.Component):
                     m.d.sync += bitmap_word(z_prev, word).eq(self.bus.wdata[:BITMAP_WORD])
                 with m.Case(regions["e"].index):
                     m.d.sync += e_flat.word_select(word, e_word_bits).eq(self.bus.wdata[:e_word_bits])
+                with m.Case(regions["zbar"].index):
+                    written = data.View(trace_layout, self.bus.wdata[:regions["zbar"].word_bits])
+                    m.d.sync += zbar_nz.word_select(word, P).eq(Cat(written[l] != 0 for l in range(P)))
 
         read_region = Signal.like(region)
+        read_bank = Signal.like(bus_bank)
         register_word = Signal(self.bus.rdata.shape())  # bus reads of registers, captured at request
-        m.d.sync += [self.bus.rvalid.eq(bus_read), read_region.eq(region)]
+        m.d.sync += [self.bus.rvalid.eq(bus_read), read_region.eq(region), read_bank.eq(bus_bank)]
         with m.If(bus_read):
             with m.Switch(region):
                 with m.Case(regions["x"].index):
@@ -176,39 +228,44 @@ class Core(wiring.Component):
                     m.d.sync += register_word.eq(bitmap_word(z_prev, word))
                 with m.Case(regions["e"].index):
                     m.d.sync += register_word.eq(e_flat.word_select(word, e_word_bits))
+        fb_bank_data = Array(rp.data.as_value() for rp, _ in fb_banks)
         with m.Switch(read_region):
-            for name, (rp, _) in bus_memories.items():
+            for name, rp in (("w_in", w_pre_r), ("w_rec", w_pre_r), ("w_out", w_out_r), ("u", u_r),
+                             ("a", a_r), ("ref", ref_r), ("v", v_r), ("y", y_r), ("target", tgt_r),
+                             ("xbar", xbar_r), ("zbar", zbar_r)):
                 with m.Case(regions[name].index):
                     m.d.comb += self.bus.rdata.eq(rp.data.as_value())
+            with m.Case(regions["b_fb"].index):
+                m.d.comb += self.bus.rdata.eq(fb_bank_data[read_bank])
             with m.Default():
                 m.d.comb += self.bus.rdata.eq(register_word)
 
-        # ACCUMULATE: integration engine ------------------------------------------------------
+        # ACCUMULATE: integration engine over the presynaptic table ------------------------------
         m.submodules.in_scan = in_scan = SpikeScanner(g.n_pre)
         m.submodules.integrate = integ = RowAccumulator(
             n_rows=g.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits, acc_bits=cfg.in_acc_bits)
         m.d.comb += in_scan.bits.eq(Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec]))
         wiring.connect(m, in_scan.indices, integ.rows)
-        from_rec = integ.rd_row >= cfg.n_in
-        from_rec_s1 = Signal()
-        m.d.sync += from_rec_s1.eq(from_rec)
-        m.d.comb += integ.w_data.eq(Mux(from_rec_s1, w_rec_r.data.as_value(), w_in_r.data.as_value()))
+        m.d.comb += integ.w_data.eq(w_pre_r.data.as_value())
 
-        # ACCUMULATE: feedback engine (B . e(t-1)) ----------------------------------------------
+        # ACCUMULATE: feedback engine (B . e(t-1)) over the banks of B ---------------------------
         m.submodules.fb_scan = fb_scan = SpikeScanner(cfg.n_out)
         m.submodules.feedback = fbe = RowAccumulator(
             n_rows=cfg.n_out, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
             acc_bits=cfg.fb_acc_bits, factor_bits=cfg.e_bits)
+        fb_row_in_bank, fb_bank = _split(fbe.rd_row, P, cfg.n_out)
+        fb_bank_s1 = Signal(range(max(P, 2)))
+        m.d.sync += fb_bank_s1.eq(fb_bank)
         m.d.comb += [
             fb_scan.bits.eq(e_nonzero),
             fbe.rows.valid.eq(fb_scan.indices.valid),
             fbe.rows.payload.row.eq(fb_scan.indices.payload),
             fbe.rows.payload.factor.eq(e_regs[fb_scan.indices.payload]),
             fb_scan.indices.ready.eq(fbe.rows.ready),
-            fbe.w_data.eq(b_fb_r.data.as_value()),
+            fbe.w_data.eq(fb_bank_data[fb_bank_s1]),
         ]
 
-        # READOUT engine -------------------------------------------------------------------------
+        # READOUT engine ---------------------------------------------------------------------------
         m.submodules.out_scan = out_scan = SpikeScanner(cfg.n_rec)
         m.submodules.readout = ro = RowAccumulator(
             n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.w_bits, acc_bits=cfg.out_acc_bits)
@@ -216,63 +273,145 @@ class Core(wiring.Component):
         wiring.connect(m, out_scan.indices, ro.rows)
         m.d.comb += ro.w_data.eq(w_out_r.data.as_value())
 
-        # engines' accumulator data paths (their ports are used only outside IDLE)
         for engine, acc_read in ((integ, acc_r), (fbe, fba_r), (ro, oacc_r)):
             m.d.comb += engine.acc_rd_data.eq(acc_read.data.as_value())
 
-        # NEURON and OUTPUT passes ---------------------------------------------------------------
+        # LEARN engines and the lanes' LFSRs --------------------------------------------------------
+        seeds = golden_lfsr.lane_seeds(cfg.lfsr_seed, P)
+        lfsrs = []
+        for lane in range(P):
+            lfsr = GaloisLFSR(int(seeds[lane]))
+            m.submodules[f"lfsr{lane}"] = lfsr
+            lfsrs.append(lfsr)
+
+        m.submodules.learn_scan = learn_scan = SpikeScanner(g.n_pre)
+        m.submodules.learn_w = lw = RowUpdater(
+            n_rows=g.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
+            post_bits=cfg.g_bits, pre_bits=cfg.trace_bits, shift=cfg.lr_shift)
+        if cfg.rule == "erbp":
+            learn_rows = Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec])
+        else:
+            learn_rows = Cat(xbar_nz[:cfg.n_in], zprev_nz[:cfg.n_rec])
+        m.d.comb += learn_scan.bits.eq(learn_rows)
+        wiring.connect(m, learn_scan.indices, lw.rows)
+
+        m.submodules.learn_out_scan = lo_scan = SpikeScanner(cfg.n_rec)
+        m.submodules.learn_out = lo = RowUpdater(
+            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.w_bits,
+            post_bits=cfg.e_bits, pre_bits=cfg.trace_bits, shift=cfg.out_lr_shift)
+        m.d.comb += lo_scan.bits.eq(zbar_nz[:cfg.n_rec])
+        wiring.connect(m, lo_scan.indices, lo.rows)
+
+        for engine in (lw, lo):
+            m.d.comb += engine.draws.eq(Cat(lfsr.draw for lfsr in lfsrs))
+        for lfsr in lfsrs:
+            m.d.comb += lfsr.step.eq(lw.step | lo.step)
+
+        # the presynaptic factor of a learning row, a cycle after it is accepted
+        pre_is_rec = Signal()
+        pre_lane = Signal(range(max(P, 2)))
+        learn_row_word, learn_row_lane = _split(
+            Mux(lw.pre_row >= cfg.n_in, lw.pre_row - cfg.n_in, lw.pre_row)[:len(lw.pre_row)], P,
+            max(cfg.n_in, cfg.n_rec))
+        with m.If(lw.pre_read):
+            m.d.sync += [pre_is_rec.eq(lw.pre_row >= cfg.n_in), pre_lane.eq(learn_row_lane)]
+        if cfg.rule == "erbp":
+            m.d.comb += lw.pre_value.eq(cfg.trace_inc)
+        else:
+            m.d.comb += lw.pre_value.eq(Mux(pre_is_rec, zprev_r.data[pre_lane], xbar_r.data[pre_lane]))
+        lo_row_word, lo_row_lane = _split(lo.pre_row, P, cfg.n_rec)
+        lo_pre_lane = Signal(range(max(P, 2)))
+        with m.If(lo.pre_read):
+            m.d.sync += lo_pre_lane.eq(lo_row_lane)
+        m.d.comb += lo.pre_value.eq(zbar_r.data[lo_pre_lane])
+
+        # post factors: g of the word in stage 0 (memory answers in stage 1); e of the word
+        m.d.comb += lw.post.eq(gmem_r.data.as_value())
+        lo_post = Signal(lanes_of(cfg.e_bits))
+        m.d.sync += lo_post.eq(e_flat.word_select(lo.rd_word, e_word_bits))
+        m.d.comb += lo.post.eq(lo_post)
+        m.d.comb += [lw.w_data.eq(w_pre_r.data.as_value()), lo.w_data.eq(w_out_r.data.as_value())]
+
+        # NEURON, OUTPUT and input-trace passes ---------------------------------------------------------
         neuron_pass = _Pass(m, "neuron", nw)
         output_pass = _Pass(m, "output", nwo)
+        xbar_pass = _Pass(m, "xbar", nwi)
+
+        def start_tick():
+            m.d.sync += [valid.eq(self.ctl.valid), learn.eq(self.ctl.learn & self.ctl.valid),
+                         count.eq(0), state.eq(ACCUMULATE)]
+            m.d.comb += [in_scan.start.eq(1), fb_scan.start.eq(1)]
+            xbar_pass.begin(m)
 
         with m.Switch(state):
             with m.Case(IDLE):
                 with m.If(self.ctl.start):
-                    m.d.sync += [valid.eq(self.ctl.valid), count.eq(0), state.eq(ACCUMULATE)]
-                    m.d.comb += [in_scan.start.eq(1), fb_scan.start.eq(1)]
+                    start_tick()
 
             with m.Case(ACCUMULATE):
                 m.d.comb += [
-                    w_in_r.addr.eq(integ.rd_row * nw + integ.rd_word),
-                    w_in_r.en.eq(integ.rd_en & ~from_rec),
-                    w_rec_r.addr.eq((integ.rd_row - cfg.n_in) * nw + integ.rd_word),
-                    w_rec_r.en.eq(integ.rd_en & from_rec),
+                    w_pre_r.addr.eq(integ.rd_row * nw + integ.rd_word),
+                    w_pre_r.en.eq(integ.rd_en),
                     acc_r.addr.eq(integ.acc_rd_addr),
                     acc_w.addr.eq(integ.acc_wr_addr),
                     acc_w.data.eq(integ.acc_wr_data),
                     acc_w.en.eq(integ.acc_wr_en),
-                    b_fb_r.addr.eq(fbe.rd_row * nw + fbe.rd_word),
                     fba_r.addr.eq(fbe.acc_rd_addr),
                     fba_w.addr.eq(fbe.acc_wr_addr),
                     fba_w.data.eq(fbe.acc_wr_data),
                     fba_w.en.eq(fbe.acc_wr_en),
                 ]
-                engines_done = ~(in_scan.busy | integ.busy | fb_scan.busy | fbe.busy)
+                for rp, _ in fb_banks:
+                    m.d.comb += rp.addr.eq(fb_row_in_bank * nw + fbe.rd_word)
+                # input traces, step 10: x_bar(t) from x(t); nonzero flags for learning
+                m.d.comb += xbar_r.addr.eq(xbar_pass.k)
+                s1w = xbar_pass.s1_word
+                x_word = x_bits.word_select(s1w, P)
+                new_traces = [trace_update(cfg, bar=xbar_r.data[l], spike=x_word[l]) for l in range(P)]
+                for l in range(P):
+                    m.d.comb += xbar_w.data[l].eq(new_traces[l])
+                m.d.comb += [xbar_w.addr.eq(s1w), xbar_w.en.eq(xbar_pass.s1_valid)]
+                with m.If(xbar_pass.s1_valid):
+                    m.d.sync += xbar_nz.word_select(s1w, P).eq(Cat(t != 0 for t in new_traces))
+                engines_done = ~(in_scan.busy | integ.busy | fb_scan.busy | fbe.busy) & xbar_pass.finished
                 with m.If(engines_done):
                     neuron_pass.begin(m)
                     m.d.sync += state.eq(NEURON)
 
             with m.Case(NEURON):
-                for rp in (u_r, a_r, ref_r, v_r, acc_r, fba_r):
+                for rp in (u_r, a_r, ref_r, v_r, acc_r, fba_r, zbar_r):
                     m.d.comb += rp.addr.eq(neuron_pass.k)
                 s1w = neuron_pass.s1_word
                 z_prev_word = z_prev.word_select(s1w, P)
-                z_lanes = []
+                z_lanes, old_nz, new_nz = [], [], []
                 for lane in range(P):
                     j = s1w * P + lane
                     out = neuron_update(
                         cfg, acc=acc_r.data[lane], fb=fba_r.data[lane], u=u_r.data[lane],
                         a=a_r.data[lane], ref=ref_r.data[lane], v=v_r.data[lane],
                         z_prev=z_prev_word[lane], is_alif=(j >= cfg.n_lif), is_real=(j < cfg.n_rec))
+                    h = pseudo_derivative(cfg, u=out.u, threshold=cfg.threshold + out.a,
+                                          ready=(ref_r.data[lane] == 0))
+                    old_bar = zbar_r.data[lane]
+                    new_bar = trace_update(cfg, bar=old_bar, spike=out.z)
                     m.d.comb += [
                         u_w.data[lane].eq(out.u), a_w.data[lane].eq(out.a),
                         ref_w.data[lane].eq(out.ref), v_w.data[lane].eq(out.v),
                         acc_w.data[lane].eq(0), fba_w.data[lane].eq(0),
+                        gmem_w.data[lane].eq(Mux(j < cfg.n_rec, out.v * h, 0)),
+                        zbar_w.data[lane].eq(new_bar), zprev_w.data[lane].eq(old_bar),
                     ]
                     z_lanes.append(out.z)
-                for wp in (u_w, a_w, ref_w, v_w, acc_w, fba_w):
+                    old_nz.append(old_bar != 0)
+                    new_nz.append(new_bar != 0)
+                for wp in (u_w, a_w, ref_w, v_w, acc_w, fba_w, gmem_w, zbar_w, zprev_w):
                     m.d.comb += [wp.addr.eq(s1w), wp.en.eq(neuron_pass.s1_valid)]
                 with m.If(neuron_pass.s1_valid):
-                    m.d.sync += z_new.word_select(s1w, P).eq(Cat(*z_lanes))
+                    m.d.sync += [
+                        z_new.word_select(s1w, P).eq(Cat(*z_lanes)),
+                        zprev_nz.word_select(s1w, P).eq(Cat(*old_nz)),
+                        zbar_nz.word_select(s1w, P).eq(Cat(*new_nz)),
+                    ]
                 with m.If(neuron_pass.finished):
                     m.d.comb += out_scan.start.eq(1)
                     m.d.sync += state.eq(READOUT)
@@ -307,6 +446,51 @@ class Core(wiring.Component):
                 with m.If(output_pass.s1_valid):
                     m.d.sync += e_flat.word_select(s1w, e_word_bits).eq(Cat(*e_lanes))
                 with m.If(output_pass.finished):
+                    with m.If(learn):
+                        m.d.comb += learn_scan.start.eq(1)
+                        m.d.sync += state.eq(LEARN_W)
+                    with m.Else():
+                        m.d.sync += state.eq(FINISH)
+
+            with m.Case(LEARN_W):
+                m.d.comb += [
+                    xbar_r.addr.eq(learn_row_word), zprev_r.addr.eq(learn_row_word),
+                    w_pre_r.addr.eq(lw.rd_row * nw + lw.rd_word),
+                    w_pre_r.en.eq(lw.rd_en),
+                    gmem_r.addr.eq(lw.rd_word),
+                    w_pre_w.addr.eq(lw.wr_row * nw + lw.wr_word),
+                    w_pre_w.data.eq(lw.wr_data),
+                    w_pre_w.en.eq(lw.wr_en),
+                ]
+                with m.If(~(learn_scan.busy | lw.busy)):
+                    if cfg.learn_readout:
+                        m.d.comb += lo_scan.start.eq(1)
+                        m.d.sync += state.eq(LEARN_OUT)
+                    else:
+                        m.d.sync += state.eq(FINISH)
+
+            with m.Case(LEARN_OUT):
+                m.d.comb += [
+                    zbar_r.addr.eq(lo_row_word),
+                    w_out_r.addr.eq(lo.rd_row * nwo + lo.rd_word),
+                    w_out_r.en.eq(lo.rd_en),
+                    w_out_w.addr.eq(lo.wr_row * nwo + lo.wr_word),
+                    w_out_w.data.eq(lo.wr_data),
+                    w_out_w.en.eq(lo.wr_en),
+                ]
+                if symmetric:
+                    # B[k][j] = Wout[k][j]: lane l of Wout word (j, w) is error k = w*P + l,
+                    # kept in bank l at row w, word j // P, lane j % P
+                    wr_word_of_j, wr_lane_of_j = _split(lo.wr_row, P, cfg.n_rec)
+                    for bank, (_, wp) in enumerate(fb_banks):
+                        m.d.comb += [
+                            wp.addr.eq(lo.wr_word * nw + wr_word_of_j),
+                            wp.en.eq(Mux(lo.wr_en & ((lo.wr_word * P + bank) < cfg.n_out),
+                                         Const(1, P) << wr_lane_of_j, 0)),
+                        ]
+                        for lane in range(P):
+                            m.d.comb += wp.data[lane].eq(lo.wr_data[bank])
+                with m.If(~(lo_scan.busy | lo.busy)):
                     m.d.sync += state.eq(FINISH)
 
             with m.Case(FINISH):

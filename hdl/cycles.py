@@ -6,13 +6,17 @@ the RTL's, not an estimate.
 
 Phases (see hdl/core.py):
 
-* ACCUMULATE: the integration pair (scanner over [x(t), z(t-1)], rows of ``words_rec`` words)
-  and the feedback pair (scanner over e(t-1) != 0, rows of ``words_rec`` words) run in
-  parallel; the phase lasts until both are idle, plus the cycle that sees it.
+* ACCUMULATE: the integration pair (scanner over [x(t), z(t-1)], rows of ``words_rec`` words),
+  the feedback pair (scanner over e(t-1) != 0, rows of ``words_rec`` words) and the input-trace
+  pass (``words_in`` words) run in parallel; the phase lasts until all are done, plus the
+  cycle that sees it.
 * NEURON: ``words_rec + 2`` (one word per cycle, a read stage and a write stage, one cycle
   to see the pass finished).
 * READOUT: scanner over z(t), rows of ``words_out`` words.
 * OUTPUT: ``words_out + 2``.
+* LEARN_W, LEARN_OUT (learning ticks only): scanner over the rows with a nonzero presynaptic
+  factor, rows of ``words_rec`` (resp. ``words_out``) words; the row updater of
+  ``hdl.update`` has the row accumulator's timing.
 * FINISH: 1.
 
 Scanner and engine timing (``hdl.scanner``, ``hdl.accumulate``): the scanner spends one
@@ -67,24 +71,49 @@ class Breakdown:
     neuron: int
     readout: int
     output: int
+    learn_w: int = 0
+    learn_out: int = 0
     finish: int = 1
 
     @property
-    def total(self) -> int:
+    def infer(self) -> int:
+        """The cycles of the inference phases (the tick without its learning phases)."""
         return self.accumulate + self.neuron + self.readout + self.output + self.finish
+
+    @property
+    def learn(self) -> int:
+        return self.learn_w + self.learn_out
+
+    @property
+    def total(self) -> int:
+        return self.infer + self.learn
 
 
 def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarray,
-                z_new: np.ndarray) -> Breakdown:
+                z_new: np.ndarray, learn_rows: np.ndarray | None = None,
+                learn_out_rows: np.ndarray | None = None) -> Breakdown:
     """Cycles of one tick with inputs ``x``, last spikes ``z_prev``, last errors ``e_prev``
-    and this tick's spikes ``z_new`` (all 1-D, one batch element)."""
+    and this tick's spikes ``z_new`` (all 1-D, one batch element).
+
+    On a learning tick (learning on and target valid), ``learn_rows`` flags the presynaptic
+    rows (inputs, then recurrent) whose factor e-bar is nonzero and ``learn_out_rows`` the
+    neurons whose trace z-bar(t) is nonzero (the readout phase runs if ``cfg.learn_readout``).
+    """
     g = Geometry(cfg)
     integrate = scan_and_accumulate_cycles(np.concatenate([x, z_prev]), g.words_rec)
     feedback = scan_and_accumulate_cycles(np.asarray(e_prev) != 0, g.words_rec)
+    input_traces = g.words_in + 1   # the x-bar pass: a word per cycle, a write stage
     readout = scan_and_accumulate_cycles(z_new, g.words_out)
+    learn_w = learn_out = 0
+    if learn_rows is not None:
+        learn_w = scan_and_accumulate_cycles(learn_rows, g.words_rec) + 1
+        if cfg.learn_readout:
+            learn_out = scan_and_accumulate_cycles(learn_out_rows, g.words_out) + 1
     return Breakdown(
-        accumulate=max(integrate, feedback) + 1,
+        accumulate=max(integrate, feedback, input_traces) + 1,
         neuron=g.words_rec + 2,
         readout=readout + 1,
         output=g.words_out + 2,
+        learn_w=learn_w,
+        learn_out=learn_out,
     )

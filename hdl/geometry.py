@@ -85,10 +85,16 @@ class Geometry:
         self.lanes = cfg.lanes
         self.words_rec = ceil_div(cfg.n_rec, cfg.lanes)  # words per row of n_rec targets
         self.words_out = ceil_div(cfg.n_out, cfg.lanes)  # words per row of n_out targets
+        self.words_in = ceil_div(cfg.n_in, cfg.lanes)    # words of P input traces
         self.n_rec_padded = self.words_rec * cfg.lanes
         self.n_out_padded = self.words_out * cfg.lanes
-        #: rows the integration scanner visits: inputs first, then recurrent neurons
+        #: rows of the presynaptic weight memory, in scanner and learning order: inputs, then recurrent
         self.n_pre = cfg.n_in + cfg.n_rec
+        #: the feedback weights B live in P banks, bank k mod P holding the rows k of errors
+        #: k = b, b+P, ...; each bank is ``ceil(n_out/P)`` rows of ``words_rec`` words, padded to
+        #: a power-of-two stride so the bus decodes bank and address with a shift and a mask
+        self.fb_bank_depth = self.words_out * self.words_rec
+        self.fb_bank_stride = 1 << max(0, (self.fb_bank_depth - 1).bit_length())
 
     @cached_property
     def regions(self) -> dict[str, Region]:
@@ -98,7 +104,7 @@ class Geometry:
             ("w_in", c.n_in * self.words_rec, P, c.w_bits, True),
             ("w_rec", c.n_rec * self.words_rec, P, c.w_bits, True),
             ("w_out", c.n_rec * self.words_out, P, c.w_bits, True),
-            ("b_fb", c.n_out * self.words_rec, P, c.w_bits, True),
+            ("b_fb", P * self.fb_bank_stride, P, c.w_bits, True),
             ("u", self.words_rec, P, c.u_bits, True),
             ("a", self.words_rec, P, c.a_bits, False),
             ("ref", self.words_rec, P, c.ref_bits, False),
@@ -108,6 +114,8 @@ class Geometry:
             ("target", self.words_out, P, c.y_bits, True),
             ("x", ceil_div(c.n_in, BITMAP_WORD), BITMAP_WORD, 1, False),
             ("z", ceil_div(c.n_rec, BITMAP_WORD), BITMAP_WORD, 1, False),
+            ("xbar", self.words_in, P, c.trace_bits, False),
+            ("zbar", self.words_rec, P, c.trace_bits, False),
         ]
         return {name: Region(name, i, *rest) for i, (name, *rest) in enumerate(specs)}
 
@@ -144,3 +152,21 @@ class Geometry:
 
     def rows_to_weights(self, rows: np.ndarray, post: int) -> np.ndarray:
         return np.asarray(rows)[:, :post].T.copy()
+
+    def feedback_to_words(self, b_fb: np.ndarray) -> np.ndarray:
+        """B (n_rec x n_out) as the lane values of the bank-major ``b_fb`` region."""
+        rows = self.weights_to_rows(b_fb)  # (n_out, n_rec_padded): row k = errors k's weights
+        out = np.zeros((self.lanes, self.fb_bank_stride, self.lanes), dtype=np.int64)
+        for k in range(self.cfg.n_out):
+            start = (k // self.lanes) * self.words_rec
+            out[k % self.lanes, start:start + self.words_rec] = rows[k].reshape(self.words_rec, self.lanes)
+        return out.reshape(-1)
+
+    def feedback_from_words(self, values: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`feedback_to_words`: B (n_rec x n_out)."""
+        banks = np.asarray(values).reshape(self.lanes, self.fb_bank_stride, self.lanes)
+        rows = np.zeros((self.cfg.n_out, self.n_rec_padded), dtype=np.int64)
+        for k in range(self.cfg.n_out):
+            start = (k // self.lanes) * self.words_rec
+            rows[k] = banks[k % self.lanes, start:start + self.words_rec].reshape(-1)
+        return self.rows_to_weights(rows, self.cfg.n_rec)

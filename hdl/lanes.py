@@ -59,3 +59,23 @@ def readout_update(cfg: Config, *, y: Value, out_acc: Value, target: Value, vali
     y_new = saturate(decay(y, cfg.kappa_q, cfg.decay_bits) + (out_acc << cfg.out_shift), cfg.y_bits)
     e = Mux(valid & is_real, saturate(y_new - target, cfg.e_bits), 0)
     return y_new, e
+
+
+def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) -> Value:
+    """Step 7 of learning: h in ``0 .. 2**h_bits - 1`` from the U and A the spike compared;
+    zero while refractory (``ready`` low)."""
+    d = u - threshold
+    h_max = (1 << cfg.h_bits) - 1
+    if cfg.pseudo_derivative == "boxcar":
+        h = Mux((d > -cfg.pd_window) & (d < cfg.pd_window), h_max, 0)
+    else:
+        magnitude = Mux(d < 0, -d, d)
+        tri = Mux(magnitude < cfg.pd_window, cfg.pd_window - magnitude, 0)
+        h = saturate(rshift_round(tri, cfg.pd_shift), cfg.h_bits, is_signed=False)
+    return Mux(ready, h, 0)
+
+
+def trace_update(cfg: Config, *, bar: Value, spike: Value) -> Value:
+    """Step 10: ``sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
+    decayed = (bar * cfg.trace_q) >> cfg.decay_bits
+    return saturate(decayed + Mux(spike, cfg.trace_inc, 0), cfg.trace_bits, is_signed=False)

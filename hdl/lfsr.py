@@ -24,11 +24,13 @@ class GaloisLFSR(wiring.Component):
         super().__init__({
             "step": In(1),
             "state": Out(golden_lfsr.WIDTH, init=seed),
+            "draw": Out(golden_lfsr.WIDTH),   # the state after one step: the value a draw returns
         })
 
     def elaborate(self, platform):
         m = Module()
         shifted = self.state >> 1
+        m.d.comb += self.draw.eq(Mux(self.state[0], shifted ^ golden_lfsr.TAPS, shifted))
         with m.If(self.step):
-            m.d.sync += self.state.eq(Mux(self.state[0], shifted ^ golden_lfsr.TAPS, shifted))
+            m.d.sync += self.state.eq(self.draw)
         return m

@@ -1,0 +1,240 @@
+"""The simulated transport: the host protocol's bytes into ``hdl.system.System`` on Verilator.
+
+:class:`SimulatedTransport` behaves like a serial port to a board (``write``, ``read``,
+``gap``), so the host driver (``plasticore.host``) runs unchanged on it. Behind it, the
+System's Verilog runs under cocotb (bench ``cosim/tb_system.py``) in a simulator process
+started from a background thread; the two talk over a Unix socket. Only the UART is bypassed
+(its own block test covers it).
+
+Simulated time stands still while the host thinks: it advances only while the bench feeds
+bytes (``write``), waits for a reply (``read``: until the bytes asked for came out or the
+engine is idle again) or leaves the line idle (``gap``). So a frame written in one call
+reaches the engine back to back, and a truncated frame times out only when the host waits.
+
+Built models are cached like the core's (``cosim.runner``): the key hashes the config, the
+sources of ``hdl/`` and golden's constants, and the System's parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from golden.config import Config
+from hdl.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
+
+from .runner import BUILD, ROOT, prepare_simulator, rtl_key
+from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
+
+__all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL"]
+
+TOPLEVEL = "plasticore_system"
+#: default cycle limit of one read: far above any run the engine's watchdog allows
+DEFAULT_READ_CYCLES = 200_000_000
+
+
+class SystemParams:
+    """The parameters of ``hdl.system.System`` besides the config."""
+
+    def __init__(self, window: int = DEFAULT_WINDOW, max_payload: int = DEFAULT_MAX_PAYLOAD,
+                 frame_timeout: int | None = None, watchdog: int | None = None):
+        from hdl.system import DEFAULT_FRAME_TIMEOUT
+
+        self.window = window
+        self.max_payload = max_payload
+        self.frame_timeout = DEFAULT_FRAME_TIMEOUT if frame_timeout is None else frame_timeout
+        self.watchdog = watchdog
+
+    def key(self) -> str:
+        return f"w{self.window}-p{self.max_payload}-t{self.frame_timeout}-d{self.watchdog}"
+
+    def system(self, cfg: Config):
+        from hdl.system import System
+
+        return System(cfg, self.window, self.max_payload, self.frame_timeout, self.watchdog)
+
+
+def _build_dir(cfg: Config, params: SystemParams, sim: str, waves: bool) -> Path:
+    h = hashlib.sha256((rtl_key(cfg) + params.key()).encode()).hexdigest()[:16]
+    return BUILD / sim / f"system-{cfg.name}-{h}{'-waves' if waves else ''}"
+
+
+def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", waves: bool = False):
+    """Generate the System's Verilog (once per key) and build the simulator model (cached)."""
+    from cocotb_tools.runner import get_runner
+
+    prepare_simulator(sim)
+    bdir = _build_dir(cfg, params, sim, waves)
+    source = bdir / f"{TOPLEVEL}.v"
+    if not source.exists():
+        from amaranth.back import verilog
+
+        bdir.mkdir(parents=True, exist_ok=True)
+        text = verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
+        tmp = source.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(source)
+    runner = get_runner(sim)
+    build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
+    runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=bdir, waves=waves,
+                 build_args=build_args, log_file=bdir / "build.log")
+    return runner, bdir
+
+
+class SimulatedTransport:
+    """A simulated board: write request bytes, read reply bytes (see the module docstring).
+
+    Use as a context manager, or call :meth:`close`. ``stats`` counts bytes, simulated cycles
+    and wall time.
+    """
+
+    def __init__(self, cfg: Config, params: SystemParams | None = None, sim: str = "verilator",
+                 waves: bool = False, out_dir: Path | None = None, start_timeout: float = 600.0):
+        self.cfg = cfg
+        self.params = params or SystemParams()
+        self.map = SystemMap(cfg, self.params.window, self.params.max_payload)
+        self.out_dir = Path(out_dir) if out_dir else BUILD / "runs" / f"system-{cfg.name}-{os.getpid()}"
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._rx = bytearray()
+        self._error: BaseException | None = None
+        self._conn: socket.socket | None = None
+        self.cycles = 0
+        self.idle = True
+        self.stats = {"bytes_written": 0, "bytes_read": 0, "operations": 0, "seconds_in_sim": 0.0}
+        self.build_seconds = 0.0
+
+        start = time.perf_counter()
+        runner, bdir = build_system(cfg, self.params, sim, waves)
+        self.build_seconds = time.perf_counter() - start
+        self._sockdir = tempfile.mkdtemp(prefix="plasticore-")
+        path = os.path.join(self._sockdir, "bench.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+        server.settimeout(0.2)
+        env = {
+            "PLASTICORE_SYSTEM_SOCKET": path,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]),
+        }
+        results = self.out_dir / "results.xml"
+
+        def simulate():
+            try:
+                runner.test(test_module="cosim.tb_system", hdl_toplevel=TOPLEVEL, extra_env=env,
+                            waves=waves, test_dir=self.out_dir, build_dir=bdir,
+                            results_xml=str(results), log_file=self.out_dir / "sim.log")
+            except BaseException as exc:  # noqa: BLE001 (SystemExit from cocotb's runner included)
+                self._error = exc
+
+        self._thread = threading.Thread(target=simulate, name="plasticore-sim", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + start_timeout
+        try:
+            while self._conn is None:
+                try:
+                    self._conn, _ = server.accept()
+                except socket.timeout:
+                    if not self._thread.is_alive():
+                        raise RuntimeError(f"the simulator ended before connecting{self._log_tail()}") from None
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the simulator did not connect within {start_timeout} s") from None
+            self._conn.settimeout(None)
+        finally:
+            server.close()
+        self.start_seconds = time.perf_counter() - start
+
+    # -- the bench protocol ------------------------------------------------------------------
+    def _log_tail(self) -> str:
+        log = self.out_dir / "sim.log"
+        if not log.exists():
+            return ""
+        return "; log tail:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+
+    def _op(self, op: int, n: int = 0, cycles: int = 0, data: bytes = b"") -> bool:
+        if self._conn is None:
+            raise RuntimeError("the simulated transport is closed")
+        start = time.perf_counter()
+        try:
+            self._conn.sendall(REQUEST.pack(op, n, cycles, len(data)) + data)
+            head = self._recv(ANSWER.size)
+            limit, idle, self.cycles, size = ANSWER.unpack(head)
+            out = self._recv(size) if size else b""
+        except (OSError, EOFError) as exc:
+            raise RuntimeError(f"the simulator stopped: {exc}{self._log_tail()}") from None
+        self.idle = bool(idle)
+        self._rx += out
+        self.stats["bytes_read"] += len(out)
+        self.stats["operations"] += 1
+        self.stats["seconds_in_sim"] += time.perf_counter() - start
+        return bool(limit)
+
+    def _recv(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self._conn.recv(n - len(buf))
+            if not chunk:
+                raise EOFError("connection closed")
+            buf += chunk
+        return bytes(buf)
+
+    def _take(self, n: int) -> bytes:
+        out = bytes(self._rx[:n])
+        del self._rx[:n]
+        return out
+
+    # -- the transport interface (as plasticore.host.SerialTransport) ----------------------
+    def write(self, data: bytes) -> None:
+        self.stats["bytes_written"] += len(data)
+        self._op(OP_WRITE, data=bytes(data))
+
+    def read(self, n: int, max_cycles: int = DEFAULT_READ_CYCLES) -> bytes:
+        """Up to ``n`` bytes: fewer only if the engine went idle or ``max_cycles`` passed."""
+        if len(self._rx) < n:
+            self._op(OP_READ, n=n - len(self._rx), cycles=max_cycles)
+        return self._take(n)
+
+    def read_until_idle(self, max_cycles: int = DEFAULT_READ_CYCLES) -> bytes:
+        """Everything the engine sends until it waits for a frame again."""
+        self._op(OP_READ, n=0xFFFF_FFFF, cycles=max_cycles)
+        return self._take(len(self._rx))
+
+    def advance(self, cycles: int) -> bytes:
+        """Leave the line idle for ``cycles`` cycles; return what came out meanwhile."""
+        self._op(OP_ADVANCE, cycles=cycles)
+        return self._take(len(self._rx))
+
+    def gap(self) -> None:
+        """Resynchronize: a line gap longer than the frame timeout, then drop pending input."""
+        self.advance(self.params.frame_timeout + 64)
+        self.read_until_idle()
+        self._rx.clear()
+
+    def discard_input(self) -> None:
+        self._rx.clear()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.sendall(REQUEST.pack(OP_STOP, 0, 0, 0))
+                self._recv(ANSWER.size)
+            except OSError:
+                pass
+            self._conn.close()
+            self._conn = None
+        self._thread.join(timeout=60)
+        shutil.rmtree(self._sockdir, ignore_errors=True)
+        if self._error is not None and not (isinstance(self._error, SystemExit) and not self._error.code):
+            raise RuntimeError(f"the simulator failed: {self._error!r}{self._log_tail()}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,234 @@
+"""On-chip learning in hardware form: traces, pseudo-derivative, e-prop and eRBP weight updates.
+
+This is the learning the RTL's learning unit computes bit for bit (docs/numerics.md, section
+"Learning"). It follows the inference tick of :mod:`golden.network` and, like it, is written
+once against a :class:`~golden.numerics.Numerics` object: fixed point is the hardware contract,
+float64 the ideal twin (exact products and divisions, no saturation, no random rounding).
+
+One learning tick, after network steps 1-7:
+
+8.  pseudo-derivative ``h_j`` from this tick's ``U_j`` and ``A_j`` (zero while refractory);
+9.  Win/Wrec update on ticks whose target is valid:
+    ``dW[j,i] = sround(-V_j * h_j * e_bar_i, lr_shift)``, ``e_bar`` the presynaptic factor
+    (e-prop: ``x_bar(t)`` / ``z_bar(t-1)``; eRBP: ``trace_inc * x(t)`` / ``trace_inc * z(t-1)``);
+10. trace update ``x_bar, z_bar`` (every tick);
+11. readout update on valid ticks: ``dWout[k,j] = sround(-e_k * z_bar_j(t), out_lr_shift)``.
+
+Stochastic rounding draws from one LFSR per lane in the order the hardware visits synapses:
+presynaptic rows whose ``e_bar`` is nonzero (inputs, then recurrent), each row split into words
+of ``lanes`` post-synaptic neurons, every lane drawing once per word. :func:`draw_matrix` turns
+that order into one vectorized call of :func:`golden.lfsr.draws`.
+
+Fixed point learns batch element by batch element (the hardware has batch 1); the float twin
+sums the updates of a batch in one step (for fast float training).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import lfsr as lfsr_mod
+from .config import Config
+from .network import State, TickOut, Weights, tick
+from .numerics import Numerics, sat
+
+__all__ = [
+    "Traces",
+    "LearnState",
+    "init_traces",
+    "init_learning",
+    "decay_floor",
+    "update_traces",
+    "pseudo_derivative",
+    "presynaptic_factors",
+    "sround",
+    "draw_matrix",
+    "update_rows",
+    "learn",
+    "learning_tick",
+]
+
+
+def _fixed(num: Numerics) -> bool:
+    return np.issubdtype(num.dtype, np.integer)
+
+
+@dataclass(frozen=True)
+class Traces:
+    """Presynaptic traces, ``(batch, n_in)`` and ``(batch, n_rec)``, u``trace_bits``."""
+
+    x_bar: np.ndarray
+    z_bar: np.ndarray
+
+
+@dataclass(frozen=True)
+class LearnState:
+    """What learning carries from tick to tick besides the weights: traces and LFSR lanes."""
+
+    traces: Traces
+    lfsr: np.ndarray  # (lanes,) uint32, one register per lane
+
+
+def init_traces(cfg: Config, num: Numerics, batch: int = 1) -> Traces:
+    return Traces(np.zeros((batch, cfg.n_in), dtype=num.dtype), np.zeros((batch, cfg.n_rec), dtype=num.dtype))
+
+
+def init_learning(cfg: Config, num: Numerics, batch: int = 1) -> LearnState:
+    """Zero traces and the LFSR lanes at their configured seeds."""
+    return LearnState(init_traces(cfg, num, batch), lfsr_mod.lane_seeds(cfg.lfsr_seed, cfg.lanes))
+
+
+# -- the operations --------------------------------------------------------------------------------
+
+def decay_floor(num: Numerics, x: np.ndarray, q: int, decay_bits: int) -> np.ndarray:
+    """Trace decay ``(x * q) >> decay_bits`` (truncating; exact product in float).
+
+    Truncation, not the round-to-nearest ``decay`` of the soma: with rounding every value below
+    ``0.5 / (1 - q/2**decay_bits)`` is a fixed point (``(1*244 + 128) >> 8 == 1``), so a trace
+    would never return to zero and its row would never be skipped. With truncation an unsigned
+    trace strictly decreases until it is exactly zero.
+    """
+    if _fixed(num):
+        return (x * q) >> decay_bits
+    return x * (q / (1 << decay_bits))
+
+
+def update_traces(cfg: Config, num: Numerics, tr: Traces, x: np.ndarray, z: np.ndarray) -> Traces:
+    """``bar <- sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
+    def one(bar, spikes):
+        new = decay_floor(num, bar, cfg.trace_q, cfg.decay_bits) + cfg.trace_inc * spikes
+        return num.sat(new, cfg.trace_bits, signed=False).astype(num.dtype)
+    return Traces(one(tr.x_bar, x), one(tr.z_bar, z))
+
+
+def pseudo_derivative(cfg: Config, num: Numerics, u: np.ndarray, thr: np.ndarray,
+                      ready: np.ndarray) -> np.ndarray:
+    """h_j in ``0 .. 2**h_bits - 1`` from the U and A the spike decision compared.
+
+    ``ready``: the neuron was not refractory (the spike's own blocking condition); h is 0
+    otherwise. boxcar: ``h_max`` iff ``A - pd_window < U < A + pd_window``. piecewise linear:
+    ``sat_u(rshift(max(0, pd_window - |U - A|), pd_shift), h_bits)``.
+    """
+    d = u - thr
+    h_max = (1 << cfg.h_bits) - 1
+    if cfg.pseudo_derivative == "boxcar":
+        h = np.where((d > -cfg.pd_window) & (d < cfg.pd_window), h_max, 0)
+    else:
+        tri = np.maximum(cfg.pd_window - np.abs(d), 0)
+        h = num.sat(num.rshift(tri, cfg.pd_shift), cfg.h_bits, signed=False)
+    return np.where(ready, h, 0).astype(num.dtype)
+
+
+def presynaptic_factors(cfg: Config, tr_prev: Traces, tr_new: Traces, x: np.ndarray,
+                        z_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """e_bar of the input rows and of the recurrent rows, ``(batch, n_in)``, ``(batch, n_rec)``.
+
+    e-prop: inputs ``x_bar(t)`` (updated with this tick's x), recurrent ``z_bar(t-1)`` (Wrec
+    carried z(t-1) this tick). eRBP: ``trace_inc`` on the presynaptic spike, no trace.
+    """
+    if cfg.rule == "erbp":
+        dtype = tr_new.x_bar.dtype
+        return (cfg.trace_inc * x).astype(dtype), (cfg.trace_inc * z_prev).astype(dtype)
+    return tr_new.x_bar, tr_prev.z_bar
+
+
+def sround(num: Numerics, p: np.ndarray, s: int, r: np.ndarray | None) -> np.ndarray:
+    """Stochastic rounding of ``p / 2**s``: ``(p + (r & (2**s - 1))) >> s``; float: ``p / 2**s``.
+
+    ``r``: LFSR draws (uint32), one per product. Unbiased: E[sround] = p / 2**s exactly when
+    the low bits of r are uniform. |sround - p/2**s| < 1.
+    """
+    if not _fixed(num):
+        return p / (1 << s)
+    return (p + (r.astype(np.int64) & ((1 << s) - 1))) >> s
+
+
+def draw_matrix(states: np.ndarray, rows: int, cols: int, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    """LFSR draws for ``rows`` visited rows of ``cols`` post-synaptic columns.
+
+    Each row is ``ceil(cols / lanes)`` words; word ``w``, lane ``l`` is column ``w*lanes + l``;
+    every lane draws once per word (lanes past ``cols`` too, unused). Returns the draws
+    ``(rows, cols)`` and the new lane states.
+    """
+    words = -(-cols // lanes)
+    vals, states = lfsr_mod.draws(states, rows * words)  # (rows*words, lanes)
+    return vals.reshape(rows, words * lanes)[:, :cols], states
+
+
+def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray, pre: np.ndarray,
+                shift: int, lfsr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One batch element's update of a weight matrix stored row-per-presynaptic-unit.
+
+    ``w_t``: ``(n_pre, n_post)`` (the transpose of ``post x pre``); ``factor``: the post-synaptic
+    factor (g_j, or e_k for the readout); ``pre``: the presynaptic factor (e_bar_i, or z_bar_j).
+    ``w_t[i, j] <- sat_s(w_t[i, j] + sround(-factor_j * pre_i, shift), w_bits)`` for the rows
+    with ``pre_i != 0``, drawing in hardware order. Returns the new matrix and LFSR states.
+    """
+    rows = np.flatnonzero(pre)
+    if rows.size == 0:
+        return w_t, lfsr
+    r, lfsr = draw_matrix(lfsr, rows.size, w_t.shape[1], cfg.lanes)
+    p = -np.outer(pre[rows], factor)
+    out = w_t.copy()
+    out[rows] = num.sat(w_t[rows] + sround(num, p, shift, r), cfg.w_bits)
+    return out, lfsr
+
+
+# -- one learning tick ------------------------------------------------------------------------------
+
+def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: TickOut,
+          x: np.ndarray, valid: np.ndarray | None, ls: LearnState) -> tuple[Weights, LearnState, np.ndarray]:
+    """Learning steps 8-11 after a network tick from ``prev`` to ``new`` with output ``out``.
+
+    ``valid``: (batch,) target-valid flags; weights change only where true (None: no target,
+    no update). Returns the new weights, the new learning state and h (batch, n_rec).
+    """
+    x = np.asarray(x)
+    h = pseudo_derivative(cfg, num, new.u, out.threshold, prev.ref == 0)
+    tr_prev = ls.traces
+    tr_new = update_traces(cfg, num, tr_prev, x, new.z)
+    batch = x.shape[0]
+    vmask = np.zeros(batch, dtype=bool) if valid is None else np.asarray(valid, dtype=bool).reshape(batch)
+    lfsr = ls.lfsr
+    w_in, w_rec, w_out = w.w_in, w.w_rec, w.w_out
+    if vmask.any():
+        e_in, e_rec = presynaptic_factors(cfg, tr_prev, tr_new, x, prev.z)
+        g = new.v * h
+        if _fixed(num):
+            w_pre_t = np.concatenate([w_in.T, w_rec.T])  # rows: inputs 0.., then recurrent 0..
+            w_out_t = w_out.T
+            for b in np.flatnonzero(vmask):
+                e_bar = np.concatenate([e_in[b], e_rec[b]])
+                w_pre_t, lfsr = update_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
+                if cfg.learn_readout:
+                    w_out_t, lfsr = update_rows(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b],
+                                                cfg.out_lr_shift, lfsr)
+            w_in, w_rec, w_out = w_pre_t[:cfg.n_in].T, w_pre_t[cfg.n_in:].T, w_out_t.T
+        else:
+            gm = g * vmask[:, None]
+            scale = 1.0 / (1 << cfg.lr_shift)
+            w_in = w_in - (gm.T @ e_in) * scale
+            w_rec = w_rec - (gm.T @ e_rec) * scale
+            if cfg.learn_readout:
+                em = out.e * vmask[:, None]
+                w_out = w_out - (em.T @ tr_new.z_bar) / (1 << cfg.out_lr_shift)
+        w = Weights(np.ascontiguousarray(w_in), np.ascontiguousarray(w_rec), np.ascontiguousarray(w_out),
+                    w.b_fb)
+    return w, LearnState(tr_new, lfsr), h
+
+
+def learning_tick(cfg: Config, num: Numerics, w: Weights, s: State, ls: LearnState, x: np.ndarray,
+                  target: np.ndarray | None = None, valid: np.ndarray | None = None,
+                  ) -> tuple[Weights, State, LearnState, TickOut]:
+    """One network tick (steps 1-7) followed by learning (steps 8-11).
+
+    With no target, only the traces advance (the weights do not change).
+    """
+    batch = s.u.shape[0]
+    if target is not None and valid is None:
+        valid = np.ones(batch, dtype=bool)
+    new, out = tick(cfg, num, w, s, x, target, valid)
+    w, ls, _ = learn(cfg, num, w, s, new, out, x, valid if target is not None else None, ls)
+    return w, new, ls, out

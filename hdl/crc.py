@@ -1,0 +1,58 @@
+"""CRC-16/CCITT-FALSE in hardware: one byte per cycle.
+
+The next CRC register value after one byte is a linear (XOR) function of the 16 register
+bits and the 8 data bits. :func:`crc16_next` derives that function from the reference
+:func:`hdl.protocol_spec.crc16_update` by feeding it unit vectors, so the RTL cannot drift
+from the spec: it is built from it.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from amaranth.hdl import Cat, Const, Module, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .protocol_spec import CRC_INIT, crc16_update
+
+__all__ = ["crc16_next", "CRC16"]
+
+
+def _taps() -> list[list[int]]:
+    """For each output bit, the input bits (0..15 register, 16..23 data) that XOR into it."""
+    taps = [[] for _ in range(16)]
+    for i in range(24):
+        crc, byte = (1 << i, 0) if i < 16 else (0, 1 << (i - 16))
+        out = crc16_update(crc, byte)  # linear: the image of a unit vector is a column
+        for o in range(16):
+            if out >> o & 1:
+                taps[o].append(i)
+    return taps
+
+
+_TAPS = _taps()
+
+
+def crc16_next(crc: Value, byte: Value) -> Value:
+    """The CRC register after ``byte`` (a 16-bit value expression)."""
+    bits = Cat(crc, byte)
+    return Cat(*(reduce(lambda a, b: a ^ b, [bits[i] for i in taps]) if taps else Const(0)
+                 for taps in _TAPS))
+
+
+class CRC16(wiring.Component):
+    """A CRC register: ``clear`` loads CRC_INIT, ``en`` takes ``data`` in (clear wins)."""
+
+    clear: In(1)
+    en: In(1)
+    data: In(8)
+    crc: Out(16, init=CRC_INIT)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.clear):
+            m.d.sync += self.crc.eq(CRC_INIT)
+        with m.Elif(self.en):
+            m.d.sync += self.crc.eq(crc16_next(self.crc, self.data))
+        return m

@@ -1,0 +1,495 @@
+"""The protocol engine: framed commands on a byte stream, served on the core's bus and controls.
+
+Bytes come in on ``rx`` and replies go out on ``tx`` (``amaranth.lib.stream`` of 8-bit
+payloads); on a board a UART (``hdl/uart.py``) carries them, in simulation the bench feeds
+the streams directly. The frame format, commands, registers and error codes are those of
+:mod:`hdl.protocol_spec`; the address space (the core's regions plus the engine's tick
+buffers) is :class:`hdl.system_map.SystemMap`. ``docs/protocol.md`` is the prose version.
+
+How a request is handled, and why nothing is committed from a bad frame:
+
+1. *Receive.* Outside a frame every byte but ``SYNC_REQUEST`` is dropped. After the sync byte
+   the header (cmd, tag, length) and the payload are stored (the payload in a byte buffer of
+   ``max_payload`` bytes) while the CRC register runs over them. A length above
+   ``max_payload`` is answered with ``LENGTH`` at once; a gap of ``FRAME_TIMEOUT`` cycles
+   inside a frame with ``TIMEOUT``.
+2. *Check.* After the two CRC bytes the residue must be zero (``CRC``); then the command, the
+   length and the arguments are checked, in that order (``COMMAND``, ``LENGTH``, ``RANGE``,
+   ``READ_ONLY``).
+3. *Execute*, only now: writes go from the payload buffer to the core or a buffer; RUN runs
+   the sequencer (copy a tick's inputs from the input buffers into the core over the bus,
+   pulse ``start`` with valid and learn, wait for ``done``, copy Y, z and the cycle count
+   into the output buffers).
+4. *Reply*: header, payload (register values or memory words read on the fly), CRC.
+
+Every wait has a bound (the frame timeout while receiving, the watchdog while a tick runs),
+so the engine always returns to hunting for a sync byte. It handles one frame at a time: the
+host sends the next request after the reply (``rx.ready`` is low while a request executes).
+
+Signal discipline for benches: ``rx.ready``, ``tx.valid`` and ``tx.payload`` are functions of
+registers only (never of ``rx.valid`` or ``tx.ready`` in the same cycle).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .bus import MemoryBus, TickControl
+from .crc import crc16_next
+from .protocol_spec import (
+    CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, RUN_FLAG_LEARN,
+    RUN_FLAGS_KNOWN, SYNC_REPLY, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
+)
+from .system_map import SystemMap
+
+__all__ = ["ProtocolEngine"]
+
+
+class ProtocolEngine(wiring.Component):
+    """``frame_timeout`` and ``watchdog`` are the reset values of the registers of that name."""
+
+    def __init__(self, smap: SystemMap, frame_timeout: int, watchdog: int):
+        if frame_timeout < MIN_FRAME_TIMEOUT:
+            raise ValueError(f"frame_timeout: {frame_timeout!r} is below the minimum {MIN_FRAME_TIMEOUT} cycles")
+        if watchdog < MIN_WATCHDOG:
+            raise ValueError(f"watchdog: {watchdog!r} is below the minimum {MIN_WATCHDOG} cycles")
+        self.map = smap
+        self.frame_timeout = frame_timeout
+        self.watchdog = watchdog
+        super().__init__({
+            "rx": In(stream.Signature(8)),
+            "tx": Out(stream.Signature(8)),
+            "bus": Out(MemoryBus(smap.geometry)),
+            "ctl": Out(TickControl()),
+            "idle": Out(1),   # hunting for a frame, nothing left to send
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        smap, g = self.map, self.map.geometry
+        regions = sorted(smap.regions.values(), key=lambda r: r.index)
+        buffers = [r for r in regions if r.is_buffer]
+        by_name = smap.regions
+        max_bpw = max(r.bytes_per_word for r in regions)
+        WB = max_bpw * 8
+
+        # -- one word port over every region: the core's bus or a buffer memory --------------
+        acc_region = Signal(range(len(regions)))
+        acc_addr = Signal(smap.addr_bits)
+        acc_wdata = Signal(WB)
+        acc_we = Signal()
+        acc_re = Signal()
+        acc_rdata = Signal(WB)   # valid the cycle after acc_re
+        last_region = Signal.like(acc_region)
+        m.d.sync += last_region.eq(acc_region)
+        is_core = acc_region < smap.n_core_regions
+        m.d.comb += [
+            self.bus.addr.eq(Cat(acc_addr[:g.word_addr_bits], acc_region[:g.region_bits])),
+            self.bus.wdata.eq(acc_wdata),
+            self.bus.we.eq(acc_we & is_core),
+            self.bus.re.eq(acc_re & is_core),
+        ]
+        buffer_data = {}
+        for r in buffers:
+            mem = Memory(shape=r.word_bits, depth=r.depth, init=[])
+            m.submodules[f"buf_{r.name}"] = mem
+            wp, rp = mem.write_port(), mem.read_port()
+            m.d.comb += [rp.addr.eq(acc_addr), wp.addr.eq(acc_addr), wp.data.eq(acc_wdata),
+                         wp.en.eq(acc_we & (acc_region == r.index))]
+            buffer_data[r.index] = rp.data
+        with m.Switch(last_region):
+            for index, data in buffer_data.items():
+                with m.Case(index):
+                    m.d.comb += acc_rdata.eq(data)
+            with m.Default():
+                m.d.comb += acc_rdata.eq(self.bus.rdata)
+
+        # -- payload buffer ---------------------------------------------------------------
+        m.submodules.payload = pmem = Memory(shape=8, depth=smap.max_payload, init=[])
+        pb_w, pb_r = pmem.write_port(), pmem.read_port()
+
+        # -- frame registers --------------------------------------------------------------
+        cmd, tag, status = Signal(8), Signal(8), Signal(8)
+        length = Signal(16)
+        hidx = Signal(2)                      # header / CRC byte index
+        rx_idx = Signal(16)                   # payload bytes received
+        crc = Signal(16, init=CRC_INIT)
+        frame_timeout = Signal(32, init=self.frame_timeout)
+        watchdog = Signal(32, init=self.watchdog)
+        timer = Signal(32)                    # cycles since the last byte of a frame
+        args = Signal(8 * MEM_ARGS)           # the first payload bytes
+        a_region, a_addr, a_count = args[0:8], args[8:40], args[40:56]
+        r_index, r_count, r_value = args[0:8], args[8:16], args[8:40]
+        run_start, run_count, run_flags = args[0:16], args[16:32], args[32:40]
+
+        # -- counters and registers -------------------------------------------------------
+        scratch = Signal(32)
+        clock = Signal(32)
+        frames_ok, frames_err = Signal(32), Signal(32)
+        run_ticks, run_core_cycles, run_cycles = Signal(32), Signal(32), Signal(32)
+        running, wd_tripped = Signal(), Signal()
+        m.d.sync += clock.eq(clock + 1)
+        with m.If(running):
+            m.d.sync += run_cycles.eq(run_cycles + 1)
+        consts = smap.constant_registers()
+        reg_values = {
+            **consts,
+            Reg.STATUS: Cat(wd_tripped, self.ctl.busy),
+            Reg.TICKS: self.ctl.ticks,
+            Reg.TICK_CYCLES: self.ctl.cycles,
+            Reg.RUN_TICKS: run_ticks,
+            Reg.RUN_CORE_CYCLES: run_core_cycles,
+            Reg.RUN_CYCLES: run_cycles,
+            Reg.FRAMES_OK: frames_ok,
+            Reg.FRAMES_ERR: frames_err,
+            Reg.CLOCK: clock,
+            Reg.SCRATCH: scratch,
+            Reg.FRAME_TIMEOUT: frame_timeout,
+            Reg.WATCHDOG: watchdog,
+        }
+        assert set(reg_values) == set(Reg)
+
+        # -- per-region constants of the addressed region ---------------------------------
+        region_ok = a_region < len(regions)
+        depth = Signal(range(max(r.depth for r in regions) + 1))
+        bpw = Signal(range(max_bpw + 1))
+        nbytes = Signal(range(0xFFFF * max_bpw + 1))   # count * bytes per word
+        with m.Switch(a_region):
+            for r in regions:
+                with m.Case(r.index):
+                    m.d.comb += [depth.eq(r.depth), bpw.eq(r.bytes_per_word),
+                                 nbytes.eq(a_count * r.bytes_per_word)]
+        mem_in_range = region_ok & (a_count != 0) & ((a_addr + a_count) <= depth)
+
+        # -- checks (after the CRC), in the documented order ---------------------------------
+        check = Signal(8)
+        reply_len = Signal(16)
+        fixed = {int(c): n for c, n in FIXED_LENGTHS.items()}
+        with m.Switch(cmd):
+            with m.Case(Command.NOP):
+                m.d.comb += check.eq(Mux(length == fixed[Command.NOP], Status.OK, Status.LENGTH))
+            with m.Case(Command.READ_REG):
+                with m.If(length != fixed[Command.READ_REG]):
+                    m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif((r_count == 0) | ((r_index + r_count) > N_REGS)):
+                    m.d.comb += check.eq(Status.RANGE)
+            with m.Case(Command.WRITE_REG):
+                writable = Cat(r_index == int(reg) for reg in sorted(WRITABLE_REGS)).any()
+                with m.If(length != fixed[Command.WRITE_REG]):
+                    m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif(r_index >= N_REGS):
+                    m.d.comb += check.eq(Status.RANGE)
+                with m.Elif(~writable):
+                    m.d.comb += check.eq(Status.READ_ONLY)
+                with m.Elif(((r_index == Reg.FRAME_TIMEOUT) & (r_value < MIN_FRAME_TIMEOUT))
+                            | ((r_index == Reg.WATCHDOG) & (r_value < MIN_WATCHDOG))):
+                    m.d.comb += check.eq(Status.RANGE)
+            with m.Case(Command.READ_MEM):
+                with m.If(length != fixed[Command.READ_MEM]):
+                    m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif(~mem_in_range | (nbytes > smap.max_payload)):
+                    m.d.comb += check.eq(Status.RANGE)
+            with m.Case(Command.WRITE_MEM):
+                with m.If(length < MEM_ARGS):
+                    m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif(~mem_in_range):
+                    m.d.comb += check.eq(Status.RANGE)
+                with m.Elif(length != MEM_ARGS + nbytes):
+                    m.d.comb += check.eq(Status.LENGTH)
+            with m.Case(Command.CLEAR_MEM):
+                with m.If(length != fixed[Command.CLEAR_MEM]):
+                    m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif(~mem_in_range):
+                    m.d.comb += check.eq(Status.RANGE)
+            with m.Case(Command.RUN):
+                with m.If(length != fixed[Command.RUN]):
+                    m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif((run_count == 0) | ((run_start + run_count) > smap.window)
+                            | ((run_flags & ~RUN_FLAGS_KNOWN) != 0)):
+                    m.d.comb += check.eq(Status.RANGE)
+            with m.Default():
+                m.d.comb += check.eq(Status.COMMAND)
+
+        # -- reply byte source and the tx output register -----------------------------------
+        tx_valid, tx_data = Signal(), Signal(8)
+        m.d.comb += [self.tx.valid.eq(tx_valid), self.tx.payload.eq(tx_data)]
+        out_avail, out_byte, out_crc = Signal(), Signal(8), Signal()
+        emit = Signal()
+        m.d.comb += emit.eq(out_avail & (~tx_valid | self.tx.ready))
+        with m.If(emit):
+            m.d.sync += [tx_valid.eq(1), tx_data.eq(out_byte)]
+        with m.Elif(self.tx.ready):
+            m.d.sync += tx_valid.eq(0)
+
+        tidx = Signal(3)
+        sh = Signal(max(WB, 32))          # bytes of the word being sent, low byte first
+        sh_n = Signal(range(max(max_bpw, 4) + 1))
+        src_mem = Signal()                # payload words come from memory (else registers)
+        src_addr = Signal(max(smap.addr_bits, 8))
+        words_left = Signal(17)
+        rd_pending = Signal()
+
+        def reply(status_value, payload_len=0, from_mem=False, first=0):
+            """Start a reply (status may be a signal); payload words from regs or memory."""
+            ok = Value.cast(status_value) == Status.OK
+            m.d.sync += [
+                status.eq(status_value),
+                reply_len.eq(Mux(ok, payload_len, 0)),
+                tidx.eq(0),
+                crc.eq(CRC_INIT),
+                running.eq(0),
+                src_mem.eq(from_mem),
+                src_addr.eq(first),
+                sh_n.eq(0),
+                rd_pending.eq(0),
+            ]
+            with m.If(ok):
+                m.d.sync += frames_ok.eq(frames_ok + 1)
+            with m.Else():
+                m.d.sync += frames_err.eq(frames_err + 1)
+            m.next = "REPLY"
+
+        with m.If(emit & out_crc):
+            m.d.sync += crc.eq(crc16_next(crc, out_byte))
+
+        # -- sequencer helpers ---------------------------------------------------------------
+        t = Signal(16)            # the buffer slot of the running tick
+        ticks_left = Signal(17)
+        k = Signal(range(max(max(r.depth for r in regions if not r.is_buffer), 2) + 1))
+        valid_bit = Signal()
+        wd = Signal(32)
+        word = Signal(WB)
+        wm_p = Signal(16)         # payload byte address
+        wm_b = Signal(range(max_bpw + 1))
+
+        def copy_states(name, src, src_base, dst, dst_base, n, next_state):
+            """Two states that copy ``n`` words from ``src`` to ``dst``, one word per 2 cycles."""
+            with m.State(f"{name}_RD"):
+                m.d.comb += [acc_re.eq(1), acc_region.eq(src.index), acc_addr.eq(src_base + k)]
+                m.next = f"{name}_WR"
+            with m.State(f"{name}_WR"):
+                m.d.comb += [acc_we.eq(1), acc_region.eq(dst.index), acc_addr.eq(dst_base + k),
+                             acc_wdata.eq(acc_rdata)]
+                with m.If(k == n - 1):
+                    m.d.sync += k.eq(0)
+                    m.next = next_state
+                with m.Else():
+                    m.d.sync += k.eq(k + 1)
+                    m.next = f"{name}_RD"
+
+        byte = self.rx.payload
+        got = Signal()
+        m.d.comb += got.eq(self.rx.valid & self.rx.ready)
+        core = g.regions
+
+        def receiving_timeout():
+            with m.If(got):
+                m.d.sync += [timer.eq(0), crc.eq(crc16_next(crc, byte))]
+            with m.Elif(timer >= frame_timeout):
+                reply(Status.TIMEOUT)
+            with m.Else():
+                m.d.sync += timer.eq(timer + 1)
+
+        with m.FSM(name="engine") as fsm:
+            # ---- receive ----
+            with m.State("HUNT"):
+                m.d.comb += self.rx.ready.eq(1)
+                with m.If(got & (byte == SYNC_REQUEST)):
+                    m.d.sync += [crc.eq(CRC_INIT), hidx.eq(0), timer.eq(0), cmd.eq(0), tag.eq(0),
+                                 length.eq(0), rx_idx.eq(0), args.eq(0)]
+                    m.next = "HEADER"
+
+            with m.State("HEADER"):
+                m.d.comb += self.rx.ready.eq(1)
+                receiving_timeout()
+                with m.If(got):
+                    m.d.sync += hidx.eq(hidx + 1)
+                    with m.Switch(hidx):
+                        with m.Case(0):
+                            m.d.sync += cmd.eq(byte)
+                        with m.Case(1):
+                            m.d.sync += tag.eq(byte)
+                        with m.Case(2):
+                            m.d.sync += length[0:8].eq(byte)
+                        with m.Case(3):
+                            full = Cat(length[0:8], byte)
+                            m.d.sync += [length[8:16].eq(byte), hidx.eq(0)]
+                            with m.If(full > smap.max_payload):
+                                reply(Status.LENGTH)
+                            with m.Elif(full == 0):
+                                m.next = "CRC"
+                            with m.Else():
+                                m.next = "PAYLOAD"
+
+            with m.State("PAYLOAD"):
+                m.d.comb += [self.rx.ready.eq(1), pb_w.addr.eq(rx_idx), pb_w.data.eq(byte),
+                             pb_w.en.eq(got)]
+                receiving_timeout()
+                with m.If(got):
+                    m.d.sync += rx_idx.eq(rx_idx + 1)
+                    for i in range(MEM_ARGS):
+                        with m.If(rx_idx == i):
+                            m.d.sync += args[8 * i:8 * i + 8].eq(byte)
+                    with m.If(rx_idx == length - 1):
+                        m.next = "CRC"
+
+            with m.State("CRC"):
+                m.d.comb += self.rx.ready.eq(1)
+                receiving_timeout()
+                with m.If(got):
+                    m.d.sync += hidx.eq(hidx + 1)
+                    with m.If(hidx == 1):
+                        with m.If(crc16_next(crc, byte) == 0):
+                            m.next = "CHECK"
+                        with m.Else():
+                            reply(Status.CRC)
+
+            # ---- check and dispatch ----
+            with m.State("CHECK"):
+                with m.If(check != Status.OK):
+                    reply(check)
+                with m.Else():
+                    m.d.sync += [src_addr.eq(a_addr), words_left.eq(a_count), word.eq(0),
+                                 wm_p.eq(MEM_ARGS), wm_b.eq(0)]
+                    with m.Switch(cmd):
+                        with m.Case(Command.NOP):
+                            reply(Status.OK)
+                        with m.Case(Command.READ_REG):
+                            reply(Status.OK, r_count * 4, from_mem=False, first=r_index)
+                            m.d.sync += words_left.eq(r_count)
+                        with m.Case(Command.WRITE_REG):
+                            with m.Switch(r_index):
+                                with m.Case(Reg.SCRATCH):
+                                    m.d.sync += scratch.eq(r_value)
+                                with m.Case(Reg.FRAME_TIMEOUT):
+                                    m.d.sync += frame_timeout.eq(r_value)
+                                with m.Case(Reg.WATCHDOG):
+                                    m.d.sync += watchdog.eq(r_value)
+                            reply(Status.OK)
+                        with m.Case(Command.READ_MEM):
+                            reply(Status.OK, nbytes, from_mem=True, first=a_addr)
+                        with m.Case(Command.WRITE_MEM):
+                            m.next = "WM_RD"
+                        with m.Case(Command.CLEAR_MEM):
+                            m.next = "CLEAR"
+                        with m.Case(Command.RUN):
+                            m.d.sync += [t.eq(run_start), ticks_left.eq(run_count), k.eq(0),
+                                         run_ticks.eq(0), run_core_cycles.eq(0), run_cycles.eq(0),
+                                         running.eq(1), wd_tripped.eq(0)]
+                            m.next = "X_RD"
+
+            # ---- WRITE_MEM: payload bytes -> words -> region ----
+            with m.State("WM_RD"):
+                m.d.comb += pb_r.addr.eq(wm_p)
+                m.next = "WM_GET"
+            with m.State("WM_GET"):
+                m.d.sync += [word.word_select(wm_b, 8).eq(pb_r.data), wm_p.eq(wm_p + 1)]
+                with m.If(wm_b == bpw - 1):
+                    m.next = "WM_WR"
+                with m.Else():
+                    m.d.sync += wm_b.eq(wm_b + 1)
+                    m.next = "WM_RD"
+            with m.State("WM_WR"):
+                m.d.comb += [acc_we.eq(1), acc_region.eq(a_region), acc_addr.eq(src_addr),
+                             acc_wdata.eq(word)]
+                m.d.sync += [src_addr.eq(src_addr + 1), words_left.eq(words_left - 1), wm_b.eq(0),
+                             word.eq(0)]
+                with m.If(words_left == 1):
+                    reply(Status.OK)
+                with m.Else():
+                    m.next = "WM_RD"
+
+            # ---- CLEAR_MEM ----
+            with m.State("CLEAR"):
+                m.d.comb += [acc_we.eq(1), acc_region.eq(a_region), acc_addr.eq(src_addr), acc_wdata.eq(0)]
+                m.d.sync += [src_addr.eq(src_addr + 1), words_left.eq(words_left - 1)]
+                with m.If(words_left == 1):
+                    reply(Status.OK)
+
+            # ---- RUN: the tick sequencer ----
+            in_x, in_tg = by_name["in_x"], by_name["in_target"]
+            out_y, out_z = by_name["out_y"], by_name["out_z"]
+            copy_states("X", in_x, t * in_x.per_tick, by_name["x"], 0, core["x"].depth, "T_RD")
+            copy_states("T", in_tg, t * in_tg.per_tick, by_name["target"], 0, core["target"].depth,
+                        "VALID_RD")
+            with m.State("VALID_RD"):
+                m.d.comb += [acc_re.eq(1), acc_region.eq(by_name["in_valid"].index), acc_addr.eq(t)]
+                m.next = "VALID_GET"
+            with m.State("VALID_GET"):
+                m.d.sync += valid_bit.eq(acc_rdata[0])
+                m.next = "START"
+            with m.State("START"):
+                m.d.comb += [self.ctl.start.eq(1), self.ctl.valid.eq(valid_bit),
+                             self.ctl.learn.eq((run_flags & RUN_FLAG_LEARN) != 0)]
+                m.d.sync += wd.eq(0)
+                m.next = "WAIT"
+            with m.State("WAIT"):
+                m.d.sync += wd.eq(wd + 1)
+                with m.If(self.ctl.done):
+                    m.next = "POST"
+                with m.Elif(wd >= watchdog):
+                    m.d.sync += wd_tripped.eq(1)
+                    reply(Status.WATCHDOG)
+            with m.State("POST"):   # the core is idle again; its cycle count is latched
+                m.d.comb += [acc_we.eq(1), acc_region.eq(by_name["out_cycles"].index), acc_addr.eq(t),
+                             acc_wdata.eq(self.ctl.cycles)]
+                m.d.sync += [run_core_cycles.eq(run_core_cycles + self.ctl.cycles),
+                             run_ticks.eq(run_ticks + 1)]
+                m.next = "Y_RD"
+            copy_states("Y", by_name["y"], 0, out_y, t * out_y.per_tick, core["y"].depth, "Z_RD")
+            copy_states("Z", by_name["z"], 0, out_z, t * out_z.per_tick, core["z"].depth, "NEXT")
+            with m.State("NEXT"):
+                m.d.sync += [t.eq(t + 1), ticks_left.eq(ticks_left - 1)]
+                with m.If(ticks_left == 1):
+                    reply(Status.OK)
+                with m.Else():
+                    m.next = "X_RD"
+
+            # ---- reply ----
+            with m.State("REPLY"):
+                header = [SYNC_REPLY, cmd, tag, status, reply_len[0:8], reply_len[8:16]]
+                m.d.comb += [out_avail.eq(1), out_crc.eq(tidx != 0)]
+                with m.Switch(tidx):
+                    for i, b in enumerate(header):
+                        with m.Case(i):
+                            m.d.comb += out_byte.eq(b)
+                with m.If(emit):
+                    m.d.sync += tidx.eq(tidx + 1)
+                    with m.If(tidx == len(header) - 1):
+                        m.d.sync += tidx.eq(0)
+                        with m.If(reply_len != 0):
+                            m.next = "PAYLOAD_OUT"
+                        with m.Else():
+                            m.next = "CRC_OUT"
+
+            with m.State("PAYLOAD_OUT"):
+                m.d.comb += [out_avail.eq(sh_n != 0), out_byte.eq(sh[0:8]), out_crc.eq(1)]
+                with m.If(emit):
+                    m.d.sync += [sh.eq(sh >> 8), sh_n.eq(sh_n - 1)]
+                with m.If(rd_pending):
+                    m.d.sync += [sh.eq(acc_rdata), sh_n.eq(bpw), rd_pending.eq(0)]
+                with m.Elif((sh_n == 0) & (words_left != 0)):
+                    m.d.sync += [src_addr.eq(src_addr + 1), words_left.eq(words_left - 1)]
+                    with m.If(src_mem):
+                        m.d.comb += [acc_re.eq(1), acc_region.eq(a_region), acc_addr.eq(src_addr)]
+                        m.d.sync += rd_pending.eq(1)
+                    with m.Else():
+                        m.d.sync += sh_n.eq(4)
+                        with m.Switch(src_addr):
+                            for reg, value in reg_values.items():
+                                with m.Case(int(reg)):
+                                    m.d.sync += sh.eq(value)
+                with m.Elif((sh_n == 0) & (words_left == 0)):
+                    m.next = "CRC_OUT"
+
+            with m.State("CRC_OUT"):
+                m.d.comb += [out_avail.eq(1), out_byte.eq(Mux(tidx == 0, crc[8:16], crc[0:8]))]
+                with m.If(emit):
+                    m.d.sync += tidx.eq(tidx + 1)
+                    with m.If(tidx == 1):
+                        m.next = "HUNT"
+        m.d.comb += self.idle.eq(fsm.ongoing("HUNT") & ~tx_valid)
+        return m

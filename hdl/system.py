@@ -1,0 +1,61 @@
+"""The core behind its protocol engine: a byte stream in, a byte stream out.
+
+``System(cfg)`` is what a board top wraps with a UART (``hdl.uart.UART``) and what the
+co-simulation's byte-stream bench drives directly (bypassing only the UART). Its parameters
+(``window``, ``max_payload``) are readable by the host from register BUFFERS and are part of
+the identity the host checks (``SystemMap.identity``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.config import Config
+
+from .core import Core
+from .cycles import tick_cycles
+from .protocol import ProtocolEngine
+from .system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
+
+__all__ = ["System", "default_watchdog", "DEFAULT_FRAME_TIMEOUT"]
+
+#: reset value of register FRAME_TIMEOUT when the caller gives none: fits a simulation,
+#: where bytes of a frame arrive back to back. Board tops derive theirs from the baud rate
+#: (``hdl.uart.frame_timeout_cycles``).
+DEFAULT_FRAME_TIMEOUT = 4096
+
+
+def default_watchdog(cfg: Config) -> int:
+    """Reset value of register WATCHDOG: 16x the slowest inference tick (every input, neuron
+    and error active) plus a margin, so that a tick with learning (longer) still fits."""
+    ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
+    worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec)).total
+    return 16 * worst + 4096
+
+
+class System(wiring.Component):
+    def __init__(self, cfg: Config, window: int = DEFAULT_WINDOW, max_payload: int = DEFAULT_MAX_PAYLOAD,
+                 frame_timeout: int = DEFAULT_FRAME_TIMEOUT, watchdog: int | None = None):
+        self.cfg = cfg
+        self.map = SystemMap(cfg, window, max_payload)
+        self.frame_timeout = frame_timeout
+        self.watchdog = default_watchdog(cfg) if watchdog is None else watchdog
+        super().__init__({
+            "rx": In(stream.Signature(8)),
+            "tx": Out(stream.Signature(8)),
+            "idle": Out(1),   # the engine waits for a frame and has nothing left to send
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = Core(self.cfg)
+        m.submodules.engine = engine = ProtocolEngine(self.map, self.frame_timeout, self.watchdog)
+        wiring.connect(m, engine.bus, core.bus)
+        wiring.connect(m, engine.ctl, core.ctl)
+        wiring.connect(m, wiring.flipped(self.rx), engine.rx)
+        wiring.connect(m, engine.tx, wiring.flipped(self.tx))
+        m.d.comb += self.idle.eq(engine.idle)
+        return m

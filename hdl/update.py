@@ -1,0 +1,123 @@
+"""Row updater: the read-modify-write engine of on-chip learning, one weight word per cycle.
+
+For every row index arriving on ``rows`` (a presynaptic unit whose factor ``pre`` is nonzero),
+it updates the row's ``words_per_row`` weight words, lane by lane (docs/numerics.md,
+"Learning", steps 9 and 11):
+
+    W[row][w][l] <- sat_s(W[row][w][l] + sround(-post[w][l] * pre[row], shift), w_bits)
+
+``post`` is the per-lane postsynaptic factor (``g = V*h`` of the neurons of word ``w``, or the
+errors ``e`` of the outputs of word ``w``); ``sround`` rounds stochastically with one draw per
+lane per word from the lanes' Galois LFSRs, which step exactly once per word (the draw order of
+``golden.learning.draw_matrix``).
+
+Timing is the row accumulator's (``hdl.accumulate``), so the same cycle model covers both: a
+row is accepted when the engine is idle or on the cycle it issues its current row's last word;
+stage 0 issues the word's reads, stage 1 (a cycle later) computes and writes. The row's
+``pre`` value is read when the row is accepted (its memory answers a cycle later, when the
+row's first word is in stage 0) and held for stage 1. Stage 1 writes the word stage 0 read the
+cycle before; rows are distinct within a phase, so no read ever sees a stale word.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden import lfsr as golden_lfsr
+
+from .arith import saturate
+
+__all__ = ["RowUpdater"]
+
+
+class RowUpdater(wiring.Component):
+    def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
+                 post_bits: int, pre_bits: int, shift: int):
+        self.n_rows = n_rows
+        self.words_per_row = words_per_row
+        self.lanes = lanes
+        self.weight_bits = weight_bits
+        self.shift = shift
+        self.weight_layout = data.ArrayLayout(signed(weight_bits), lanes)
+        self.post_layout = data.ArrayLayout(signed(post_bits), lanes)
+        self.draws_layout = data.ArrayLayout(unsigned(golden_lfsr.WIDTH), lanes)
+        word = range(max(words_per_row, 2))
+        row = range(max(n_rows, 2))
+        super().__init__({
+            "rows": In(stream.Signature(row)),
+            "busy": Out(1),
+            # the presynaptic factor of the accepted row: address now, value next cycle
+            "pre_row": Out(row),
+            "pre_read": Out(1),
+            "pre_value": In(unsigned(pre_bits)),
+            # stage 0: weight and post-factor reads of (rd_row, rd_word)
+            "rd_en": Out(1),
+            "rd_row": Out(row),
+            "rd_word": Out(word),
+            # stage 1: data of the word read in stage 0, and its write-back
+            "w_data": In(self.weight_layout),
+            "post": In(self.post_layout),
+            "wr_en": Out(1),
+            "wr_row": Out(row),
+            "wr_word": Out(word),
+            "wr_data": Out(self.weight_layout),
+            # the lanes' LFSRs: step once per written word, the draw is the stepped state
+            "draws": In(self.draws_layout),
+            "step": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        last_word = self.words_per_row - 1
+
+        active = Signal()
+        row = Signal.like(self.rd_row)
+        word = Signal.like(self.rd_word)
+        accepted = Signal()          # a row was accepted last cycle: its pre value is on pre_value
+        pre = Signal.like(self.pre_value)
+
+        def take_row():
+            m.d.comb += self.rows.ready.eq(1)
+            with m.If(self.rows.valid):
+                m.d.comb += [self.pre_row.eq(self.rows.payload), self.pre_read.eq(1)]
+                m.d.sync += [row.eq(self.rows.payload), word.eq(0), active.eq(1), accepted.eq(1)]
+            with m.Else():
+                m.d.sync += active.eq(0)
+
+        m.d.sync += accepted.eq(0)
+        with m.If(accepted):
+            m.d.sync += pre.eq(self.pre_value)
+
+        # stage 0
+        m.d.comb += [self.rd_row.eq(row), self.rd_word.eq(word)]
+        s1_valid = Signal()
+        s1_row = Signal.like(row)
+        s1_word = Signal.like(word)
+        m.d.sync += s1_valid.eq(active)
+        with m.If(active):
+            m.d.comb += self.rd_en.eq(1)
+            m.d.sync += [s1_row.eq(row), s1_word.eq(word)]
+            with m.If(word == last_word):
+                take_row()
+            with m.Else():
+                m.d.sync += word.eq(word + 1)
+        with m.Else():
+            take_row()
+
+        # stage 1: p = -post * pre; W + sround(p, shift), saturated
+        mask = (1 << self.shift) - 1
+        m.d.comb += [
+            self.wr_en.eq(s1_valid),
+            self.wr_row.eq(s1_row),
+            self.wr_word.eq(s1_word),
+            self.step.eq(s1_valid),
+        ]
+        for lane in range(self.lanes):
+            product = -(self.post[lane] * pre)
+            rounded = (product + (self.draws[lane] & mask)) >> self.shift if self.shift else product
+            m.d.comb += self.wr_data[lane].eq(saturate(self.w_data[lane] + rounded, self.weight_bits))
+
+        m.d.comb += self.busy.eq(active | s1_valid)
+        return m
