@@ -14,7 +14,7 @@ def plasticore(*args):
 def test_help_lists_the_commands():
     out = plasticore("--help")
     assert out.returncode == 0
-    for command in ("run", "demo"):
+    for command in ("run", "demo", "cosim", "synth"):
         assert command in out.stdout
 
 
