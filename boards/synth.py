@@ -144,14 +144,14 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
     os.environ.update(yowasp_environment(build_dir.resolve()))
     start = time.perf_counter()
     report_path = build_dir / f"{name}.nextpnr.json"
-    report_path.unlink(missing_ok=True)
+    for stale in (report_path, build_dir / f"{name}.tim", build_dir / f"{name}.rpt"):
+        stale.unlink(missing_ok=True)  # a failed run must not report an earlier run's numbers
     result = SynthResult(board.name, cfg.name, top.clock_hz / 1e6, None)
     try:
         # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
         # Fmax; the report says whether timing was met instead of the build failing
         overrides = {"nextpnr_opts": f"--report {report_path.name} --timing-allow-fail"}
-        # (no "-dsp" on iCE40: yosys would map every multiplier, the constant decay factors
-        # included, to the UP5K's eight MAC16s and run out; the LUT mapping fits)
+        # (no "-dsp" on iCE40: yosys would map every multiplier to the UP5K's eight MAC16s.)
         platform.build(top, name=name, build_dir=str(build_dir), do_program=False, **overrides)
         suffix = ".bin" if board.family == "ice40" else ".bit"
         bitstream = build_dir / f"{name}{suffix}"

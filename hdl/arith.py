@@ -12,7 +12,7 @@ from amaranth.hdl import Mux, Value, signed, unsigned
 
 from golden.numerics import signed_range, unsigned_range
 
-__all__ = ["saturate", "rshift_round", "decay", "const_mul", "csd_digits", "shape_of"]
+__all__ = ["saturate", "rshift_round", "decay", "shape_of"]
 
 
 def shape_of(bits: int, is_signed: bool = True):
@@ -34,36 +34,6 @@ def rshift_round(x: Value, s: int) -> Value:
     return (x + (1 << (s - 1))) >> s
 
 
-def csd_digits(q: int) -> list[tuple[int, int]]:
-    """The canonical signed digits of ``q >= 0``: ``[(shift, +1 or -1), ...]`` with
-    ``q == sum(sign << shift)`` and no two adjacent nonzero digits (the fewest adders)."""
-    digits, shift = [], 0
-    while q:
-        if q & 1:
-            d = 2 - (q & 3)  # +1 if q = ...01, -1 if q = ...11
-            digits.append((shift, d))
-            q -= d
-        q >>= 1
-        shift += 1
-    return digits
-
-
-def const_mul(x: Value, q: int) -> Value:
-    """``x * q`` for a constant ``q >= 0``, as shifts and adds (exact, like ``*``).
-
-    Synthesis would map a ``*`` onto a hard multiplier even when one operand is constant; the
-    decay factors are constants of the configuration, so their products cost a few adders
-    instead, leaving the DSP blocks to the products of two variables.
-    """
-    if q == 0:
-        return x * 0
-    total = None
-    for shift, sign in csd_digits(q):
-        term = x << shift
-        total = (term if sign > 0 else -term) if total is None else (total + term if sign > 0 else total - term)
-    return total
-
-
 def decay(x: Value, q: int, decay_bits: int) -> Value:
-    """``rshift_round(x * q, decay_bits)`` with a constant factor (shift-and-add, no multiplier)."""
-    return rshift_round(const_mul(x, q), decay_bits)
+    """``rshift_round(x * q, decay_bits)`` with a constant factor (a constant multiplier)."""
+    return rshift_round(x * q, decay_bits)

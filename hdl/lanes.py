@@ -13,7 +13,7 @@ from amaranth.hdl import Mux, Value
 
 from golden.config import Config
 
-from .arith import const_mul, decay, rshift_round, saturate
+from .arith import decay, rshift_round, saturate
 
 __all__ = ["NeuronOut", "neuron_update", "readout_update"]
 
@@ -77,5 +77,5 @@ def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) 
 
 def trace_update(cfg: Config, *, bar: Value, spike: Value) -> Value:
     """Step 10: ``sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
-    decayed = const_mul(bar, cfg.trace_q) >> cfg.decay_bits
+    decayed = (bar * cfg.trace_q) >> cfg.decay_bits
     return saturate(decayed + Mux(spike, cfg.trace_inc, 0), cfg.trace_bits, is_signed=False)

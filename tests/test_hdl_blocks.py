@@ -128,13 +128,3 @@ def test_scanner_streams_every_set_bit_in_order_under_backpressure(n, density, s
     sim.add_testbench(bench)
     sim.run()
     assert got == np.flatnonzero(bits).tolist()
-
-
-def test_csd_digits_reconstruct_every_8_bit_factor_without_adjacent_digits():
-    from hdl.arith import csd_digits
-
-    for q in range(0, 1 << 12):
-        digits = csd_digits(q)
-        assert sum(sign << shift for shift, sign in digits) == q
-        shifts = [s for s, _ in digits]
-        assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))
