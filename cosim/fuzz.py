@@ -28,7 +28,7 @@ from hdl.frame_codec import (
     ReplyDecoder, encode_request, mem_args, reg_read_args, reg_write_args, run_args,
 )
 from hdl.protocol_spec import (
-    MAX_LENGTH, MEM_ARGS, N_REGS, REQUEST_HEADER, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
+    MAX_LENGTH, MEM_ARGS, N_REGS, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
 )
 from hdl.system_map import SystemMap
 
@@ -91,9 +91,10 @@ class FrameFuzzer:
                   for _ in range(n)]
 
     def _span(self, region, write: bool) -> tuple[int, int]:
+        """A valid word span; a quarter of them end exactly at the region's end."""
         most = self.map.max_words(region, write)
         count = self._int(1, min(most, region.depth))
-        return self._int(0, region.depth - count), count
+        return (region.depth - count if self._int(0, 3) == 0 else self._int(0, region.depth - count)), count
 
     # well-formed requests ---------------------------------------------------------------------
     def valid_request(self, read_only: bool = False) -> tuple[int, bytes]:
@@ -140,9 +141,10 @@ class FrameFuzzer:
 
         if choice == 0:                     # no such region
             return mem(self._int(len(self.regions), 255), 0, 1)
-        if choice == 1:                     # runs past the end
+        if choice == 1:                     # runs past the end: by one word, or more
             count = self._int(1, min(r.depth, 16))
-            return mem(r.index, self._int(r.depth - count + 1, r.depth + 40), count)
+            past = 1 if self._int(0, 1) else self._int(2, 40)
+            return mem(r.index, r.depth - count + past, count)
         if choice == 2:                     # zero words
             return mem(r.index, 0, 0)
         if choice == 3:                     # an address that only fits in 32 bits
@@ -154,9 +156,8 @@ class FrameFuzzer:
             return encode_request(Command.READ_REG, tag, reg_read_args(first, N_REGS - first + self._int(1, 5)
                                                                        if self._int(0, 1) else 0))
         if choice == 6:                     # read-only or missing register
-            reg = self._int(0, 255)
-            while reg in WRITABLE_REGS:
-                reg = self._int(0, 255)
+            read_only = [r for r in range(N_REGS) if r not in WRITABLE_REGS]
+            reg = read_only[self._int(0, len(read_only) - 1)] if self._int(0, 1) else self._int(N_REGS, 255)
             return encode_request(Command.WRITE_REG, tag, reg_write_args(reg, self._int(0, 0xFFFF_FFFF)))
         if choice == 7:                     # a frame timeout / watchdog below the minimum
             reg = (Reg.FRAME_TIMEOUT, Reg.WATCHDOG)[self._int(0, 1)]
@@ -306,7 +307,8 @@ def run_campaign(transport, smap: SystemMap, cases: int, seed: int = 0) -> FuzzR
         for reg in WRITABLE_REGS:
             if after[reg] != model.regs[int(reg)]:
                 report.mismatches.append(f"register {Reg(reg).name}: {after[reg]:#x} != {model.regs[int(reg)]:#x}")
-        # the final READ_REG counts itself once it is answered: not yet included in its own reply
+        # a READ_REG's reply already counts itself: the first one is in frames_ok0, the final one
+        # in the difference
         if after[Reg.FRAMES_OK] - frames_ok0 != seen_ok + 1 or after[Reg.FRAMES_ERR] - frames_err0 != seen_err:
             report.mismatches.append(
                 f"frame counters: ok +{after[Reg.FRAMES_OK] - frames_ok0} err +{after[Reg.FRAMES_ERR] - frames_err0}, "

@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +37,24 @@ SIMULATORS = ("verilator", "icarus")
 _PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
-def _rtl_sources(top_module: str) -> list[Path]:
+@functools.lru_cache(maxsize=None)
+def _rtl_sources(top_module: str) -> tuple[Path, ...]:
     """Our source files that ``top_module`` imports (its closure within hdl/ and golden/):
-    their content decides whether a built model is still valid."""
-    import importlib
-
-    importlib.import_module(top_module)
+    their content decides whether a built model is still valid. Found in a fresh interpreter,
+    so that what the calling process happens to have imported does not change the key."""
+    code = (
+        "import importlib, sys, pathlib\n"
+        f"importlib.import_module({top_module!r})\n"
+        "for m in list(sys.modules.values()):\n"
+        "    f = getattr(m, '__file__', None)\n"
+        "    if f: print(pathlib.Path(f).resolve())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
     ours = (ROOT / "hdl", ROOT / "golden")
-    files = {Path(m.__file__).resolve() for m in list(sys.modules.values())
-             if getattr(m, "__file__", None) and any(Path(m.__file__).resolve().is_relative_to(d) for d in ours)}
-    return sorted(files)
+    files = {Path(line) for line in out.stdout.splitlines()
+             if any(Path(line).is_relative_to(d) for d in ours)}
+    return tuple(sorted(files))
 
 
 def _verilator_bin() -> Path | None:

@@ -44,10 +44,13 @@ def crc16_next(crc: Value, byte: Value) -> Value:
 class CRC16(wiring.Component):
     """A CRC register: ``clear`` loads CRC_INIT, ``en`` takes ``data`` in (clear wins)."""
 
-    clear: In(1)
-    en: In(1)
-    data: In(8)
-    crc: Out(16, init=CRC_INIT)
+    def __init__(self):
+        super().__init__({
+            "clear": In(1),
+            "en": In(1),
+            "data": In(8),
+            "crc": Out(16, init=CRC_INIT),
+        })
 
     def elaborate(self, platform):
         m = Module()

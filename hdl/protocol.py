@@ -15,7 +15,7 @@ How a request is handled, and why nothing is committed from a bad frame:
    inside a frame with ``TIMEOUT``.
 2. *Check.* After the two CRC bytes the residue must be zero (``CRC``); then the command, the
    length and the arguments are checked, in that order (``COMMAND``, ``LENGTH``, ``RANGE``,
-   ``READ_ONLY``).
+   ``READ_ONLY``, ``BUSY``).
 3. *Execute*, only now: writes go from the payload buffer to the core or a buffer; RUN runs
    the sequencer (copy a tick's inputs from the input buffers into the core over the bus,
    pulse ``start`` with valid and learn, wait for ``done``, copy Y, z and the cycle count
@@ -163,6 +163,8 @@ class ProtocolEngine(wiring.Component):
                     m.d.comb += [depth.eq(r.depth), bpw.eq(r.bytes_per_word),
                                  nbytes.eq(a_count * r.bytes_per_word)]
         mem_in_range = region_ok & (a_count != 0) & ((a_addr + a_count) <= depth)
+        # the core serves its bus only while idle: refuse rather than lose an access
+        core_busy = self.ctl.busy & (a_region < smap.n_core_regions)
 
         # -- checks (after the CRC), in the documented order ---------------------------------
         check = Signal(8)
@@ -192,6 +194,8 @@ class ProtocolEngine(wiring.Component):
                     m.d.comb += check.eq(Status.LENGTH)
                 with m.Elif(~mem_in_range | (nbytes > smap.max_payload)):
                     m.d.comb += check.eq(Status.RANGE)
+                with m.Elif(core_busy):
+                    m.d.comb += check.eq(Status.BUSY)
             with m.Case(Command.WRITE_MEM):
                 with m.If(length < MEM_ARGS):
                     m.d.comb += check.eq(Status.LENGTH)
@@ -199,17 +203,23 @@ class ProtocolEngine(wiring.Component):
                     m.d.comb += check.eq(Status.RANGE)
                 with m.Elif(length != MEM_ARGS + nbytes):
                     m.d.comb += check.eq(Status.LENGTH)
+                with m.Elif(core_busy):
+                    m.d.comb += check.eq(Status.BUSY)
             with m.Case(Command.CLEAR_MEM):
                 with m.If(length != fixed[Command.CLEAR_MEM]):
                     m.d.comb += check.eq(Status.LENGTH)
                 with m.Elif(~mem_in_range):
                     m.d.comb += check.eq(Status.RANGE)
+                with m.Elif(core_busy):
+                    m.d.comb += check.eq(Status.BUSY)
             with m.Case(Command.RUN):
                 with m.If(length != fixed[Command.RUN]):
                     m.d.comb += check.eq(Status.LENGTH)
                 with m.Elif((run_count == 0) | ((run_start + run_count) > smap.window)
                             | ((run_flags & ~RUN_FLAGS_KNOWN) != 0)):
                     m.d.comb += check.eq(Status.RANGE)
+                with m.Elif(self.ctl.busy):
+                    m.d.comb += check.eq(Status.BUSY)
             with m.Default():
                 m.d.comb += check.eq(Status.COMMAND)
 

@@ -71,6 +71,8 @@ class Status(IntEnum):
     TIMEOUT = 0x05    # the frame was truncated: no byte for FRAME_TIMEOUT cycles
     READ_ONLY = 0x06  # write to a read-only register
     WATCHDOG = 0x07   # RUN: a tick did not finish within WATCHDOG cycles; the run stopped there
+    BUSY = 0x08       # the core is still running a tick (one the watchdog gave up on): RUN and
+                      # core regions are refused until it finishes
 
 
 class Reg(IntEnum):

@@ -25,15 +25,17 @@ __all__ = ["System", "default_watchdog", "DEFAULT_FRAME_TIMEOUT"]
 #: reset value of register FRAME_TIMEOUT when the caller gives none: fits a simulation,
 #: where bytes of a frame arrive back to back. Board tops derive theirs from the baud rate
 #: (``hdl.uart.frame_timeout_cycles``).
-DEFAULT_FRAME_TIMEOUT = 4096
+DEFAULT_FRAME_TIMEOUT = 1024
 
 
 def default_watchdog(cfg: Config) -> int:
-    """Reset value of register WATCHDOG: 16x the slowest inference tick (every input, neuron
-    and error active) plus a margin, so that a tick with learning (longer) still fits."""
+    """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows (every
+    input, neuron and error active, learning every row) plus a margin: a safety net against a
+    core that never finishes, far from any real tick."""
     ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
-    worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec)).total
-    return 16 * worst + 4096
+    worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec),
+                        learn_rows=ones(cfg.n_in + cfg.n_rec), learn_out_rows=ones(cfg.n_rec)).total
+    return 4 * worst + 4096
 
 
 class System(wiring.Component):
