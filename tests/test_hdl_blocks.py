@@ -128,3 +128,50 @@ def test_scanner_streams_every_set_bit_in_order_under_backpressure(n, density, s
     sim.add_testbench(bench)
     sim.run()
     assert got == np.flatnonzero(bits).tolist()
+
+
+class PseudoDerivativeHarness(wiring.Component):
+    def __init__(self, cfg):
+        self.cfg = cfg
+        super().__init__({"u": In(signed(cfg.u_bits)), "threshold": In(unsigned(cfg.u_bits + 1)),
+                          "ready": In(1), "h": Out(unsigned(cfg.h_bits))})
+
+    def elaborate(self, platform):
+        from hdl.lanes import pseudo_derivative
+
+        m = Module()
+        m.d.comb += self.h.eq(pseudo_derivative(self.cfg, u=self.u, threshold=self.threshold, ready=self.ready))
+        return m
+
+
+@pytest.mark.parametrize("kind, window, h_bits", [("boxcar", 300, 4), ("piecewise_linear", 512, 4),
+                                                  ("piecewise_linear", 64, 6), ("boxcar", 1, 1)])
+def test_pseudo_derivative_matches_golden(kind, window, h_bits):
+    from golden import Config, FixedNumerics
+    from golden.learning import pseudo_derivative
+
+    cfg = Config(pseudo_derivative=kind, pd_window=window, h_bits=h_bits, threshold=1000)
+    dut = PseudoDerivativeHarness(cfg)
+    rng = np.random.default_rng(window)
+    thresholds = rng.integers(cfg.threshold, cfg.threshold + (1 << cfg.a_bits), 200)
+    cases = [(int(t + d), int(t), bool(r)) for t, d, r in
+             zip(thresholds, rng.integers(-2 * window - 3, 2 * window + 4, 200), rng.random(200) < 0.8)]
+    cases += [(1000 + d, 1000, True) for d in (-window, -window + 1, 0, window - 1, window)]
+    lo, hi = -(1 << (cfg.u_bits - 1)), (1 << (cfg.u_bits - 1)) - 1
+    cases = [(min(max(u, lo), hi), t, r) for u, t, r in cases]
+    got = []
+
+    async def bench(ctx):
+        for u, t, r in cases:
+            ctx.set(dut.u, u)
+            ctx.set(dut.threshold, t)
+            ctx.set(dut.ready, r)
+            got.append(ctx.get(dut.h))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    u, t, r = (np.array(c) for c in zip(*cases))
+    expected = pseudo_derivative(cfg, FixedNumerics(), u, t, r)
+    assert got == expected.tolist()
+    assert max(got) > 0 and min(got) == 0
