@@ -20,9 +20,9 @@ import argparse
 
 import numpy as np
 
-from golden import FixedNumerics, init_state, init_weights, preset, tick
-from hdl.cycles import tick_cycles
+from golden import preset
 from hdl.geometry import Geometry
+from plasticore.activity import activity
 
 
 def budget(cfg, x, z_prev, z_new) -> int:
@@ -32,20 +32,12 @@ def budget(cfg, x, z_prev, z_new) -> int:
 
 
 def measure(cfg, rate: float, ticks: int, supervised: bool, seed: int = 1):
-    fx = FixedNumerics()
-    w = init_weights(cfg, seed=seed)
-    rng = np.random.default_rng(seed)
-    s = init_state(cfg, fx, 1)
     cycles, margins, spikes = [], [], []
-    for _ in range(ticks):
-        x = (rng.random(cfg.n_in) < rate).astype(np.int64)
-        target = rng.integers(-1000, 1000, size=cfg.n_out)
-        z_prev, e_prev = s.z[0], s.e[0]
-        s, out = tick(cfg, fx, w, s, x[None], target[None], np.array([supervised]))
-        c = tick_cycles(cfg, x, z_prev, e_prev, out.z[0]).total
+    for t in activity(cfg, rate, ticks, seed, supervised=supervised, learning=False):
+        c = t.cycles.total
         cycles.append(c)
-        margins.append(budget(cfg, x, z_prev, out.z[0]) - c)
-        spikes.append(int(x.sum() + z_prev.sum()))
+        margins.append(budget(cfg, t.x, t.z_prev, t.z_new) - c)
+        spikes.append(int(t.x.sum() + t.z_prev.sum()))
     return np.mean(cycles), np.max(cycles), np.min(margins), np.mean(spikes)
 
 

@@ -19,35 +19,21 @@ import argparse
 
 import numpy as np
 
-from golden import FixedNumerics, init_state, init_weights, preset, tick
-from golden.learning import init_learning, learn, presynaptic_factors, update_traces
-from hdl.cycles import tick_cycles
+from golden import preset
 from hdl.geometry import Geometry, ceil_div
+from plasticore.activity import activity
 
 
 def measure(cfg, rate: float, ticks: int, seed: int = 1):
-    fx = FixedNumerics()
     g = Geometry(cfg)
-    w = init_weights(cfg, seed=seed)
-    rng = np.random.default_rng(seed)
-    s, ls = init_state(cfg, fx, 1), init_learning(cfg, fx, 1)
     learn_c, total_c, margins, rows_seen = [], [], [], []
-    for _ in range(ticks):
-        x = (rng.random(cfg.n_in) < rate).astype(np.int64)
-        target = rng.integers(-1000, 1000, size=cfg.n_out)
-        prev = s
-        s, out = tick(cfg, fx, w, s, x[None], target[None], np.array([True]))
-        new_tr = update_traces(cfg, fx, ls.traces, x[None], s.z)
-        e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_tr, x[None], prev.z)
-        rows = np.concatenate([e_in[0], e_rec[0]]) != 0
-        out_rows = new_tr.z_bar[0] != 0
-        w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([True]), ls)
-        b = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], rows, out_rows)
-        budget = int(rows.sum()) * g.words_rec + ceil_div(cfg.n_out * cfg.n_rec, cfg.lanes) + 64
-        learn_c.append(b.learn)
-        total_c.append(b.total)
-        margins.append(budget - b.learn)
-        rows_seen.append(int(rows.sum()))
+    for t in activity(cfg, rate, ticks, seed):
+        rows = int(t.learn_rows.sum())
+        budget = rows * g.words_rec + ceil_div(cfg.n_out * cfg.n_rec, cfg.lanes) + 64
+        learn_c.append(t.cycles.learn)
+        total_c.append(t.cycles.total)
+        margins.append(budget - t.cycles.learn)
+        rows_seen.append(rows)
     return np.mean(rows_seen), np.mean(learn_c), np.max(learn_c), np.min(margins), np.mean(total_c)
 
 

@@ -58,16 +58,25 @@ class AmaranthPort:
 
 
 def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, valid=None,
-                      learn: bool = False, vcd: str | None = None) -> LockstepReport:
-    """Run :func:`cosim.compare.lockstep` against the core in Amaranth's simulator."""
-    core = Core(cfg)
+                      learn: bool = False, vcd: str | None = None, *, rtl_config: Config | None = None,
+                      weights_every: int = 50, stop_at_first: bool = False,
+                      read_back: bool = False) -> LockstepReport | tuple[LockstepReport, Weights]:
+    """Run :func:`cosim.compare.lockstep` against the core in Amaranth's simulator.
+
+    ``rtl_config`` (default ``cfg``) builds the core from another config than golden's: fault
+    injection, to show a mismatch is caught. ``read_back``: also return the core's final weights.
+    """
+    core = Core(rtl_config or cfg)
     sim = Simulator(core)
     sim.add_clock(1e-8)
     result = {}
 
     async def bench(ctx):
         driver = CoreDriver(core.geometry, AmaranthPort(ctx, core))
-        result["report"] = await lockstep(cfg, driver, w, x_seq, targets, valid, learn=learn)
+        result["report"] = await lockstep(cfg, driver, w, x_seq, targets, valid, learn=learn,
+                                          weights_every=weights_every, stop_at_first=stop_at_first)
+        if read_back:
+            result["weights"] = await driver.read_weights()
 
     sim.add_testbench(bench)
     if vcd:
@@ -75,4 +84,4 @@ def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, 
             sim.run()
     else:
         sim.run()
-    return result["report"]
+    return (result["report"], result["weights"]) if read_back else result["report"]

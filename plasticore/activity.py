@@ -8,15 +8,16 @@ turn them into ticks per second with a board's clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
 from golden import FixedNumerics, init_state, init_weights, tick
 from golden.config import Config
 from golden.learning import init_learning, learn, presynaptic_factors, update_traces
-from hdl.cycles import tick_cycles
+from hdl.cycles import Breakdown, tick_cycles
 
-__all__ = ["ActivityCycles", "cycles_at_activity", "DEFAULT_RATE"]
+__all__ = ["ActivityCycles", "TickActivity", "activity", "cycles_at_activity", "DEFAULT_RATE"]
 
 #: the activity figures are quoted at: each input spikes with this probability per tick
 DEFAULT_RATE = 0.05
@@ -33,25 +34,48 @@ class ActivityCycles:
         return clock_hz / self.infer_mean, clock_hz / self.learn_mean
 
 
-def cycles_at_activity(cfg: Config, rate: float = DEFAULT_RATE, ticks: int = 200, seed: int = 1) -> ActivityCycles:
-    """Mean cycles per tick over ``ticks`` ticks of Poisson input at ``rate``, with the
-    config's own rule learning on every tick (a valid target each tick) and without."""
+@dataclass(frozen=True)
+class TickActivity:
+    """One tick of a golden run and its RTL cycle breakdown."""
+
+    x: np.ndarray             # input spikes
+    z_prev: np.ndarray        # spikes of the tick before
+    z_new: np.ndarray         # spikes of this tick
+    learn_rows: np.ndarray    # presynaptic rows with a nonzero factor (all False without learning)
+    cycles: Breakdown         # with learning when ``learning`` is on
+    infer_cycles: int         # the same tick without a target (no feedback, no learning)
+
+
+def activity(cfg: Config, rate: float = DEFAULT_RATE, ticks: int = 200, seed: int = 1,
+             supervised: bool = True, learning: bool = True) -> Iterator[TickActivity]:
+    """Golden fixed-point ticks of Poisson input at ``rate`` with random weights, and their
+    cycle counts: ``supervised`` gives every tick a valid target (the feedback engine works);
+    ``learning`` then also updates the weights with the config's rule, as the RTL would."""
     fx = FixedNumerics()
     w = init_weights(cfg, seed=seed)
     rng = np.random.default_rng(seed)
     s, ls = init_state(cfg, fx, 1), init_learning(cfg, fx, 1)
-    infer, total = [], []
+    no_error = np.zeros(cfg.n_out, dtype=np.int64)
     for _ in range(ticks):
         x = (rng.random(cfg.n_in) < rate).astype(np.int64)
         target = rng.integers(-1000, 1000, size=cfg.n_out)
         prev = s
-        s, out = tick(cfg, fx, w, s, x[None], target[None], np.array([True]))
+        s, out = tick(cfg, fx, w, s, x[None], target[None], np.array([supervised]))
         new_tr = update_traces(cfg, fx, ls.traces, x[None], s.z)
-        e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_tr, x[None], prev.z)
-        rows = np.concatenate([e_in[0], e_rec[0]]) != 0
-        w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([True]), ls)
-        b = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], rows, new_tr.z_bar[0] != 0)
-        no_error = np.zeros(cfg.n_out, dtype=np.int64)  # inference: no target, so no error to feed back
-        infer.append(tick_cycles(cfg, x, prev.z[0], no_error, out.z[0]).total)
-        total.append(b.total)
-    return ActivityCycles(rate, ticks, float(np.mean(infer)), float(np.mean(total)))
+        rows = np.zeros(cfg.n_in + cfg.n_rec, dtype=bool)
+        if learning:
+            e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_tr, x[None], prev.z)
+            rows = np.concatenate([e_in[0], e_rec[0]]) != 0
+        w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([supervised and learning]), ls)
+        breakdown = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0],
+                                rows if learning else None, new_tr.z_bar[0] != 0)
+        infer = tick_cycles(cfg, x, prev.z[0], no_error, out.z[0]).total
+        yield TickActivity(x, prev.z[0], out.z[0], rows, breakdown, infer)
+
+
+def cycles_at_activity(cfg: Config, rate: float = DEFAULT_RATE, ticks: int = 200, seed: int = 1) -> ActivityCycles:
+    """Mean cycles per tick over ``ticks`` ticks of Poisson input at ``rate``, with the
+    config's own rule learning on every tick (a valid target each tick) and without."""
+    ticks_seen = list(activity(cfg, rate, ticks, seed))
+    return ActivityCycles(rate, ticks, float(np.mean([t.infer_cycles for t in ticks_seen])),
+                          float(np.mean([t.cycles.total for t in ticks_seen])))

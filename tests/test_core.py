@@ -34,29 +34,11 @@ def test_small_preset_bit_exact_with_learning_signal():
 ])
 def test_a_wrong_core_is_caught_at_the_first_differing_tick(change, state):
     """Fault injection: the RTL of one config against golden of another must mismatch."""
-    from amaranth.sim import Simulator
-
-    from cosim.amaranth_sim import AmaranthPort
-    from cosim.compare import lockstep
-    from cosim.driver import CoreDriver
-    from hdl.core import Core
-
     cfg = preset("small")
-    wrong = cfg.replace(**change)
     st = make_stimulus(cfg, 60, seed=3, rate=0.15, weight_scale=1.0)
-    core = Core(wrong)
-    sim = Simulator(core)
-    sim.add_clock(1e-8)
-    result = {}
-
-    async def bench(ctx):
-        driver = CoreDriver(core.geometry, AmaranthPort(ctx, core))
-        result["r"] = await lockstep(cfg, driver, st.weights, st.x, st.targets, st.valid,
-                                     stop_at_first=True)
-
-    sim.add_testbench(bench)
-    sim.run()
-    first = result["r"].first
+    report = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid,
+                               rtl_config=cfg.replace(**change), stop_at_first=True)
+    first = report.first
     assert first is not None, "a wrong core went unnoticed"
     if state:
         assert first.state == state
@@ -86,29 +68,10 @@ def test_reckon_idle_tick_fits_the_issue_budget():
                                       ("eprop_symmetric", "boxcar")])
 def test_learning_bit_exact_and_weights_really_change(rule, pd):
     """Learning on: traces every tick, all weights every 20 ticks and at the end, equal golden's."""
-    from amaranth.sim import Simulator
-
-    from cosim.amaranth_sim import AmaranthPort
-    from cosim.compare import lockstep
-    from cosim.driver import CoreDriver
-    from hdl.core import Core
-
     cfg = preset("small").replace(rule=rule, pseudo_derivative=pd)
     st = make_stimulus(cfg, 40, seed=1, rate=0.15, weight_scale=1.0)
-    core = Core(cfg)
-    sim = Simulator(core)
-    sim.add_clock(1e-8)
-    result = {}
-
-    async def bench(ctx):
-        driver = CoreDriver(core.geometry, AmaranthPort(ctx, core))
-        result["r"] = await lockstep(cfg, driver, st.weights, st.x, st.targets, st.valid,
-                                     learn=True, weights_every=20)
-        result["w"] = await driver.read_weights()
-
-    sim.add_testbench(bench)
-    sim.run()
-    report, w = result["r"], result["w"]
+    report, w = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True,
+                                  weights_every=20, read_back=True)
     assert report.mismatches == 0, str(report.first)
     assert report.weight_checks == 2
     assert (w.w_in != st.weights.w_in).any() or (w.w_rec != st.weights.w_rec).any()
