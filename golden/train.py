@@ -1,0 +1,271 @@
+"""Training loops: a task, a rule, a numerics -> trained weights and held-out scores.
+
+Fixed point trains batch 1, tick by tick, with exactly the hardware's learning
+(:mod:`golden.learning`); the float twin runs the same rule on float64 and may use a batch
+(updates of a batch summed in one step). ``bptt`` trains the float network with the exact
+surrogate gradients of :mod:`golden.bptt` (when that module is present).
+
+Each task has a default network and schedule (:data:`TASK_SPECS`): the config fields that fit
+it (sizes, time constants, learning-rate shifts), the target scale in readout LSBs, the initial
+weight scales and the number of epochs. Scores are measured on the task's held-out split with
+learning off, after every epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .config import Config
+from .learning import LearnState, init_learning, init_traces, learn
+from .network import Weights, init_state, init_weights, tick
+from .numerics import Numerics, numerics as numerics_by_name
+from .tasks import Split, Task
+
+__all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
+           "predict", "score", "readout_trace"]
+
+#: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network)
+TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
+               "bptt": "eprop_random"}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How a task is trained by default."""
+
+    config: dict[str, Any]            # Config fields of the task's network
+    epochs: int
+    target_scale: int                 # readout LSBs that stand for a target of 1.0
+    init: dict[str, float] = field(default_factory=dict)  # init_weights scales
+    task_kw: dict[str, Any] = field(default_factory=dict)  # arguments of the task generator
+    batch_float: int = 1              # float-twin batch (fixed point is always batch 1)
+    #: every ``anneal_every`` epochs both learning-rate shifts grow by one (the host rewrites
+    #: lr_shift / out_lr_shift between epochs); None: constant learning rates
+    anneal_every: int | None = None
+
+
+_COMMON = dict(w_bits=8, u_bits=16, v_bits=16, y_bits=16, e_bits=16, trace_bits=8, decay_bits=8,
+               threshold=1024, w_shift=4, out_shift=0, refractory=2, lanes=4, h_bits=4, trace_inc=16,
+               pd_window=1024, fb_shift=10)
+
+#: ALIF memory networks (cue, store-recall, xor): decay_bits=12 because with 8 fractional bits
+#: every tau above ~256 ticks rounds to the same factor 255/256 and slow states stall.
+_MEMORY = dict(_COMMON, n_rec=200, n_alif=200, decay_bits=12, tau_m=20.0, tau_out=20.0, tau_v=5.0,
+               adapt_inc=600)
+_MEMORY_INIT = dict(in_scale=0.3, rec_scale=0.1, out_scale=0.1)
+#: 0.4 spikes/tick for 10 ticks: Bellec et al.'s 4 spikes per input per cue (40 Hz, 100 ms)
+_MEMORY_DATA = dict(n_train=2000, n_test=512, rate=0.4)
+
+TASK_SPECS: dict[str, TaskSpec] = {
+    "cue": TaskSpec(
+        config=dict(_MEMORY, name="cue", n_out=2, tau_a=300.0, lr_shift=28, out_lr_shift=19, fb_shift=11),
+        epochs=6, target_scale=1200, init=_MEMORY_INIT, task_kw=_MEMORY_DATA, anneal_every=2),
+    "pattern": TaskSpec(
+        config=dict(_COMMON, name="pattern", n_rec=64, n_alif=0, n_out=1, tau_m=10.0, tau_out=10.0,
+                    tau_v=5.0, lr_shift=20, out_lr_shift=17),
+        epochs=40, target_scale=1000, init=dict(in_scale=0.5, rec_scale=0.1, out_scale=0.1), anneal_every=10),
+    # store-recall and xor need mixing: a lower threshold and (xor) stronger recurrence, half LIF
+    "store-recall": TaskSpec(
+        config=dict(_MEMORY, name="store-recall", n_out=2, tau_a=200.0, threshold=512, pd_window=512,
+                    lr_shift=28, out_lr_shift=20),
+        epochs=6, target_scale=600, init=dict(_MEMORY_INIT, in_scale=0.5), task_kw=_MEMORY_DATA,
+        anneal_every=2),
+    "xor": TaskSpec(
+        config=dict(_MEMORY, name="xor", n_out=2, n_alif=100, tau_a=100.0, threshold=512, pd_window=512,
+                    lr_shift=28, out_lr_shift=21),
+        epochs=6, target_scale=600, init=dict(in_scale=0.5, rec_scale=0.5, out_scale=0.1),
+        task_kw=_MEMORY_DATA, anneal_every=2),
+    "digits": TaskSpec(
+        config=dict(_COMMON, name="digits", n_rec=200, n_alif=0, n_out=10, tau_m=10.0, tau_out=10.0,
+                    tau_v=5.0, pd_window=512, lr_shift=20, out_lr_shift=21),
+        epochs=5, target_scale=1000, init=dict(in_scale=0.5, rec_scale=0.0, out_scale=0.1),
+        task_kw=dict(ticks=40)),
+}
+
+
+def task_config(task: str, rule: str, n_in: int, base: Config | None = None,
+                spec: TaskSpec | None = None) -> Config:
+    """The network a task trains by default under ``rule`` (a TRAIN_RULES name).
+
+    e-prop rules use the piecewise-linear pseudo-derivative, eRBP the boxcar. With ``base`` (a
+    user's config) only ``rule`` and ``n_in`` are set from the task; the rest is the user's.
+    ``spec`` replaces the task's default :class:`TaskSpec`.
+    """
+    if rule not in TRAIN_RULES:
+        raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
+    if base is not None:
+        return base.replace(rule=TRAIN_RULES[rule], n_in=n_in)
+    spec = spec or _spec(task)
+    pd = "boxcar" if rule == "erbp" else "piecewise_linear"
+    return Config(**spec.config, n_in=n_in, rule=TRAIN_RULES[rule], pseudo_derivative=pd)
+
+
+def _spec(task: str) -> TaskSpec:
+    try:
+        return TASK_SPECS[task]
+    except KeyError:
+        raise ValueError(f"task: {task!r} is not one of {', '.join(TASK_SPECS)}") from None
+
+
+@dataclass
+class TrainResult:
+    task: str
+    rule: str
+    numerics: str
+    metric: str
+    value: float
+    curve: list[float]
+    seconds: float
+    weights: Weights
+    config: Config
+
+    def as_json(self) -> dict[str, Any]:
+        """The contract of ``plasticore train --json``: these keys, these names."""
+        return {"task": self.task, "rule": self.rule, "numerics": self.numerics, "metric": self.metric,
+                "value": self.value, "curve": self.curve, "seconds": self.seconds}
+
+
+# -- running and scoring ---------------------------------------------------------------------------
+
+def _targets(split: Split, scale: int, num: Numerics) -> np.ndarray:
+    """Targets in readout LSBs: rounded to integers (the hardware's y* is an integer)."""
+    return np.rint(split.target * scale).astype(num.dtype)
+
+
+def readout_trace(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256) -> np.ndarray:
+    """The readout Y of every held-out tick, learning off: ``(samples, ticks, n_out)``."""
+    wn = w.astype(num.dtype)
+    out = np.zeros((len(split), split.ticks, cfg.n_out))
+    for lo in range(0, len(split), batch):
+        xs = split.x[lo:lo + batch].astype(np.int64)
+        s = init_state(cfg, num, xs.shape[0])
+        for t in range(split.ticks):
+            s, _ = tick(cfg, num, wn, s, xs[:, t])
+            out[lo:lo + batch, t] = s.y
+    return out
+
+
+def predict(y: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Class per sample: the readout with the largest mean over the valid ticks."""
+    return (y * valid[:, :, None]).sum(axis=1).argmax(axis=1)
+
+
+def score(metric: str, y: np.ndarray, split: Split, scale: int) -> float:
+    """accuracy (fraction correct) or nmse (mean squared error / target variance, valid ticks)."""
+    if metric == "accuracy":
+        return float((predict(y, split.valid) == split.labels).mean())
+    m = split.valid
+    target = split.target[m]
+    err = ((y[m] / scale - target) ** 2).mean()
+    return float(err / target.var())
+
+
+def evaluate(cfg: Config, num: Numerics, w: Weights, task: Task, scale: int) -> float:
+    return score(task.metric, readout_trace(cfg, num, w, task.test), task.test, scale)
+
+
+# -- training --------------------------------------------------------------------------------------
+
+Progress = Callable[[Iterable, str, int], Iterable]
+
+
+def _no_progress(it: Iterable, desc: str, total: int) -> Iterable:
+    return it
+
+
+def _train_epoch_rule(cfg: Config, num: Numerics, w: Weights, ls, split: Split, scale: int, batch: int,
+                      order: np.ndarray, progress: Progress, desc: str):
+    """One pass of the hardware-form rule over ``split`` in ``order``; state resets per sample."""
+    targets = _targets(split, scale, num)
+    starts = range(0, len(order), batch)
+    for lo in progress(starts, desc, len(starts)):
+        idx = order[lo:lo + batch]
+        xs = split.x[idx].astype(np.int64)
+        tg = targets[idx]
+        vd = split.valid[idx]
+        b = len(idx)
+        s = init_state(cfg, num, b)
+        ls = LearnState(init_traces(cfg, num, b), ls.lfsr)  # traces reset, LFSR runs on
+        for t in range(split.ticks):
+            new, out = tick(cfg, num, w, s, xs[:, t], tg[:, t], vd[:, t])
+            w, ls, _ = learn(cfg, num, w, s, new, out, xs[:, t], vd[:, t], ls)
+            s = new
+    return w, ls
+
+
+def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epochs: int | None = None,
+          seed: int = 1, batch: int | None = None, progress: Progress | None = None,
+          spec: TaskSpec | None = None) -> TrainResult:
+    """Train on ``task.train`` and score on ``task.test`` after every epoch.
+
+    ``rule``: a TRAIN_RULES name; ``numerics``: "fixed" (batch 1, the hardware) or "float";
+    ``cfg``: the network (default: the task's, see :func:`task_config`); ``seed``: initial
+    weights and sample order.
+    """
+    if rule not in TRAIN_RULES:
+        raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
+    num = numerics_by_name(numerics)
+    spec = spec or _spec(task.name)
+    cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
+    if cfg.n_out != task.n_out:
+        raise ValueError(f"n_out: config has {cfg.n_out}, task {task.name} needs {task.n_out}")
+    epochs = spec.epochs if epochs is None else epochs
+    if epochs < 1:
+        raise ValueError(f"epochs: {epochs!r} is outside the allowed range 1..")
+    if batch is None:
+        batch = 1 if numerics == "fixed" else spec.batch_float
+    if batch < 1 or (numerics == "fixed" and batch != 1):
+        raise ValueError(f"batch: {batch!r} is not allowed; fixed point trains batch 1 (the hardware), "
+                         f"float any batch >= 1")
+    progress = progress or _no_progress
+    rng = np.random.default_rng(seed)
+    w = init_weights(cfg, seed, **spec.init).astype(num.dtype)
+    start = time.perf_counter()
+    curve: list[float] = []
+    if rule == "bptt":
+        if numerics != "float":
+            raise ValueError("rule bptt: runs on the float network only (--numerics float)")
+        trainer = _bptt_trainer()
+        w, curve = trainer(cfg, w, task, spec, epochs, batch, rng, progress,
+                           lambda w_: evaluate(cfg, num, w_, task, spec.target_scale))
+    else:
+        ls = init_learning(cfg, num, 1)
+        for ep in range(epochs):
+            order = rng.permutation(len(task.train))
+            ep_cfg = _annealed(cfg, spec, ep)
+            w, ls = _train_epoch_rule(ep_cfg, num, w, ls, task.train, spec.target_scale, batch, order,
+                                      progress, f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}")
+            curve.append(evaluate(cfg, num, w, task, spec.target_scale))
+    seconds = time.perf_counter() - start
+    return TrainResult(task.name, rule, numerics, task.metric, curve[-1], curve, seconds, w, cfg)
+
+
+def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
+    """The config of one epoch: learning-rate shifts raised by ``epoch // anneal_every``."""
+    if not spec.anneal_every:
+        return cfg
+    k = epoch // spec.anneal_every
+    return cfg.replace(lr_shift=min(32, cfg.lr_shift + k), out_lr_shift=min(32, cfg.out_lr_shift + k))
+
+
+def _bptt_trainer():
+    """The BPTT training loop over golden.bptt's exact float gradients.
+
+    golden/bptt.py (the float BPTT reference) is written separately; until it exists, and a
+    training loop over its gradients is wired here, ``--rule bptt`` is refused clearly.
+    """
+    try:
+        from . import bptt
+    except ImportError:
+        raise ValueError("rule bptt: golden/bptt.py (the float BPTT reference) is not available yet; "
+                         "use eprop, eprop-symmetric or erbp") from None
+    trainer = getattr(bptt, "train_bptt", None)
+    if trainer is None:
+        raise ValueError("rule bptt: not wired yet: golden/bptt.py computes BPTT gradients of "
+                         "golden.eprop_model's float network (SnnParams, NEST units), which is not yet "
+                         "mapped to a Config network; use eprop, eprop-symmetric or erbp")
+    return trainer

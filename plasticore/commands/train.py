@@ -1,0 +1,72 @@
+"""``plasticore train``: train a task with a learning rule in the golden model, score held-out data.
+
+Prints a progress bar (on a terminal), then one JSON object with the keys ``task``, ``rule``,
+``numerics``, ``metric``, ``value`` (held-out), ``curve`` (held-out value after each epoch)
+and ``seconds``. Those names are a contract for scripts and docs/results.md.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from golden import load_config
+from golden.tasks import TASKS, make_task
+from golden.train import TASK_SPECS, TRAIN_RULES, train
+
+from ..progress import progress_bar
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a task with on-chip learning (golden model) and score it")
+    p.add_argument("--task", required=True, choices=list(TASKS), help="the task")
+    p.add_argument("--rule", default="eprop", choices=list(TRAIN_RULES),
+                   help="learning rule (default: eprop; bptt: float only)")
+    p.add_argument("--numerics", choices=("fixed", "float"), default="fixed",
+                   help="fixed-point hardware learning (batch 1) or the float64 twin (default: fixed)")
+    p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
+    p.add_argument("--config", default=None,
+                   help="a preset or a JSON file of config fields (default: the task's own network)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training split (default: per task)")
+    p.add_argument("--batch", type=int, default=None, help="float twin only: samples per update (default: 1)")
+    p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
+    p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
+    p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _task(args: argparse.Namespace):
+    spec = TASK_SPECS[args.task]
+    kw = dict(spec.task_kw)
+    data = None
+    if args.task == "digits":
+        from ..experiments.datasets import load_digits_arrays
+        data = load_digits_arrays()
+    task = make_task(args.task, args.seed, digits_data=data, **kw)
+    for name, n in (("train-samples", args.train_samples), ("test-samples", args.test_samples)):
+        if n is not None and n < 1:
+            raise ValueError(f"--{name}: {n!r} is outside the allowed range 1..")
+    if args.train_samples or args.test_samples:
+        task = type(task)(task.name, task.n_in, task.n_out, task.metric,
+                          task.train.subset(args.train_samples or len(task.train)),
+                          task.test.subset(args.test_samples or len(task.test)), task.description)
+    return task
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise ValueError(f"--seed: {args.seed!r} is outside the allowed range 0..")
+    task = _task(args)
+    cfg = load_config(args.config) if args.config else None
+
+    def progress(it, desc, total):
+        return it if args.quiet else progress_bar(desc, total)(it)
+
+    result = train(task, args.rule, args.numerics, cfg=cfg, epochs=args.epochs, seed=args.seed,
+                   batch=args.batch, progress=progress)
+    obj = result.as_json()
+    text = json.dumps(obj, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0

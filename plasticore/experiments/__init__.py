@@ -1,0 +1,1 @@
+"""Experiments built on the golden model: data loading, studies that make tables and plots."""

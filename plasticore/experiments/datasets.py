@@ -1,0 +1,19 @@
+"""Data sets that ship with an installed package (no download), loaded for golden's tasks.
+
+golden/ imports only numpy, so the scikit-learn loader lives here and hands plain arrays to
+``golden.tasks.digits_task``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["load_digits_arrays"]
+
+
+def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 handwritten digits (1797 images, pixel values 0..16) and labels."""
+    from sklearn.datasets import load_digits  # shipped inside the package: no download
+
+    data = load_digits()
+    return np.asarray(data.data, dtype=np.float64), np.asarray(data.target, dtype=np.int64)
