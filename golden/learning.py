@@ -5,13 +5,14 @@ This is the learning the RTL's learning unit computes bit for bit (docs/numerics
 once against a :class:`~golden.numerics.Numerics` object: fixed point is the hardware contract,
 float64 the ideal twin (exact products and divisions, no saturation, no random rounding).
 
-One learning tick, after network steps 1-7:
+One learning tick, after network steps 1-6 (numbered as in docs/numerics.md):
 
-8.  pseudo-derivative ``h_j`` from this tick's ``U_j`` and ``A_j`` (zero while refractory);
+7.  pseudo-derivative ``h_j`` from this tick's ``U_j`` and ``A_j`` (zero while refractory);
+8.  presynaptic factor ``e_bar`` (e-prop: ``x_bar(t)`` / ``z_bar(t-1)``; eRBP:
+    ``trace_inc * x(t)`` / ``trace_inc * z(t-1)``);
 9.  Win/Wrec update on ticks whose target is valid:
-    ``dW[j,i] = sround(-V_j * h_j * e_bar_i, lr_shift)``, ``e_bar`` the presynaptic factor
-    (e-prop: ``x_bar(t)`` / ``z_bar(t-1)``; eRBP: ``trace_inc * x(t)`` / ``trace_inc * z(t-1)``);
-10. trace update ``x_bar, z_bar`` (every tick);
+    ``dW[j,i] = sround(-V_j * h_j * e_bar_i, lr_shift)``;
+10. trace update ``x_bar, z_bar`` (every tick, truncating decay);
 11. readout update on valid ticks: ``dWout[k,j] = sround(-e_k * z_bar_j(t), out_lr_shift)``.
 
 Stochastic rounding draws from one LFSR per lane in the order the hardware visits synapses:
@@ -180,7 +181,7 @@ def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray,
 
 def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: TickOut,
           x: np.ndarray, valid: np.ndarray | None, ls: LearnState) -> tuple[Weights, LearnState, np.ndarray]:
-    """Learning steps 8-11 after a network tick from ``prev`` to ``new`` with output ``out``.
+    """Learning steps 7-11 after a network tick from ``prev`` to ``new`` with output ``out``.
 
     ``valid``: (batch,) target-valid flags; weights change only where true (None: no target,
     no update). Returns the new weights, the new learning state and h (batch, n_rec).
@@ -222,7 +223,7 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
 def learning_tick(cfg: Config, num: Numerics, w: Weights, s: State, ls: LearnState, x: np.ndarray,
                   target: np.ndarray | None = None, valid: np.ndarray | None = None,
                   ) -> tuple[Weights, State, LearnState, TickOut]:
-    """One network tick (steps 1-7) followed by learning (steps 8-11).
+    """One network tick (steps 1-6) followed by learning (steps 7-11).
 
     With no target, only the traces advance (the weights do not change).
     """
