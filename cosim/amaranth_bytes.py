@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from amaranth.sim import Simulator
 
+from .amaranth_sim import run_simulation
+
 __all__ = ["exchange"]
 
 
@@ -47,9 +49,5 @@ def exchange(dut, bursts: list[bytes], max_wait: int = 200_000, vcd: str | None 
 
     sim.add_process(collect)
     sim.add_testbench(bench)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
+    run_simulation(sim, vcd)
     return per_burst

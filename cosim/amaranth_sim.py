@@ -17,7 +17,7 @@ from hdl.core import Core
 from .compare import LockstepReport, lockstep
 from .driver import CoreDriver
 
-__all__ = ["AmaranthPort", "lockstep_amaranth"]
+__all__ = ["AmaranthPort", "lockstep_amaranth", "run_simulation"]
 
 
 class AmaranthPort:
@@ -79,9 +79,14 @@ def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, 
             result["weights"] = await driver.read_weights()
 
     sim.add_testbench(bench)
+    run_simulation(sim, vcd)
+    return (result["report"], result["weights"]) if read_back else result["report"]
+
+
+def run_simulation(sim: Simulator, vcd: str | None = None) -> None:
+    """Run ``sim`` to the end, recording a VCD waveform when a path is given."""
     if vcd:
         with sim.write_vcd(vcd):
             sim.run()
     else:
         sim.run()
-    return (result["report"], result["weights"]) if read_back else result["report"]
