@@ -26,7 +26,7 @@ from .numerics import Numerics, numerics as numerics_by_name
 from .tasks import Split, Task
 
 __all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
-           "predict", "score", "readout_trace"]
+           "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights"]
 
 #: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network)
 TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
@@ -122,6 +122,12 @@ class TrainResult:
     seconds: float
     weights: Weights
     config: Config
+    #: with ``record=True``: the readout Y of every training sample as it was learned,
+    #: ``(epochs, samples, ticks, n_out)`` in training order (see ``orders``)
+    train_y: np.ndarray | None = None
+    orders: list[np.ndarray] | None = None
+    #: with ``record=True``: the weights after every epoch
+    epoch_weights: list[Weights] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The contract of ``plasticore train --json``: these keys, these names."""
@@ -131,22 +137,48 @@ class TrainResult:
 
 # -- running and scoring ---------------------------------------------------------------------------
 
-def _targets(split: Split, scale: int, num: Numerics) -> np.ndarray:
+def task_targets(split: Split, scale: int, num: Numerics) -> np.ndarray:
     """Targets in readout LSBs: rounded to integers (the hardware's y* is an integer)."""
     return np.rint(split.target * scale).astype(num.dtype)
 
 
-def readout_trace(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256) -> np.ndarray:
-    """The readout Y of every held-out tick, learning off: ``(samples, ticks, n_out)``."""
+
+def sample_orders(seed: int, n_samples: int, epochs: int) -> list[np.ndarray]:
+    """The order of the training samples in each epoch: one permutation per epoch from ``seed``
+    (a host training the chip feeds the samples in this order too)."""
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(n_samples) for _ in range(epochs)]
+
+
+def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
+    """The weights training starts from (from ``cfg.seed``, scaled as the task spec says)."""
+    return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
+
+
+def heldout_run(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256,
+                spikes: bool = False):
+    """Run every sample of ``split`` from a reset state, learning off.
+
+    Returns the readout Y of every tick ``(samples, ticks, n_out)``; with ``spikes`` also the
+    recurrent spikes ``(samples, ticks, n_rec)`` (uint8).
+    """
     wn = w.astype(num.dtype)
     out = np.zeros((len(split), split.ticks, cfg.n_out))
+    zs = np.zeros((len(split), split.ticks, cfg.n_rec), dtype=np.uint8) if spikes else None
     for lo in range(0, len(split), batch):
         xs = split.x[lo:lo + batch].astype(np.int64)
         s = init_state(cfg, num, xs.shape[0])
         for t in range(split.ticks):
-            s, _ = tick(cfg, num, wn, s, xs[:, t])
+            s, o = tick(cfg, num, wn, s, xs[:, t])
             out[lo:lo + batch, t] = s.y
-    return out
+            if spikes:
+                zs[lo:lo + batch, t] = o.z
+    return (out, zs) if spikes else out
+
+
+def readout_trace(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256) -> np.ndarray:
+    """The readout Y of every held-out tick, learning off: ``(samples, ticks, n_out)``."""
+    return heldout_run(cfg, num, w, split, batch)
 
 
 def predict(y: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -178,9 +210,10 @@ def _no_progress(it: Iterable, desc: str, total: int) -> Iterable:
 
 
 def _train_epoch_rule(cfg: Config, num: Numerics, w: Weights, ls, split: Split, scale: int, batch: int,
-                      order: np.ndarray, progress: Progress, desc: str):
-    """One pass of the hardware-form rule over ``split`` in ``order``; state resets per sample."""
-    targets = _targets(split, scale, num)
+                      order: np.ndarray, progress: Progress, desc: str, record: np.ndarray | None = None):
+    """One pass of the hardware-form rule over ``split`` in ``order``; state resets per sample.
+    ``record`` ``(samples, ticks, n_out)``: filled with each sample's readout, in ``order``."""
+    targets = task_targets(split, scale, num)
     starts = range(0, len(order), batch)
     for lo in progress(starts, desc, len(starts)):
         idx = order[lo:lo + batch]
@@ -194,17 +227,20 @@ def _train_epoch_rule(cfg: Config, num: Numerics, w: Weights, ls, split: Split, 
             new, out = tick(cfg, num, w, s, xs[:, t], tg[:, t], vd[:, t])
             w, ls, _ = learn(cfg, num, w, s, new, out, xs[:, t], vd[:, t], ls)
             s = new
+            if record is not None:
+                record[lo:lo + b, t] = s.y
     return w, ls
 
 
 def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epochs: int | None = None,
           seed: int = 1, batch: int | None = None, progress: Progress | None = None,
-          spec: TaskSpec | None = None) -> TrainResult:
+          spec: TaskSpec | None = None, record: bool = False) -> TrainResult:
     """Train on ``task.train`` and score on ``task.test`` after every epoch.
 
     ``rule``: a TRAIN_RULES name; ``numerics``: "fixed" (batch 1, the hardware) or "float";
     ``cfg``: the network (default: the task's, see :func:`task_config`); ``seed``: initial
-    weights and sample order.
+    weights and sample order; ``record``: keep the readout of every training sample
+    (:attr:`TrainResult.train_y`).
     """
     if rule not in TRAIN_RULES:
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
@@ -222,26 +258,33 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
         raise ValueError(f"batch: {batch!r} is not allowed; fixed point trains batch 1 (the hardware), "
                          f"float any batch >= 1")
     progress = progress or _no_progress
-    rng = np.random.default_rng(seed)
-    w = init_weights(cfg, seed, **spec.init).astype(num.dtype)
+    w = initial_weights(cfg, spec, num)
     start = time.perf_counter()
     curve: list[float] = []
+    orders = train_y = None
+    epoch_weights: list[Weights] = []
     if rule == "bptt":
         if numerics != "float":
             raise ValueError("rule bptt: runs on the float network only (--numerics float)")
         trainer = _bptt_trainer()
-        w, curve = trainer(cfg, w, task, spec, epochs, batch, rng, progress,
+        w, curve = trainer(cfg, w, task, spec, epochs, batch, np.random.default_rng(seed), progress,
                            lambda w_: evaluate(cfg, num, w_, task, spec.target_scale))
     else:
         ls = init_learning(cfg, num, 1)
-        for ep in range(epochs):
-            order = rng.permutation(len(task.train))
+        orders = sample_orders(seed, len(task.train), epochs)
+        if record:
+            train_y = np.zeros((epochs, len(task.train), task.train.ticks, cfg.n_out))
+        for ep, order in enumerate(orders):
             ep_cfg = _annealed(cfg, spec, ep)
             w, ls = _train_epoch_rule(ep_cfg, num, w, ls, task.train, spec.target_scale, batch, order,
-                                      progress, f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}")
+                                      progress, f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}",
+                                      None if train_y is None else train_y[ep])
+            if record:
+                epoch_weights.append(w)
             curve.append(evaluate(cfg, num, w, task, spec.target_scale))
     seconds = time.perf_counter() - start
-    return TrainResult(task.name, rule, numerics, task.metric, curve[-1], curve, seconds, w, cfg)
+    return TrainResult(task.name, rule, numerics, task.metric, curve[-1], curve, seconds, w, cfg,
+                       train_y, orders, epoch_weights if record else None)
 
 
 def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else None
 
     def progress(it, desc, total):
-        return it if args.quiet else progress_bar(desc, total)(it)
+        return it if args.quiet else progress_bar(desc, total, unit="sample")(it)
 
     result = train(task, args.rule, args.numerics, cfg=cfg, epochs=args.epochs, seed=args.seed,
                    batch=args.batch, progress=progress)

@@ -1,0 +1,71 @@
+"""``plasticore compare``: one task trained as golden float, golden fixed point and RTL.
+
+Prints a table (metric, spikes per tick, seconds) and whether the RTL's weights equal golden
+fixed point's bit for bit; writes a report folder (Markdown and PNG plots) and, with --json,
+an object with the keys ``task``, ``float``, ``fixed``, ``rtl`` (each ``{"metric", "value",
+"seconds", ...}``), ``rtl_equals_fixed`` and ``report``: a contract for scripts.
+Exit code 0 only when RTL == fixed point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ..progress import progress_bar
+
+
+def register(sub) -> None:
+    from golden.tasks import TASKS
+
+    p = sub.add_parser("compare", help="train a task as golden float, golden fixed point and RTL (simulated "
+                                       "chip) and compare them")
+    p.add_argument("--task", default="digits", choices=list(TASKS), help="the task (default: digits)")
+    p.add_argument("--config", default=None,
+                   help="a preset or a JSON file of config fields (default: the task's scaled-down network, "
+                        "plasticore.compare.COMPARE_SPECS)")
+    p.add_argument("--rule", default=None, choices=["eprop", "eprop-symmetric", "erbp"],
+                   help="learning rule (default: erbp for digits, eprop otherwise)")
+    p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training split (default: per task)")
+    p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
+    p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
+    p.add_argument("--report", metavar="DIR", default=None,
+                   help="report folder (default: reports/compare-<task>-<config>-seed<N>)")
+    p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from golden import load_config
+
+    from ..compare import COMPARE_SPECS, DEFAULT_RULES, compare_task, format_table, load_compare_task, report_dir_for
+    from ..compare_report import write_report
+
+    if args.seed < 0:
+        raise ValueError(f"--seed: {args.seed!r} is outside the allowed range 0..")
+    spec = COMPARE_SPECS[args.task]
+    rule = args.rule or DEFAULT_RULES[args.task]
+    task = load_compare_task(args.task, args.seed, spec, args.train_samples, args.test_samples)
+    cfg = load_config(args.config) if args.config else None
+
+    def progress(it, desc, total):
+        return it if args.quiet else progress_bar(desc, total, unit="sample")(it)
+
+    print(f"== plasticore compare: task {task.name}, rule {rule}, seed {args.seed}")
+    cmp = compare_task(task, spec, rule, args.seed, cfg=cfg, epochs=args.epochs, progress=progress)
+    folder = Path(args.report) if args.report else report_dir_for(task.name, args.config and Path(
+        args.config).stem or "default", args.seed)
+    command = "plasticore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["compare"] \
+        else f"plasticore compare --task {task.name} --seed {args.seed}"
+    result = cmp.as_json(str(folder))
+    md = write_report(cmp, folder, command, result)
+    print(format_table(cmp))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"report: {md}")
+    return 0 if cmp.rtl_equals_fixed else 1

@@ -1,0 +1,220 @@
+"""Golden float, golden fixed point and the RTL, trained the same way on the same task.
+
+One network (a config), one seed: the same initial weights, the same sample order, the same
+held-out split. The float twin shows what the rule reaches without quantization; fixed point
+is the hardware contract; the RTL (through the host driver on the simulated chip) must end
+with fixed point's weights bit for bit, and therefore with its held-out results.
+
+``COMPARE_SPECS`` holds the scaled-down defaults: networks and sample counts small enough that
+training on the simulated chip takes a minute or two, learning rates raised to match (the
+full-size ``golden.train.TASK_SPECS`` anneal learning rates between epochs, which a chip
+cannot do: its rates are bitstream constants).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from golden import FixedNumerics, FloatNumerics
+from golden.config import Config
+from golden.network import Weights
+from golden.tasks import Task, make_task
+from golden.train import (TASK_SPECS, TRAIN_RULES, TaskSpec, heldout_run, initial_weights, score,
+                          task_config, train)
+
+from .chip_train import ChipTraining, train_on_chip, weights_equal
+
+__all__ = ["COMPARE_SPECS", "DEFAULT_RULES", "Way", "Comparison", "compare_task", "load_compare_task"]
+
+Progress = Callable[[Iterable, str, int], Iterable]
+
+
+def _scaled(task: str, epochs: int, config: dict[str, Any], task_kw: dict[str, Any], **kw) -> TaskSpec:
+    base = TASK_SPECS[task]
+    return dataclasses.replace(base, config={**base.config, **config}, epochs=epochs,
+                               task_kw={**base.task_kw, **task_kw}, anneal_every=None, **kw)
+
+
+#: The scaled-down task networks of ``plasticore compare`` (and ``make demo``: digits).
+COMPARE_SPECS: dict[str, TaskSpec] = {
+    # 64 LIF, 300 images, 20 ticks each, learning rates 16x the full-size run's
+    "digits": _scaled("digits", 3, dict(n_rec=64, lr_shift=20, out_lr_shift=16),
+                      dict(ticks=20, n_train=300, n_test=150)),
+    # 32 neurons (16 ALIF), a shorter delay
+    "cue": _scaled("cue", 2, dict(n_rec=32, n_alif=16, lr_shift=24, out_lr_shift=16),
+                   dict(n_train=200, n_test=100, delay_ticks=20)),
+    "xor": _scaled("xor", 2, dict(n_rec=32, n_alif=16, lr_shift=24, out_lr_shift=17),
+                   dict(n_train=200, n_test=100)),
+    "store-recall": _scaled("store-recall", 2, dict(n_rec=32, n_alif=16, lr_shift=24, out_lr_shift=17),
+                            dict(n_train=200, n_test=100)),
+    "pattern": _scaled("pattern", 10, dict(n_rec=32, lr_shift=18, out_lr_shift=15), {}),
+}
+
+#: the rule each task is compared with by default
+DEFAULT_RULES = {"digits": "erbp", "cue": "eprop", "xor": "eprop", "store-recall": "eprop", "pattern": "eprop"}
+
+
+def load_compare_task(name: str, seed: int, spec: TaskSpec, n_train: int | None = None,
+                      n_test: int | None = None) -> Task:
+    """The task with the spec's generator arguments; ``n_train``/``n_test`` cut the splits."""
+    data = None
+    kw = dict(spec.task_kw)
+    if name == "digits":
+        from .experiments.datasets import load_digits_arrays
+        data = load_digits_arrays()
+    task = make_task(name, seed, digits_data=data, **kw)
+    for what, n in (("n_train", n_train), ("n_test", n_test)):
+        if n is not None and n < 1:
+            raise ValueError(f"{what}: {n!r} is outside the allowed range 1..")
+    if n_train or n_test:
+        task = dataclasses.replace(task, train=task.train.subset(n_train or len(task.train)),
+                                   test=task.test.subset(n_test or len(task.test)))
+    return task
+
+
+@dataclass
+class Way:
+    """One way of training: its held-out results and what the report plots."""
+
+    name: str                     # "float", "fixed" or "rtl"
+    metric: str
+    curve: list[float]            # held-out value before training, then after every epoch
+    seconds: float                # training and held-out runs
+    heldout_y: np.ndarray         # (samples, ticks, n_out) after training
+    heldout_z: np.ndarray         # (samples, ticks, n_rec) after training
+    epoch_y: list[np.ndarray]     # held-out readout before training and after every epoch
+    train_y: np.ndarray           # (epochs, samples, ticks, n_out) readout while learning
+    weights_before: Weights
+    weights_after: Weights
+    cycles_per_tick: dict[str, float] | None = None   # rtl only: core cycles, learning on / off
+
+    @property
+    def value(self) -> float:
+        return self.curve[-1]
+
+    @property
+    def spikes_per_tick(self) -> float:
+        """Recurrent spikes per tick (whole network) on the held-out split after training."""
+        return float(self.heldout_z.sum(axis=2).mean())
+
+    def as_json(self) -> dict[str, Any]:
+        out = {"metric": self.metric, "value": self.value, "seconds": self.seconds,
+               "curve": self.curve, "spikes_per_tick": self.spikes_per_tick}
+        if self.cycles_per_tick:
+            out["cycles_per_tick"] = self.cycles_per_tick
+        return out
+
+
+@dataclass
+class Comparison:
+    task: Task
+    spec: TaskSpec
+    cfg: Config
+    rule: str
+    seed: int
+    epochs: int
+    ways: dict[str, Way]
+    equality: dict[str, bool]     # what was checked between RTL and fixed point
+    build_seconds: float          # building the simulated chip (Verilator; cached after once)
+
+    @property
+    def rtl_equals_fixed(self) -> bool:
+        return all(self.equality.values())
+
+    def as_json(self, report: str | None) -> dict[str, Any]:
+        """The contract keys (task, float, fixed, rtl, rtl_equals_fixed, report) and context."""
+        return {"task": self.task.name, **{k: w.as_json() for k, w in self.ways.items()},
+                "rtl_equals_fixed": self.rtl_equals_fixed, "report": report,
+                "rule": self.rule, "seed": self.seed, "epochs": self.epochs, "config": self.cfg.to_dict(),
+                "n_train": len(self.task.train), "n_test": len(self.task.test),
+                "checks": self.equality, "rtl_build_seconds": self.build_seconds}
+
+
+def _golden_way(name: str, task: Task, spec: TaskSpec, cfg: Config, rule: str, epochs: int,
+                progress: Progress) -> Way:
+    num = FixedNumerics() if name == "fixed" else FloatNumerics()
+    start = time.perf_counter()
+    w0 = initial_weights(cfg, spec, num)
+    before_y = heldout_run(cfg, num, w0, task.test)
+    res = train(task, rule, name, cfg=cfg, epochs=epochs, seed=cfg.seed, spec=spec, progress=progress,
+                record=True)
+    epoch_y = [before_y]
+    for w in res.epoch_weights:
+        y, z = heldout_run(cfg, num, w, task.test, spikes=True)
+        epoch_y.append(y)
+    seconds = time.perf_counter() - start
+    curve = [score(task.metric, y, task.test, spec.target_scale) for y in epoch_y]
+    return Way(name, task.metric, curve, seconds, epoch_y[-1], z, epoch_y, res.train_y, w0, res.weights)
+
+
+def _rtl_way(chip_run: ChipTraining) -> Way:
+    last = chip_run.heldout[-1]
+    cycles = {"learn": float(chip_run.train_cycles.mean()), "infer": float(last.cycles.mean()),
+              "learn_max": int(chip_run.train_cycles.max()), "infer_max": int(last.cycles.max())}
+    return Way("rtl", chip_run.metric, chip_run.curve, chip_run.seconds, last.y, last.z,
+               [h.y for h in chip_run.heldout], chip_run.train_y, chip_run.weights_before,
+               chip_run.weights_after, cycles)
+
+
+def compare_task(task: Task, spec: TaskSpec, rule: str, seed: int, cfg: Config | None = None,
+                 epochs: int | None = None, progress: Progress | None = None,
+                 log: Callable[[str], None] = print, chip_params=None) -> Comparison:
+    """Train ``task`` three ways and check RTL == fixed point.
+
+    ``cfg``: the network (default: the spec's, sized for the task); ``rule``: a TRAIN_RULES
+    name other than bptt (the chip runs the online rules); ``chip_params``: the simulated
+    system's parameters (``cosim.host_transport.SystemParams``; default window 64).
+    """
+    if rule not in TRAIN_RULES or rule == "bptt":
+        raise ValueError(f"rule: {rule!r} is not one of {', '.join(r for r in TRAIN_RULES if r != 'bptt')} "
+                         "(the chip learns online; bptt has no hardware form)")
+    progress = progress or (lambda it, desc, total: it)
+    epochs = spec.epochs if epochs is None else epochs
+    if epochs < 1:
+        raise ValueError(f"epochs: {epochs!r} is outside the allowed range 1..")
+    cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
+    if cfg.n_out != task.n_out:
+        raise ValueError(f"n_out: config {cfg.name} has {cfg.n_out}, task {task.name} needs {task.n_out}")
+    from .host import Host  # the simulated chip pulls in cocotb and Verilator
+
+    ways: dict[str, Way] = {}
+    for name in ("float", "fixed"):
+        log(f"-- golden {name}: training {len(task.train)} samples x {epochs} epochs")
+        ways[name] = _golden_way(name, task, spec, cfg, rule, epochs, progress)
+    log(f"-- rtl: building the simulated chip ({cfg.describe()}; Verilator, cached after once)")
+    start = time.perf_counter()
+    with Host.simulated(cfg, chip_params) as chip:
+        build_seconds = time.perf_counter() - start
+        log(f"-- rtl: training through the host driver ({len(task.train)} samples x {epochs} epochs)")
+        chip_run = train_on_chip(chip, task, spec, epochs, progress)
+    ways["rtl"] = _rtl_way(chip_run)
+    fixed, rtl = ways["fixed"], ways["rtl"]
+    equality = {f"weights {k}": v for k, v in weights_equal(cfg, fixed.weights_after, rtl.weights_after).items()}
+    equality["held-out readout at every epoch"] = all(
+        np.array_equal(a, b) for a, b in zip(fixed.epoch_y, rtl.epoch_y, strict=True))
+    equality["training readout at every tick"] = bool(np.array_equal(fixed.train_y, rtl.train_y))
+    equality["held-out spikes"] = bool(np.array_equal(fixed.heldout_z, rtl.heldout_z))
+    return Comparison(task, spec, cfg, rule, seed, epochs, ways, equality, build_seconds)
+
+
+def format_table(cmp: Comparison) -> str:
+    """The comparison as a plain-text table."""
+    metric = cmp.task.metric
+    rows = [f"{'run':<7}{metric:>10}{'spikes/tick':>13}{'seconds':>10}"]
+    for name, w in cmp.ways.items():
+        rows.append(f"{name:<7}{w.value:>10.3f}{w.spikes_per_tick:>13.2f}{w.seconds:>10.1f}")
+    verdict = "yes, bit for bit" if cmp.rtl_equals_fixed else "NO"
+    rows.append(f"RTL == fixed: {verdict} ({', '.join(k for k, v in cmp.equality.items() if v) or 'nothing'}"
+                + (f"; differ: {', '.join(k for k, v in cmp.equality.items() if not v)}" if not cmp.rtl_equals_fixed
+                   else "") + ")")
+    return "\n".join(rows)
+
+
+def report_dir_for(cmp_task: str, cfg_name: str, seed: int, root: Path = Path("reports")) -> Path:
+    return root / f"compare-{cmp_task}-{cfg_name}-seed{seed}"
