@@ -1,50 +1,101 @@
-"""``plasticore demo``: the main job.
+"""``plasticore demo``: the main job, what a new user runs first.
 
-At this stage of the project it builds a small network in the golden model, runs it in the
-fixed-point hardware contract and in the float64 twin, prints what it did, and shows that the
-two agree within the analytic rounding bound (golden/twin.py). Later stages add on-chip
-training in co-simulation, the golden/RTL comparison and a synthesis report.
+1. A small task (8x8 digits, eRBP) trained three ways: golden float, golden fixed point, and
+   on-chip on the RTL in simulation (Verilator, driven by the host driver with the protocol
+   bytes a board would receive); RTL and fixed point must end bit for bit equal.
+2. A synthesis for the iCEBreaker (yosys + nextpnr from YoWASP) with its resource and timing
+   report.
+3. One report folder (Markdown, PNG plots, JSON); the last line printed says where it is.
+
+Exit code 0 only when RTL == fixed point (a synthesis that does not fit is reported, not an
+error: the report says by how much).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import time
+from pathlib import Path
 
-import numpy as np
+from .progress import progress_bar
 
-from golden import load_config, init_weights, poisson_inputs
-from golden.twin import compare_twins
+__all__ = ["demo", "DEMO_SAMPLES"]
 
-from .summary import format_summary, run_summary
+#: the demo's share of the digits task: small enough for a few minutes on the simulated chip
+DEMO_SAMPLES = dict(task="digits", n_train=200, n_test=100, epochs=2)
 
-__all__ = ["demo"]
+
+def _compare(args: argparse.Namespace, folder: Path):
+    from .compare import COMPARE_SPECS, DEFAULT_RULES, compare_task, format_table, load_compare_task
+    from .compare_report import write_report
+
+    name = DEMO_SAMPLES["task"]
+    spec = COMPARE_SPECS[name]
+    n_train = args.train_samples or DEMO_SAMPLES["n_train"]
+    n_test = args.test_samples or DEMO_SAMPLES["n_test"]
+    epochs = args.epochs or DEMO_SAMPLES["epochs"]
+    task = load_compare_task(name, args.seed, spec, n_train, n_test)
+
+    def progress(it, desc, total):
+        return progress_bar(desc, total, unit="sample")(it)
+
+    cmp = compare_task(task, spec, DEFAULT_RULES[name], args.seed, epochs=epochs, progress=progress)
+    result = cmp.as_json(str(folder))
+    command = (f"plasticore compare --task {name} --seed {args.seed} --train-samples {n_train} "
+               f"--test-samples {n_test} --epochs {epochs}")
+    md = write_report(cmp, folder, command, result)
+    print(format_table(cmp))
+    return cmp, md
+
+
+def _synth(args: argparse.Namespace, cfg, folder: Path) -> dict:
+    from boards.platforms import board as board_by_name
+    from boards.synth import synthesize
+
+    from .activity import DEFAULT_RATE, cycles_at_activity
+    from .synth_report import make_report, write_markdown
+
+    board = board_by_name(args.board)
+    out = Path("build") / "synth" / f"{board.name}-{cfg.name}"
+    print(f"-- synthesis: {cfg.describe()} for {board.description} (yosys + nextpnr, a few minutes)")
+    result = synthesize(cfg, board, out)
+    report = make_report(cfg, board, result, cycles_at_activity(cfg, DEFAULT_RATE))
+    write_markdown(report, folder / f"synth-{board.name}.md")
+    (folder / f"synth-{board.name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _synth_summary(report: dict) -> str:
+    def used(k):
+        u, a = report[k]
+        return f"{u:,}/{a:,}"
+
+    fmax = "-" if report["fmax_mhz"] is None else f"{report['fmax_mhz']:.1f} MHz"
+    verdict = "fits" if report["fits"] else "does NOT fit"
+    tps = report["ticks_per_s_learn"]
+    return (f"{report['board']} ({report['config']}): {verdict}; LUT {used('luts')}, FF {used('ffs')}, "
+            f"BRAM {used('bram')}, DSP {used('dsp')}; Fmax {fmax}"
+            + (f"; {tps:,.0f} ticks/s learning" if tps else ""))
 
 
 def demo(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-    ticks = args.ticks
-    print(f"== plasticore demo: {cfg.describe()}")
-    print(f"-- 1. golden fixed-point run, {ticks} ticks of Poisson input")
-    print(format_summary(run_summary(cfg, ticks, numerics="fixed"), raster=True))
+    from golden import load_config
 
-    print("-- 2. the float64 twin on the same spikes (teacher forcing)")
-    w = init_weights(cfg)
-    x = poisson_inputs(cfg, ticks, 0.05)
-    rng = np.random.default_rng(cfg.seed)
-    targets = rng.integers(-1000, 1000, size=(ticks, 1, cfg.n_out))
-    valid = np.ones((ticks, 1), dtype=bool)
-    rep = compare_twins(cfg, w, x, targets, valid)
-    for k, dev in rep.max_dev.items():
-        bound = getattr(rep.bounds, k)
-        print(f"   {k}: max |fixed - float| = {dev:9.3f} LSB   bound {bound:9.3f}   "
-              f"{'ok' if dev <= bound + 1e-6 else 'EXCEEDED'}")
-    if rep.first_divergence is None:
-        print("   free-running spikes: identical for all ticks")
-    else:
-        print(f"   free-running spikes first differ at tick {rep.first_divergence}, where the float "
-              f"membrane is {rep.divergence_margin:.3f} LSB from threshold "
-              f"(allowed: {rep.bounds.u + rep.bounds.a:.3f})")
-    ok = rep.within_bounds and rep.divergence_justified and not rep.saturated
-    print("== demo done: fixed point agrees with its float twin" if ok else
-          "== demo FAILED: fixed point left the float twin's bound")
+    start = time.perf_counter()
+    folder = Path(args.report)
+    print("== plasticore demo: on-chip learning in simulation, compared with golden; a board synthesis")
+    cmp, md = _compare(args, folder)
+    synth_cfg = load_config(args.synth_config) if args.synth_config else cmp.cfg
+    report = None
+    if not args.no_synth:
+        report = _synth(args, synth_cfg, folder)
+        print(_synth_summary(report))
+        with md.open("a") as f:
+            f.write(f"\n## Synthesis for {report['board']}\n\n{_synth_summary(report)}.\n"
+                    f"Full report: [synth-{report['board']}.md](synth-{report['board']}.md).\n")
+    minutes = (time.perf_counter() - start) / 60
+    ok = cmp.rtl_equals_fixed
+    print(f"== demo {'done' if ok else 'FAILED: RTL and golden fixed point differ'} in {minutes:.1f} min")
+    print(f"report: {md}")
     return 0 if ok else 1

@@ -14,7 +14,7 @@ def plasticore(*args):
 def test_help_lists_the_commands():
     out = plasticore("--help")
     assert out.returncode == 0
-    for command in ("run", "demo", "cosim", "synth"):
+    for command in ("run", "demo", "train", "compare", "cosim", "synth"):
         assert command in out.stdout
 
 
@@ -46,7 +46,13 @@ def test_bad_config_is_a_clear_error_not_a_traceback():
     assert out.returncode == 2 and "rate: 3.0 is outside the allowed range 0..1" in out.stderr
 
 
-def test_demo_runs_and_reports_agreement():
-    out = plasticore("demo", "--ticks", "200")
+def test_demo_runs_and_says_where_the_report_is(tmp_path):
+    """The demo's flow on a few samples (``make demo`` runs it full size, with the synthesis)."""
+    report = tmp_path / "demo"
+    out = plasticore("demo", "--train-samples", "20", "--test-samples", "5", "--epochs", "1", "--no-synth",
+                     "--report", str(report))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "fixed point agrees with its float twin" in out.stdout
+    assert "RTL == fixed: yes, bit for bit" in out.stdout
+    assert out.stdout.splitlines()[-1] == f"report: {report / 'report.md'}"
+    result = json.loads((report / "result.json").read_text())
+    assert result["task"] == "digits" and result["rtl_equals_fixed"] is True

@@ -1,12 +1,23 @@
 """``plasticore demo``: the main job (see plasticore.demo)."""
 
-from .common import add_config_option
+from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="the main job: build, run and compare a small network")
-    add_config_option(p)
-    p.add_argument("--ticks", type=int, default=500, help="ticks to run (default: 500)")
+    from boards.platforms import BOARDS
+
+    p = sub.add_parser("demo", help="the main job: train digits on the simulated chip, compare with golden, "
+                                    "synthesize for a board")
+    p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
+    p.add_argument("--board", default="icebreaker", choices=sorted(BOARDS),
+                   help="board to synthesize for (default: icebreaker)")
+    p.add_argument("--synth-config", default=None,
+                   help="config to synthesize (default: the demo's network)")
+    p.add_argument("--train-samples", type=int, default=None, help="training samples (default: 200)")
+    p.add_argument("--test-samples", type=int, default=None, help="held-out samples (default: 100)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training samples (default: 2)")
+    p.add_argument("--no-synth", action="store_true", help="skip the synthesis")
+    p.add_argument("--report", default=str(Path("reports") / "demo"), help="report folder (default: reports/demo)")
     p.set_defaults(func=run)
 
 
