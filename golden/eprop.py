@@ -41,7 +41,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .eprop_scan import leaky_scan
+from .eprop_scan import leaky_scan, varying_scan
 from .eprop_model import (Buffers, seq_dot, EpropWeights, ParamsError, SnnParams, Trajectory, check_inputs, readout_error,
                           sequence_loss, simulate)
 
@@ -226,36 +226,28 @@ def _postsynaptic_factor(p: SnnParams, psi: np.ndarray, m: np.ndarray, buffers: 
     ``M`` is the (kappa-filtered) learning signal plus regularization; it is overwritten. For
     LIF neurons (``beta = 0``) the factor is ``psi M``. For ALIF neurons the adaptation part of
     the eligibility trace, ``-beta psi eps^a``, is moved onto the postsynaptic side by one
-    backward pass ``G[t] = psi[t+1] M[t+1] + (rho - beta psi[t+1]) G[t+1]``, so no per-synapse
-    trace is kept. (Two numpy calls per step beat a blocked scan here: the decay varies.)
+    backward recursion ``G[t] = c[t+1] G[t+1] + h[t+1]`` (``c = rho - beta psi``, ``h = psi M``),
+    so no per-synapse trace is kept. The recursion runs as a chunked scan
+    (:func:`golden.eprop_scan.varying_scan`): about 3 sqrt(T) numpy calls instead of 2 T.
     """
     h = np.multiply(m, psi, out=m)
     if not (p.n_alif and p.adapt_beta):
         return h
     buf = Buffers() if buffers is None else buffers
     T, B, _ = h.shape
+    if T < 2:
+        return h
     shape = (T, B, p.n_alif)
     a = slice(p.n_lif, p.n_rec)
-    psi_a = buf.array("psi_a", shape)
-    h_a = buf.array("h_a", shape)
-    c = buf.array("c_a", shape)
+    h_a = h[:, :, a]                                                  # a view: the scan copies
+    beta_psi = np.multiply(psi[:, :, a], p.adapt_beta, out=buf.array("beta_psi_a", shape))
+    c = np.subtract(p.rho, beta_psi, out=buf.array("c_a", shape))
     g = buf.array("g_a", shape)
-    psi_a[...] = psi[:, :, a]
-    h_a[...] = h[:, :, a]
-    np.multiply(psi_a, -p.adapt_beta, out=c)
-    c += p.rho
+    # g[t] = c[t+1] g[t+1] + h[t+1], g[T-1] = 0: a reversed scan with a varying decay
     g[-1] = 0.0
-    g_rows = buf.rows(g, "all", lambda: list(g))
-    h_rows = buf.rows(h_a, "all", lambda: list(h_a))
-    c_rows = buf.rows(c, "all", lambda: list(c))
-    mul, add = np.multiply, np.add
-    for t in range(T - 2, -1, -1):
-        mul(c_rows[t + 1], g_rows[t + 1], g_rows[t])
-        add(g_rows[t], h_rows[t + 1], g_rows[t])
-    g *= psi_a
-    g *= p.adapt_beta
+    varying_scan(c[1:], h_a[1:], reverse=True, out=g[:-1], work=buf)
+    g *= beta_psi
     h_a -= g
-    h[:, :, a] = h_a
     return h
 
 
@@ -287,15 +279,20 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
     err_bar = leaky_scan(err, p.kappa, reverse=True, gain=p.out_input_scale)
     late = late_inputs is not None and bool(np.any(late_inputs)) and "w_in" in spec.learn
     # NEST's early trigger: the late inputs' synapses miss L[T-1] e_bar[T-1], the same sum with
-    # a learning signal that is zero but at the last step. It rides along as B extra sequences
-    # (every pass below costs per call, not per column).
-    lanes = 2 * B if late else B
+    # a learning signal that is zero but at the last step, kappa^(T-1-t) s_out L[T-1] once
+    # filtered. With ALIF neurons its postsynaptic factor needs the adaptation recursion too:
+    # it rides along as B extra sequences (the recursion costs per call, not per column).
+    # Without, it is psi times that signal, folded into the late columns directly (below).
+    if late:
+        profile = p.out_input_scale * p.kappa ** np.arange(T - 1, -1, -1, dtype=np.float64)
+        late_signal = err[T - 1] @ feedback.T                               # (B, n_rec)
+    late_lanes = late and bool(p.n_alif and p.adapt_beta)
+    lanes = 2 * B if late_lanes else B
     m = buf.array("m", (T, lanes, p.n_rec))
     psi = traj.psi
-    if late:
+    if late_lanes:
         m[:, :B] = seq_dot(err_bar, feedback.T, out=buf.array("m_main", (T, B, p.n_rec)))
-        profile = p.out_input_scale * p.kappa ** np.arange(T - 1, -1, -1, dtype=np.float64)
-        np.multiply(profile[:, None, None], (err[T - 1] @ feedback.T)[None], out=m[:, B:])
+        np.multiply(profile[:, None, None], late_signal[None], out=m[:, B:])
         psi = buf.array("psi_twice", (T, lanes, p.n_rec))
         psi[:, :B] = traj.psi
         psi[:, B:] = traj.psi
@@ -312,13 +309,24 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
     # sum_t h[t] xbar[t] = sum_s hbar[s] s_rec x[s] with hbar the alpha-filter of h run
     # backward: one scan serves input and recurrent weights
     if "w_in" in spec.learn or "w_rec" in spec.learn:
-        hbar_all = leaky_scan(h, p.alpha, reverse=True, gain=p.rec_input_scale,
-                              out=buf.array("hbar", (T, lanes, p.n_rec)))
-        hbar = hbar_all[:, :B]
+        h_main = h[:, :B] if late_lanes else h
+        hbar = leaky_scan(h_main, p.alpha, reverse=True, gain=p.rec_input_scale,
+                          out=buf.array("hbar", (T, B, p.n_rec)))
     if "w_in" in spec.learn:
         g_in = _spike_weighted_sum(hbar, traj.x)
         if late:
-            g_in -= _spike_weighted_sum(hbar_all[:, B:], traj.x * late_inputs[None])
+            # only the late inputs' columns change: sum_t h_late[t] xbar[t] over those columns,
+            # with xbar the inputs filtered forward (a few columns instead of a filter of h_late)
+            for b in range(B):
+                cols = np.flatnonzero(late_inputs[b])
+                if not len(cols):
+                    continue
+                xbar = leaky_scan(traj.x[:, b, cols], p.alpha, gain=p.rec_input_scale)
+                if late_lanes:
+                    g_in[:, cols] -= h[:, B + b].T @ xbar
+                else:
+                    # h_late[t, j] = psi[t, j] profile[t] late_signal[j]
+                    g_in[:, cols] -= late_signal[b][:, None] * (traj.psi[:, b].T @ (profile[:, None] * xbar))
         grads["w_in"] = g_in * inv_b
     if "w_rec" in spec.learn:
         # recurrent spikes reach the membrane one step later
@@ -330,11 +338,24 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
     return grads, loss
 
 
+#: below this fraction of steps with a spike, the spike-weighted sums keep only those steps
+_SPARSE_ROWS = 0.5
+
+
 def _spike_weighted_sum(a: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     """``sum_{t,b} a[t,b,:] outer spikes[t,b,:]`` -> ``(a.shape[-1], spikes.shape[-1])``: the sum
-    over the sequence of postsynaptic factor times presynaptic spike, one matrix product (BLAS
-    beats gathering the rows at spike times even at 1 % spike density)."""
-    return a.reshape(-1, a.shape[-1]).T @ spikes.reshape(-1, spikes.shape[-1])
+    over the sequence of postsynaptic factor times presynaptic spike (``spikes`` 0 / 1), one
+    matrix product over the steps that have a spike (BLAS beats gathering single entries even
+    at 1 % spike density, but whole silent steps are worth dropping)."""
+    a2 = a.reshape(-1, a.shape[-1])
+    s2 = spikes.reshape(-1, spikes.shape[-1])
+    # spikes are 0 / 1: a row is silent when its sum is 0 (a matrix-vector product is the
+    # cheapest row sum)
+    rows = np.flatnonzero(s2 @ np.ones(s2.shape[1]))
+    if len(rows) < _SPARSE_ROWS * len(s2):
+        a2 = a2.take(rows, axis=0)
+        s2 = s2.take(rows, axis=0)
+    return a2.T @ s2
 
 
 class Optimizer:
@@ -403,7 +424,7 @@ def train_eprop(p: SnnParams, spec: EpropSpec, w0: EpropWeights, inputs: np.ndar
     if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
         raise ParamsError(f"max_parallel: {max_parallel!r} must be an integer >= 1")
     spec.check_sequence(T)
-    check_inputs(p, inputs.reshape(1, -1, inputs.shape[-1]))
+    check_inputs(p, inputs.reshape(1, -1, inputs.shape[-1]), as_float=False)
     w = w0.copy()
     w.check(p)
     opt = Optimizer(spec)

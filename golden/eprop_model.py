@@ -243,10 +243,15 @@ class Trajectory:
     x: np.ndarray
     #: input part of the membrane (inputs filtered with alpha, weighted)
     f_in: np.ndarray
-    #: recurrent part of the membrane ``u`` and threshold adaptation ``b = beta a`` (or None)
-    u: np.ndarray
+    #: ``d = u - b``: recurrent part of the membrane ``u`` less the threshold adaptation
+    #: ``b = beta a`` (``b`` None without adaptation, then ``d = u``)
+    d: np.ndarray
     b: np.ndarray | None
     v_th: float
+
+    @property
+    def u(self) -> np.ndarray:
+        return self.d + self.b if self.b is not None else self.d
 
     @property
     def v(self) -> np.ndarray:
@@ -286,13 +291,21 @@ def surrogate_of_distance(p: SnnParams, d: np.ndarray) -> np.ndarray:
     return d
 
 
-def check_inputs(p: SnnParams, x: np.ndarray) -> np.ndarray:
+def check_inputs(p: SnnParams, x: np.ndarray, as_float: bool = True) -> np.ndarray:
+    """Refuse inputs of the wrong shape or outside 0..1; return them as float64 (``as_float``)
+    or as given (checking a whole data set need not copy it)."""
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != p.n_in:
         raise ParamsError(f"inputs: expected shape (T, batch, n_in={p.n_in}), got {x.shape}")
     if x.size and (np.min(x) < 0 or np.max(x) > 1):
         raise ParamsError("inputs: spikes must be 0 or 1")
-    return np.asarray(x, dtype=np.float64)
+    return np.asarray(x, dtype=np.float64) if as_float else x
+
+
+try:  # numpy's C count_nonzero (no dispatch wrapper; ~0.05 us for a row of spikes)
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # pragma: no cover - older numpy layouts
+    _count_nonzero = np.count_nonzero
 
 
 def _unwrapped(f):
@@ -339,11 +352,16 @@ def simulate(p: SnnParams, w: EpropWeights, x: np.ndarray, buffers: Buffers | No
 
     Only the spike decisions need a loop over time, and it is kept to a few numpy calls per
     step. The membrane is split into an input part ``F`` (inputs filtered with alpha, computed
-    for all steps at once) and a recurrent part ``u`` (recurrent spikes and resets, recorded
-    by the loop); a neuron spikes when ``u - b >= theta = v_th - F`` (``b = beta a``, the
-    threshold adaptation). A spike makes the neuron refractory by raising its ``theta`` out of
-    reach for the blocked steps, so the loop needs no counter, and the same raised ``theta``
-    zeroes the pseudo-derivative there. Everything else is vectorized over time.
+    for all steps at once, one matrix product) and a recurrent part ``u`` (recurrent spikes
+    and resets, recorded by the loop); a neuron spikes when ``d = u - b >= theta = v_th - F``
+    (``b = beta a``, the threshold adaptation). The loop keeps ``(d, b)`` itself, advanced by
+    one 2 x 2 matrix product (``d <- alpha d + (alpha - rho) b``, ``b <- rho b``) plus the
+    recurrent spikes' increment, so the spike test reads its state directly. Recurrent
+    spikes are sparse: a step after one without spikes (most steps of the evidence task) skips
+    the recurrent matrix product, and only a step with spikes records them. A spike makes the
+    neuron refractory by raising its ``theta`` out of reach for the blocked steps, so the loop
+    needs no counter, and the same raised ``theta`` zeroes the pseudo-derivative there.
+    Everything else is vectorized over time.
     ``buffers``: reuse work arrays across calls (see :class:`Buffers`).
     """
     w.check(p)
@@ -356,90 +374,95 @@ def simulate(p: SnnParams, w: EpropWeights, x: np.ndarray, buffers: Buffers | No
     buf = Buffers() if buffers is None else buffers
 
     pad = max(n_ref, 1)
-    theta = buf.array("theta", (T + pad, B, n))                       # spike when u - b >= theta
+    theta = buf.array("theta", (T + pad, B, n))                       # spike when d >= theta
     x_scan = leaky_scan(x, alpha, out=buf.array("x_scan", x.shape))
     f_in = seq_dot(x_scan, p.rec_input_scale * w.w_in.T, out=buf.array("f_in", (T, B, n)))  # input part of v
     np.subtract(p.v_th, f_in, out=theta[:T])
     theta[T:] = 0.0
-    # recurrent weights with the reset folded in: a spike subtracts v_th from its own membrane
+    # recurrent weights with the reset folded in: a spike subtracts v_th from its own membrane;
+    # for d = u - b also the threshold increase beta of its own spike
     w_eff = p.rec_input_scale * w.w_rec.T - p.v_th * np.eye(n)
+    if alif:
+        w_eff[np.diag_indices(n)] -= p.beta
 
-    # State rows [u, b] per step (b only with ALIF). One multiply and one add advance both:
-    # the matrix product puts W z into the u half of ``inc``, a multiply puts beta z into the
-    # b half. Row t+1 holds the state after step t; ``zf`` row t+1 the spikes of step t. Row 0
-    # is the zero initial state; the loop writes every other row in full.
+    # State rows [d, b] per step (b only with ALIF), row t+1 the state after step t, row 0 the
+    # zero initial state; ``zf`` row t+1 holds the spikes of step t as 0.0 / 1.0 (written only
+    # on steps with spikes: the rest stay zero), ``spikes`` the same as booleans (every row).
     k = 2 if alif else 1
     state = buf.array("state", (T + 1, k, B, n))
     zf = buf.array("zf", (T + 1, B, n))
     spikes = buf.array("spikes", (T + 1, B, n), bool)
     state[0] = 0.0
-    zf[0] = 0.0
+    zf.fill(0.0)
     spikes[0] = False
-    dist = buf.array("dist", (T, B, n)) if alif else None             # u - b of every step
     # Row views for the loop. With one sequence the batch axis is dropped from the views
     # (1-D operands make numpy's per-call overhead a little smaller).
     lane = (n,) if B == 1 else (B, n)
 
-    def rows_of(a: np.ndarray, lead: int, inner: tuple[int, ...] = ()) -> list:
-        return list(a.reshape((lead,) + inner + lane))
+    def rows_of(a: np.ndarray, lead: int) -> list:
+        return list(a.reshape((lead,) + lane))
 
-    decay = np.empty((k,) + lane)
-    decay[0] = alpha
-    if alif:
-        decay[1] = rho
-    rows = buf.rows(state, "all", lambda: rows_of(state, T + 1, (k,)))
-    zrows = buf.rows(zf, "all", lambda: rows_of(zf, T + 1))
-    brows = buf.rows(spikes, "all", lambda: rows_of(spikes, T + 1))
-    th_rows = buf.rows(theta, "all", lambda: rows_of(theta, T + pad))
-    if alif:
-        drive_rows = buf.rows(dist, "all", lambda: rows_of(dist, T))
-        urows = buf.rows(state, "u", lambda: [r[0] for r in rows[1:]])
-        arows = buf.rows(state, "b", lambda: [r[1] for r in rows[1:]])
-    else:
-        drive_rows = buf.rows(state, "u", lambda: [r[0] for r in rows[1:]])
     # refractory: a spike sets theta of the next n_ref - 1 steps to _BLOCK (the membrane runs on)
     windows = (buf.rows(theta, f"windows{n_ref}",
                         lambda: [theta[t + 1:t + n_ref].reshape((-1,) + lane) for t in range(T)])
-               if n_ref > 1 else None)
-    inc = np.zeros((k,) + lane)
-    rec = inc[0]
-    ainc = inc[1] if alif else None
-    beta_v = np.broadcast_to(p.beta, lane).copy()
-    # the C functions behind numpy's dispatch wrappers: this loop is all call overhead
-    dot, copyto = _unwrapped(np.dot), _unwrapped(np.copyto)
-    mul, add, sub, ge = np.multiply, np.add, np.subtract, np.greater_equal
-    # one tuple of row views per step, unpacked by zip (cheaper than indexing lists in the loop)
-    win_rows = windows if n_ref > 1 else [None] * T
+               if n_ref > 1 else [None] * T)
+    # one tuple of row views per step (unpacked in the loop: cheaper than indexing lists)
+    # state (whole row, k x batch*n), state d part, spikes (float, previous step), spikes of
+    # this step (float and bool), theta, refractory window
+    steps = buf.rows(state, f"steps{n_ref}", lambda: list(zip(
+        list(state[1:].reshape(T, k, B * n)), list(state[1:, 0].reshape((T,) + lane)),
+        rows_of(zf, T + 1)[:-1], rows_of(zf, T + 1)[1:], rows_of(spikes, T + 1)[1:],
+        rows_of(theta, T + pad)[:T], windows)))
+    inc = np.zeros((k, B * n))
+    rec = inc[0].reshape(lane)
+    # bound methods and the C functions behind numpy's dispatch wrappers: this loop is all
+    # call overhead
+    copyto = _unwrapped(np.copyto)
+    mul, add, ge = np.multiply, np.add, np.greater_equal
+    count = _count_nonzero
+    block = np.array(_BLOCK)
+    s_prev = state[0].reshape(k, B * n)
+    spiked = 0
     if alif:
-        for s_prev, s, z_prev, z_new, zt, u, b, d, th, win in zip(
-                rows, rows[1:], zrows, zrows[1:], brows[1:], urows, arows, drive_rows, th_rows, win_rows):
-            dot(z_prev, w_eff, rec)
-            mul(z_prev, beta_v, ainc)
-            mul(s_prev, decay, s)
-            add(s, inc, s)
-            sub(u, b, d)
+        # [d, b] <- [[alpha, alpha - rho], [0, rho]] [d, b] (+ [W z, beta z] after a spike)
+        advance = np.array([[alpha, alpha - rho], [0.0, rho]]).dot
+        ainc = inc[1].reshape(lane)
+        beta_v = np.broadcast_to(p.beta, lane).copy()
+        for s, d, z_prev, z_new, zt, th, win in steps:
+            advance(s_prev, s)
+            if spiked:
+                z_prev.dot(w_eff, rec)
+                mul(z_prev, beta_v, ainc)
+                add(s, inc, s)
             ge(d, th, zt)
-            z_new[...] = zt
-            if win is not None:
-                copyto(win, _BLOCK, where=zt)
+            spiked = count(zt)
+            if spiked:
+                copyto(z_new, zt)
+                if win is not None:
+                    copyto(win, block, where=zt)
+            s_prev = s
     else:
-        for s_prev, s, z_prev, z_new, zt, d, th, win in zip(
-                rows, rows[1:], zrows, zrows[1:], brows[1:], drive_rows, th_rows, win_rows):
-            dot(z_prev, w_eff, rec)
+        decay = np.full((1, B * n), alpha)
+        for s, d, z_prev, z_new, zt, th, win in steps:
             mul(s_prev, decay, s)
-            add(s, inc, s)
+            if spiked:
+                z_prev.dot(w_eff, rec)
+                add(s, inc, s)
             ge(d, th, zt)
-            z_new[...] = zt
-            if win is not None:
-                copyto(win, _BLOCK, where=zt)
+            spiked = count(zt)
+            if spiked:
+                copyto(z_new, zt)
+                if win is not None:
+                    copyto(win, block, where=zt)
+            s_prev = s
 
-    # pseudo-derivative of v - thr = (u - b) - theta; refractory steps have theta = _BLOCK
-    drive = dist if alif else state[1:, 0]
-    psi = surrogate_of_distance(p, np.subtract(drive, theta[:T], out=buf.array("psi", (T, B, n))))
+    # pseudo-derivative of v - thr = d - theta; refractory steps have theta = _BLOCK
+    d_all = state[1:, 0]
+    psi = surrogate_of_distance(p, np.subtract(d_all, theta[:T], out=buf.array("psi", (T, B, n))))
     z = zf[1:]
     y = leaky_scan(seq_dot(z, w.w_out.T), kappa, gain=p.out_input_scale)
     out = softmax(y) if p.loss == "cross_entropy" else y
-    return Trajectory(psi=psi, z=z, y=y, out=out, x=x, f_in=f_in, u=state[1:, 0],
+    return Trajectory(psi=psi, z=z, y=y, out=out, x=x, f_in=f_in, d=d_all,
                       b=state[1:, 1] if alif else None, v_th=p.v_th)
 
 

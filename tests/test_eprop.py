@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from golden.eprop import EpropSpec, Optimizer, eprop_gradients, network_inputs, nest_spec, train_eprop
-from golden.eprop_model import EpropWeights, ParamsError, SnnParams, simulate
-from golden.eprop_scan import _loop, leaky_scan
+from golden.eprop_model import Buffers, EpropWeights, ParamsError, SnnParams, simulate
+from golden.eprop_scan import _loop, leaky_scan, varying_scan
 
 
 def small_net(seed=0, n_alif=4, t_ref=2.0, loss="cross_entropy", rec=0.3):
@@ -74,6 +74,37 @@ def test_vectorized_eprop_equals_per_synapse_definition(feedback, n_alif, t_ref)
         np.testing.assert_allclose(got[k], want[k], rtol=1e-9, atol=1e-12 * np.abs(want[k]).max(), err_msg=k)
 
 
+@pytest.mark.parametrize("n_alif,t_ref", [(0, 0.0), (4, 2.0)])
+def test_early_trigger_drops_the_last_learning_signal_of_late_inputs(n_alif, t_ref):
+    """NEST's early trigger: the synapses of the late inputs miss L[T-1] ebar[T-1] (LIF: folded
+    into their columns; ALIF: extra lanes through the adaptation recursion)."""
+    p, w, x, tgt = small_net(seed=3, n_alif=n_alif, t_ref=t_ref)
+    spec = EpropSpec(learning_window=60, average_gradient=True, reg_coefficient=30.0)
+    traj = simulate(p, w, network_inputs(spec, x))
+    late = np.zeros((2, p.n_in), dtype=bool)
+    late[0, [1, 4]] = True
+    late[1, 2] = True
+    got, _ = eprop_gradients(p, spec, w, traj, tgt, late)
+    full, _ = eprop_gradients(p, spec, w, traj, tgt)
+    # ebar[T-1] of the input synapses by the per-synapse definition
+    T, B, _ = traj.z.shape
+    err = (traj.out - tgt) * spec.window_mask(T)[:, None, None]
+    L_last = err[T - 1] @ w.b_fb.T                                   # (B, n_rec)
+    zbar = np.zeros((B, p.n_in))
+    eps = np.zeros((B, p.n_rec, p.n_in))
+    ebar = np.zeros_like(eps)
+    for t in range(T):
+        zbar = p.alpha * zbar + p.rec_input_scale * traj.x[t]
+        e = traj.psi[t][:, :, None] * (zbar[:, None, :] - p.beta[None, :, None] * eps)
+        eps = p.rho * eps + e
+        ebar = p.kappa * ebar + p.out_input_scale * e
+    missed = (L_last[:, :, None] * ebar * late[:, None, :]).mean(0) / spec.window_mask(T).sum()
+    np.testing.assert_allclose(got["w_in"], full["w_in"] - missed, rtol=1e-9, atol=1e-12 * np.abs(missed).max())
+    assert np.abs(missed).max() > 0
+    for name in ("w_rec", "w_out"):
+        np.testing.assert_array_equal(got[name], full[name])
+
+
 def simulate_by_definition(p, w, x):
     """The neuron equations step by step (NEST's order), for checking the fast loop."""
     T, B, _ = x.shape
@@ -105,7 +136,7 @@ def test_fast_simulation_matches_step_by_step_equations(n_alif, t_ref):
     assert traj.z.sum() > 50
 
 
-@pytest.mark.parametrize("T", [1, 2, 31, 32, 33, 250])
+@pytest.mark.parametrize("T", [1, 2, 15, 16, 17, 31, 32, 33, 250, 256, 257, 2250])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_scans_equal_loops(T, reverse):
     rng = np.random.default_rng(T)
@@ -115,6 +146,12 @@ def test_scans_equal_loops(T, reverse):
         out = np.empty_like(u)
         assert leaky_scan(u, decay, reverse, gain=2.5, out=out) is out
         np.testing.assert_allclose(out, _loop(2.5 * u, decay, reverse), rtol=1e-12, atol=1e-12)
+    # a decay that varies along time and across columns (the ALIF adaptation trace)
+    for a in (rng.random(u.shape), 0.99 + 0.01 * rng.random(u.shape), np.zeros(u.shape)):
+        np.testing.assert_allclose(varying_scan(a, u, reverse), _loop(u, a, reverse), rtol=1e-12, atol=1e-12)
+        out = np.empty_like(u)
+        assert varying_scan(a, u, reverse, out=out, work=Buffers()) is out
+        np.testing.assert_allclose(out, _loop(u, a, reverse), rtol=1e-12, atol=1e-12)
 
 
 def test_adam_follows_the_tensorflow_form():
