@@ -32,7 +32,7 @@ registers only (never of ``rx.valid`` or ``tx.ready`` in the same cycle).
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -112,14 +112,26 @@ class ProtocolEngine(wiring.Component):
         pb_w, pb_r = pmem.write_port(), pmem.read_port()
 
         # -- frame registers --------------------------------------------------------------
+        # Internal widths come from the map, not from the wire format: a length past the header
+        # check is at most max_payload, a word count past the range check at most the deepest
+        # region, a tick slot below the window.
+        max_depth = max(r.depth for r in regions)
         cmd, tag, status = Signal(8), Signal(8), Signal(8)
-        length = Signal(16)
+        length = Signal(range(smap.max_payload + 1))   # (8 bits at least: MIN_MAX_PAYLOAD)
         hidx = Signal(2)                      # header / CRC byte index
-        rx_idx = Signal(16)                   # payload bytes received
+        rx_idx = Signal(range(smap.max_payload + 1))   # payload bytes received
         crc = Signal(16, init=CRC_INIT)
         frame_timeout = Signal(32, init=self.frame_timeout)
         watchdog = Signal(32, init=self.watchdog)
-        timer = Signal(32)                    # cycles since the last byte of a frame
+        # one counter times both waits (never at the same time): cycles since the last byte
+        # of a frame while receiving, cycles of the running tick in WAIT
+        timer = Signal(32)
+        in_wait = Signal()                    # the FSM is in WAIT: the watchdog is the limit
+        timed_out = Signal()
+        m.d.comb += timed_out.eq(timer >= Mux(in_wait, watchdog, frame_timeout))
+        # one CRC step for both directions: the received byte while receiving, else the sent one
+        crc_rx = Signal()
+        crc_next = Signal(16)
         args = Signal(8 * MEM_ARGS)           # the first payload bytes
         a_region, a_addr, a_count = args[0:8], args[8:40], args[40:56]
         r_index, r_count, r_value = args[0:8], args[8:16], args[8:40]
@@ -154,21 +166,26 @@ class ProtocolEngine(wiring.Component):
 
         # -- per-region constants of the addressed region ---------------------------------
         region_ok = a_region < len(regions)
-        depth = Signal(range(max(r.depth for r in regions) + 1))
+        # (a_addr and a_count are compared in the bits of the deepest region: wider values are
+        # out of range anyway, and nbytes only matters for counts in range)
+        abits = max_depth.bit_length()
+        depth = Signal(range(max_depth + 1))
         bpw = Signal(range(max_bpw + 1))
-        nbytes = Signal(range(0xFFFF * max_bpw + 1))   # count * bytes per word
+        nbytes = Signal(range(max_depth * max_bpw + 1))   # count * bytes per word (count in range)
         with m.Switch(a_region):
             for r in regions:
                 with m.Case(r.index):
                     m.d.comb += [depth.eq(r.depth), bpw.eq(r.bytes_per_word),
-                                 nbytes.eq(a_count * r.bytes_per_word)]
-        mem_in_range = region_ok & (a_count != 0) & ((a_addr + a_count) <= depth)
+                                 nbytes.eq(a_count[:abits] * r.bytes_per_word)]
+        narrow = (a_addr[abits:] == 0) & ((a_count[abits:] == 0) if abits < 16 else 1)
+        mem_in_range = (region_ok & narrow & (a_count != 0)
+                        & ((a_addr[:abits] + a_count[:abits]) <= depth))
         # the core serves its bus only while idle: refuse rather than lose an access
         core_busy = self.ctl.busy & (a_region < smap.n_core_regions)
 
         # -- checks (after the CRC), in the documented order ---------------------------------
         check = Signal(8)
-        reply_len = Signal(16)
+        reply_len = Signal(range(smap.max_payload + 1))
         fixed = {int(c): n for c, n in FIXED_LENGTHS.items()}
         with m.Switch(cmd):
             with m.Case(Command.NOP):
@@ -239,40 +256,31 @@ class ProtocolEngine(wiring.Component):
         sh_n = Signal(range(max(max_bpw, 4) + 1))
         src_mem = Signal()                # payload words come from memory (else registers)
         src_addr = Signal(max(smap.addr_bits, 8))
-        words_left = Signal(17)
+        words_left = Signal(range(max(max_depth, N_REGS) + 1))
         rd_pending = Signal()
+
+        # reply() only selects what the reply carries; one block after the FSM (so that it takes
+        # precedence over the state's other assignments, as if written last) starts it
+        do_reply, reply_status, reply_plen = Signal(), Signal(8), Signal.like(reply_len)
+        reply_mem, reply_first = Signal(), Signal.like(src_addr)
 
         def reply(status_value, payload_len=0, from_mem=False, first=0):
             """Start a reply (status may be a signal); payload words from regs or memory."""
-            ok = Value.cast(status_value) == Status.OK
-            m.d.sync += [
-                status.eq(status_value),
-                reply_len.eq(Mux(ok, payload_len, 0)),
-                tidx.eq(0),
-                crc.eq(CRC_INIT),
-                running.eq(0),
-                src_mem.eq(from_mem),
-                src_addr.eq(first),
-                sh_n.eq(0),
-                rd_pending.eq(0),
-            ]
-            with m.If(ok):
-                m.d.sync += frames_ok.eq(frames_ok + 1)
-            with m.Else():
-                m.d.sync += frames_err.eq(frames_err + 1)
+            m.d.comb += [do_reply.eq(1), reply_status.eq(status_value), reply_plen.eq(payload_len),
+                         reply_mem.eq(from_mem), reply_first.eq(first)]
             m.next = "REPLY"
 
+        m.d.comb += crc_next.eq(crc16_next(crc, Mux(crc_rx, self.rx.payload, out_byte)))
         with m.If(emit & out_crc):
-            m.d.sync += crc.eq(crc16_next(crc, out_byte))
+            m.d.sync += crc.eq(crc_next)
 
         # -- sequencer helpers ---------------------------------------------------------------
-        t = Signal(16)            # the buffer slot of the running tick
-        ticks_left = Signal(17)
+        t = Signal(range(max(smap.window, 2)))   # the buffer slot of the running tick
+        ticks_left = Signal(range(smap.window + 1))
         k = Signal(range(max(max(r.depth for r in regions if not r.is_buffer), 2) + 1))
         valid_bit = Signal()
-        wd = Signal(32)
         word = Signal(WB)
-        wm_p = Signal(16)         # payload byte address
+        wm_p = Signal(range(smap.max_payload + 1))   # payload byte address
         wm_b = Signal(range(max_bpw + 1))
 
         def copy_states(name, src, src_base, dst, dst_base, n, next_state):
@@ -296,9 +304,10 @@ class ProtocolEngine(wiring.Component):
         core = g.regions
 
         def receiving_timeout():
+            m.d.comb += crc_rx.eq(1)
             with m.If(got):
-                m.d.sync += [timer.eq(0), crc.eq(crc16_next(crc, byte))]
-            with m.Elif(timer >= frame_timeout):
+                m.d.sync += [timer.eq(0), crc.eq(crc_next)]
+            with m.Elif(timed_out):
                 reply(Status.TIMEOUT)
             with m.Else():
                 m.d.sync += timer.eq(timer + 1)
@@ -326,7 +335,7 @@ class ProtocolEngine(wiring.Component):
                             m.d.sync += length[0:8].eq(byte)
                         with m.Case(3):
                             full = Cat(length[0:8], byte)
-                            m.d.sync += [length[8:16].eq(byte), hidx.eq(0)]
+                            m.d.sync += [length.eq(full), hidx.eq(0)]
                             with m.If(full > smap.max_payload):
                                 reply(Status.LENGTH)
                             with m.Elif(full == 0):
@@ -352,7 +361,7 @@ class ProtocolEngine(wiring.Component):
                 with m.If(got):
                     m.d.sync += hidx.eq(hidx + 1)
                     with m.If(hidx == 1):
-                        with m.If(crc16_next(crc, byte) == 0):
+                        with m.If(crc_next == 0):
                             m.next = "CHECK"
                         with m.Else():
                             reply(Status.CRC)
@@ -434,13 +443,14 @@ class ProtocolEngine(wiring.Component):
             with m.State("START"):
                 m.d.comb += [self.ctl.start.eq(1), self.ctl.valid.eq(valid_bit),
                              self.ctl.learn.eq((run_flags & RUN_FLAG_LEARN) != 0)]
-                m.d.sync += wd.eq(0)
+                m.d.sync += timer.eq(0)
                 m.next = "WAIT"
             with m.State("WAIT"):
-                m.d.sync += wd.eq(wd + 1)
+                m.d.comb += in_wait.eq(1)
+                m.d.sync += timer.eq(timer + 1)
                 with m.If(self.ctl.done):
                     m.next = "POST"
-                with m.Elif(wd >= watchdog):
+                with m.Elif(timed_out):
                     m.d.sync += wd_tripped.eq(1)
                     reply(Status.WATCHDOG)
             with m.State("POST"):   # the core is idle again; its cycle count is latched
@@ -460,7 +470,7 @@ class ProtocolEngine(wiring.Component):
 
             # ---- reply ----
             with m.State("REPLY"):
-                header = [SYNC_REPLY, cmd, tag, status, reply_len[0:8], reply_len[8:16]]
+                header = [SYNC_REPLY, cmd, tag, status, reply_len[0:8], reply_len.as_unsigned() >> 8]
                 m.d.comb += [out_avail.eq(1), out_crc.eq(tidx != 0)]
                 with m.Switch(tidx):
                     for i, b in enumerate(header):
@@ -501,5 +511,22 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += tidx.eq(tidx + 1)
                     with m.If(tidx == 1):
                         m.next = "HUNT"
+        with m.If(do_reply):
+            ok = reply_status == Status.OK
+            m.d.sync += [
+                status.eq(reply_status),
+                reply_len.eq(Mux(ok, reply_plen, 0)),
+                tidx.eq(0),
+                crc.eq(CRC_INIT),
+                running.eq(0),
+                src_mem.eq(reply_mem),
+                src_addr.eq(reply_first),
+                sh_n.eq(0),
+                rd_pending.eq(0),
+            ]
+            with m.If(ok):
+                m.d.sync += frames_ok.eq(frames_ok + 1)
+            with m.Else():
+                m.d.sync += frames_err.eq(frames_err + 1)
         m.d.comb += self.idle.eq(fsm.ongoing("HUNT") & ~tx_valid)
         return m
