@@ -83,8 +83,6 @@ class ProtocolEngine(wiring.Component):
         acc_we = Signal()
         acc_re = Signal()
         acc_rdata = Signal(WB)   # valid the cycle after acc_re
-        last_region = Signal.like(acc_region)
-        m.d.sync += last_region.eq(acc_region)
         is_core = acc_region < smap.n_core_regions
         m.d.comb += [
             self.bus.addr.eq(Cat(acc_addr[:g.word_addr_bits], acc_region[:g.region_bits])),
@@ -92,20 +90,27 @@ class ProtocolEngine(wiring.Component):
             self.bus.we.eq(acc_we & is_core),
             self.bus.re.eq(acc_re & is_core),
         ]
-        buffer_data = {}
+        # The buffers share one memory (one read port, one data mux): buffer r occupies words
+        # base[r] .. base[r] + r.depth - 1 of it. A word wider than its buffer is masked on the
+        # way in, so that a read gives back exactly what the region holds.
+        base, total = {}, 0
         for r in buffers:
-            mem = Memory(shape=r.word_bits, depth=r.depth, init=[])
-            m.submodules[f"buf_{r.name}"] = mem
-            wp, rp = mem.write_port(), mem.read_port()
-            m.d.comb += [rp.addr.eq(acc_addr), wp.addr.eq(acc_addr), wp.data.eq(acc_wdata),
-                         wp.en.eq(acc_we & (acc_region == r.index))]
-            buffer_data[r.index] = rp.data
-        with m.Switch(last_region):
-            for index, data in buffer_data.items():
-                with m.Case(index):
-                    m.d.comb += acc_rdata.eq(data)
-            with m.Default():
-                m.d.comb += acc_rdata.eq(self.bus.rdata)
+            base[r.index], total = total, total + r.depth
+        buf_bits = max(r.word_bits for r in buffers)
+        m.submodules.buffers = bmem = Memory(shape=buf_bits, depth=total, init=[])
+        bwp, brp = bmem.write_port(), bmem.read_port()
+        buf_base = Signal(range(total))
+        buf_mask = Signal(buf_bits)
+        with m.Switch(acc_region):
+            for r in buffers:
+                with m.Case(r.index):
+                    m.d.comb += [buf_base.eq(base[r.index]), buf_mask.eq((1 << r.word_bits) - 1)]
+        buf_addr = Signal(range(total))
+        m.d.comb += [buf_addr.eq(buf_base + acc_addr), brp.addr.eq(buf_addr), bwp.addr.eq(buf_addr),
+                     bwp.data.eq(acc_wdata & buf_mask), bwp.en.eq(acc_we & ~is_core)]
+        last_core = Signal()
+        m.d.sync += last_core.eq(is_core)
+        m.d.comb += acc_rdata.eq(Mux(last_core, self.bus.rdata, brp.data))
 
         # -- payload buffer ---------------------------------------------------------------
         m.submodules.payload = pmem = Memory(shape=8, depth=smap.max_payload, init=[])
