@@ -40,7 +40,7 @@ from amaranth.lib.wiring import In, Out
 from .bus import MemoryBus, TickControl
 from .crc import crc16_next
 from .protocol_spec import (
-    CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, RUN_FLAG_LEARN,
+    CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, REG_BITS, RUN_FLAG_LEARN,
     RUN_FLAGS_KNOWN, SYNC_REPLY, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
 )
 from .system_map import SystemMap
@@ -77,7 +77,8 @@ class ProtocolEngine(wiring.Component):
         WB = max_bpw * 8
 
         # -- one word port over every region: the core's bus or a buffer memory --------------
-        acc_region = Signal(range(len(regions)))
+        REGS = len(regions)      # acc_region of the writable registers (not a protocol region)
+        acc_region = Signal(range(len(regions) + 1))
         acc_addr = Signal(smap.addr_bits)
         acc_wdata = Signal(WB)
         acc_we = Signal()
@@ -92,20 +93,31 @@ class ProtocolEngine(wiring.Component):
         ]
         # The buffers share one memory (one read port, one data mux): buffer r occupies words
         # base[r] .. base[r] + r.depth - 1 of it. A word wider than its buffer is masked on the
-        # way in, so that a read gives back exactly what the region holds.
+        # way in, so that a read gives back exactly what the region holds. The writable
+        # registers (SCRATCH, FRAME_TIMEOUT, WATCHDOG) are its last words (acc_region REGS):
+        # whenever no state uses the port, it reads the limit of the running wait (below).
         base, total = {}, 0
         for r in buffers:
             base[r.index], total = total, total + r.depth
-        buf_bits = max(r.word_bits for r in buffers)
-        m.submodules.buffers = bmem = Memory(shape=buf_bits, depth=total, init=[])
+        base[REGS] = total
+        wregs = sorted(WRITABLE_REGS)
+        reg_word = {reg: i for i, reg in enumerate(wregs)}
+        reg_init = {Reg.SCRATCH: 0, Reg.FRAME_TIMEOUT: self.frame_timeout, Reg.WATCHDOG: self.watchdog}
+        assert set(reg_init) == set(wregs)
+        buf_bits = max([r.word_bits for r in buffers] + [REG_BITS])
+        depth_all = total + len(wregs)
+        m.submodules.buffers = bmem = Memory(shape=buf_bits, depth=depth_all,
+                                             init=[0] * total + [reg_init[reg] for reg in wregs])
         bwp, brp = bmem.write_port(), bmem.read_port()
-        buf_base = Signal(range(total))
+        buf_base = Signal(range(depth_all))
         buf_mask = Signal(buf_bits)
         with m.Switch(acc_region):
             for r in buffers:
                 with m.Case(r.index):
                     m.d.comb += [buf_base.eq(base[r.index]), buf_mask.eq((1 << r.word_bits) - 1)]
-        buf_addr = Signal(range(total))
+            with m.Case(REGS):
+                m.d.comb += [buf_base.eq(base[REGS]), buf_mask.eq((1 << buf_bits) - 1)]
+        buf_addr = Signal(range(depth_all))
         m.d.comb += [buf_addr.eq(buf_base + acc_addr), brp.addr.eq(buf_addr), bwp.addr.eq(buf_addr),
                      bwp.data.eq(acc_wdata & buf_mask), bwp.en.eq(acc_we & ~is_core)]
         last_core = Signal()
@@ -126,14 +138,19 @@ class ProtocolEngine(wiring.Component):
         hidx = Signal(2)                      # header / CRC byte index
         rx_idx = Signal(range(smap.max_payload + 1))   # payload bytes received
         crc = Signal(16, init=CRC_INIT)
-        frame_timeout = Signal(32, init=self.frame_timeout)
-        watchdog = Signal(32, init=self.watchdog)
-        # one counter times both waits (never at the same time): cycles since the last byte
-        # of a frame while receiving, cycles of the running tick in WAIT
-        timer = Signal(32)
-        in_wait = Signal()                    # the FSM is in WAIT: the watchdog is the limit
+        # One down-counter times both waits (never at the same time): loaded with the limit
+        # at a frame's sync byte and at every byte of it (FRAME_TIMEOUT), and when a tick
+        # starts (WATCHDOG); the wait times out when it reads zero, i.e. on the limit + 1-th
+        # cycle, as an up-count from 0 compared with the limit would. The limit is read from
+        # the register memory whenever no state uses its port: WATCHDOG in VALID_GET (so that
+        # it is there in START), else FRAME_TIMEOUT.
+        timer = Signal(REG_BITS)
+        limit = brp.data[:REG_BITS]
+        read_wd = Signal()
         timed_out = Signal()
-        m.d.comb += timed_out.eq(timer >= Mux(in_wait, watchdog, frame_timeout))
+        m.d.comb += [acc_region.eq(REGS),
+                     acc_addr.eq(Mux(read_wd, reg_word[Reg.WATCHDOG], reg_word[Reg.FRAME_TIMEOUT])),
+                     timed_out.eq(timer == 0)]
         # one CRC step for both directions: the received byte while receiving, else the sent one
         crc_rx = Signal()
         crc_next = Signal(16)
@@ -143,10 +160,10 @@ class ProtocolEngine(wiring.Component):
         run_start, run_count, run_flags = args[0:16], args[16:32], args[32:40]
 
         # -- counters and registers -------------------------------------------------------
-        scratch = Signal(32)
         clock = Signal(32)
         frames_ok, frames_err = Signal(32), Signal(32)
-        run_ticks, run_core_cycles, run_cycles = Signal(32), Signal(32), Signal(32)
+        run_ticks = Signal(range(smap.window + 1))   # a RUN runs at most a window of ticks
+        run_core_cycles, run_cycles = Signal(32), Signal(32)
         running, wd_tripped = Signal(), Signal()
         m.d.sync += clock.eq(clock + 1)
         with m.If(running):
@@ -163,11 +180,8 @@ class ProtocolEngine(wiring.Component):
             Reg.FRAMES_OK: frames_ok,
             Reg.FRAMES_ERR: frames_err,
             Reg.CLOCK: clock,
-            Reg.SCRATCH: scratch,
-            Reg.FRAME_TIMEOUT: frame_timeout,
-            Reg.WATCHDOG: watchdog,
         }
-        assert set(reg_values) == set(Reg)
+        assert set(reg_values) | set(wregs) == set(Reg)
 
         # -- per-region constants of the addressed region ---------------------------------
         region_ok = a_region < len(regions)
@@ -311,18 +325,18 @@ class ProtocolEngine(wiring.Component):
         def receiving_timeout():
             m.d.comb += crc_rx.eq(1)
             with m.If(got):
-                m.d.sync += [timer.eq(0), crc.eq(crc_next)]
+                m.d.sync += [timer.eq(limit), crc.eq(crc_next)]
             with m.Elif(timed_out):
                 reply(Status.TIMEOUT)
             with m.Else():
-                m.d.sync += timer.eq(timer + 1)
+                m.d.sync += timer.eq(timer - 1)
 
         with m.FSM(name="engine") as fsm:
             # ---- receive ----
             with m.State("HUNT"):
                 m.d.comb += self.rx.ready.eq(1)
                 with m.If(got & (byte == SYNC_REQUEST)):
-                    m.d.sync += [crc.eq(CRC_INIT), hidx.eq(0), timer.eq(0), cmd.eq(0), tag.eq(0),
+                    m.d.sync += [crc.eq(CRC_INIT), hidx.eq(0), timer.eq(limit), cmd.eq(0), tag.eq(0),
                                  length.eq(0), rx_idx.eq(0), args.eq(0)]
                     m.next = "HEADER"
 
@@ -385,13 +399,11 @@ class ProtocolEngine(wiring.Component):
                             reply(Status.OK, r_count * 4, from_mem=False, first=r_index)
                             m.d.sync += words_left.eq(r_count)
                         with m.Case(Command.WRITE_REG):
+                            m.d.comb += [acc_we.eq(1), acc_region.eq(REGS), acc_wdata.eq(r_value)]
                             with m.Switch(r_index):
-                                with m.Case(Reg.SCRATCH):
-                                    m.d.sync += scratch.eq(r_value)
-                                with m.Case(Reg.FRAME_TIMEOUT):
-                                    m.d.sync += frame_timeout.eq(r_value)
-                                with m.Case(Reg.WATCHDOG):
-                                    m.d.sync += watchdog.eq(r_value)
+                                for reg in wregs:
+                                    with m.Case(reg):
+                                        m.d.comb += acc_addr.eq(reg_word[reg])
                             reply(Status.OK)
                         with m.Case(Command.READ_MEM):
                             reply(Status.OK, nbytes, from_mem=True, first=a_addr)
@@ -443,16 +455,16 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += [acc_re.eq(1), acc_region.eq(by_name["in_valid"].index), acc_addr.eq(t)]
                 m.next = "VALID_GET"
             with m.State("VALID_GET"):
+                m.d.comb += read_wd.eq(1)
                 m.d.sync += valid_bit.eq(acc_rdata[0])
                 m.next = "START"
             with m.State("START"):
                 m.d.comb += [self.ctl.start.eq(1), self.ctl.valid.eq(valid_bit),
                              self.ctl.learn.eq((run_flags & RUN_FLAG_LEARN) != 0)]
-                m.d.sync += timer.eq(0)
+                m.d.sync += timer.eq(limit)
                 m.next = "WAIT"
             with m.State("WAIT"):
-                m.d.comb += in_wait.eq(1)
-                m.d.sync += timer.eq(timer + 1)
+                m.d.sync += timer.eq(timer - 1)
                 with m.If(self.ctl.done):
                     m.next = "POST"
                 with m.Elif(timed_out):
@@ -495,18 +507,23 @@ class ProtocolEngine(wiring.Component):
                 with m.If(emit):
                     m.d.sync += [sh.eq(sh >> 8), sh_n.eq(sh_n - 1)]
                 with m.If(rd_pending):
-                    m.d.sync += [sh.eq(acc_rdata), sh_n.eq(bpw), rd_pending.eq(0)]
+                    m.d.sync += [sh.eq(acc_rdata), sh_n.eq(Mux(src_mem, bpw, REG_BITS // 8)),
+                                 rd_pending.eq(0)]
                 with m.Elif((sh_n == 0) & (words_left != 0)):
                     m.d.sync += [src_addr.eq(src_addr + 1), words_left.eq(words_left - 1)]
                     with m.If(src_mem):
                         m.d.comb += [acc_re.eq(1), acc_region.eq(a_region), acc_addr.eq(src_addr)]
                         m.d.sync += rd_pending.eq(1)
                     with m.Else():
-                        m.d.sync += sh_n.eq(4)
-                        with m.Switch(src_addr):
+                        with m.Switch(src_addr[:(N_REGS - 1).bit_length()]):   # (index checked)
                             for reg, value in reg_values.items():
                                 with m.Case(int(reg)):
-                                    m.d.sync += sh.eq(value)
+                                    m.d.sync += [sh.eq(value), sh_n.eq(REG_BITS // 8)]
+                            for reg in wregs:     # from the register memory, like a word
+                                with m.Case(int(reg)):
+                                    m.d.comb += [acc_re.eq(1), acc_region.eq(REGS),
+                                                 acc_addr.eq(reg_word[reg])]
+                                    m.d.sync += rd_pending.eq(1)
                 with m.Elif((sh_n == 0) & (words_left == 0)):
                     m.next = "CRC_OUT"
 
