@@ -65,6 +65,7 @@ class ProtocolEngine(wiring.Component):
             "bus": Out(MemoryBus(smap.geometry)),
             "ctl": Out(TickControl()),
             "idle": Out(1),   # hunting for a frame, nothing left to send
+            "clock": Out(32),  # register CLOCK
         })
 
     def elaborate(self, platform):
@@ -166,6 +167,7 @@ class ProtocolEngine(wiring.Component):
         run_core_cycles, run_cycles = Signal(32), Signal(32)
         running, wd_tripped = Signal(), Signal()
         m.d.sync += clock.eq(clock + 1)
+        m.d.comb += self.clock.eq(clock)
         with m.If(running):
             m.d.sync += run_cycles.eq(run_cycles + 1)
         consts = smap.constant_registers()
