@@ -39,6 +39,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import MemoryBus, TickControl
 from .crc import crc16_next
+from .cycles import tick_counter_bits
 from .protocol_spec import (
     CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, REG_BITS, RUN_FLAG_LEARN,
     RUN_FLAGS_KNOWN, SYNC_REPLY, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
@@ -49,7 +50,8 @@ __all__ = ["ProtocolEngine"]
 
 
 class ProtocolEngine(wiring.Component):
-    """``frame_timeout`` and ``watchdog`` are the reset values of the registers of that name."""
+    """``frame_timeout`` and ``watchdog`` are the initial values of the registers of that name
+    (held, with SCRATCH, in the buffer memory: set at configuration, not by a logic reset)."""
 
     def __init__(self, smap: SystemMap, frame_timeout: int, watchdog: int):
         if frame_timeout < MIN_FRAME_TIMEOUT:
@@ -164,7 +166,13 @@ class ProtocolEngine(wiring.Component):
         clock = Signal(32)
         frames_ok, frames_err = Signal(32), Signal(32)
         run_ticks = Signal(range(smap.window + 1))   # a RUN runs at most a window of ticks
-        run_core_cycles, run_cycles = Signal(32), Signal(32)
+        # RUN_CORE_CYCLES and RUN_CYCLES are as wide as a RUN of a whole window of the longest
+        # ticks the core counts needs (hdl.cycles.tick_counter_bits), copying included: only a
+        # core that never finishes a tick (with a watchdog above the default) could wrap them
+        tick_max = (1 << tick_counter_bits(smap.cfg)) - 1
+        copy_max = 2 * sum(g.regions[n].depth for n in ("x", "target", "y", "z")) + 8
+        run_core_cycles = Signal(range(smap.window * tick_max + 1))
+        run_cycles = Signal(range(smap.window * (tick_max + copy_max) + 2))
         running, wd_tripped = Signal(), Signal()
         m.d.sync += clock.eq(clock + 1)
         m.d.comb += self.clock.eq(clock)
@@ -300,7 +308,6 @@ class ProtocolEngine(wiring.Component):
         ticks_left = Signal(range(smap.window + 1))
         k = Signal(range(max(max(r.depth for r in regions if not r.is_buffer), 2) + 1))
         valid_bit = Signal()
-        word = Signal(WB)
         wm_p = Signal(range(smap.max_payload + 1))   # payload byte address
         wm_b = Signal(range(max_bpw + 1))
 
@@ -392,7 +399,7 @@ class ProtocolEngine(wiring.Component):
                 with m.If(check != Status.OK):
                     reply(check)
                 with m.Else():
-                    m.d.sync += [src_addr.eq(a_addr), words_left.eq(a_count), word.eq(0),
+                    m.d.sync += [src_addr.eq(a_addr), words_left.eq(a_count),
                                  wm_p.eq(MEM_ARGS), wm_b.eq(0)]
                     with m.Switch(cmd):
                         with m.Case(Command.NOP):
@@ -419,12 +426,14 @@ class ProtocolEngine(wiring.Component):
                                          running.eq(1), wd_tripped.eq(0)]
                             m.next = "X_RD"
 
-            # ---- WRITE_MEM: payload bytes -> words -> region ----
+            # ---- WRITE_MEM: payload bytes -> words (assembled in sh, idle until the reply) ->
+            # region. Bytes of sh above the word's are left as they are: the core takes the
+            # low word_bits of a bus word, a buffer write is masked. ----
             with m.State("WM_RD"):
                 m.d.comb += pb_r.addr.eq(wm_p)
                 m.next = "WM_GET"
             with m.State("WM_GET"):
-                m.d.sync += [word.word_select(wm_b, 8).eq(pb_r.data), wm_p.eq(wm_p + 1)]
+                m.d.sync += [sh.word_select(wm_b, 8).eq(pb_r.data), wm_p.eq(wm_p + 1)]
                 with m.If(wm_b == bpw - 1):
                     m.next = "WM_WR"
                 with m.Else():
@@ -432,9 +441,8 @@ class ProtocolEngine(wiring.Component):
                     m.next = "WM_RD"
             with m.State("WM_WR"):
                 m.d.comb += [acc_we.eq(1), acc_region.eq(a_region), acc_addr.eq(src_addr),
-                             acc_wdata.eq(word)]
-                m.d.sync += [src_addr.eq(src_addr + 1), words_left.eq(words_left - 1), wm_b.eq(0),
-                             word.eq(0)]
+                             acc_wdata.eq(sh)]
+                m.d.sync += [src_addr.eq(src_addr + 1), words_left.eq(words_left - 1), wm_b.eq(0)]
                 with m.If(words_left == 1):
                     reply(Status.OK)
                 with m.Else():
