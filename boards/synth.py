@@ -125,8 +125,13 @@ def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
     log = build_dir / f"{name}.rpt"
     if not log.exists():
         return None
+    # only the last statistics (the final netlist), and of it only the totals: yosys prints
+    # the local counts of each module and then, under "design hierarchy", the totals
+    text = log.read_text()
+    text = text[text.rfind("Printing statistics"):]
+    text = text.split("=== design hierarchy ===")[-1]
     total = 0
-    for line in log.read_text().splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1].startswith("SB_DFF") and parts[0].isdigit():
             total += int(parts[0])
@@ -151,7 +156,10 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
         # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
         # Fmax; the report says whether timing was met instead of the build failing
         overrides = {"nextpnr_opts": f"--report {report_path.name} --timing-allow-fail"}
-        # (no "-dsp" on iCE40: yosys would map every multiplier to the UP5K's eight MAC16s.)
+        # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
+        # has: the board says whether to (see boards.platforms)
+        if board.synth_opts:
+            overrides["synth_opts"] = board.synth_opts
         platform.build(top, name=name, build_dir=str(build_dir), do_program=False, **overrides)
         suffix = ".bin" if board.family == "ice40" else ".bit"
         bitstream = build_dir / f"{name}{suffix}"

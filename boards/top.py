@@ -83,7 +83,8 @@ class BoardTop(Elaboratable):
         m.submodules.uart_rx_buf = rx_buf = io.Buffer("i", uart_pins.rx)
         m.submodules.uart_tx_buf = tx_buf = io.Buffer("o", uart_pins.tx)
         m.submodules.uart = uart = UART(divisor_for(self.clock_hz, BAUD), rx_fifo_depth=16)
-        m.submodules.system = system = System(self.cfg, frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD))
+        m.submodules.system = system = System(self.cfg, window=self.board.window,
+                                              frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD))
         m.d.comb += [uart.rx_pin.eq(rx_buf.i), tx_buf.o.eq(uart.tx_pin)]
         m.d.comb += [
             system.rx.payload.eq(uart.rx.payload), system.rx.valid.eq(uart.rx.valid),
@@ -92,10 +93,10 @@ class BoardTop(Elaboratable):
             system.tx.ready.eq(uart.tx.ready),
         ]
 
-        # alive: a ~1 Hz blink; busy: the engine is handling a frame
-        blink = Signal(range(int(self.clock_hz)))
-        m.d.sync += blink.eq(blink + 1)
-        for index, value in enumerate((blink[-1], ~system.idle)[:self.board.n_leds]):
+        # alive: a ~1 Hz blink (a bit of the engine's CLOCK register, a free-running cycle
+        # counter: the MSB of a counter of range(clock_hz)); busy: the engine handles a frame
+        blink = system.clock[(int(self.clock_hz) - 1).bit_length() - 1]
+        for index, value in enumerate((blink, ~system.idle)[:self.board.n_leds]):
             led = platform.request("led", index, dir="-")
             m.submodules[f"led{index}"] = led_buf = io.Buffer("o", led)
             m.d.comb += led_buf.o.eq(value)

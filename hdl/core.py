@@ -42,6 +42,7 @@ from golden.config import Config
 
 from .accumulate import RowAccumulator
 from .bus import MemoryBus, TickControl
+from .cycles import tick_counter_bits
 from .geometry import BITMAP_WORD, Geometry
 from .lanes import neuron_update, pseudo_derivative, readout_update, trace_update
 from .lfsr import GaloisLFSR
@@ -150,8 +151,9 @@ class Core(wiring.Component):
         state = Signal(range(8))
         valid = Signal()
         learn = Signal()
-        count = Signal(32)
-        cycles = Signal(32)
+        # (as wide as any real tick needs: hdl.cycles.tick_counter_bits; ctl.cycles is 32 bits)
+        count = Signal(tick_counter_bits(cfg))
+        cycles = Signal(tick_counter_bits(cfg))
         ticks = Signal(32)
         idle = Signal()
         m.d.comb += [

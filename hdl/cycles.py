@@ -36,7 +36,8 @@ from golden.config import Config
 
 from .geometry import Geometry
 
-__all__ = ["Breakdown", "scan_and_accumulate_cycles", "tick_cycles", "SCAN_CHUNK"]
+__all__ = ["Breakdown", "scan_and_accumulate_cycles", "tick_cycles", "default_watchdog",
+           "tick_counter_bits", "SCAN_CHUNK"]
 
 #: bits a spike scanner examines per cycle (hdl.scanner.SpikeScanner's default)
 SCAN_CHUNK = 32
@@ -117,3 +118,20 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
         learn_w=learn_w,
         learn_out=learn_out,
     )
+
+
+def default_watchdog(cfg: Config) -> int:
+    """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows (every
+    input, neuron and error active, learning every row) plus a margin: a safety net against a
+    core that never finishes, far from any real tick."""
+    ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
+    worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec),
+                        learn_rows=ones(cfg.n_in + cfg.n_rec), learn_out_rows=ones(cfg.n_rec)).total
+    return 4 * worst + 4096
+
+
+def tick_counter_bits(cfg: Config) -> int:
+    """Width of the core's tick cycle counter (register TICK_CYCLES, buffer ``out_cycles``):
+    enough for any tick up to the default watchdog, 4x the slowest tick there is. Only a core
+    that never finishes could count further (and would wrap); the registers stay 32 bits."""
+    return min(32, default_watchdog(cfg).bit_length())

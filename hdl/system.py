@@ -8,7 +8,6 @@ the identity the host checks (``SystemMap.identity``).
 
 from __future__ import annotations
 
-import numpy as np
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -16,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 from golden.config import Config
 
 from .core import Core
-from .cycles import tick_cycles
+from .cycles import default_watchdog
 from .protocol import ProtocolEngine
 from .system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
@@ -27,15 +26,6 @@ __all__ = ["System", "default_watchdog", "DEFAULT_FRAME_TIMEOUT"]
 #: (``hdl.uart.frame_timeout_cycles``).
 DEFAULT_FRAME_TIMEOUT = 1024
 
-
-def default_watchdog(cfg: Config) -> int:
-    """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows (every
-    input, neuron and error active, learning every row) plus a margin: a safety net against a
-    core that never finishes, far from any real tick."""
-    ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
-    worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec),
-                        learn_rows=ones(cfg.n_in + cfg.n_rec), learn_out_rows=ones(cfg.n_rec)).total
-    return 4 * worst + 4096
 
 
 class System(wiring.Component):
@@ -49,6 +39,7 @@ class System(wiring.Component):
             "rx": In(stream.Signature(8)),
             "tx": Out(stream.Signature(8)),
             "idle": Out(1),   # the engine waits for a frame and has nothing left to send
+            "clock": Out(32),  # register CLOCK: cycles since reset (a board blinks a LED with it)
         })
 
     def elaborate(self, platform):
@@ -59,5 +50,5 @@ class System(wiring.Component):
         wiring.connect(m, engine.ctl, core.ctl)
         wiring.connect(m, wiring.flipped(self.rx), engine.rx)
         wiring.connect(m, engine.tx, wiring.flipped(self.tx))
-        m.d.comb += self.idle.eq(engine.idle)
+        m.d.comb += [self.idle.eq(engine.idle), self.clock.eq(engine.clock)]
         return m
