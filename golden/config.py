@@ -339,6 +339,9 @@ def _clog2(n: int) -> int:
 PRESETS: dict[str, Config] = {
     # Fast tests: small enough that a tick costs microseconds and cosim builds in seconds.
     "small": Config(name="small", n_in=16, n_rec=32, n_alif=8, n_out=2, lanes=4),
+    # What the iCEBreaker (iCE40UP5K) takes with on-chip learning: small's shape, LIF only, one
+    # lane (its multipliers fit the eight MAC16s; 99.6 % of the LCs, docs/performance.md).
+    "ice40": Config(name="ice40", n_in=16, n_rec=32, n_alif=0, n_out=2, lanes=1),
     # The ReckOn chip's shape: 256 inputs, 256 recurrent LIF, 16 outputs, 8-bit weights.
     "reckon": Config(
         name="reckon", n_in=256, n_rec=256, n_alif=0, n_out=16, w_bits=8, lanes=8,

@@ -4,7 +4,9 @@
    on-chip on the RTL in simulation (Verilator, driven by the host driver with the protocol
    bytes a board would receive); RTL and fixed point must end bit for bit equal.
 2. A synthesis for the iCEBreaker (yosys + nextpnr from YoWASP) with its resource and timing
-   report.
+   report: of the preset ``ice40`` (16 in, 32 LIF, 2 out, one lane, learning on), the shape
+   the iCE40UP5K takes; the demo's digits network (64 in, 64 LIF, 10 out, four lanes) needs an
+   ECP5 board (``--board ulx3s-85f`` synthesizes it there).
 3. One report folder (Markdown, PNG plots, JSON); the last line printed says where it is.
 
 Exit code 0 only when RTL == fixed point (a synthesis that does not fit is reported, not an
@@ -20,7 +22,10 @@ from pathlib import Path
 
 from .progress import progress_bar
 
-__all__ = ["demo", "DEMO_SAMPLES"]
+__all__ = ["demo", "DEMO_SAMPLES", "SYNTH_CONFIGS"]
+
+#: what the demo synthesizes per board when not told (otherwise: the demo's own network)
+SYNTH_CONFIGS = {"icebreaker": "ice40"}
 
 #: the demo's share of the digits task: small enough for a few minutes on the simulated chip
 DEMO_SAMPLES = dict(task="digits", n_train=200, n_test=100, epochs=2)
@@ -86,7 +91,8 @@ def demo(args: argparse.Namespace) -> int:
     folder = Path(args.report)
     print("== plasticore demo: on-chip learning in simulation, compared with golden; a board synthesis")
     cmp, md = _compare(args, folder)
-    synth_cfg = load_config(args.synth_config) if args.synth_config else cmp.cfg
+    synth_name = args.synth_config or SYNTH_CONFIGS.get(args.board)
+    synth_cfg = load_config(synth_name) if synth_name else cmp.cfg
     report = None
     if not args.no_synth:
         report = _synth(args, synth_cfg, folder)

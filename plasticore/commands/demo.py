@@ -12,7 +12,7 @@ def register(sub) -> None:
     p.add_argument("--board", default="icebreaker", choices=sorted(BOARDS),
                    help="board to synthesize for (default: icebreaker)")
     p.add_argument("--synth-config", default=None,
-                   help="config to synthesize (default: the demo's network)")
+                   help="config to synthesize (default: ice40 on the iCEBreaker, the demo's network elsewhere)")
     p.add_argument("--train-samples", type=int, default=None, help="training samples (default: 200)")
     p.add_argument("--test-samples", type=int, default=None, help="held-out samples (default: 100)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training samples (default: 2)")
