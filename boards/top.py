@@ -70,7 +70,10 @@ class BoardTop(Elaboratable):
                 i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=0, i_PHASESTEP=0, i_PHASELOADREG=0,
                 i_PLLWAKESYNC=0, i_ENCLKOP=1,
                 o_CLKOP=clk, o_LOCK=locked)
-        platform.add_clock_constraint(clk, self.clock_hz)
+        if self.pll is not None:
+            # (without a PLL the core runs on the board clock, whose pin the platform already
+            # constrains; core_clk is then only an alias that synthesis merges away)
+            platform.add_clock_constraint(clk, self.clock_hz)
         # hold the design in reset until the PLL locks (and for a few cycles after)
         hold = Signal(4, init=15, reset_less=True)  # drives the reset, so it must not obey it
         m.d.comb += ResetSignal("sync").eq(hold != 0)

@@ -18,6 +18,10 @@ and ``psi`` with its exact derivative, so the objective is differentiable and th
 gradient can be checked against finite differences (tests/test_bptt.py).
 
 Entry points: :func:`bptt_gradients` (gradients only) and :func:`bptt_loss_and_gradients`.
+
+``plasticore train --rule bptt`` trains the Config network of :mod:`golden.network` instead,
+whose dynamics differ (quantized decay factors, weight shifts, zero reset, the hardware's
+refractory counter); its BPTT is :mod:`golden.bptt_train`.
 """
 
 from __future__ import annotations

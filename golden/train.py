@@ -3,7 +3,7 @@
 Fixed point trains batch 1, tick by tick, with exactly the hardware's learning
 (:mod:`golden.learning`); the float twin runs the same rule on float64 and may use a batch
 (updates of a batch summed in one step). ``bptt`` trains the float network with the exact
-surrogate gradients of :mod:`golden.bptt` (when that module is present).
+surrogate gradients of :mod:`golden.bptt_train` (BPTT through the same float network, Adam).
 
 Each task has a default network and schedule (:data:`TASK_SPECS`): the config fields that fit
 it (sizes, time constants, learning-rate shifts), the target scale in readout LSBs, the initial
@@ -28,7 +28,7 @@ from .tasks import Split, Task
 __all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
            "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights"]
 
-#: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network)
+#: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config)
 TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
                "bptt": "eprop_random"}
 
@@ -296,19 +296,11 @@ def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
 
 
 def _bptt_trainer():
-    """The BPTT training loop over golden.bptt's exact float gradients.
+    """The BPTT trainer: :func:`golden.bptt_train.train_bptt` (float numerics only).
 
-    golden/bptt.py (the float BPTT reference) is written separately; until it exists, and a
-    training loop over its gradients is wired here, ``--rule bptt`` is refused clearly.
+    BPTT with the config's pseudo-derivative, run directly on the Config network of
+    :func:`golden.network.tick` in float numerics (golden.bptt's reference differentiates
+    golden.eprop_model's NEST-unit network, which is a different dynamics), Adam in weight LSBs.
     """
-    try:
-        from . import bptt
-    except ImportError:
-        raise ValueError("rule bptt: golden/bptt.py (the float BPTT reference) is not available yet; "
-                         "use eprop, eprop-symmetric or erbp") from None
-    trainer = getattr(bptt, "train_bptt", None)
-    if trainer is None:
-        raise ValueError("rule bptt: not wired yet: golden/bptt.py computes BPTT gradients of "
-                         "golden.eprop_model's float network (SnnParams, NEST units), which is not yet "
-                         "mapped to a Config network; use eprop, eprop-symmetric or erbp")
-    return trainer
+    from .bptt_train import train_bptt
+    return train_bptt
