@@ -19,6 +19,7 @@ __all__ = ["GaloisLFSR"]
 class GaloisLFSR(wiring.Component):
     def __init__(self, seed: int):
         if not 1 <= seed < (1 << golden_lfsr.WIDTH):
+            self._MustUse__silence = True  # refused, so never elaborated: no "unused" warning
             raise ValueError(f"lfsr seed: {seed!r} is outside the allowed range 1..{(1 << golden_lfsr.WIDTH) - 1}")
         self.seed = seed
         super().__init__({
