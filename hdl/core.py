@@ -87,6 +87,17 @@ def _split(index, divisor: int, n: int):
     return quotients[index], remainders[index]
 
 
+def accumulator_ports(engine, acc_r, acc_w) -> list:
+    """Connect a row accumulator's read-modify-write of its accumulator memory to the memory's
+    read and write ports (the passes that accumulate rows each own one such memory)."""
+    return [
+        acc_r.addr.eq(engine.acc_rd_addr),
+        acc_w.addr.eq(engine.acc_wr_addr),
+        acc_w.data.eq(engine.acc_wr_data),
+        acc_w.en.eq(engine.acc_wr_en),
+    ]
+
+
 class Core(wiring.Component):
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -354,14 +365,8 @@ class Core(wiring.Component):
                 m.d.comb += [
                     w_pre_r.addr.eq(integ.rd_row * nw + integ.rd_word),
                     w_pre_r.en.eq(integ.rd_en),
-                    acc_r.addr.eq(integ.acc_rd_addr),
-                    acc_w.addr.eq(integ.acc_wr_addr),
-                    acc_w.data.eq(integ.acc_wr_data),
-                    acc_w.en.eq(integ.acc_wr_en),
-                    fba_r.addr.eq(fbe.acc_rd_addr),
-                    fba_w.addr.eq(fbe.acc_wr_addr),
-                    fba_w.data.eq(fbe.acc_wr_data),
-                    fba_w.en.eq(fbe.acc_wr_en),
+                    *accumulator_ports(integ, acc_r, acc_w),
+                    *accumulator_ports(fbe, fba_r, fba_w),
                 ]
                 for rp, _ in fb_banks:
                     m.d.comb += rp.addr.eq(fb_row_in_bank * nw + fbe.rd_word)
@@ -422,10 +427,7 @@ class Core(wiring.Component):
                 m.d.comb += [
                     w_out_r.addr.eq(ro.rd_row * nwo + ro.rd_word),
                     w_out_r.en.eq(ro.rd_en),
-                    oacc_r.addr.eq(ro.acc_rd_addr),
-                    oacc_w.addr.eq(ro.acc_wr_addr),
-                    oacc_w.data.eq(ro.acc_wr_data),
-                    oacc_w.en.eq(ro.acc_wr_en),
+                    *accumulator_ports(ro, oacc_r, oacc_w),
                 ]
                 with m.If(~(out_scan.busy | ro.busy)):
                     output_pass.begin(m)
