@@ -41,8 +41,10 @@ class FakeDevice(threading.Thread):
                 return
             for e in self.model.feed(data):
                 payload = e.payload if e.payload is not None else bytes(e.length)
-                os.write(self.fd, self.noise + encode_reply(e.cmd, e.tag, e.status, payload))
-                self.noise = b""
+                # take the noise before replying: once the reply is out the host may set new
+                # noise for its next request, which clearing it afterwards would lose (a race)
+                noise, self.noise = self.noise, b""
+                os.write(self.fd, noise + encode_reply(e.cmd, e.tag, e.status, payload))
 
 
 @pytest.fixture
