@@ -95,8 +95,8 @@ TARGETS = [("cue", "eprop", ">=", 0.90), ("digits", "erbp", ">=", 0.90), ("xor",
 
 
 #: measured misses (docs/results.md, seed 1): kept as expected failures, not loosened targets
-MISSES = {("cue", "fixed"): "measured 0.869 < 0.90", ("xor", "fixed"): "measured 0.945 < 0.95",
-          ("store-recall", "fixed"): "measured 0.758 < 0.95", ("store-recall", "float"): "measured 0.803 < 0.95"}
+MISSES = {("cue", "fixed"): "measured 0.869 < 0.90",
+          ("store-recall", "fixed"): "measured 0.791 < 0.95", ("store-recall", "float"): "measured 0.803 < 0.95"}
 
 
 @pytest.mark.slow
