@@ -26,7 +26,8 @@ from .numerics import Numerics, numerics as numerics_by_name
 from .tasks import Split, Task
 
 __all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
-           "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights"]
+           "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights",
+           "Progress", "no_progress"]
 
 #: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config)
 TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
@@ -131,11 +132,11 @@ class TrainResult:
     weights: Weights
     config: Config
     #: with ``record=True``: the readout Y of every training sample as it was learned,
-    #: ``(epochs, samples, ticks, n_out)`` in training order (see ``orders``)
+    #: ``(epochs, samples, ticks, n_out)`` in training order (:func:`sample_orders`)
     train_y: np.ndarray | None = None
-    orders: list[np.ndarray] | None = None
-    #: with ``record=True``: the weights after every epoch
-    epoch_weights: list[Weights] | None = None
+    #: with ``record=True``: the held-out run behind each ``curve`` value, ``(y, z)`` as
+    #: :func:`heldout_run` returns them with ``spikes=True``
+    epoch_heldout: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The contract of ``plasticore train --json``: these keys, these names."""
@@ -213,7 +214,8 @@ def evaluate(cfg: Config, num: Numerics, w: Weights, task: Task, scale: int) -> 
 Progress = Callable[[Iterable, str, int], Iterable]
 
 
-def _no_progress(it: Iterable, desc: str, total: int) -> Iterable:
+def no_progress(it: Iterable, desc: str, total: int) -> Iterable:
+    """A :data:`Progress` that shows nothing."""
     return it
 
 
@@ -247,8 +249,8 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
 
     ``rule``: a TRAIN_RULES name; ``numerics``: "fixed" (batch 1, the hardware) or "float";
     ``cfg``: the network (default: the task's, see :func:`task_config`); ``seed``: initial
-    weights and sample order; ``record``: keep the readout of every training sample
-    (:attr:`TrainResult.train_y`).
+    weights and sample order; ``record``: keep the readout of every training sample and the
+    held-out runs (:attr:`TrainResult.train_y`, :attr:`TrainResult.epoch_heldout`).
     """
     if rule not in TRAIN_RULES:
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
@@ -265,12 +267,12 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
     if batch < 1 or (numerics == "fixed" and batch != 1):
         raise ValueError(f"batch: {batch!r} is not allowed; fixed point trains batch 1 (the hardware), "
                          f"float any batch >= 1")
-    progress = progress or _no_progress
+    progress = progress or no_progress
     w = initial_weights(cfg, spec, num)
     start = time.perf_counter()
     curve: list[float] = []
-    orders = train_y = None
-    epoch_weights: list[Weights] = []
+    train_y = None
+    epoch_heldout: list[tuple[np.ndarray, np.ndarray]] = []
     if rule == "bptt":
         if numerics != "float":
             raise ValueError("rule bptt: runs on the float network only (--numerics float)")
@@ -288,11 +290,14 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
                                       progress, f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}",
                                       None if train_y is None else train_y[ep])
             if record:
-                epoch_weights.append(w)
-            curve.append(evaluate(cfg, num, w, task, spec.target_scale))
+                y, z = heldout_run(cfg, num, w, task.test, spikes=True)
+                epoch_heldout.append((y, z))
+                curve.append(score(task.metric, y, task.test, spec.target_scale))
+            else:
+                curve.append(evaluate(cfg, num, w, task, spec.target_scale))
     seconds = time.perf_counter() - start
     return TrainResult(task.name, rule, numerics, task.metric, curve[-1], curve, seconds, w, cfg,
-                       train_y, orders, epoch_weights if record else None)
+                       train_y, epoch_heldout if record else None)
 
 
 def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:

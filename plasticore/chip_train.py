@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -23,17 +22,11 @@ from golden import FixedNumerics
 from golden.config import Config
 from golden.network import Weights
 from golden.tasks import Split, Task
-from golden.train import TaskSpec, initial_weights, sample_orders, score, task_targets
+from golden.train import Progress, TaskSpec, initial_weights, no_progress, sample_orders, score, task_targets
 
 from .host import Host
 
 __all__ = ["ChipRun", "ChipTraining", "train_on_chip", "run_heldout_on_chip", "weights_equal"]
-
-Progress = Callable[[Iterable, str, int], Iterable]
-
-
-def _no_progress(it: Iterable, desc: str, total: int) -> Iterable:
-    return it
 
 
 @dataclass
@@ -64,7 +57,7 @@ class ChipTraining:
         return self.curve[-1]
 
 
-def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = _no_progress,
+def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = no_progress,
                         desc: str = "held-out") -> ChipRun:
     """Every sample of ``split`` from a reset state, learning off."""
     c = chip.cfg
@@ -78,8 +71,8 @@ def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = _no_progr
     return ChipRun(y, z, cycles)
 
 
-def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int, progress: Progress = _no_progress,
-                  on_epoch: Callable[[int, ChipRun], None] | None = None) -> ChipTraining:
+def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int,
+                  progress: Progress = no_progress) -> ChipTraining:
     """Train ``task`` on ``chip`` (a fresh one: its LFSRs must not have drawn yet) as
     ``golden.train.train(task, ..., numerics="fixed", cfg=chip.cfg, spec=spec)`` does."""
     cfg: Config = chip.cfg
@@ -102,8 +95,6 @@ def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int, progress:
     chip.load_weights(w0)
     heldout = [run_heldout_on_chip(chip, task.test, progress, f"{task.name} rtl held-out (before)")]
     curve = [score(task.metric, heldout[0].y, task.test, spec.target_scale)]
-    if on_epoch:
-        on_epoch(0, heldout[0])
     for ep, order in enumerate(orders):
         desc = f"{task.name} rtl epoch {ep + 1}/{epochs}"
         for k, i in enumerate(progress(order, desc, len(order))):
@@ -113,8 +104,6 @@ def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int, progress:
         run = run_heldout_on_chip(chip, task.test, progress, f"{task.name} rtl held-out (epoch {ep + 1})")
         heldout.append(run)
         curve.append(score(task.metric, run.y, task.test, spec.target_scale))
-        if on_epoch:
-            on_epoch(ep + 1, run)
     w1 = chip.read_weights()
     seconds = time.perf_counter() - start
     return ChipTraining(task.metric, curve, heldout, train_y, train_cycles, orders, w0, w1, seconds)

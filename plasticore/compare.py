@@ -17,7 +17,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -25,15 +25,12 @@ from golden import FixedNumerics, FloatNumerics
 from golden.config import Config
 from golden.network import Weights
 from golden.tasks import Task, make_task
-from golden.train import (TASK_SPECS, TRAIN_RULES, TaskSpec, heldout_run, initial_weights, score,
-                          task_config, train)
+from golden.train import (TASK_SPECS, TRAIN_RULES, Progress, TaskSpec, heldout_run, initial_weights, no_progress,
+                          score, task_config, train)
 
 from .chip_train import ChipTraining, train_on_chip, weights_equal
 
 __all__ = ["COMPARE_SPECS", "DEFAULT_RULES", "Way", "Comparison", "compare_task", "load_compare_task"]
-
-Progress = Callable[[Iterable, str, int], Iterable]
-
 
 def _scaled(task: str, epochs: int, config: dict[str, Any], task_kw: dict[str, Any], **kw) -> TaskSpec:
     base = TASK_SPECS[task]
@@ -121,6 +118,7 @@ class Comparison:
     epochs: int
     ways: dict[str, Way]
     equality: dict[str, bool]     # what was checked between RTL and fixed point
+    orders: list[np.ndarray]      # the training samples of each epoch, in the order all three learned them
     build_seconds: float          # building the simulated chip (Verilator; cached after once)
 
     @property
@@ -144,13 +142,11 @@ def _golden_way(name: str, task: Task, spec: TaskSpec, cfg: Config, rule: str, e
     before_y = heldout_run(cfg, num, w0, task.test)
     res = train(task, rule, name, cfg=cfg, epochs=epochs, seed=cfg.seed, spec=spec, progress=progress,
                 record=True)
-    epoch_y = [before_y]
-    for w in res.epoch_weights:
-        y, z = heldout_run(cfg, num, w, task.test, spikes=True)
-        epoch_y.append(y)
     seconds = time.perf_counter() - start
-    curve = [score(task.metric, y, task.test, spec.target_scale) for y in epoch_y]
-    return Way(name, task.metric, curve, seconds, epoch_y[-1], z, epoch_y, res.train_y, w0, res.weights)
+    curve = [score(task.metric, before_y, task.test, spec.target_scale), *res.curve]
+    epoch_y = [before_y, *(y for y, _ in res.epoch_heldout)]
+    last_y, last_z = res.epoch_heldout[-1]
+    return Way(name, task.metric, curve, seconds, last_y, last_z, epoch_y, res.train_y, w0, res.weights)
 
 
 def _rtl_way(chip_run: ChipTraining) -> Way:
@@ -174,7 +170,7 @@ def compare_task(task: Task, spec: TaskSpec, rule: str, seed: int, cfg: Config |
     if rule not in TRAIN_RULES or rule == "bptt":
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(r for r in TRAIN_RULES if r != 'bptt')} "
                          "(the chip learns online; bptt has no hardware form)")
-    progress = progress or (lambda it, desc, total: it)
+    progress = progress or no_progress
     epochs = spec.epochs if epochs is None else epochs
     if epochs < 1:
         raise ValueError(f"epochs: {epochs!r} is outside the allowed range 1..")
@@ -200,7 +196,7 @@ def compare_task(task: Task, spec: TaskSpec, rule: str, seed: int, cfg: Config |
         np.array_equal(a, b) for a, b in zip(fixed.epoch_y, rtl.epoch_y, strict=True))
     equality["training readout at every tick"] = bool(np.array_equal(fixed.train_y, rtl.train_y))
     equality["held-out spikes"] = bool(np.array_equal(fixed.heldout_z, rtl.heldout_z))
-    return Comparison(task, spec, cfg, rule, seed, epochs, ways, equality, build_seconds)
+    return Comparison(task, spec, cfg, rule, seed, epochs, ways, equality, chip_run.orders, build_seconds)
 
 
 def format_table(cmp: Comparison) -> str:
@@ -209,10 +205,12 @@ def format_table(cmp: Comparison) -> str:
     rows = [f"{'run':<7}{metric:>10}{'spikes/tick':>13}{'seconds':>10}"]
     for name, w in cmp.ways.items():
         rows.append(f"{name:<7}{w.value:>10.3f}{w.spikes_per_tick:>13.2f}{w.seconds:>10.1f}")
-    verdict = "yes, bit for bit" if cmp.rtl_equals_fixed else "NO"
-    rows.append(f"RTL == fixed: {verdict} ({', '.join(k for k, v in cmp.equality.items() if v) or 'nothing'}"
-                + (f"; differ: {', '.join(k for k, v in cmp.equality.items() if not v)}" if not cmp.rtl_equals_fixed
-                   else "") + ")")
+    same = ", ".join(k for k, v in cmp.equality.items() if v) or "nothing"
+    differ = ", ".join(k for k, v in cmp.equality.items() if not v)
+    if cmp.rtl_equals_fixed:
+        rows.append(f"RTL == fixed: yes, bit for bit ({same})")
+    else:
+        rows.append(f"RTL == fixed: NO ({same}; differ: {differ})")
     return "\n".join(rows)
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from golden.train import predict, sample_orders
+from golden.train import predict
 
-from .compare import Comparison, format_table
+from .compare import COMPARE_SPECS, DEFAULT_RULES, Comparison, Progress, compare_task, format_table, load_compare_task
 
-__all__ = ["write_report", "PLOTS"]
+__all__ = ["write_report", "compare_and_report", "PLOTS"]
 
 PLOTS = ("learning_curves.png", "raster.png", "weights.png", "readout.png")
 #: one colour and line style per way; RTL is drawn dashed over fixed so that equal curves show both
@@ -59,12 +59,12 @@ def _running(v: np.ndarray, window: int) -> np.ndarray:
     return (c[window:] - c[:-window]) / window
 
 
-def plot_learning_curves(cmp: Comparison, path: Path, orders) -> None:
+def plot_learning_curves(cmp: Comparison, path: Path) -> None:
     plt = _pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for name, w in cmp.ways.items():
         a.plot(range(len(w.curve)), w.curve, label=LABEL[name], **STYLE[name])
-        per = np.concatenate([_sample_scores(cmp, w.train_y[ep], orders[ep]) for ep in range(len(orders))])
+        per = np.concatenate([_sample_scores(cmp, w.train_y[ep], order) for ep, order in enumerate(cmp.orders)])
         win = max(10, len(cmp.task.train) // 5)
         style = {k: v for k, v in STYLE[name].items() if k != "marker"}
         b.plot(np.arange(win, len(per) + 1), _running(per, win), label=LABEL[name], **style)
@@ -162,8 +162,7 @@ def plot_readout(cmp: Comparison, path: Path, sample: int = 0) -> None:
 def write_report(cmp: Comparison, folder: Path, command: str, result: dict[str, Any]) -> Path:
     """Write plots, ``result.json`` and ``report.md`` into ``folder``; returns report.md."""
     folder.mkdir(parents=True, exist_ok=True)
-    orders = sample_orders(cmp.seed, len(cmp.task.train), cmp.epochs)
-    plot_learning_curves(cmp, folder / "learning_curves.png", orders)
+    plot_learning_curves(cmp, folder / "learning_curves.png")
     plot_raster(cmp, folder / "raster.png")
     plot_weights(cmp, folder / "weights.png")
     plot_readout(cmp, folder / "readout.png")
@@ -216,3 +215,16 @@ Simulator build: {cmp.build_seconds:.1f} s (cached after the first build).
     path = folder / "report.md"
     path.write_text(md)
     return path
+
+
+def compare_and_report(name: str, seed: int, folder: Path, command: str, rule: str | None = None,
+                       cfg=None, epochs: int | None = None, n_train: int | None = None, n_test: int | None = None,
+                       progress: Progress | None = None) -> tuple[Comparison, Path, dict[str, Any]]:
+    """The task ``name`` with its COMPARE_SPECS network (or ``cfg``), trained three ways, and its
+    report written into ``folder``: what ``plasticore compare`` and ``plasticore demo`` run.
+    Returns the comparison, report.md and the result object (the ``--json`` contract)."""
+    spec = COMPARE_SPECS[name]
+    task = load_compare_task(name, seed, spec, n_train, n_test)
+    cmp = compare_task(task, spec, rule or DEFAULT_RULES[name], seed, cfg=cfg, epochs=epochs, progress=progress)
+    result = cmp.as_json(str(folder))
+    return cmp, write_report(cmp, folder, command, result), result

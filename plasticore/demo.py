@@ -32,24 +32,21 @@ DEMO_SAMPLES = dict(task="digits", n_train=200, n_test=100, epochs=2)
 
 
 def _compare(args: argparse.Namespace, folder: Path):
-    from .compare import COMPARE_SPECS, DEFAULT_RULES, compare_task, format_table, load_compare_task
-    from .compare_report import write_report
+    from .compare import format_table
+    from .compare_report import compare_and_report
 
     name = DEMO_SAMPLES["task"]
-    spec = COMPARE_SPECS[name]
     n_train = args.train_samples or DEMO_SAMPLES["n_train"]
     n_test = args.test_samples or DEMO_SAMPLES["n_test"]
     epochs = args.epochs or DEMO_SAMPLES["epochs"]
-    task = load_compare_task(name, args.seed, spec, n_train, n_test)
 
     def progress(it, desc, total):
         return progress_bar(desc, total, unit="sample")(it)
 
-    cmp = compare_task(task, spec, DEFAULT_RULES[name], args.seed, epochs=epochs, progress=progress)
-    result = cmp.as_json(str(folder))
     command = (f"plasticore compare --task {name} --seed {args.seed} --train-samples {n_train} "
                f"--test-samples {n_test} --epochs {epochs}")
-    md = write_report(cmp, folder, command, result)
+    cmp, md, _ = compare_and_report(name, args.seed, folder, command, epochs=epochs, n_train=n_train,
+                                    n_test=n_test, progress=progress)
     print(format_table(cmp))
     return cmp, md
 

@@ -43,27 +43,25 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from golden import load_config
 
-    from ..compare import COMPARE_SPECS, DEFAULT_RULES, compare_task, format_table, load_compare_task, report_dir_for
-    from ..compare_report import write_report
+    from ..compare import DEFAULT_RULES, format_table, report_dir_for
+    from ..compare_report import compare_and_report
 
     if args.seed < 0:
         raise ValueError(f"--seed: {args.seed!r} is outside the allowed range 0..")
-    spec = COMPARE_SPECS[args.task]
     rule = args.rule or DEFAULT_RULES[args.task]
-    task = load_compare_task(args.task, args.seed, spec, args.train_samples, args.test_samples)
     cfg = load_config(args.config) if args.config else None
 
     def progress(it, desc, total):
         return it if args.quiet else progress_bar(desc, total, unit="sample")(it)
 
-    print(f"== plasticore compare: task {task.name}, rule {rule}, seed {args.seed}")
-    cmp = compare_task(task, spec, rule, args.seed, cfg=cfg, epochs=args.epochs, progress=progress)
-    folder = Path(args.report) if args.report else report_dir_for(task.name, args.config and Path(
+    print(f"== plasticore compare: task {args.task}, rule {rule}, seed {args.seed}")
+    folder = Path(args.report) if args.report else report_dir_for(args.task, args.config and Path(
         args.config).stem or "default", args.seed)
     command = "plasticore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["compare"] \
-        else f"plasticore compare --task {task.name} --seed {args.seed}"
-    result = cmp.as_json(str(folder))
-    md = write_report(cmp, folder, command, result)
+        else f"plasticore compare --task {args.task} --seed {args.seed}"
+    cmp, md, result = compare_and_report(args.task, args.seed, folder, command, rule=rule, cfg=cfg,
+                                         epochs=args.epochs, n_train=args.train_samples,
+                                         n_test=args.test_samples, progress=progress)
     print(format_table(cmp))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
