@@ -45,16 +45,16 @@ from .config import Config
 from .learning import pseudo_derivative
 from .network import Weights
 from .numerics import FloatNumerics
+from .train import task_targets
 
 __all__ = ["ConfigRun", "forward", "objective", "psi_scale", "loss_and_gradients", "Adam", "BPTT_LR", "train_bptt"]
 
 _FLOAT = FloatNumerics()
 
-#: Adam step size in weight LSBs at batch 1, per task; a batch of B samples steps sqrt(B) times
-#: as far (the gradient's noise falls as 1/sqrt(B)). Chosen on cue and digits (seed 1): at batch 1,
-#: 0.05 LSB gave the steadiest curves of 0.05 / 0.1 / 0.2 / 0.5 (0.5 did not learn cue).
-BPTT_LR: dict[str, float] = {"cue": 0.05, "digits": 0.05, "xor": 0.05, "store-recall": 0.05, "pattern": 0.05}
-_DEFAULT_LR = 0.05
+#: Adam step size in weight LSBs at batch 1, every task; a batch of B samples steps sqrt(B)
+#: times as far (the gradient's noise falls as 1/sqrt(B)). Chosen on cue and digits (seed 1): at
+#: batch 1, 0.05 LSB gave the steadiest curves of 0.05 / 0.1 / 0.2 / 0.5 (0.5 did not learn cue).
+BPTT_LR = 0.05
 
 
 def _decays(cfg: Config) -> tuple[float, float, float]:
@@ -232,14 +232,14 @@ def train_bptt(cfg: Config, w: Weights, task, spec, epochs: int, batch: int, rng
 
     One Adam step per batch of ``batch`` samples (state reset per sample), samples in a fresh
     ``rng`` permutation every epoch; targets are ``spec.target_scale`` readout LSBs per unit.
-    ``lr`` (default :data:`BPTT_LR` of the task times ``sqrt(batch)``) halves every
+    ``lr`` (default :data:`BPTT_LR` times ``sqrt(batch)``) halves every
     ``spec.anneal_every`` epochs, as the hardware rules' learning-rate shifts grow by one. ``evaluate_fn(w)`` after each epoch
     gives the curve. ``w_in``, ``w_rec``, ``w_out`` learn; feedback ``b_fb`` is unused.
     """
     split = task.train
-    lr0 = BPTT_LR.get(task.name, _DEFAULT_LR) * np.sqrt(batch) if lr is None else lr
+    lr0 = BPTT_LR * np.sqrt(batch) if lr is None else lr
     opt = Adam(lr0)
-    targets = np.rint(split.target * spec.target_scale).astype(np.float64)
+    targets = task_targets(split, spec.target_scale, _FLOAT)
     params = {k: np.array(getattr(w, k), dtype=np.float64) for k in ("w_in", "w_rec", "w_out")}
     b_fb = np.asarray(w.b_fb, dtype=np.float64)
     curve: list[float] = []
