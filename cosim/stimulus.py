@@ -36,7 +36,7 @@ def random_config(seed: int) -> Config:
         trace_bits = int(rng.integers(2, 13))
         pd_window = 1 << int(np.clip(np.log2(max(threshold, 2)) + rng.integers(-2, 2), h_bits, u_bits - 2))
         try:
-            return Config(
+            cfg = Config(
                 name=f"random{seed}",
                 n_in=int(rng.integers(1, 41)), n_rec=n_rec, n_out=int(rng.integers(1, 6)),
                 n_alif=int(rng.choice([0, n_rec // 2, n_rec, int(rng.integers(0, n_rec + 1))])),
@@ -64,7 +64,18 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
+        return _with_readout_width(cfg, seed)
     raise RuntimeError(f"no valid random config found for seed {seed}")
+
+
+def _with_readout_width(cfg: Config, seed: int) -> Config:
+    """Half of the random configs get a readout width of their own (``wout_bits``), drawn from
+    a separate generator so that the other fields of ``random_config(seed)`` stay as they were."""
+    rng = np.random.default_rng((seed, 0x0B))
+    if rng.random() < 0.5:
+        return cfg
+    widest = min(16, cfg.y_bits - cfg.out_shift)  # Wout << out_shift must fit Y
+    return cfg.replace(wout_bits=int(rng.integers(2, widest + 1)))
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:

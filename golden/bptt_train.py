@@ -43,13 +43,15 @@ import numpy as np
 
 from .config import Config
 from .learning import pseudo_derivative
-from .network import Weights
-from .numerics import FloatNumerics
+from .network import Weights, init_state, tick
+from .numerics import FixedNumerics, FloatNumerics, signed_range
 from .train import task_targets
 
-__all__ = ["ConfigRun", "forward", "objective", "psi_scale", "loss_and_gradients", "Adam", "BPTT_LR", "train_bptt"]
+__all__ = ["ConfigRun", "forward", "forward_fixed", "backward", "objective", "psi_scale", "loss_and_gradients",
+           "quantize", "Adam", "BPTT_LR", "train_bptt"]
 
 _FLOAT = FloatNumerics()
+_FIXED = FixedNumerics()
 
 #: Adam step size in weight LSBs at batch 1, every task; a batch of B samples steps sqrt(B)
 #: times as far (the gradient's noise falls as 1/sqrt(B)). Chosen on cue and digits (seed 1): at
@@ -144,6 +146,48 @@ def forward(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None =
     return ConfigRun(x=x, u=us, a=as_, z=zs, psi=psis, y=y, e=e)
 
 
+def forward_fixed(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None = None,
+                  valid: np.ndarray | None = None) -> ConfigRun:
+    """Run ``x`` ``(ticks, batch, n_in)`` from the reset state on the fixed-point network: the
+    hardware's own tick (:func:`golden.network.tick` under FixedNumerics, integer weights,
+    rounding and saturation), recorded as floats for :func:`backward`.
+
+    ``psi`` is the float pseudo-derivative at the fixed-point ``u - A`` (quantization-aware
+    training with a straight-through estimator: the backward pass treats rounding and
+    saturation as identities).
+    """
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[2] != cfg.n_in:
+        raise ValueError(f"inputs: expected (ticks, batch, n_in={cfg.n_in}), got shape {x.shape}")
+    T, B, _ = x.shape
+    n = cfg.n_rec
+    wi = w.astype(np.int64)
+    s = init_state(cfg, _FIXED, B)
+    us, as_, zs, psis = (np.empty((T, B, n)) for _ in range(4))
+    y = np.empty((T, B, cfg.n_out))
+    e = np.zeros((T, B, cfg.n_out))
+    scale = psi_scale(cfg)
+    xi = x.astype(np.int64)
+    for t in range(T):
+        tg = None if targets is None else np.asarray(targets[t], dtype=np.int64)
+        vd = None if valid is None else np.asarray(valid[t], dtype=bool)
+        new, out = tick(cfg, _FIXED, wi, s, xi[t], tg, vd)
+        us[t], as_[t], zs[t], y[t], e[t] = new.u, new.a, new.z, new.y, out.e
+        psis[t] = pseudo_derivative(cfg, _FLOAT, new.u.astype(np.float64), out.threshold.astype(np.float64),
+                                    s.ref == 0) * scale
+        s = new
+    return ConfigRun(x=x.astype(np.float64), u=us, a=as_, z=zs, psi=psis, y=y, e=e)
+
+
+def quantize(cfg: Config, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The hardware weights of float shadow weights: rounded to integers, clipped to their width."""
+    out = {}
+    for k, v in params.items():
+        lo, hi = signed_range(cfg.out_w_bits if k == "w_out" else cfg.w_bits)
+        out[k] = np.clip(np.rint(v), lo, hi).astype(np.int64)
+    return out
+
+
 def objective(run: ConfigRun) -> float:
     """``L = 1/2 sum_t sum_k e**2``, mean over the batch."""
     return 0.5 * float(np.sum(run.e ** 2)) / run.e.shape[1]
@@ -160,6 +204,13 @@ def loss_and_gradients(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarr
     ``w_rec`` (they start at 0 and stay 0, as in golden.bptt).
     """
     run = forward(cfg, w, x, targets, valid, smooth_width)
+    return objective(run), backward(cfg, w, run, stop_reset_gradient=stop_reset_gradient,
+                                    zero_diagonal=zero_diagonal)
+
+
+def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bool = True,
+             zero_diagonal: bool = True) -> dict[str, np.ndarray]:
+    """The BPTT (pseudo-)gradient of ``L`` for a recorded ``run`` (float or fixed forward)."""
     T, B, _ = run.x.shape
     n = cfg.n_rec
     alpha, rho, kappa = _decays(cfg)
@@ -201,7 +252,7 @@ def loss_and_gradients(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarr
     }
     if zero_diagonal:
         np.fill_diagonal(grads["w_rec"], 0.0)
-    return objective(run), grads
+    return grads
 
 
 class Adam:
@@ -227,7 +278,7 @@ class Adam:
 
 def train_bptt(cfg: Config, w: Weights, task, spec, epochs: int, batch: int, rng: np.random.Generator,
                progress: Callable[[Iterable, str, int], Iterable], evaluate_fn: Callable[[Weights], float],
-               lr: float | None = None) -> tuple[Weights, list[float]]:
+               lr: float | None = None, numerics: str = "float") -> tuple[Weights, list[float]]:
     """Train ``w`` on ``task.train`` with BPTT + Adam; return the weights and the held-out curve.
 
     One Adam step per batch of ``batch`` samples (state reset per sample), samples in a fresh
@@ -235,27 +286,49 @@ def train_bptt(cfg: Config, w: Weights, task, spec, epochs: int, batch: int, rng
     ``lr`` (default :data:`BPTT_LR` times ``sqrt(batch)``) halves every
     ``spec.anneal_every`` epochs, as the hardware rules' learning-rate shifts grow by one. ``evaluate_fn(w)`` after each epoch
     gives the curve. ``w_in``, ``w_rec``, ``w_out`` learn; feedback ``b_fb`` is unused.
+
+    ``numerics="fixed"``: quantization-aware training for the fixed-point network. Adam moves
+    float shadow weights; every forward pass runs the hardware's integer tick
+    (:func:`forward_fixed`) on the shadow weights rounded and clipped to their widths
+    (:func:`quantize`), and the gradient flows straight through the rounding. The shadow
+    weights are kept within half an LSB of the rails. The returned weights are the integers.
+    This is offline training on the host: the chip runs the result; it does not learn it.
     """
+    if numerics not in ("float", "fixed"):
+        raise ValueError(f"numerics: {numerics!r} is not float or fixed")
+    fixed = numerics == "fixed"
     split = task.train
     lr0 = BPTT_LR * np.sqrt(batch) if lr is None else lr
     opt = Adam(lr0)
-    targets = task_targets(split, spec.target_scale, _FLOAT)
+    targets = task_targets(split, spec.target_scale, _FIXED if fixed else _FLOAT)
     params = {k: np.array(getattr(w, k), dtype=np.float64) for k in ("w_in", "w_rec", "w_out")}
-    b_fb = np.asarray(w.b_fb, dtype=np.float64)
+    b_fb = np.asarray(w.b_fb, dtype=np.int64 if fixed else np.float64)
+    rails = {k: signed_range(cfg.out_w_bits if k == "w_out" else cfg.w_bits) for k in params}
+
+    def weights(p: dict[str, np.ndarray]) -> Weights:
+        if fixed:
+            p = quantize(cfg, p)
+        return Weights(p["w_in"], p["w_rec"], p["w_out"], b_fb)
+
     curve: list[float] = []
     for ep in range(epochs):
         if spec.anneal_every:
             opt.lr = lr0 / 2 ** (ep // spec.anneal_every)
         order = rng.permutation(len(split))
         starts = range(0, len(order), batch)
-        for lo in progress(starts, f"{task.name} bptt float epoch {ep + 1}/{epochs}", len(starts)):
+        for lo in progress(starts, f"{task.name} bptt {numerics} epoch {ep + 1}/{epochs}", len(starts)):
             idx = order[lo:lo + batch]
-            xs = np.swapaxes(split.x[idx], 0, 1).astype(np.float64)
+            xs = np.swapaxes(split.x[idx], 0, 1)
             tg = np.swapaxes(targets[idx], 0, 1)
             vd = np.swapaxes(split.valid[idx], 0, 1)
-            _, grads = loss_and_gradients(cfg, Weights(params["w_in"], params["w_rec"], params["w_out"], b_fb),
-                                          xs, tg, vd)
+            wk = weights(params)
+            if fixed:
+                grads = backward(cfg, wk, forward_fixed(cfg, wk, xs, tg, vd))
+            else:
+                _, grads = loss_and_gradients(cfg, wk, xs.astype(np.float64), tg, vd)
             params = opt.step(params, grads)
-        w = Weights(params["w_in"], params["w_rec"], params["w_out"], b_fb)
+            if fixed:
+                params = {k: np.clip(v, rails[k][0] - 0.5, rails[k][1] + 0.5) for k, v in params.items()}
+        w = weights(params)
         curve.append(evaluate_fn(w))
     return w, curve

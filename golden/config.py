@@ -89,6 +89,10 @@ class Config:
 
     # bit widths (signed two's complement unless noted) ---------------------------------------
     w_bits: int = field(default=8, metadata=_range(2, 16))
+    #: readout weights Wout (signed); ``None`` means "same as w_bits". A wider readout lets a
+    #: task scale its readout up without saturating Wout, so stochastic rounding's +-1 LSB is a
+    #: smaller fraction of each readout update (docs/results.md, cue accumulation)
+    wout_bits: int | None = field(default=None, metadata=_range(2, 16))
     u_bits: int = field(default=16, metadata=_range(8, 32))
     #: adaptation state a (unsigned)
     a_bits: int = field(default=14, metadata=_range(2, 24))
@@ -166,7 +170,7 @@ class Config:
                 )
             return
         lo, hi = meta["range"]
-        if value is None and f.name == "tau_trace":
+        if value is None and f.name in ("tau_trace", "wout_bits"):
             return
         is_float_field = isinstance(lo, float)
         if isinstance(value, bool) or not isinstance(value, (int, float) if is_float_field else int):
@@ -198,6 +202,7 @@ class Config:
         need(self.pd_window <= u_max, "pd_window", self.pd_window, f"1..{u_max} (u_bits={self.u_bits})")
         # one weight, shifted, must be representable in the soma / readout width
         w_max = (1 << (self.w_bits - 1)) - 1
+        wout_max = (1 << (self.out_w_bits - 1)) - 1
         need(
             (w_max << self.w_shift) <= u_max,
             "w_shift",
@@ -206,13 +211,13 @@ class Config:
         )
         y_max = (1 << (self.y_bits - 1)) - 1
         need(
-            (w_max << self.out_shift) <= y_max,
+            (wout_max << self.out_shift) <= y_max,
             "out_shift",
             self.out_shift,
-            f"0..{self.y_bits - self.w_bits} (w_bits={self.w_bits}, y_bits={self.y_bits})",
+            f"0..{self.y_bits - self.out_w_bits} (readout weights {self.out_w_bits} bits, y_bits={self.y_bits})",
         )
         need(self.fb_acc_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
-             f"values with e_bits + w_bits + log2(n_out) <= {_MAX_EXACT_BITS}")
+             f"values with e_bits + {self.fb_w_bits}-bit feedback weights + log2(n_out) <= {_MAX_EXACT_BITS}")
         # learning (docs/numerics.md, "Learning")
         tr_max = (1 << self.trace_bits) - 1
         need(self.trace_inc <= tr_max, "trace_inc", self.trace_inc, f"1..{tr_max} (trace_bits={self.trace_bits})")
@@ -263,6 +268,17 @@ class Config:
         return decay_factor(self.tau_m if self.tau_trace is None else self.tau_trace, self.decay_bits)
 
     @cached_property
+    def out_w_bits(self) -> int:
+        """Width of the readout weights Wout (``wout_bits``, or ``w_bits`` when unset)."""
+        return self.w_bits if self.wout_bits is None else self.wout_bits
+
+    @cached_property
+    def fb_w_bits(self) -> int:
+        """Width of the feedback weights B: Wout's with ``eprop_symmetric`` (B = Wout^T), else
+        ``w_bits`` (the stored random B)."""
+        return self.out_w_bits if self.rule == "eprop_symmetric" else self.w_bits
+
+    @cached_property
     def in_acc_bits(self) -> int:
         """Signed width that holds ``sum(Win.x) + sum(Wrec.z)`` exactly (before ``w_shift``)."""
         return self.w_bits + _clog2(self.n_in + self.n_rec)
@@ -270,12 +286,12 @@ class Config:
     @cached_property
     def out_acc_bits(self) -> int:
         """Signed width that holds ``sum(Wout.z)`` exactly (before ``out_shift``)."""
-        return self.w_bits + _clog2(self.n_rec)
+        return self.out_w_bits + _clog2(self.n_rec)
 
     @cached_property
     def fb_acc_bits(self) -> int:
         """Signed width that holds ``sum(B.e)`` exactly."""
-        return self.w_bits + self.e_bits + _clog2(self.n_out)
+        return self.fb_w_bits + self.e_bits + _clog2(self.n_out)
 
     @cached_property
     def pd_shift(self) -> int:
@@ -326,7 +342,8 @@ class Config:
         """One line for logs and reports."""
         kind = f"{self.n_lif} LIF + {self.n_alif} ALIF" if self.n_alif else f"{self.n_rec} LIF"
         return (
-            f"{self.name}: {self.n_in} in, {kind}, {self.n_out} out, {self.w_bits}-bit weights, "
+            f"{self.name}: {self.n_in} in, {kind}, {self.n_out} out, {self.w_bits}-bit weights"
+            f"{'' if self.wout_bits is None else f' ({self.wout_bits}-bit readout)'}, "
             f"U{self.u_bits} V{self.v_bits} Y{self.y_bits}, rule {self.rule}, P={self.lanes}"
         )
 

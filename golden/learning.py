@@ -159,13 +159,14 @@ def draw_matrix(states: np.ndarray, rows: int, cols: int, lanes: int) -> tuple[n
 
 
 def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray, pre: np.ndarray,
-                shift: int, lfsr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                shift: int, lfsr: np.ndarray, bits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One batch element's update of a weight matrix stored row-per-presynaptic-unit.
 
     ``w_t``: ``(n_pre, n_post)`` (the transpose of ``post x pre``); ``factor``: the post-synaptic
     factor (g_j, or e_k for the readout); ``pre``: the presynaptic factor (e_bar_i, or z_bar_j).
     ``w_t[i, j] <- sat_s(w_t[i, j] + sround(-factor_j * pre_i, shift), w_bits)`` for the rows
-    with ``pre_i != 0``, drawing in hardware order. Returns the new matrix and LFSR states.
+    with ``pre_i != 0``, drawing in hardware order (``bits``: the matrix's width, default
+    ``w_bits``). Returns the new matrix and LFSR states.
     """
     rows = np.flatnonzero(pre)
     if rows.size == 0:
@@ -173,7 +174,7 @@ def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray,
     r, lfsr = draw_matrix(lfsr, rows.size, w_t.shape[1], cfg.lanes)
     p = -np.outer(pre[rows], factor)
     out = w_t.copy()
-    out[rows] = num.sat(w_t[rows] + sround(num, p, shift, r), cfg.w_bits)
+    out[rows] = num.sat(w_t[rows] + sround(num, p, shift, r), cfg.w_bits if bits is None else bits)
     return out, lfsr
 
 
@@ -205,7 +206,7 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
                 w_pre_t, lfsr = update_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
                 if cfg.learn_readout:
                     w_out_t, lfsr = update_rows(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b],
-                                                cfg.out_lr_shift, lfsr)
+                                                cfg.out_lr_shift, lfsr, cfg.out_w_bits)
             w_in, w_rec, w_out = w_pre_t[:cfg.n_in].T, w_pre_t[cfg.n_in:].T, w_out_t.T
         else:
             gm = g * vmask[:, None]

@@ -127,8 +127,9 @@ class Core(wiring.Component):
         w_layout = lanes_of(cfg.w_bits)
         trace_layout = lanes_of(cfg.trace_bits, False)
         w_pre_r, w_pre_w = memory("w_pre", g.n_pre * nw, w_layout)
-        w_out_r, w_out_w = memory("w_out", regions["w_out"].depth, w_layout)
-        fb_banks = [memory(f"b_fb{bank}", g.fb_bank_depth, w_layout, granularity=1) for bank in range(P)]
+        w_out_r, w_out_w = memory("w_out", regions["w_out"].depth, lanes_of(cfg.out_w_bits))
+        fb_banks = [memory(f"b_fb{bank}", g.fb_bank_depth, lanes_of(cfg.fb_w_bits), granularity=1)
+                    for bank in range(P)]
         u_r, u_w = memory("u", nw, lanes_of(cfg.u_bits))
         a_r, a_w = memory("a", nw, lanes_of(cfg.a_bits, False))
         ref_r, ref_w = memory("ref", nw, lanes_of(cfg.ref_bits, False))
@@ -264,7 +265,7 @@ class Core(wiring.Component):
         # ACCUMULATE: feedback engine (B . e(t-1)) over the banks of B ---------------------------
         m.submodules.fb_scan = fb_scan = SpikeScanner(cfg.n_out)
         m.submodules.feedback = fbe = RowAccumulator(
-            n_rows=cfg.n_out, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
+            n_rows=cfg.n_out, words_per_row=nw, lanes=P, weight_bits=cfg.fb_w_bits,
             acc_bits=cfg.fb_acc_bits, factor_bits=cfg.e_bits)
         fb_row_in_bank, fb_bank = _split(fbe.rd_row, P, cfg.n_out)
         fb_bank_s1 = Signal(range(max(P, 2)))
@@ -281,7 +282,7 @@ class Core(wiring.Component):
         # READOUT engine ---------------------------------------------------------------------------
         m.submodules.out_scan = out_scan = SpikeScanner(cfg.n_rec)
         m.submodules.readout = ro = RowAccumulator(
-            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.w_bits, acc_bits=cfg.out_acc_bits)
+            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.out_w_bits, acc_bits=cfg.out_acc_bits)
         m.d.comb += out_scan.bits.eq(z_new[:cfg.n_rec])
         wiring.connect(m, out_scan.indices, ro.rows)
         m.d.comb += ro.w_data.eq(w_out_r.data.as_value())
@@ -310,7 +311,7 @@ class Core(wiring.Component):
 
         m.submodules.learn_out_scan = lo_scan = SpikeScanner(cfg.n_rec)
         m.submodules.learn_out = lo = RowUpdater(
-            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.w_bits,
+            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.out_w_bits,
             post_bits=cfg.e_bits, pre_bits=cfg.trace_bits, shift=cfg.out_lr_shift)
         m.d.comb += lo_scan.bits.eq(zbar_nz[:cfg.n_rec])
         wiring.connect(m, lo_scan.indices, lo.rows)

@@ -103,8 +103,8 @@ class Geometry:
             # name,    depth,                      lanes, bits,        signed
             ("w_in", c.n_in * self.words_rec, P, c.w_bits, True),
             ("w_rec", c.n_rec * self.words_rec, P, c.w_bits, True),
-            ("w_out", c.n_rec * self.words_out, P, c.w_bits, True),
-            ("b_fb", P * self.fb_bank_stride, P, c.w_bits, True),
+            ("w_out", c.n_rec * self.words_out, P, c.out_w_bits, True),
+            ("b_fb", P * self.fb_bank_stride, P, c.fb_w_bits, True),
             ("u", self.words_rec, P, c.u_bits, True),
             ("a", self.words_rec, P, c.a_bits, False),
             ("ref", self.words_rec, P, c.ref_bits, False),

@@ -43,8 +43,8 @@ COMPARE_SPECS: dict[str, TaskSpec] = {
     # 64 LIF, 300 images, 20 ticks each, learning rates 16x the full-size run's
     "digits": _scaled("digits", 3, dict(n_rec=64, lr_shift=20, out_lr_shift=16),
                       dict(ticks=20, n_train=300, n_test=150)),
-    # 32 neurons (16 ALIF), a shorter delay
-    "cue": _scaled("cue", 2, dict(n_rec=32, n_alif=16, lr_shift=24, out_lr_shift=16),
+    # 32 neurons (16 ALIF), a shorter delay (shifts +4 for cue's 16x finer traces: the same rates)
+    "cue": _scaled("cue", 2, dict(n_rec=32, n_alif=16, lr_shift=28, out_lr_shift=20),
                    dict(n_train=200, n_test=100, delay_ticks=20)),
     "xor": _scaled("xor", 2, dict(n_rec=32, n_alif=16, lr_shift=24, out_lr_shift=17),
                    dict(n_train=200, n_test=100)),

@@ -115,9 +115,10 @@ def plot_weights(cmp: Comparison, path: Path) -> None:
     plt = _pyplot()
     names = ("w_in", "w_rec", "w_out")
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    lo, hi = -(1 << (cmp.cfg.w_bits - 1)), (1 << (cmp.cfg.w_bits - 1)) - 1
-    bins = np.linspace(lo - 0.5, hi + 0.5, min(hi - lo + 2, 65))
     for ax, name in zip(axes, names):
+        bits = cmp.cfg.out_w_bits if name == "w_out" else cmp.cfg.w_bits
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        bins = np.linspace(lo - 0.5, hi + 0.5, min(hi - lo + 2, 65))
         before = np.asarray(getattr(cmp.ways["fixed"].weights_before, name)).ravel()
         ax.hist(before, bins=bins, color="lightgrey", label="before")
         for way in ("float", "fixed", "rtl"):
@@ -126,7 +127,7 @@ def plot_weights(cmp: Comparison, path: Path) -> None:
             ax.hist(after, bins=bins, histtype="step", color=style["color"], ls=style["ls"],
                     lw=style.get("lw", 1.5), label=f"after, {LABEL[way]}")
         ax.set_yscale("log")
-        ax.set_title(f"{name} ({before.size} weights, {cmp.cfg.w_bits}-bit)")
+        ax.set_title(f"{name} ({before.size} weights, {bits}-bit)")
         ax.set_xlabel("weight (LSB)")
     axes[0].set_ylabel("count")
     axes[-1].legend(fontsize=8)

@@ -7,7 +7,8 @@
 * Without recurrent weights and ALIF the gradients equal the ones written by hand (readout:
   e filtered backwards by kappa times z; input: psi times the learning signal times x filtered
   by alpha, i.e. e-prop with symmetric feedback).
-* ``plasticore train --rule bptt`` trains (float) and is refused in fixed point.
+* ``plasticore train --rule bptt`` trains in float, and in fixed point (quantization-aware: the
+  forward pass is the hardware's integer tick, the weights it returns are in-range integers).
 """
 
 import dataclasses
@@ -15,7 +16,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from golden.bptt_train import Adam, forward, loss_and_gradients, objective
+from golden.bptt_train import Adam, backward, forward, forward_fixed, loss_and_gradients, objective, quantize
 from golden.config import Config
 from golden.network import Weights, init_weights, run
 from golden.tasks import make_task
@@ -64,6 +65,33 @@ def test_forward_matches_network_tick(reset, n_alif, refractory):
     np.testing.assert_allclose(got.a, ref.a, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(got.y, ref.y, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(got.e, ref.e, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("n_alif", [0, 16])
+def test_fixed_forward_is_the_hardware_tick(n_alif):
+    """forward_fixed records exactly what golden.network.run computes in fixed point."""
+    cfg = Config(n_in=16, n_rec=32, n_alif=n_alif, n_out=3, refractory=2, decay_bits=12, tau_a=100.0,
+                 adapt_inc=200, threshold=512, pseudo_derivative="piecewise_linear", pd_window=512)
+    w = init_weights(cfg, 4, in_scale=0.6, rec_scale=0.4, out_scale=0.5)
+    rng = np.random.default_rng(1)
+    x, tgt, valid = data(cfg, rng, T=80, B=3, rate=0.2, valid_from=20)
+    tgt = np.rint(tgt).astype(np.int64)
+    ref = run(cfg, w, x.astype(np.int64), "fixed", tgt, valid)
+    got = forward_fixed(cfg, w, x.astype(np.int64), tgt, valid)
+    assert ref.z.sum() > 100, "too few spikes to test anything"
+    for name in ("z", "u", "a", "y", "e"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(ref, name), err_msg=name)
+    # psi is zero exactly where the neuron was refractory or far from threshold, positive elsewhere
+    assert (got.psi >= 0).all() and (got.psi > 0).any()
+    # the backward pass of a fixed run is the float formula applied to its record
+    grads = backward(cfg, w.astype(np.float64), got)
+    assert set(grads) == set(NAMES) and all(np.isfinite(g).all() for g in grads.values())
+
+
+def test_quantize_rounds_and_clips_each_matrix_to_its_width():
+    cfg = tiny_cfg(w_bits=6, wout_bits=10, out_shift=0)
+    q = quantize(cfg, {"w_in": np.array([[0.49, 0.5, -40.0]]), "w_out": np.array([[600.0, -2.6]])})
+    assert q["w_in"].tolist() == [[0, 0, -32]] and q["w_out"].tolist() == [[511, -3]]
 
 
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
@@ -142,7 +170,7 @@ def test_gradients_by_hand_without_recurrence(reset):
     assert J == pytest.approx(0.5 * np.sum(r.e ** 2) / B)
 
 
-def test_bptt_trains_and_is_float_only():
+def test_bptt_trains_in_float_and_fixed_point():
     task = make_task("xor", 1, n_train=16, n_test=8)
     spec = dataclasses.replace(TASK_SPECS["xor"], config=dict(TASK_SPECS["xor"].config, n_rec=32, n_alif=16))
     calls = []
@@ -161,8 +189,18 @@ def test_bptt_trains_and_is_float_only():
     assert np.all(np.diag(res.weights.w_rec) == 0)
     again = train(task, "bptt", "float", epochs=2, seed=1, batch=4, spec=spec)
     np.testing.assert_array_equal(again.weights.w_in, res.weights.w_in)
-    with pytest.raises(ValueError, match="rule bptt: runs on the float network only"):
-        train(task, "bptt", "fixed", epochs=1)
+
+    fix = train(task, "bptt", "fixed", epochs=2, seed=1, batch=2, spec=spec)
+    assert fix.numerics == "fixed" and len(fix.curve) == 2
+    fix.weights.check(fix.config)  # integers within their widths
+    for name in NAMES:
+        m = getattr(fix.weights, name)
+        assert m.dtype == np.int64, name
+        assert not np.array_equal(getattr(w0, name), m), name
+    # the score is the fixed-point network's on the returned integers
+    from golden.numerics import FixedNumerics
+    from golden.train import evaluate
+    assert fix.value == evaluate(fix.config, FixedNumerics(), fix.weights, task, spec.target_scale)
 
 
 def test_bptt_lowers_the_training_loss():

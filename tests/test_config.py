@@ -83,6 +83,21 @@ def test_accumulator_widths_cover_the_worst_case():
     assert worst <= (1 << (cfg.in_acc_bits - 1))
 
 
+def test_readout_width_defaults_to_w_bits_and_sets_its_accumulators():
+    cfg = preset("small")
+    assert cfg.wout_bits is None and cfg.out_w_bits == cfg.fb_w_bits == cfg.w_bits
+    wide = cfg.replace(wout_bits=12, out_shift=2)
+    assert wide.out_w_bits == 12 and wide.out_acc_bits == 12 + 5  # n_rec 32
+    assert wide.fb_w_bits == 8 and wide.fb_acc_bits == 8 + wide.e_bits + 1  # random B stays w_bits
+    sym = wide.replace(rule="eprop_symmetric")
+    assert sym.fb_w_bits == 12 and sym.fb_acc_bits == 12 + sym.e_bits + 1  # B = Wout^T
+    # Wout << out_shift must fit Y: the check uses the readout's own width
+    with pytest.raises(ConfigError, match="out_shift: 5 is outside the allowed range 0..4"):
+        cfg.replace(wout_bits=12, out_shift=5)
+    with pytest.raises(ConfigError, match="wout_bits: 17 is outside"):
+        cfg.replace(wout_bits=17)
+
+
 def test_load_config_from_preset_and_json(tmp_path):
     assert load_config("small") is PRESETS["small"]
     path = tmp_path / "mine.json"

@@ -70,11 +70,13 @@ def check_learning(cfg, st, tmp_path):
     return rep
 
 
-@pytest.mark.parametrize("rule, pd", [("eprop_random", "boxcar"), ("erbp", "boxcar"),
-                                      ("eprop_symmetric", "piecewise_linear")])
-def test_small_learning(rule, pd, tmp_path):
-    # ("eprop_random", "boxcar") is the small preset itself: it reuses the inference test's build
-    cfg = preset("small").replace(rule=rule, pseudo_derivative=pd)
+@pytest.mark.parametrize("rule, pd, wout_bits", [("eprop_random", "boxcar", None), ("erbp", "boxcar", None),
+                                                 ("eprop_symmetric", "piecewise_linear", 12)])
+def test_small_learning(rule, pd, wout_bits, tmp_path):
+    # ("eprop_random", "boxcar") is the small preset itself: it reuses the inference test's build.
+    # The symmetric case also has a 12-bit readout (wider than the 8-bit Win/Wrec), which B =
+    # Wout^T then carries into the feedback path.
+    cfg = preset("small").replace(rule=rule, pseudo_derivative=pd, wout_bits=wout_bits)
     rep = check_learning(cfg, make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0), tmp_path)
     assert rep["learn_cycles_per_tick"]["max"] > 0
 

@@ -212,6 +212,21 @@ def test_weights_saturate_at_the_rails():
     assert w.w_in.tolist() == [[-128]] and w.w_rec.tolist() == [[-128]] and w.w_out.tolist() == [[-128]]
 
 
+def test_a_wider_readout_saturates_at_its_own_rails():
+    """wout_bits 12: Wout saturates at +-2047 while Win/Wrec keep their 8-bit rails."""
+    cfg = one_synapse(w_bits=8, wout_bits=12, lr_shift=0, out_lr_shift=0)
+    prev, new, out = crafted_tick(cfg, FIX, v=-2000, e=-3000)
+    ls = LearnState(Traces(arr(20), arr(30)), lane_seeds(cfg.lfsr_seed, 1))
+    w, _, _ = learn(cfg, FIX, weights(cfg, w_in=120, w_rec=-128, w_out=1000), prev, new, out, arr(1),
+                    np.array([True]), ls)
+    assert w.w_in.tolist() == [[127]] and w.w_rec.tolist() == [[127]] and w.w_out.tolist() == [[2047]]
+    # a readout step that stays inside 12 bits is not clipped at the 8-bit rail: -e * z_bar(t) =
+    # 5 * 28 = 140, exactly (shift 0, no rounding)
+    prev, new, out = crafted_tick(cfg, FIX, v=0, e=-5)
+    w, _, _ = learn(cfg, FIX, weights(cfg, w_out=1000), prev, new, out, arr(1), np.array([True]), ls)
+    assert w.w_out.tolist() == [[1140]]
+
+
 @pytest.mark.parametrize("num", [FIX, FLT], ids=["fixed", "float"])
 def test_no_learning_when_the_target_is_invalid(num):
     cfg = Config(n_in=8, n_rec=12, n_out=3, lanes=4, threshold=200, lr_shift=2, out_lr_shift=2)

@@ -56,12 +56,12 @@ def test_pattern_is_scored_by_nmse():
 
 def test_bad_requests_are_clear_errors():
     task = tiny()
-    with pytest.raises(ValueError, match="fixed point trains batch 1"):
+    with pytest.raises(ValueError, match="fixed-point rules train batch 1"):
         train(task, "eprop", "fixed", epochs=1, batch=4)
     with pytest.raises(ValueError, match="rule: 'hebb' is not one of"):
         train(task, "hebb", "fixed", epochs=1)
-    with pytest.raises(ValueError, match="rule bptt"):
-        train(task, "bptt", "fixed", epochs=1)
+    with pytest.raises(ValueError, match="batch: 0 is not allowed"):
+        train(task, "bptt", "fixed", epochs=1, batch=0)
 
 
 def test_every_task_has_a_valid_default_network_for_every_rule():
@@ -90,21 +90,25 @@ def test_cli_train_refuses_bad_input_without_traceback():
 
 # -- the targets (long runs) ---------------------------------------------------------------------
 
+#: store-recall's target is met by BPTT (offline; fixed point quantization-aware); the online
+#: hardware rule's store-recall run stays in the list as a measured miss
 TARGETS = [("cue", "eprop", ">=", 0.90), ("digits", "erbp", ">=", 0.90), ("xor", "eprop", ">=", 0.95),
-           ("store-recall", "eprop", ">=", 0.95), ("pattern", "eprop", "<=", 0.10)]
+           ("store-recall", "bptt", ">=", 0.95), ("store-recall", "eprop", ">=", 0.95),
+           ("pattern", "eprop", "<=", 0.10)]
 
 
 #: measured misses (docs/results.md, seed 1): kept as expected failures, not loosened targets
-MISSES = {("cue", "fixed"): "measured 0.869 < 0.90",
-          ("store-recall", "fixed"): "measured 0.791 < 0.95", ("store-recall", "float"): "measured 0.803 < 0.95"}
+MISSES = {("cue", "eprop", "fixed"): "measured 0.883 < 0.90",
+          ("store-recall", "eprop", "fixed"): "measured 0.791 < 0.95",
+          ("store-recall", "eprop", "float"): "measured 0.803 < 0.95"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("numerics", ["fixed", "float"])
 @pytest.mark.parametrize("name, rule, op, goal", TARGETS)
 def test_training_reaches_the_target(name, rule, op, goal, numerics, request):
-    if (name, numerics) in MISSES:
-        request.applymarker(pytest.mark.xfail(reason=MISSES[(name, numerics)], strict=False))
+    if (name, rule, numerics) in MISSES:
+        request.applymarker(pytest.mark.xfail(reason=MISSES[(name, rule, numerics)], strict=False))
     kw = {}
     if name == "digits":
         from plasticore.experiments.datasets import load_digits_arrays

@@ -20,14 +20,15 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a task with on-chip learning (golden model) and score it")
     p.add_argument("--task", required=True, choices=list(TASKS), help="the task")
     p.add_argument("--rule", default="eprop", choices=list(TRAIN_RULES),
-                   help="learning rule (default: eprop; bptt: float only)")
+                   help="learning rule (default: eprop; bptt: offline BPTT on the host, in fixed "
+                        "point quantization-aware for the hardware's integer network)")
     p.add_argument("--numerics", choices=("fixed", "float"), default="fixed",
                    help="fixed-point hardware learning (batch 1) or the float64 twin (default: fixed)")
     p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
     p.add_argument("--config", default=None,
                    help="a preset or a JSON file of config fields (default: the task's own network)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training split (default: per task)")
-    p.add_argument("--batch", type=int, default=None, help="float twin only: samples per update (default: 1)")
+    p.add_argument("--batch", type=int, default=None, help="float twin and bptt only: samples per update (default: 1)")
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")

@@ -12,7 +12,12 @@ rescaled so that each sweep point is the *same real-valued network* at another p
   (``fb_shift`` shrinks by -d), and both learning-rate shifts grow by -d; for d > 0 the readout
   target scale grows by 2**d (Y has 2**d times finer LSBs), ``fb_shift`` grows by 2d and
   ``lr_shift`` shrinks by d.
-* trace bits ``c`` (d = c - 8): ``trace_inc`` scales by 2**d, both learning-rate shifts grow by d.
+* trace bits ``c`` (d = c - the spec's trace bits): ``trace_inc`` scales by 2**d, both
+  learning-rate shifts grow by d.
+
+Every sweep starts from the task's network with 8-bit weights and 8-bit traces (a task whose
+spec has finer traces, like cue's 12 bits, is first rescaled to 8 bits the same way), so the
+weight sweep runs at 8-bit traces and the trace sweep at 8-bit weights.
 
 Writes ``bits_study.json`` (every measured point), ``bits_study.md`` (the tables of
 docs/results.md) and ``bits_study.png`` (the plot) into ``--out``.
@@ -55,7 +60,7 @@ def scaled_for_weight_bits(spec: TaskSpec, bits: int) -> TaskSpec:
 
 def scaled_for_trace_bits(spec: TaskSpec, bits: int) -> TaskSpec:
     c = dict(spec.config)
-    d = bits - BASE_BITS
+    d = bits - c.get("trace_bits", BASE_BITS)
     c["trace_bits"] = bits
     inc = c["trace_inc"] * 2.0 ** d
     c["trace_inc"] = max(1, int(round(inc)))
@@ -92,7 +97,7 @@ def run_study(tasks: list[str], w_bits: list[int], trace_bits: list[int], epochs
     for name in tasks:
         rule = STUDY[name]
         task = _task(name, seed, train_samples.get(name))
-        base = TASK_SPECS[name]
+        base = scaled_for_trace_bits(TASK_SPECS[name], BASE_BITS)
         sweeps = [("w_bits", b, scaled_for_weight_bits(base, b)) for b in w_bits]
         sweeps += [("trace_bits", b, scaled_for_trace_bits(base, b)) for b in trace_bits]
         for knob, bits, spec in sweeps:
