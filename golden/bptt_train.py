@@ -183,7 +183,7 @@ def quantize(cfg: Config, params: dict[str, np.ndarray]) -> dict[str, np.ndarray
     """The hardware weights of float shadow weights: rounded to integers, clipped to their width."""
     out = {}
     for k, v in params.items():
-        lo, hi = signed_range(cfg.out_w_bits if k == "w_out" else cfg.w_bits)
+        lo, hi = signed_range(cfg.weight_bits[k])
         out[k] = np.clip(np.rint(v), lo, hi).astype(np.int64)
     return out
 
@@ -303,7 +303,7 @@ def train_bptt(cfg: Config, w: Weights, task, spec, epochs: int, batch: int, rng
     targets = task_targets(split, spec.target_scale, _FIXED if fixed else _FLOAT)
     params = {k: np.array(getattr(w, k), dtype=np.float64) for k in ("w_in", "w_rec", "w_out")}
     b_fb = np.asarray(w.b_fb, dtype=np.int64 if fixed else np.float64)
-    rails = {k: signed_range(cfg.out_w_bits if k == "w_out" else cfg.w_bits) for k in params}
+    rails = {k: signed_range(cfg.weight_bits[k]) for k in params}
 
     def weights(p: dict[str, np.ndarray]) -> Weights:
         if fixed:

@@ -18,7 +18,8 @@ import math
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 __all__ = [
     "Config",
@@ -277,6 +278,13 @@ class Config:
         """Width of the feedback weights B: Wout's with ``eprop_symmetric`` (B = Wout^T), else
         ``w_bits`` (the stored random B)."""
         return self.out_w_bits if self.rule == "eprop_symmetric" else self.w_bits
+
+    @cached_property
+    def weight_bits(self) -> Mapping[str, int]:
+        """Width of each weight matrix by name (``w_in``, ``w_rec``, ``w_out``, ``b_fb``): the one
+        place golden, BPTT and reports look a matrix's width up."""
+        return MappingProxyType({"w_in": self.w_bits, "w_rec": self.w_bits, "w_out": self.out_w_bits,
+                                 "b_fb": self.fb_w_bits})
 
     @cached_property
     def in_acc_bits(self) -> int:

@@ -206,7 +206,7 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
                 w_pre_t, lfsr = update_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
                 if cfg.learn_readout:
                     w_out_t, lfsr = update_rows(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b],
-                                                cfg.out_lr_shift, lfsr, cfg.out_w_bits)
+                                                cfg.out_lr_shift, lfsr, cfg.weight_bits["w_out"])
             w_in, w_rec, w_out = w_pre_t[:cfg.n_in].T, w_pre_t[cfg.n_in:].T, w_out_t.T
         else:
             gm = g * vmask[:, None]

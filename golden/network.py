@@ -37,18 +37,19 @@ class Weights:
     b_fb: np.ndarray   # (n_rec, n_out)
 
     def check(self, cfg: Config) -> None:
-        """Refuse weights of the wrong shape or outside their width (``w_bits``; Wout
-        ``out_w_bits``): no silent wrap."""
+        """Refuse weights of the wrong shape or outside their width (``cfg.weight_bits``): no
+        silent wrap."""
         shapes = {
-            "w_in": ((cfg.n_rec, cfg.n_in), cfg.w_bits),
-            "w_rec": ((cfg.n_rec, cfg.n_rec), cfg.w_bits),
-            "w_out": ((cfg.n_out, cfg.n_rec), cfg.out_w_bits),
-            "b_fb": ((cfg.n_rec, cfg.n_out), cfg.w_bits),
+            "w_in": (cfg.n_rec, cfg.n_in),
+            "w_rec": (cfg.n_rec, cfg.n_rec),
+            "w_out": (cfg.n_out, cfg.n_rec),
+            "b_fb": (cfg.n_rec, cfg.n_out),
         }
-        for name, (shape, bits) in shapes.items():
+        for name, shape in shapes.items():
             arr = getattr(self, name)
             if arr.shape != shape:
                 raise ValueError(f"{name}: shape {arr.shape} does not match config {shape}")
+            bits = cfg.weight_bits[name]
             lo, hi = signed_range(bits)
             if arr.size and (arr.min() < lo or arr.max() > hi):
                 raise ValueError(
@@ -109,22 +110,22 @@ def init_weights(cfg: Config, seed: int | None = None, in_scale: float = 0.5,
     Input and recurrent weights are Gaussian; ``*_scale`` is the standard deviation as a
     fraction of the largest weight for a fan-in of 16, shrunk by sqrt(16 / fan-in) for larger
     layers so that the membrane's drive (and thus the firing rate) does not grow with size.
-    Feedback weights B are uniform over the full range (fixed random feedback). Wout's scale is
-    relative to its own width (``out_w_bits``).
+    Feedback weights B are uniform over the full range (fixed random feedback). Each matrix's
+    range is its own width (``cfg.weight_bits``).
     """
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
-    lo, hi = signed_range(cfg.w_bits)
 
-    def gauss(shape, scale, bits=cfg.w_bits):
+    def gauss(name, shape, scale):
         fan_in = shape[1]
-        lo, hi = signed_range(bits)
+        lo, hi = signed_range(cfg.weight_bits[name])
         std = scale * hi * min(1.0, (16.0 / fan_in) ** 0.5)
         return np.clip(np.rint(rng.normal(0.0, std, size=shape)), lo, hi).astype(np.int64)
 
-    w_in = gauss((cfg.n_rec, cfg.n_in), in_scale)
-    w_rec = gauss((cfg.n_rec, cfg.n_rec), rec_scale)
+    w_in = gauss("w_in", (cfg.n_rec, cfg.n_in), in_scale)
+    w_rec = gauss("w_rec", (cfg.n_rec, cfg.n_rec), rec_scale)
     np.fill_diagonal(w_rec, 0)
-    w_out = gauss((cfg.n_out, cfg.n_rec), out_scale, cfg.out_w_bits)
+    w_out = gauss("w_out", (cfg.n_out, cfg.n_rec), out_scale)
+    lo, hi = signed_range(cfg.weight_bits["b_fb"])
     b_fb = rng.integers(lo, hi + 1, size=(cfg.n_rec, cfg.n_out), dtype=np.int64)
     weights = Weights(w_in, w_rec, w_out, b_fb)
     weights.check(cfg)

@@ -116,7 +116,7 @@ def plot_weights(cmp: Comparison, path: Path) -> None:
     names = ("w_in", "w_rec", "w_out")
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, name in zip(axes, names):
-        bits = cmp.cfg.out_w_bits if name == "w_out" else cmp.cfg.w_bits
+        bits = cmp.cfg.weight_bits[name]
         lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
         bins = np.linspace(lo - 0.5, hi + 0.5, min(hi - lo + 2, 65))
         before = np.asarray(getattr(cmp.ways["fixed"].weights_before, name)).ravel()

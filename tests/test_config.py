@@ -91,6 +91,8 @@ def test_readout_width_defaults_to_w_bits_and_sets_its_accumulators():
     assert wide.fb_w_bits == 8 and wide.fb_acc_bits == 8 + wide.e_bits + 1  # random B stays w_bits
     sym = wide.replace(rule="eprop_symmetric")
     assert sym.fb_w_bits == 12 and sym.fb_acc_bits == 12 + sym.e_bits + 1  # B = Wout^T
+    assert dict(sym.weight_bits) == {"w_in": 8, "w_rec": 8, "w_out": 12, "b_fb": 12}
+    assert dict(wide.weight_bits) == {"w_in": 8, "w_rec": 8, "w_out": 12, "b_fb": 8}
     # Wout << out_shift must fit Y: the check uses the readout's own width
     with pytest.raises(ConfigError, match="out_shift: 5 is outside the allowed range 0..4"):
         cfg.replace(wout_bits=12, out_shift=5)
