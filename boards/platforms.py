@@ -35,6 +35,10 @@ class Board:
     available: dict = field(default_factory=dict)
     #: extra options of yosys's ``synth_<family>`` (e.g. "-dsp": multipliers into DSP blocks)
     synth_opts: str = ""
+    #: extra options of ``nextpnr-<family>``: the ECP5 boards use router2, which routes reckon
+    #: on the 85F in ~2 minutes where the default router1 stalled at ~48k unrouted arcs for
+    #: 45 minutes (docs/performance.md, "Boards")
+    nextpnr_opts: str = ""
     #: ticks of the protocol engine's run window (register BUFFERS tells the host); a smaller
     #: window makes smaller tick buffers and sequencer counters
     window: int = DEFAULT_WINDOW
@@ -54,16 +58,18 @@ BOARDS: dict[str, Board] = {
         12e6, 12e6, 2,
         # the UP5K's eight MAC16s take the variable multipliers of a one-lane (P = 1) core
         # (six to eight of them) and save ~800 LCs; a config with more multipliers than
-        # that does not fit the LCs anyway
-        synth_opts="-dsp",
+        # that does not fit the LCs anyway. -dffe_min_ce_use 4: a clock enable shared by fewer
+        # than 4 flip-flops goes into their LUTs instead of an enable flip-flop, which packs
+        # better (ice40 preset: 5,242 LCs instead of 5,305, which did not fit the 5,280)
+        synth_opts="-dsp -dffe_min_ce_use 4",
         # 16 ticks per RUN: the tick buffers and the sequencer shrink (-45 LUTs, -4 EBR on t_p1)
         window=16),
     "ulx3s-85f": Board(
         "ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F)", ULX3S_85F_Platform, "ecp5",
-        25e6, 20e6, 2),
+        25e6, 20e6, 2, nextpnr_opts="--router router2"),
     "orangecrab-25f": Board(
         "orangecrab-25f", "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)", _orangecrab, "ecp5",
-        48e6, 20e6, 0),
+        48e6, 20e6, 0, nextpnr_opts="--router router2"),
 }
 
 

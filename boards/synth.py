@@ -155,7 +155,8 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
     try:
         # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
         # Fmax; the report says whether timing was met instead of the build failing
-        overrides = {"nextpnr_opts": f"--report {report_path.name} --timing-allow-fail"}
+        overrides = {"nextpnr_opts": " ".join(filter(None, (
+            f"--report {report_path.name} --timing-allow-fail", board.nextpnr_opts)))}
         # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
         # has: the board says whether to (see boards.platforms)
         if board.synth_opts:

@@ -81,6 +81,8 @@ def test_small_synthesis_produces_a_bitstream_and_a_report(tmp_path):
     assert 0 < used < available
     assert result.fmax_mhz and result.fmax_mhz > 1
     json.loads((tmp_path / "plasticore.nextpnr.json").read_text())
+    # the board's own nextpnr options (router2 on ECP5) reach the command that ran
+    assert "--router router2" in (tmp_path / "build_plasticore.sh").read_text()
 
 
 @pytest.mark.slow

@@ -16,8 +16,9 @@ rescaled so that each sweep point is the *same real-valued network* at another p
   learning-rate shifts grow by d.
 
 Every sweep starts from the task's network with 8-bit weights and 8-bit traces (a task whose
-spec has finer traces, like cue's 12 bits, is first rescaled to 8 bits the same way), so the
-weight sweep runs at 8-bit traces and the trace sweep at 8-bit weights.
+spec has finer traces or hidden weights, like cue's 12-bit traces and 10-bit input and
+recurrent weights, is first rescaled to 8 bits the same way), so the weight sweep runs at
+8-bit traces and the trace sweep at 8-bit weights.
 
 Writes ``bits_study.json`` (every measured point), ``bits_study.md`` (the tables of
 docs/results.md) and ``bits_study.png`` (the plot) into ``--out``.
@@ -34,7 +35,7 @@ from pathlib import Path
 from golden.tasks import make_task
 from golden.train import TASK_SPECS, TaskSpec, task_config, train
 
-__all__ = ["scaled_for_weight_bits", "scaled_for_trace_bits", "main"]
+__all__ = ["scaled_for_weight_bits", "scaled_for_hidden_weight_bits", "scaled_for_trace_bits", "main"]
 
 STUDY = {"cue": "eprop", "digits": "erbp"}
 BASE_BITS = 8
@@ -56,6 +57,21 @@ def scaled_for_weight_bits(spec: TaskSpec, bits: int) -> TaskSpec:
         c["fb_shift"] = c["fb_shift"] + 2 * d
         c["lr_shift"] = c["lr_shift"] - d
     return dataclasses.replace(spec, config=c, target_scale=scale)
+
+
+def scaled_for_hidden_weight_bits(spec: TaskSpec, bits: int) -> TaskSpec:
+    """The same network with ``bits``-bit input, recurrent and (random) feedback weights and the
+    readout at its own width: with d = bits - the spec's ``w_bits``, ``w_shift`` shrinks by d,
+    ``fb_shift`` grows by d (B has ``w_bits``) and ``lr_shift`` shrinks by d."""
+    c = dict(spec.config)
+    w_bits = c.get("w_bits", BASE_BITS)
+    d = bits - w_bits
+    wout_bits = c.get("wout_bits") or w_bits
+    c.update(w_bits=bits, w_shift=c["w_shift"] - d, fb_shift=c["fb_shift"] + d, lr_shift=c["lr_shift"] - d)
+    c["wout_bits"] = None if wout_bits == bits else wout_bits
+    if c["w_shift"] < 0 or c["fb_shift"] < 0:
+        raise ValueError(f"{spec.config.get('name')}: {bits}-bit hidden weights need w_shift or fb_shift < 0")
+    return dataclasses.replace(spec, config=c)
 
 
 def scaled_for_trace_bits(spec: TaskSpec, bits: int) -> TaskSpec:
@@ -97,7 +113,10 @@ def run_study(tasks: list[str], w_bits: list[int], trace_bits: list[int], epochs
     for name in tasks:
         rule = STUDY[name]
         task = _task(name, seed, train_samples.get(name))
-        base = scaled_for_trace_bits(TASK_SPECS[name], BASE_BITS)
+        base = scaled_for_hidden_weight_bits(scaled_for_trace_bits(TASK_SPECS[name], BASE_BITS), BASE_BITS)
+        if base.config.get("wout_bits") not in (None, BASE_BITS):
+            raise ValueError(f"{name}: the weight sweep scales every matrix from {BASE_BITS} bits; "
+                             f"the spec's readout has {base.config['wout_bits']}")
         sweeps = [("w_bits", b, scaled_for_weight_bits(base, b)) for b in w_bits]
         sweeps += [("trace_bits", b, scaled_for_trace_bits(base, b)) for b in trace_bits]
         for knob, bits, spec in sweeps:
