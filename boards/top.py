@@ -16,6 +16,9 @@ from hdl.uart import UART, divisor_for, frame_timeout_cycles
 
 from .pll import ecp5_pll, ice40_pll
 
+#: the submodule name of the core and its protocol engine (synthesis hides the wire names under it)
+SYSTEM = "system"
+
 __all__ = ["BoardTop", "BAUD"]
 
 #: the serial rate of every board (FTDI-class USB bridges run it reliably)
@@ -86,8 +89,8 @@ class BoardTop(Elaboratable):
         m.submodules.uart_rx_buf = rx_buf = io.Buffer("i", uart_pins.rx)
         m.submodules.uart_tx_buf = tx_buf = io.Buffer("o", uart_pins.tx)
         m.submodules.uart = uart = UART(divisor_for(self.clock_hz, BAUD), rx_fifo_depth=16)
-        m.submodules.system = system = System(self.cfg, window=self.board.window,
-                                              frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD))
+        m.submodules[SYSTEM] = system = System(self.cfg, window=self.board.window,
+                                               frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD))
         m.d.comb += [uart.rx_pin.eq(rx_buf.i), tx_buf.o.eq(uart.tx_pin)]
         m.d.comb += [
             system.rx.payload.eq(uart.rx.payload), system.rx.valid.eq(uart.rx.valid),

@@ -81,8 +81,11 @@ def test_small_synthesis_produces_a_bitstream_and_a_report(tmp_path):
     assert 0 < used < available
     assert result.fmax_mhz and result.fmax_mhz > 1
     json.loads((tmp_path / "plasticore.nextpnr.json").read_text())
-    # the board's own nextpnr options (router2 on ECP5) reach the command that ran
+    # the board's own nextpnr options (router2 on ECP5) reach the command that ran, and the
+    # yosys script hides the internal names (the ABC9 workaround) ahead of synthesis
     assert "--router router2" in (tmp_path / "build_plasticore.sh").read_text()
+    script = (tmp_path / "plasticore.ys").read_text()
+    assert script.index("rename -hide w:system.*") < script.index("synth_ecp5")
 
 
 @pytest.mark.slow
