@@ -10,7 +10,8 @@ every tick. Issue-6 budget for the learning phases of one tick:
       + ceil(n_out * n_rec / P) + 64
 
 (rows: inputs and recurrent neurons, n_post = n_rec). The updater sustains one weight word
-per cycle (read in stage 0, written back in stage 1 of the next cycle).
+per cycle (read in stage 0, written back in stage 1 of the next cycle). With K learning banks
+(``weight_banks``) K updaters run side by side, so LEARN_W approaches 1/K of that.
 """
 
 from __future__ import annotations
@@ -41,19 +42,21 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ticks", type=int, default=200)
     args = p.parse_args(argv)
-    print("| config | rule | P | input rate | rows with e-bar != 0 | learning cycles/tick mean | max | "
+    print("| config | rule | P | K | input rate | rows with e-bar != 0 | learning cycles/tick mean | max | "
           "worst margin to budget | whole tick mean |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     reckon = preset("reckon")
     cases = [(reckon.replace(rule=r, pseudo_derivative=pd), rate)
              for r, pd in (("eprop_random", "piecewise_linear"), ("erbp", "boxcar"))
              for rate in (0.01, 0.05, 0.2)]
     cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P), 0.05)
               for P in (4, 16, 32)]
+    cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P, weight_banks=K), 0.05)
+              for P, K in ((8, 2), (8, 4), (8, 8), (8, 16), (16, 4), (16, 8))]
     cases += [(preset("small"), 0.1)]
     for cfg, rate in cases:
         rows, mean, mx, margin, total = measure(cfg, rate, args.ticks)
-        print(f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
+        print(f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
               f"{margin:+d} | {total:.1f} |")
     return 0
 

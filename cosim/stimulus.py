@@ -64,7 +64,7 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
-        return _with_readout_width(cfg, seed)
+        return _with_learning_banks(_with_readout_width(cfg, seed), seed)
     raise RuntimeError(f"no valid random config found for seed {seed}")
 
 
@@ -76,6 +76,19 @@ def _with_readout_width(cfg: Config, seed: int) -> Config:
         return cfg
     widest = min(16, cfg.y_bits - cfg.out_shift)  # Wout << out_shift must fit Y
     return cfg.replace(wout_bits=int(rng.integers(2, widest + 1)))
+
+
+def _with_learning_banks(cfg: Config, seed: int) -> Config:
+    """A third of the random configs whose words per row are a power of two get K = 2, 4 or 8
+    learning banks (``weight_banks``), half of them with logic multipliers in the updaters,
+    drawn from a generator of their own as above."""
+    rng = np.random.default_rng((seed, 0xBA))
+    words = -(-cfg.n_rec // cfg.lanes)
+    if words & (words - 1) or rng.random() < 2 / 3:
+        return cfg
+    banks = int(rng.choice([2, 4, 8]))
+    multipliers = str(rng.choice(["dsp", "logic"]))
+    return cfg.replace(weight_banks=banks, learn_multipliers=multipliers) if cfg.lanes * (banks + 1) <= 256 else cfg
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:

@@ -36,6 +36,7 @@ __all__ = [
 RESET_MODES = ("subtract", "zero")
 PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear")
 RULES = ("eprop_random", "eprop_symmetric", "erbp")
+MULTIPLIERS = ("dsp", "logic")
 
 #: Largest magnitude an intermediate sum may reach. Golden computes integer sums exactly in
 #: int64; the RTL sizes its accumulators from the same bounds (see ``Config.acc_bits``).
@@ -143,6 +144,20 @@ class Config:
     # hardware shape ---------------------------------------------------------------------
     #: P: post-synaptic weights per memory word, i.e. parallel accumulation lanes
     lanes: int = field(default=4, metadata=_range(1, 64))
+    #: K: banks of the presynaptic weight table (Win rows, then Wrec rows); row i lives in bank
+    #: ``i mod K``. K integrators and K row updaters work on the banks side by side (the sums
+    #: are exact, so integration's values do not depend on K). Learning does: bank b's updater
+    #: draws from its own P LFSR lanes (``b*P .. b*P+P-1``), and with K > 1 the readout learns
+    #: at the same time, from P lanes of its own (``K*P .. K*P+P-1``); with K = 1 it follows
+    #: the hidden rows on the same lanes (the single updater of before, draw for draw). K > 1
+    #: needs K and ``ceil(n_rec / lanes)`` to be powers of two (a row's bank and address are bit
+    #: fields of its bus address).
+    weight_banks: int = field(default=1, metadata=_range(1, 16))
+    #: how the row updaters of Win/Wrec build their products ``g * e_bar`` (no effect on any
+    #: value): "dsp" writes ``*`` and leaves it to synthesis (hard multipliers where the FPGA
+    #: has them), "logic" sums the shifted ``g`` of each set bit of ``e_bar`` with adders, for
+    #: boards whose hard multipliers run out before their logic (many learning banks).
+    learn_multipliers: str = field(default="dsp", metadata=_choice(MULTIPLIERS))
 
     # seeds ------------------------------------------------------------------------------
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
@@ -236,6 +251,17 @@ class Config:
              f"values with v_bits + h_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
         need(self.dwout_prod_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
              f"values with e_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
+        # learning banks (hdl/core.py): each bank's lanes walk their own stretch of the LFSR
+        # sequence (golden.lfsr.lane_seeds), and bank and address are bit fields of a row index
+        need(self.lfsr_lanes <= 256, "weight_banks", self.weight_banks,
+             f"1..{max(1, 256 // self.lanes - 1)} (at most 256 LFSR lanes in all, lanes={self.lanes})")
+        if self.weight_banks > 1:
+            words = -(-self.n_rec // self.lanes)
+            if self.weight_banks & (self.weight_banks - 1) or words & (words - 1):
+                raise ConfigError(
+                    f"weight_banks: {self.weight_banks!r} > 1 needs a power of two, and ceil(n_rec / lanes)"
+                    f" = {words} a power of two (bank and address are bit fields of a weight row's address)"
+                )
 
     # derived constants (the only place they are computed; cached: a Config is immutable and
     # the tick reads them every time)
@@ -285,6 +311,24 @@ class Config:
         place golden, BPTT and reports look a matrix's width up."""
         return MappingProxyType({"w_in": self.w_bits, "w_rec": self.w_bits, "w_out": self.out_w_bits,
                                  "b_fb": self.fb_w_bits})
+
+    @cached_property
+    def feedback_banks(self) -> int:
+        """Feedback engines (``B . e``) side by side: ``gcd(weight_banks, lanes)``. Engine c takes
+        the errors k with ``k mod`` it ``== c``; B is stored in P banks by ``k mod P``, so each of
+        B's banks belongs to one engine (a hardware shape only: the sums are exact)."""
+        return math.gcd(self.weight_banks, self.lanes)
+
+    @cached_property
+    def lfsr_lanes(self) -> int:
+        """LFSR lanes in all: P per learning bank, and with K > 1 another P for the readout."""
+        return self.lanes if self.weight_banks == 1 else (self.weight_banks + 1) * self.lanes
+
+    @cached_property
+    def readout_lanes(self) -> slice:
+        """The LFSR lanes the readout update draws from: bank 0's when K = 1, its own when K > 1."""
+        start = 0 if self.weight_banks == 1 else self.weight_banks * self.lanes
+        return slice(start, start + self.lanes)
 
     @cached_property
     def in_acc_bits(self) -> int:
@@ -353,6 +397,7 @@ class Config:
             f"{self.name}: {self.n_in} in, {kind}, {self.n_out} out, {self.w_bits}-bit weights"
             f"{'' if self.wout_bits is None else f' ({self.wout_bits}-bit readout)'}, "
             f"U{self.u_bits} V{self.v_bits} Y{self.y_bits}, rule {self.rule}, P={self.lanes}"
+            f"{'' if self.weight_banks == 1 else f', K={self.weight_banks} weight banks'}"
         )
 
 

@@ -18,7 +18,11 @@ One learning tick, after network steps 1-6 (numbered as in docs/numerics.md):
 Stochastic rounding draws from one LFSR per lane in the order the hardware visits synapses:
 presynaptic rows whose ``e_bar`` is nonzero (inputs, then recurrent), each row split into words
 of ``lanes`` post-synaptic neurons, every lane drawing once per word. :func:`draw_matrix` turns
-that order into one vectorized call of :func:`golden.lfsr.draws`.
+that order into one vectorized call of :func:`golden.lfsr.draws`. With ``weight_banks`` K > 1
+the rows of Win/Wrec are dealt to K banks (row i to bank ``i mod K``), each with its own P
+lanes, and each bank visits its own rows in that order (:func:`update_banked_rows`); the
+readout then draws from lanes of its own (``Config.readout_lanes``; with K = 1 it continues on
+the same lanes after the hidden rows).
 
 Fixed point learns batch element by batch element (the hardware has batch 1); the float twin
 sums the updates of a batch in one step (for fast float training).
@@ -47,6 +51,7 @@ __all__ = [
     "sround",
     "draw_matrix",
     "update_rows",
+    "update_banked_rows",
     "learn",
     "learning_tick",
 ]
@@ -69,7 +74,7 @@ class LearnState:
     """What learning carries from tick to tick besides the weights: traces and LFSR lanes."""
 
     traces: Traces
-    lfsr: np.ndarray  # (lanes,) uint32, one register per lane
+    lfsr: np.ndarray  # (Config.lfsr_lanes,) uint32, one register per lane, bank-major
 
 
 def init_traces(cfg: Config, num: Numerics, batch: int = 1) -> Traces:
@@ -78,7 +83,8 @@ def init_traces(cfg: Config, num: Numerics, batch: int = 1) -> Traces:
 
 def init_learning(cfg: Config, num: Numerics, batch: int = 1) -> LearnState:
     """Zero traces and the LFSR lanes at their configured seeds."""
-    return LearnState(init_traces(cfg, num, batch), lfsr_mod.lane_seeds(cfg.lfsr_seed, cfg.lanes))
+    return LearnState(init_traces(cfg, num, batch),
+                      lfsr_mod.lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes))
 
 
 # -- the operations --------------------------------------------------------------------------------
@@ -178,6 +184,33 @@ def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray,
     return out, lfsr
 
 
+def update_banked_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray, pre: np.ndarray,
+                       shift: int, lfsr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`update_rows` of the presynaptic table (Win rows, then Wrec rows) by the
+    ``weight_banks`` updaters: bank ``b`` updates the rows ``i`` with ``i mod K == b``, in
+    order, drawing from lanes ``b*P .. b*P+P-1`` of ``lfsr`` (all ``Config.lfsr_lanes``)."""
+    K, P = cfg.weight_banks, cfg.lanes
+    if K == 1:
+        return update_rows(cfg, num, w_t, factor, pre, shift, lfsr)
+    lfsr = lfsr.copy()
+    bank_of_row = np.arange(len(pre)) % K
+    for bank in range(K):
+        lanes = slice(bank * P, (bank + 1) * P)
+        w_t, lfsr[lanes] = update_rows(cfg, num, w_t, factor, np.where(bank_of_row == bank, pre, 0),
+                                       shift, lfsr[lanes])
+    return w_t, lfsr
+
+
+def _update_readout(cfg: Config, num: Numerics, w_out_t: np.ndarray, e: np.ndarray, z_bar: np.ndarray,
+                    lfsr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The readout update, drawing from ``cfg.readout_lanes``."""
+    lfsr = lfsr.copy()
+    lanes = cfg.readout_lanes
+    w_out_t, lfsr[lanes] = update_rows(cfg, num, w_out_t, e, z_bar, cfg.out_lr_shift, lfsr[lanes],
+                                       cfg.weight_bits["w_out"])
+    return w_out_t, lfsr
+
+
 # -- one learning tick ------------------------------------------------------------------------------
 
 def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: TickOut,
@@ -203,10 +236,9 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
             w_out_t = w_out.T
             for b in np.flatnonzero(vmask):
                 e_bar = np.concatenate([e_in[b], e_rec[b]])
-                w_pre_t, lfsr = update_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
+                w_pre_t, lfsr = update_banked_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
                 if cfg.learn_readout:
-                    w_out_t, lfsr = update_rows(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b],
-                                                cfg.out_lr_shift, lfsr, cfg.weight_bits["w_out"])
+                    w_out_t, lfsr = _update_readout(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b], lfsr)
             w_in, w_rec, w_out = w_pre_t[:cfg.n_in].T, w_pre_t[cfg.n_in:].T, w_out_t.T
         else:
             gm = g * vmask[:, None]

@@ -12,7 +12,7 @@ from amaranth.hdl import Mux, Value, signed, unsigned
 
 from golden.numerics import signed_range, unsigned_range
 
-__all__ = ["saturate", "rshift_round", "decay", "shape_of"]
+__all__ = ["saturate", "rshift_round", "decay", "shape_of", "multiply_by_bits"]
 
 
 def shape_of(bits: int, is_signed: bool = True):
@@ -37,3 +37,15 @@ def rshift_round(x: Value, s: int) -> Value:
 def decay(x: Value, q: int, decay_bits: int) -> Value:
     """``rshift_round(x * q, decay_bits)`` with a constant factor (a constant multiplier)."""
     return rshift_round(x * q, decay_bits)
+
+
+def multiply_by_bits(x: Value, y: Value) -> Value:
+    """``x * y`` for an unsigned ``y``, as the sum of ``x << k`` over the set bits ``k`` of ``y``
+    (a balanced adder tree). Exactly ``x * y``; written out so that synthesis builds it from
+    logic instead of a hard multiplier (it maps every ``*`` it sees onto one)."""
+    terms = [Mux(y[k], x << k, 0) for k in range(len(y))]
+    if not terms:
+        return x * 0
+    while len(terms) > 1:
+        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]

@@ -18,8 +18,10 @@ Phases of one tick, after ``ctl.start``:
 ``READOUT``     rows of Wout of the neurons that spiked now into ``out_acc``.
 ``OUTPUT``      one pass over the readout words: Y and e(t).
 ``LEARN_W``     (learning on and target valid) rows with nonzero presynaptic factor: every
-                weight word read, updated with stochastic rounding, written back (``hdl.update``).
-``LEARN_OUT``   (same, and ``cfg.learn_readout``) rows of Wout with nonzero z-bar(t); with
+                weight word read, updated with stochastic rounding, written back (``hdl.update``);
+                with ``weight_banks`` K > 1, K updaters side by side, one per weight bank.
+``LEARN_OUT``   (same, ``cfg.learn_readout`` and K = 1; with K > 1 it runs inside LEARN_W on
+                LFSR lanes of its own) rows of Wout with nonzero z-bar(t); with
                 symmetric feedback, the same new values are written into B = Wout^T.
 ``FINISH``      z(t) becomes the recurrent input of the next tick; ``done`` pulses.
 
@@ -28,6 +30,16 @@ model that predicts it exactly is ``hdl.cycles``. Memories: ``w_pre`` holds Win 
 table of presynaptic rows (the order scanners and learning visit them; on iCE40 it is what the
 SPRAMs hold); B is split in P banks by error index modulo P so that a readout update can write
 the P transposed copies of one Wout word in one cycle.
+
+Weight banks: learning a row reads and writes every word of it, so LEARN_W is bound by the
+weight memory's ports (one word read and one written per cycle). With ``cfg.weight_banks`` K,
+the presynaptic table is K memories, row ``i`` in bank ``i mod K`` at row ``i div K``, and K
+row updaters learn K rows at once, each with its own copies of the memories it reads a row's
+factors from (x-bar, z-bar(t-1), g) and its own P LFSR lanes; the readout learns alongside
+them. K integrators integrate the banks' spiking rows into K accumulators, and
+``cfg.feedback_banks`` engines split the errors of ``B . e`` the same way; the neuron pass adds
+the partial sums (exact, so the values do not depend on K). The host bus still sees one
+table: it selects the bank from the row's low bits.
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ from golden.config import Config
 from .accumulate import RowAccumulator
 from .bus import MemoryBus, TickControl
 from .cycles import tick_counter_bits
-from .geometry import BITMAP_WORD, Geometry
+from .geometry import BITMAP_WORD, Geometry, ceil_div
 from .lanes import neuron_update, pseudo_derivative, readout_update, trace_update
 from .lfsr import GaloisLFSR
 from .scanner import SpikeScanner
@@ -126,7 +138,10 @@ class Core(wiring.Component):
 
         w_layout = lanes_of(cfg.w_bits)
         trace_layout = lanes_of(cfg.trace_bits, False)
-        w_pre_r, w_pre_w = memory("w_pre", g.n_pre * nw, w_layout)
+        K = cfg.weight_banks
+        bank_rows = ceil_div(g.n_pre, K)                    # rows per weight bank
+        suffix = (lambda b: "") if K == 1 else (lambda b: str(b))
+        w_pre = [memory(f"w_pre{suffix(b)}", bank_rows * nw, w_layout) for b in range(K)]
         w_out_r, w_out_w = memory("w_out", regions["w_out"].depth, lanes_of(cfg.out_w_bits))
         fb_banks = [memory(f"b_fb{bank}", g.fb_bank_depth, lanes_of(cfg.fb_w_bits), granularity=1)
                     for bank in range(P)]
@@ -136,13 +151,18 @@ class Core(wiring.Component):
         v_r, v_w = memory("v", nw, lanes_of(cfg.v_bits))
         y_r, y_w = memory("y", nwo, lanes_of(cfg.y_bits))
         tgt_r, tgt_w = memory("target", nwo, lanes_of(cfg.y_bits))
-        acc_r, acc_w = memory("acc", nw, lanes_of(cfg.in_acc_bits), transparent=True)
-        fba_r, fba_w = memory("fb_acc", nw, lanes_of(cfg.fb_acc_bits), transparent=True)
+        # one synaptic accumulator per weight bank (its integrator's); the neuron pass adds them
+        accs = [memory(f"acc{suffix(b)}", nw, lanes_of(cfg.in_acc_bits), transparent=True) for b in range(K)]
+        KF = cfg.feedback_banks
+        fb_accs = [memory(f"fb_acc{'' if KF == 1 else c}", nw, lanes_of(cfg.fb_acc_bits), transparent=True)
+                   for c in range(KF)]
         oacc_r, oacc_w = memory("out_acc", nwo, lanes_of(cfg.out_acc_bits), transparent=True)
-        xbar_r, xbar_w = memory("xbar", nwi, trace_layout)
+        # x-bar, z-bar(t-1) and g: one copy per weight bank's updater (every copy written alike)
+        xbars = [memory(f"xbar{suffix(b)}", nwi, trace_layout) for b in range(K)]
         zbar_r, zbar_w = memory("zbar", nw, trace_layout)
-        zprev_r, zprev_w = memory("zbar_prev", nw, trace_layout)
-        gmem_r, gmem_w = memory("g", nw, lanes_of(cfg.g_bits))
+        zprevs = [memory(f"zbar_prev{suffix(b)}", nw, trace_layout) for b in range(K)]
+        gmems = [memory(f"g{suffix(b)}", nw, lanes_of(cfg.g_bits)) for b in range(K)]
+        xbar_r, xbar_w = xbars[0]
 
         # spike bitmaps, nonzero-factor bitmaps and the error registers -------------------------
         x_len = max(g.words_in * P, regions["x"].depth * BITMAP_WORD)
@@ -199,14 +219,25 @@ class Core(wiring.Component):
                                "target": (tgt_r, tgt_w), "xbar": (xbar_r, xbar_w),
                                "zbar": (zbar_r, zbar_w)}.items():
             serve(regions[name], rp, wp)
-        # Win and Wrec are two bus regions of the one presynaptic table
+        for rp, wp in xbars[1:]:
+            serve(regions["xbar"], rp, wp)
+        # Win and Wrec are two bus regions of the one presynaptic table (split in K banks by the
+        # row's low bits: K and the words per row are powers of two when K > 1, Config checks)
         pre_region_is_rec = region == regions["w_rec"].index
         pre_addr = Mux(pre_region_is_rec, word + cfg.n_in * nw, word)
-        m.d.comb += [
-            w_pre_r.addr.eq(pre_addr), w_pre_w.addr.eq(pre_addr),
-            w_pre_w.data.eq(self.bus.wdata[:regions["w_in"].word_bits]),
-            w_pre_w.en.eq(bus_write & ((region == regions["w_in"].index) | pre_region_is_rec)),
-        ]
+        word_bits, bank_bits = (nw - 1).bit_length(), (K - 1).bit_length()
+        bus_pre_bank = pre_addr[word_bits:word_bits + bank_bits] if K > 1 else 0
+        bus_pre_addr = Cat(pre_addr[:word_bits], pre_addr[word_bits + bank_bits:]) if K > 1 else pre_addr
+        for bank, (rp, wp) in enumerate(w_pre):
+            m.d.comb += [
+                rp.addr.eq(bus_pre_addr), wp.addr.eq(bus_pre_addr),
+                wp.data.eq(self.bus.wdata[:regions["w_in"].word_bits]),
+                wp.en.eq(bus_write & ((region == regions["w_in"].index) | pre_region_is_rec)
+                         & (bus_pre_bank == bank)),
+            ]
+        read_pre_bank = Signal(range(max(K, 2)))
+        m.d.sync += read_pre_bank.eq(bus_pre_bank)
+        w_pre_data = Array(rp.data.as_value() for rp, _ in w_pre)
         # B: bank in the high bits of the word address, address in the bank in the low bits
         stride_bits = (g.fb_bank_stride - 1).bit_length()
         bus_bank = word[stride_bits:]
@@ -244,9 +275,10 @@ class Core(wiring.Component):
                     m.d.sync += register_word.eq(e_flat.word_select(word, e_word_bits))
         fb_bank_data = Array(rp.data.as_value() for rp, _ in fb_banks)
         with m.Switch(read_region):
-            for name, rp in (("w_in", w_pre_r), ("w_rec", w_pre_r), ("w_out", w_out_r), ("u", u_r),
-                             ("a", a_r), ("ref", ref_r), ("v", v_r), ("y", y_r), ("target", tgt_r),
-                             ("xbar", xbar_r), ("zbar", zbar_r)):
+            with m.Case(regions["w_in"].index, regions["w_rec"].index):
+                m.d.comb += self.bus.rdata.eq(w_pre_data[read_pre_bank])
+            for name, rp in (("w_out", w_out_r), ("u", u_r), ("a", a_r), ("ref", ref_r), ("v", v_r),
+                             ("y", y_r), ("target", tgt_r), ("xbar", xbar_r), ("zbar", zbar_r)):
                 with m.Case(regions[name].index):
                     m.d.comb += self.bus.rdata.eq(rp.data.as_value())
             with m.Case(regions["b_fb"].index):
@@ -254,30 +286,54 @@ class Core(wiring.Component):
             with m.Default():
                 m.d.comb += self.bus.rdata.eq(register_word)
 
-        # ACCUMULATE: integration engine over the presynaptic table ------------------------------
-        m.submodules.in_scan = in_scan = SpikeScanner(g.n_pre)
-        m.submodules.integrate = integ = RowAccumulator(
-            n_rows=g.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits, acc_bits=cfg.in_acc_bits)
-        m.d.comb += in_scan.bits.eq(Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec]))
-        wiring.connect(m, in_scan.indices, integ.rows)
-        m.d.comb += integ.w_data.eq(w_pre_r.data.as_value())
+        # ACCUMULATE: one integration engine per weight bank, over the bank's rows -------------
+        spiking_rows = Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec])
+        in_scans, integs = [], []
+        for bank in range(K):
+            rows_of_bank = range(bank, g.n_pre, K)
+            scan = SpikeScanner(max(len(rows_of_bank), 1))
+            integ = RowAccumulator(n_rows=bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
+                                   acc_bits=cfg.in_acc_bits)
+            m.submodules[f"in_scan{suffix(bank)}"] = scan
+            m.submodules[f"integrate{suffix(bank)}"] = integ
+            m.d.comb += scan.bits.eq(Cat(spiking_rows[i] for i in rows_of_bank) if rows_of_bank else 0)
+            wiring.connect(m, scan.indices, integ.rows)
+            m.d.comb += [integ.w_data.eq(w_pre[bank][0].data.as_value()),
+                         integ.acc_rd_data.eq(accs[bank][0].data.as_value())]
+            in_scans.append(scan)
+            integs.append(integ)
 
-        # ACCUMULATE: feedback engine (B . e(t-1)) over the banks of B ---------------------------
-        m.submodules.fb_scan = fb_scan = SpikeScanner(cfg.n_out)
-        m.submodules.feedback = fbe = RowAccumulator(
-            n_rows=cfg.n_out, words_per_row=nw, lanes=P, weight_bits=cfg.fb_w_bits,
-            acc_bits=cfg.fb_acc_bits, factor_bits=cfg.e_bits)
-        fb_row_in_bank, fb_bank = _split(fbe.rd_row, P, cfg.n_out)
-        fb_bank_s1 = Signal(range(max(P, 2)))
-        m.d.sync += fb_bank_s1.eq(fb_bank)
-        m.d.comb += [
-            fb_scan.bits.eq(e_nonzero),
-            fbe.rows.valid.eq(fb_scan.indices.valid),
-            fbe.rows.payload.row.eq(fb_scan.indices.payload),
-            fbe.rows.payload.factor.eq(e_regs[fb_scan.indices.payload]),
-            fb_scan.indices.ready.eq(fbe.rows.ready),
-            fbe.w_data.eq(fb_bank_data[fb_bank_s1]),
-        ]
+        # ACCUMULATE: feedback engines (B . e(t-1)) over the banks of B: engine c takes the errors
+        # k = r*KF + c (KF divides P, so B's bank k mod P is one of engine c's: c, c+KF, ...) ----
+        fb_scans, fbes, fb_rows_in_bank = [], [], []
+        kf_bits = (KF - 1).bit_length()
+        error_bits = max(1, (cfg.n_out - 1).bit_length())
+        for c in range(KF):
+            errors = range(c, cfg.n_out, KF)
+            scan = SpikeScanner(max(len(errors), 1))
+            fbe = RowAccumulator(
+                n_rows=max(len(errors), 1), words_per_row=nw, lanes=P, weight_bits=cfg.fb_w_bits,
+                acc_bits=cfg.fb_acc_bits, factor_bits=cfg.e_bits)
+            m.submodules[f"fb_scan{'' if KF == 1 else c}"] = scan
+            m.submodules[f"feedback{'' if KF == 1 else c}"] = fbe
+            k_scan = Cat(Const(c, kf_bits), scan.indices.payload) if KF > 1 else scan.indices.payload
+            k_read = Cat(Const(c, kf_bits), fbe.rd_row) if KF > 1 else fbe.rd_row
+            row_in_bank, bank = _split(k_read[:error_bits], P, cfg.n_out)
+            own_banks = Array(rp.data.as_value() for rp, _ in fb_banks[c::KF])
+            own_bank_s1 = Signal(range(max(len(own_banks), 2)), name=f"fb_bank_s1_{c}")
+            m.d.sync += own_bank_s1.eq(bank >> kf_bits if KF > 1 else bank)
+            m.d.comb += [
+                scan.bits.eq(Cat(e_nonzero[k] for k in errors) if errors else 0),
+                fbe.rows.valid.eq(scan.indices.valid),
+                fbe.rows.payload.row.eq(scan.indices.payload),
+                fbe.rows.payload.factor.eq(e_regs[k_scan[:error_bits]]),
+                scan.indices.ready.eq(fbe.rows.ready),
+                fbe.w_data.eq(own_banks[own_bank_s1]),
+                fbe.acc_rd_data.eq(fb_accs[c][0].data.as_value()),
+            ]
+            fb_scans.append(scan)
+            fbes.append(fbe)
+            fb_rows_in_bank.append(row_in_bank)
 
         # READOUT engine ---------------------------------------------------------------------------
         m.submodules.out_scan = out_scan = SpikeScanner(cfg.n_rec)
@@ -287,27 +343,36 @@ class Core(wiring.Component):
         wiring.connect(m, out_scan.indices, ro.rows)
         m.d.comb += ro.w_data.eq(w_out_r.data.as_value())
 
-        for engine, acc_read in ((integ, acc_r), (fbe, fba_r), (ro, oacc_r)):
-            m.d.comb += engine.acc_rd_data.eq(acc_read.data.as_value())
+        m.d.comb += ro.acc_rd_data.eq(oacc_r.data.as_value())
 
-        # LEARN engines and the lanes' LFSRs --------------------------------------------------------
-        seeds = golden_lfsr.lane_seeds(cfg.lfsr_seed, P)
+        # LEARN engines and the lanes' LFSRs (bank b: lanes b*P .. b*P+P-1; the readout's:
+        # cfg.readout_lanes) ------------------------------------------------------------------------
+        seeds = golden_lfsr.lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes)
         lfsrs = []
-        for lane in range(P):
+        for lane in range(cfg.lfsr_lanes):
             lfsr = GaloisLFSR(int(seeds[lane]))
             m.submodules[f"lfsr{lane}"] = lfsr
             lfsrs.append(lfsr)
 
-        m.submodules.learn_scan = learn_scan = SpikeScanner(g.n_pre)
-        m.submodules.learn_w = lw = RowUpdater(
-            n_rows=g.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
-            post_bits=cfg.g_bits, pre_bits=cfg.trace_bits, shift=cfg.lr_shift)
         if cfg.rule == "erbp":
             learn_rows = Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec])
         else:
             learn_rows = Cat(xbar_nz[:cfg.n_in], zprev_nz[:cfg.n_rec])
-        m.d.comb += learn_scan.bits.eq(learn_rows)
-        wiring.connect(m, learn_scan.indices, lw.rows)
+        learn_scans, lws = [], []
+        for bank in range(K):
+            rows_of_bank = range(bank, g.n_pre, K)
+            scan = SpikeScanner(max(len(rows_of_bank), 1))
+            lw_b = RowUpdater(
+                n_rows=bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
+                post_bits=cfg.g_bits, pre_bits=cfg.trace_bits, shift=cfg.lr_shift,
+                multipliers=cfg.learn_multipliers)
+            m.submodules[f"learn_scan{suffix(bank)}"] = scan
+            m.submodules[f"learn_w{suffix(bank)}"] = lw_b
+            m.d.comb += scan.bits.eq(Cat(learn_rows[i] for i in rows_of_bank) if rows_of_bank else 0)
+            wiring.connect(m, scan.indices, lw_b.rows)
+            m.d.comb += lw_b.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P:(bank + 1) * P]))
+            learn_scans.append(scan)
+            lws.append(lw_b)
 
         m.submodules.learn_out_scan = lo_scan = SpikeScanner(cfg.n_rec)
         m.submodules.learn_out = lo = RowUpdater(
@@ -316,23 +381,38 @@ class Core(wiring.Component):
         m.d.comb += lo_scan.bits.eq(zbar_nz[:cfg.n_rec])
         wiring.connect(m, lo_scan.indices, lo.rows)
 
-        for engine in (lw, lo):
-            m.d.comb += engine.draws.eq(Cat(lfsr.draw for lfsr in lfsrs))
+        # the readout's lanes: bank 0's when K = 1 (it learns after the hidden rows), its own when
+        # K > 1 (it learns alongside them, in LEARN_W)
+        readout_lfsrs = lfsrs[cfg.readout_lanes]
+        assert len(readout_lfsrs) == P and len(lfsrs) == cfg.lfsr_lanes
+        m.d.comb += lo.draws.eq(Cat(lfsr.draw for lfsr in readout_lfsrs))
+        steps = {id(lfsr): [] for lfsr in lfsrs}
+        for bank, lw_b in enumerate(lws):
+            for lfsr in lfsrs[bank * P:(bank + 1) * P]:
+                steps[id(lfsr)].append(lw_b.step)
+        for lfsr in readout_lfsrs:
+            steps[id(lfsr)].append(lo.step)
         for lfsr in lfsrs:
-            m.d.comb += lfsr.step.eq(lw.step | lo.step)
+            m.d.comb += lfsr.step.eq(Cat(*steps[id(lfsr)]).any())
+        concurrent_readout = K > 1 and cfg.learn_readout
 
-        # the presynaptic factor of a learning row, a cycle after it is accepted
-        pre_is_rec = Signal()
-        pre_lane = Signal(range(max(P, 2)))
-        learn_row_word, learn_row_lane = _split(
-            Mux(lw.pre_row >= cfg.n_in, lw.pre_row - cfg.n_in, lw.pre_row)[:len(lw.pre_row)], P,
-            max(cfg.n_in, cfg.n_rec))
-        with m.If(lw.pre_read):
-            m.d.sync += [pre_is_rec.eq(lw.pre_row >= cfg.n_in), pre_lane.eq(learn_row_lane)]
-        if cfg.rule == "erbp":
-            m.d.comb += lw.pre_value.eq(cfg.trace_inc)
-        else:
-            m.d.comb += lw.pre_value.eq(Mux(pre_is_rec, zprev_r.data[pre_lane], xbar_r.data[pre_lane]))
+        # the presynaptic factor of a learning row, a cycle after it is accepted (bank b's row r
+        # is table row r*K + b; K is a power of two when > 1)
+        learn_row_words = []
+        for bank, lw_b in enumerate(lws):
+            row = Cat(Const(bank, bank_bits), lw_b.pre_row) if K > 1 else lw_b.pre_row
+            pre_is_rec = Signal(name=f"pre_is_rec{suffix(bank)}")
+            pre_lane = Signal(range(max(P, 2)), name=f"pre_lane{suffix(bank)}")
+            row_word, row_lane = _split(Mux(row >= cfg.n_in, row - cfg.n_in, row)[:len(row)], P,
+                                        max(cfg.n_in, cfg.n_rec))
+            learn_row_words.append(row_word)
+            with m.If(lw_b.pre_read):
+                m.d.sync += [pre_is_rec.eq(row >= cfg.n_in), pre_lane.eq(row_lane)]
+            if cfg.rule == "erbp":
+                m.d.comb += lw_b.pre_value.eq(cfg.trace_inc)
+            else:
+                zprev_data, xbar_data = zprevs[bank][0].data, xbars[bank][0].data
+                m.d.comb += lw_b.pre_value.eq(Mux(pre_is_rec, zprev_data[pre_lane], xbar_data[pre_lane]))
         lo_row_word, lo_row_lane = _split(lo.pre_row, P, cfg.n_rec)
         lo_pre_lane = Signal(range(max(P, 2)))
         with m.If(lo.pre_read):
@@ -340,11 +420,13 @@ class Core(wiring.Component):
         m.d.comb += lo.pre_value.eq(zbar_r.data[lo_pre_lane])
 
         # post factors: g of the word in stage 0 (memory answers in stage 1); e of the word
-        m.d.comb += lw.post.eq(gmem_r.data.as_value())
+        for bank, lw_b in enumerate(lws):
+            m.d.comb += [lw_b.post.eq(gmems[bank][0].data.as_value()),
+                         lw_b.w_data.eq(w_pre[bank][0].data.as_value())]
         lo_post = Signal(lanes_of(cfg.e_bits))
         m.d.sync += lo_post.eq(e_flat.word_select(lo.rd_word, e_word_bits))
         m.d.comb += lo.post.eq(lo_post)
-        m.d.comb += [lw.w_data.eq(w_pre_r.data.as_value()), lo.w_data.eq(w_out_r.data.as_value())]
+        m.d.comb += lo.w_data.eq(w_out_r.data.as_value())
 
         # NEURON, OUTPUT and input-trace passes ---------------------------------------------------------
         neuron_pass = _Pass(m, "neuron", nw)
@@ -354,8 +436,32 @@ class Core(wiring.Component):
         def start_tick():
             m.d.sync += [valid.eq(self.ctl.valid), learn.eq(self.ctl.learn & self.ctl.valid),
                          count.eq(0), state.eq(ACCUMULATE)]
-            m.d.comb += [in_scan.start.eq(1), fb_scan.start.eq(1)]
+            m.d.comb += [scan.start.eq(1) for scan in in_scans + fb_scans]
             xbar_pass.begin(m)
+
+        wr_word_of_j, wr_lane_of_j = _split(lo.wr_row, P, cfg.n_rec)
+
+        def learn_readout_ports():
+            """The memory ports of the readout update (its own: z-bar, Wout, and B if symmetric)."""
+            m.d.comb += [
+                zbar_r.addr.eq(lo_row_word),
+                w_out_r.addr.eq(lo.rd_row * nwo + lo.rd_word),
+                w_out_r.en.eq(lo.rd_en),
+                w_out_w.addr.eq(lo.wr_row * nwo + lo.wr_word),
+                w_out_w.data.eq(lo.wr_data),
+                w_out_w.en.eq(lo.wr_en),
+            ]
+            if symmetric:
+                # B[k][j] = Wout[k][j]: lane l of Wout word (j, w) is error k = w*P + l,
+                # kept in bank l at row w, word j // P, lane j % P
+                for bank, (_, wp) in enumerate(fb_banks):
+                    m.d.comb += [
+                        wp.addr.eq(lo.wr_word * nw + wr_word_of_j),
+                        wp.en.eq(Mux(lo.wr_en & ((lo.wr_word * P + bank) < cfg.n_out),
+                                     Const(1, P) << wr_lane_of_j, 0)),
+                    ]
+                    for lane in range(P):
+                        m.d.comb += wp.data[lane].eq(lo.wr_data[bank])
 
         with m.Switch(state):
             with m.Case(IDLE):
@@ -363,31 +469,33 @@ class Core(wiring.Component):
                     start_tick()
 
             with m.Case(ACCUMULATE):
-                m.d.comb += [
-                    w_pre_r.addr.eq(integ.rd_row * nw + integ.rd_word),
-                    w_pre_r.en.eq(integ.rd_en),
-                    *accumulator_ports(integ, acc_r, acc_w),
-                    *accumulator_ports(fbe, fba_r, fba_w),
-                ]
-                for rp, _ in fb_banks:
-                    m.d.comb += rp.addr.eq(fb_row_in_bank * nw + fbe.rd_word)
+                for (rp, _), integ, (acc_r, acc_w) in zip(w_pre, integs, accs):
+                    m.d.comb += [rp.addr.eq(integ.rd_row * nw + integ.rd_word), rp.en.eq(integ.rd_en),
+                                 *accumulator_ports(integ, acc_r, acc_w)]
+                for c, (fbe, (fba_r, fba_w)) in enumerate(zip(fbes, fb_accs)):
+                    m.d.comb += accumulator_ports(fbe, fba_r, fba_w)
+                    for rp, _ in fb_banks[c::KF]:
+                        m.d.comb += rp.addr.eq(fb_rows_in_bank[c] * nw + fbe.rd_word)
                 # input traces, step 10: x_bar(t) from x(t); nonzero flags for learning
                 m.d.comb += xbar_r.addr.eq(xbar_pass.k)
                 s1w = xbar_pass.s1_word
                 x_word = x_bits.word_select(s1w, P)
                 new_traces = [trace_update(cfg, bar=xbar_r.data[l], spike=x_word[l]) for l in range(P)]
-                for l in range(P):
-                    m.d.comb += xbar_w.data[l].eq(new_traces[l])
-                m.d.comb += [xbar_w.addr.eq(s1w), xbar_w.en.eq(xbar_pass.s1_valid)]
+                for _, wp in xbars:
+                    for l in range(P):
+                        m.d.comb += wp.data[l].eq(new_traces[l])
+                    m.d.comb += [wp.addr.eq(s1w), wp.en.eq(xbar_pass.s1_valid)]
                 with m.If(xbar_pass.s1_valid):
                     m.d.sync += xbar_nz.word_select(s1w, P).eq(Cat(t != 0 for t in new_traces))
-                engines_done = ~(in_scan.busy | integ.busy | fb_scan.busy | fbe.busy) & xbar_pass.finished
+                integrating = Cat(*(scan.busy for scan in in_scans), *(integ.busy for integ in integs)).any()
+                feeding_back = Cat(*(scan.busy for scan in fb_scans), *(fbe.busy for fbe in fbes)).any()
+                engines_done = ~(integrating | feeding_back) & xbar_pass.finished
                 with m.If(engines_done):
                     neuron_pass.begin(m)
                     m.d.sync += state.eq(NEURON)
 
             with m.Case(NEURON):
-                for rp in (u_r, a_r, ref_r, v_r, acc_r, fba_r, zbar_r):
+                for rp in (u_r, a_r, ref_r, v_r, zbar_r, *(r for r, _ in accs + fb_accs)):
                     m.d.comb += rp.addr.eq(neuron_pass.k)
                 s1w = neuron_pass.s1_word
                 z_prev_word = z_prev.word_select(s1w, P)
@@ -395,7 +503,7 @@ class Core(wiring.Component):
                 for lane in range(P):
                     j = s1w * P + lane
                     out = neuron_update(
-                        cfg, acc=acc_r.data[lane], fb=fba_r.data[lane], u=u_r.data[lane],
+                        cfg, acc=sum(acc_r.data[lane] for acc_r, _ in accs), fb=sum(fba_r.data[lane] for fba_r, _ in fb_accs), u=u_r.data[lane],
                         a=a_r.data[lane], ref=ref_r.data[lane], v=v_r.data[lane],
                         z_prev=z_prev_word[lane], is_alif=(j >= cfg.n_lif), is_real=(j < cfg.n_rec))
                     h = pseudo_derivative(cfg, u=out.u, threshold=cfg.threshold + out.a,
@@ -405,14 +513,17 @@ class Core(wiring.Component):
                     m.d.comb += [
                         u_w.data[lane].eq(out.u), a_w.data[lane].eq(out.a),
                         ref_w.data[lane].eq(out.ref), v_w.data[lane].eq(out.v),
-                        acc_w.data[lane].eq(0), fba_w.data[lane].eq(0),
-                        gmem_w.data[lane].eq(Mux(j < cfg.n_rec, out.v * h, 0)),
-                        zbar_w.data[lane].eq(new_bar), zprev_w.data[lane].eq(old_bar),
+                        *(acc_w.data[lane].eq(0) for _, acc_w in accs + fb_accs),
+                        zbar_w.data[lane].eq(new_bar),
                     ]
+                    for _, gmem_w in gmems:
+                        m.d.comb += gmem_w.data[lane].eq(Mux(j < cfg.n_rec, out.v * h, 0))
+                    for _, zprev_w in zprevs:
+                        m.d.comb += zprev_w.data[lane].eq(old_bar)
                     z_lanes.append(out.z)
                     old_nz.append(old_bar != 0)
                     new_nz.append(new_bar != 0)
-                for wp in (u_w, a_w, ref_w, v_w, acc_w, fba_w, gmem_w, zbar_w, zprev_w):
+                for wp in (u_w, a_w, ref_w, v_w, zbar_w, *(w for _, w in accs + fb_accs + gmems + zprevs)):
                     m.d.comb += [wp.addr.eq(s1w), wp.en.eq(neuron_pass.s1_valid)]
                 with m.If(neuron_pass.s1_valid):
                     m.d.sync += [
@@ -452,49 +563,38 @@ class Core(wiring.Component):
                     m.d.sync += e_flat.word_select(s1w, e_word_bits).eq(Cat(*e_lanes))
                 with m.If(output_pass.finished):
                     with m.If(learn):
-                        m.d.comb += learn_scan.start.eq(1)
+                        m.d.comb += [scan.start.eq(1) for scan in learn_scans]
+                        if concurrent_readout:
+                            m.d.comb += lo_scan.start.eq(1)
                         m.d.sync += state.eq(LEARN_W)
                     with m.Else():
                         m.d.sync += state.eq(FINISH)
 
             with m.Case(LEARN_W):
-                m.d.comb += [
-                    xbar_r.addr.eq(learn_row_word), zprev_r.addr.eq(learn_row_word),
-                    w_pre_r.addr.eq(lw.rd_row * nw + lw.rd_word),
-                    w_pre_r.en.eq(lw.rd_en),
-                    gmem_r.addr.eq(lw.rd_word),
-                    w_pre_w.addr.eq(lw.wr_row * nw + lw.wr_word),
-                    w_pre_w.data.eq(lw.wr_data),
-                    w_pre_w.en.eq(lw.wr_en),
-                ]
-                with m.If(~(learn_scan.busy | lw.busy)):
-                    if cfg.learn_readout:
+                for bank, lw_b in enumerate(lws):
+                    (rp, wp), row_word = w_pre[bank], learn_row_words[bank]
+                    m.d.comb += [
+                        xbars[bank][0].addr.eq(row_word), zprevs[bank][0].addr.eq(row_word),
+                        rp.addr.eq(lw_b.rd_row * nw + lw_b.rd_word),
+                        rp.en.eq(lw_b.rd_en),
+                        gmems[bank][0].addr.eq(lw_b.rd_word),
+                        wp.addr.eq(lw_b.wr_row * nw + lw_b.wr_word),
+                        wp.data.eq(lw_b.wr_data),
+                        wp.en.eq(lw_b.wr_en),
+                    ]
+                if concurrent_readout:
+                    learn_readout_ports()
+                learning_busy = Cat(*(scan.busy for scan in learn_scans), *(lw_b.busy for lw_b in lws),
+                                    *((lo_scan.busy, lo.busy) if concurrent_readout else ())).any()
+                with m.If(~learning_busy):
+                    if cfg.learn_readout and not concurrent_readout:
                         m.d.comb += lo_scan.start.eq(1)
                         m.d.sync += state.eq(LEARN_OUT)
                     else:
                         m.d.sync += state.eq(FINISH)
 
             with m.Case(LEARN_OUT):
-                m.d.comb += [
-                    zbar_r.addr.eq(lo_row_word),
-                    w_out_r.addr.eq(lo.rd_row * nwo + lo.rd_word),
-                    w_out_r.en.eq(lo.rd_en),
-                    w_out_w.addr.eq(lo.wr_row * nwo + lo.wr_word),
-                    w_out_w.data.eq(lo.wr_data),
-                    w_out_w.en.eq(lo.wr_en),
-                ]
-                if symmetric:
-                    # B[k][j] = Wout[k][j]: lane l of Wout word (j, w) is error k = w*P + l,
-                    # kept in bank l at row w, word j // P, lane j % P
-                    wr_word_of_j, wr_lane_of_j = _split(lo.wr_row, P, cfg.n_rec)
-                    for bank, (_, wp) in enumerate(fb_banks):
-                        m.d.comb += [
-                            wp.addr.eq(lo.wr_word * nw + wr_word_of_j),
-                            wp.en.eq(Mux(lo.wr_en & ((lo.wr_word * P + bank) < cfg.n_out),
-                                         Const(1, P) << wr_lane_of_j, 0)),
-                        ]
-                        for lane in range(P):
-                            m.d.comb += wp.data[lane].eq(lo.wr_data[bank])
+                learn_readout_ports()
                 with m.If(~(lo_scan.busy | lo.busy)):
                     m.d.sync += state.eq(FINISH)
 

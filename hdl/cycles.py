@@ -6,8 +6,10 @@ the RTL's, not an estimate.
 
 Phases (see hdl/core.py):
 
-* ACCUMULATE: the integration pair (scanner over [x(t), z(t-1)], rows of ``words_rec`` words),
-  the feedback pair (scanner over e(t-1) != 0, rows of ``words_rec`` words) and the input-trace
+* ACCUMULATE: the integration pairs (scanner over [x(t), z(t-1)], rows of ``words_rec`` words;
+  with ``weight_banks`` K, one pair per bank over the rows ``b, b+K, ...``),
+  the feedback pairs (scanner over e(t-1) != 0, rows of ``words_rec`` words; one pair per
+  ``feedback_banks`` over the errors ``c, c+KF, ...``) and the input-trace
   pass (``words_in`` words) run in parallel; the phase lasts until all are done, plus the
   cycle that sees it.
 * NEURON: ``words_rec + 2`` (one word per cycle, a read stage and a write stage, one cycle
@@ -16,7 +18,10 @@ Phases (see hdl/core.py):
 * OUTPUT: ``words_out + 2``.
 * LEARN_W, LEARN_OUT (learning ticks only): scanner over the rows with a nonzero presynaptic
   factor, rows of ``words_rec`` (resp. ``words_out``) words; the row updater of
-  ``hdl.update`` has the row accumulator's timing.
+  ``hdl.update`` has the row accumulator's timing. With ``weight_banks`` K > 1, LEARN_W runs K
+  such scanner-updater pairs side by side, bank ``b`` over rows ``b, b+K, ...``, and the
+  readout's pair with them (its own LFSR lanes); the phase lasts as long as the slowest pair
+  and there is no LEARN_OUT phase.
 * FINISH: 1.
 
 Scanner and engine timing (``hdl.scanner``, ``hdl.accumulate``): the scanner spends one
@@ -66,6 +71,13 @@ def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int 
     return max(t, engine_idle)
 
 
+def _bank_cycles(rows: np.ndarray, bank: int, banks: int, words_per_row: int) -> int:
+    """Cycles of the scanner-engine pair of one weight bank: rows ``bank, bank+K, ...`` (a bank
+    with no rows at all still has a one-bit scanner, as in hdl/core.py)."""
+    own = rows[bank::banks] if bank < len(rows) else np.zeros(1)
+    return scan_and_accumulate_cycles(own, words_per_row)
+
+
 @dataclass(frozen=True)
 class Breakdown:
     accumulate: int
@@ -101,15 +113,22 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     neurons whose trace z-bar(t) is nonzero (the readout phase runs if ``cfg.learn_readout``).
     """
     g = Geometry(cfg)
-    integrate = scan_and_accumulate_cycles(np.concatenate([x, z_prev]), g.words_rec)
-    feedback = scan_and_accumulate_cycles(np.asarray(e_prev) != 0, g.words_rec)
+    K = cfg.weight_banks
+    spiking = np.concatenate([x, z_prev])
+    integrate = max(_bank_cycles(spiking, bank, K, g.words_rec) for bank in range(K))
+    errors = np.asarray(e_prev) != 0
+    feedback = max(_bank_cycles(errors, c, cfg.feedback_banks, g.words_rec) for c in range(cfg.feedback_banks))
     input_traces = g.words_in + 1   # the x-bar pass: a word per cycle, a write stage
     readout = scan_and_accumulate_cycles(z_new, g.words_out)
     learn_w = learn_out = 0
     if learn_rows is not None:
-        learn_w = scan_and_accumulate_cycles(learn_rows, g.words_rec) + 1
-        if cfg.learn_readout:
-            learn_out = scan_and_accumulate_cycles(learn_out_rows, g.words_out) + 1
+        pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec) for bank in range(K)]
+        readout_pair = scan_and_accumulate_cycles(learn_out_rows, g.words_out) if cfg.learn_readout else 0
+        if K == 1:
+            learn_w = pairs[0] + 1
+            learn_out = readout_pair + 1 if cfg.learn_readout else 0
+        else:
+            learn_w = max(*pairs, readout_pair) + 1
     return Breakdown(
         accumulate=max(integrate, feedback, input_traces) + 1,
         neuron=g.words_rec + 2,

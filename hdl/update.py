@@ -27,14 +27,17 @@ from amaranth.lib.wiring import In, Out
 
 from golden import lfsr as golden_lfsr
 
-from .arith import saturate
+from .arith import multiply_by_bits, saturate
 
 __all__ = ["RowUpdater"]
 
 
 class RowUpdater(wiring.Component):
     def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
-                 post_bits: int, pre_bits: int, shift: int):
+                 post_bits: int, pre_bits: int, shift: int, multipliers: str = "dsp"):
+        if multipliers not in ("dsp", "logic"):
+            raise ValueError(f"multipliers: {multipliers!r} is not 'dsp' or 'logic'")
+        self.multipliers = multipliers
         self.n_rows = n_rows
         self.words_per_row = words_per_row
         self.lanes = lanes
@@ -115,7 +118,10 @@ class RowUpdater(wiring.Component):
             self.step.eq(s1_valid),
         ]
         for lane in range(self.lanes):
-            product = -(self.post[lane] * pre)
+            if self.multipliers == "logic":
+                product = -multiply_by_bits(self.post[lane], pre)
+            else:
+                product = -(self.post[lane] * pre)
             rounded = (product + (self.draws[lane] & mask)) >> self.shift if self.shift else product
             m.d.comb += self.wr_data[lane].eq(saturate(self.w_data[lane] + rounded, self.weight_bits))
 

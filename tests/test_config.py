@@ -50,6 +50,9 @@ def test_bad_values_are_refused_with_field_value_and_range(field, value, fragmen
         ({"refractory": 20, "ref_bits": 4}, "refractory: 20 is outside the allowed range 0..15"),
         ({"w_bits": 12, "u_bits": 16, "w_shift": 5}, "w_shift: 5 is outside the allowed range 0..4"),
         ({"adapt_inc": 300, "a_bits": 8}, "adapt_inc: 300 is outside the allowed range 0..255"),
+        ({"weight_banks": 3}, "weight_banks: 3 > 1 needs a power of two"),
+        ({"n_rec": 20, "lanes": 4, "weight_banks": 2}, "ceil(n_rec / lanes) = 5 a power of two"),
+        ({"n_rec": 256, "lanes": 64, "weight_banks": 4}, "weight_banks: 4 is outside the allowed range 1..3"),
     ],
 )
 def test_relations_between_fields_are_checked(changes, fragment):
@@ -119,3 +122,11 @@ def test_load_config_from_preset_and_json(tmp_path):
 def test_round_trip_through_dict():
     cfg = preset("reckon")
     assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+def test_learning_banks_count_their_lfsr_lanes():
+    """K = 1: the readout continues on the P hidden lanes; K > 1: P per bank plus P of its own."""
+    one = Config(n_rec=32, lanes=4)
+    assert (one.lfsr_lanes, one.readout_lanes) == (4, slice(0, 4))
+    four = one.replace(weight_banks=4)
+    assert (four.lfsr_lanes, four.readout_lanes) == (20, slice(16, 20))

@@ -76,3 +76,23 @@ def test_learning_bit_exact_and_weights_really_change(rule, pd):
     assert report.weight_checks == 2
     assert (w.w_in != st.weights.w_in).any() or (w.w_rec != st.weights.w_rec).any()
     assert (w.w_out != st.weights.w_out).any()
+
+
+@pytest.mark.parametrize("banks, rule, multipliers", [(2, "eprop_random", "dsp"), (4, "erbp", "logic"),
+                                                       (8, "eprop_symmetric", "logic")])
+def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multipliers):
+    """K row updaters learn K weight banks side by side: the same weights as golden's banked
+    draw order, tick for tick, in the cycles hdl.cycles predicts (fewer than one updater's)."""
+    cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers)
+    st = make_stimulus(cfg, 40, seed=2, rate=0.2, weight_scale=1.0)
+    report, w = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True,
+                                  weights_every=10, read_back=True)
+    assert report.mismatches == 0, str(report.first)
+    assert report.weight_checks == 4
+    assert report.cycles == report.predicted_cycles
+    assert (w.w_in != st.weights.w_in).any() or (w.w_rec != st.weights.w_rec).any()
+    assert sum(report.learn_cycles) > 0
+    single = lockstep_amaranth(cfg.replace(weight_banks=1), st.weights, st.x, st.targets, st.valid,
+                               learn=True)
+    assert single.mismatches == 0
+    assert sum(report.learn_cycles) < sum(single.learn_cycles)

@@ -70,13 +70,14 @@ def check_learning(cfg, st, tmp_path):
     return rep
 
 
-@pytest.mark.parametrize("rule, pd, wout_bits", [("eprop_random", "boxcar", None), ("erbp", "boxcar", None),
-                                                 ("eprop_symmetric", "piecewise_linear", 12)])
-def test_small_learning(rule, pd, wout_bits, tmp_path):
+@pytest.mark.parametrize("rule, pd, wout_bits, banks", [
+    ("eprop_random", "boxcar", None, 1), ("erbp", "boxcar", None, 1),
+    ("eprop_symmetric", "piecewise_linear", 12, 1), ("eprop_random", "piecewise_linear", None, 4)])
+def test_small_learning(rule, pd, wout_bits, banks, tmp_path):
     # ("eprop_random", "boxcar") is the small preset itself: it reuses the inference test's build.
     # The symmetric case also has a 12-bit readout (wider than the 8-bit Win/Wrec), which B =
-    # Wout^T then carries into the feedback path.
-    cfg = preset("small").replace(rule=rule, pseudo_derivative=pd, wout_bits=wout_bits)
+    # Wout^T then carries into the feedback path. The last case learns with four weight banks.
+    cfg = preset("small").replace(rule=rule, pseudo_derivative=pd, wout_bits=wout_bits, weight_banks=banks)
     rep = check_learning(cfg, make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0), tmp_path)
     assert rep["learn_cycles_per_tick"]["max"] > 0
 
@@ -89,7 +90,8 @@ def test_random_configs_learning_full(seed, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rule, pd", [("eprop_random", "piecewise_linear"), ("erbp", "boxcar")])
-def test_reckon_learning_2000_ticks(rule, pd, tmp_path):
-    cfg = preset("reckon").replace(rule=rule, pseudo_derivative=pd)
+@pytest.mark.parametrize("rule, pd, banks", [("eprop_random", "piecewise_linear", 1), ("erbp", "boxcar", 1),
+                                             ("eprop_random", "piecewise_linear", 4)])
+def test_reckon_learning_2000_ticks(rule, pd, banks, tmp_path):
+    cfg = preset("reckon").replace(rule=rule, pseudo_derivative=pd, weight_banks=banks)
     check_learning(cfg, make_stimulus(cfg, 2000, seed=1, rate=0.05, weight_scale=1.0), tmp_path)

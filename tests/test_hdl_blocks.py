@@ -175,3 +175,40 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     expected = pseudo_derivative(cfg, FixedNumerics(), u, t, r)
     assert got == expected.tolist()
     assert max(got) > 0 and min(got) == 0
+
+
+@pytest.mark.parametrize("x_bits, y_bits", [(20, 12), (5, 1), (9, 7)])
+def test_multiply_by_bits_is_the_product_without_a_multiplier(x_bits, y_bits):
+    """The updaters' logic multiplier: exactly x * y for signed x and unsigned y, built from
+    adders only (no ``*`` for synthesis to map onto a hard multiplier)."""
+    from amaranth.back import rtlil
+    from hdl.arith import multiply_by_bits
+
+    class Harness(wiring.Component):
+        x: In(signed(x_bits))
+        y: In(unsigned(y_bits))
+        p: Out(signed(x_bits + y_bits + 1))
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.p.eq(multiply_by_bits(self.x, self.y))
+            return m
+
+    dut = Harness()
+    assert "$mul" not in rtlil.convert(dut)
+    rng = np.random.default_rng(x_bits * 100 + y_bits)
+    xs = rng.integers(-(1 << (x_bits - 1)), 1 << (x_bits - 1), 300).tolist() + [-(1 << (x_bits - 1)), (1 << (x_bits - 1)) - 1]
+    ys = rng.integers(0, 1 << y_bits, 300).tolist() + [0, (1 << y_bits) - 1]
+    dut = Harness()
+    sim = Simulator(dut)
+    got = []
+
+    async def bench(ctx):
+        for x, y in zip(xs, ys):
+            ctx.set(dut.x, x)
+            ctx.set(dut.y, y)
+            got.append(ctx.get(dut.p))
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [x * y for x, y in zip(xs, ys)]

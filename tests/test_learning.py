@@ -127,45 +127,51 @@ def test_traces_decay_to_exactly_zero_and_saturate():
 
 def slow_reference_update(cfg, w_in, w_rec, w_out, g, e_bar, e, z_bar, seeds):
     """Scalar loop in the hardware's visiting order, written independently of golden.learning."""
-    P = cfg.lanes
+    P, K = cfg.lanes, cfg.weight_banks
     lanes = [int(s) for s in seeds]
+    assert len(lanes) == cfg.lfsr_lanes
     pre = [list(col) for col in np.concatenate([w_in, w_rec], axis=1).T.tolist()]  # pre-major rows
     lo, hi = -(1 << (cfg.w_bits - 1)), (1 << (cfg.w_bits - 1)) - 1
     draws_per_lane = 0
     for i in range(cfg.n_in + cfg.n_rec):
         if e_bar[i] == 0:
             continue
+        bank = (i % K) * P  # row i is learned by bank i mod K, on that bank's lanes
         for word in range(math.ceil(cfg.n_rec / P)):
             for lane in range(P):
-                lanes[lane] = step(lanes[lane])
+                lanes[bank + lane] = step(lanes[bank + lane])
                 j = word * P + lane
                 if j < cfg.n_rec:
                     p = -int(g[j]) * int(e_bar[i])
-                    d = (p + (lanes[lane] & ((1 << cfg.lr_shift) - 1))) >> cfg.lr_shift
+                    d = (p + (lanes[bank + lane] & ((1 << cfg.lr_shift) - 1))) >> cfg.lr_shift
                     pre[i][j] = min(max(pre[i][j] + d, lo), hi)
             draws_per_lane += 1
     out = [list(col) for col in w_out.T.tolist()]
     for j in range(cfg.n_rec):
         if z_bar[j] == 0:
             continue
+        first = 0 if K == 1 else K * P  # the readout's lanes: after the hidden rows, or its own
         for word in range(math.ceil(cfg.n_out / P)):
             for lane in range(P):
-                lanes[lane] = step(lanes[lane])
+                lanes[first + lane] = step(lanes[first + lane])
                 k = word * P + lane
                 if k < cfg.n_out:
                     p = -int(e[k]) * int(z_bar[j])
-                    d = (p + (lanes[lane] & ((1 << cfg.out_lr_shift) - 1))) >> cfg.out_lr_shift
+                    d = (p + (lanes[first + lane] & ((1 << cfg.out_lr_shift) - 1))) >> cfg.out_lr_shift
                     out[j][k] = min(max(out[j][k] + d, lo), hi)
             draws_per_lane += 1
     pre = np.array(pre).T
     return pre[:, :cfg.n_in], pre[:, cfg.n_in:], np.array(out).T, lanes, draws_per_lane
 
 
-@pytest.mark.parametrize("rule", ["eprop_random", "erbp"])
-def test_lfsr_draw_order_matches_a_slow_reference_loop(rule):
+@pytest.mark.parametrize("rule, banks", [("eprop_random", 1), ("erbp", 1), ("eprop_random", 2), ("erbp", 4)])
+def test_lfsr_draw_order_matches_a_slow_reference_loop(rule, banks):
     # 3 inputs, 5 neurons, 3 outputs, P = 2: rows split into 3 words (the last lane of the last
     # word is past n_rec and draws unused); the readout is 2 words of 2 lanes per z_bar row.
-    cfg = Config(n_in=3, n_rec=5, n_out=3, lanes=2, rule=rule, lr_shift=5, out_lr_shift=6, w_bits=8,
+    # With K learning banks (P = 4, so that a row is 2 words, a power of two), row i draws
+    # from bank i mod K's lanes and the readout from lanes of its own.
+    P = 2 if banks == 1 else 4
+    cfg = Config(n_in=3, n_rec=5, n_out=3, lanes=P, weight_banks=banks, rule=rule, lr_shift=5, out_lr_shift=6, w_bits=8,
                  pseudo_derivative="boxcar", pd_window=4096, threshold=1000, lfsr_seed=12345)
     rng = np.random.default_rng(7)
     w = Weights(rng.integers(-128, 128, (5, 3)), rng.integers(-128, 128, (5, 5)),
@@ -180,7 +186,8 @@ def test_lfsr_draw_order_matches_a_slow_reference_loop(rule):
     out = TickOut(z=new.z, e=np.array([[-900, 0, 2500]]), threshold=np.full((1, 5), 1000))
     # x_bar: input 1 is zero before and gets no spike -> its row is skipped (e-prop);
     # z_bar(t-1): neuron 0 and 3 are zero -> skipped (e-prop); eRBP skips by spikes instead
-    ls = LearnState(Traces(np.array([[5, 0, 0]]), np.array([[0, 9, 3, 0, 100]])), lane_seeds(cfg.lfsr_seed, 2))
+    ls = LearnState(Traces(np.array([[5, 0, 0]]), np.array([[0, 9, 3, 0, 100]])),
+                   lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes))
     w2, ls2, h = learn(cfg, FIX, w, prev, new, out, x, np.array([True]), ls)
 
     from golden.learning import presynaptic_factors
@@ -192,7 +199,7 @@ def test_lfsr_draw_order_matches_a_slow_reference_loop(rule):
     ref_in, ref_rec, ref_out, ref_lanes, n_draws = slow_reference_update(
         cfg, w.w_in, w.w_rec, w.w_out, g, e_bar, out.e[0], ls2.traces.z_bar[0], ls.lfsr)
     visited_rows = 8 - skipped
-    assert n_draws == visited_rows * 3 + int((ls2.traces.z_bar[0] != 0).sum()) * 2
+    assert n_draws == visited_rows * math.ceil(5 / P) + int((ls2.traces.z_bar[0] != 0).sum()) * math.ceil(3 / P)
     assert w2.w_in.tolist() == ref_in.tolist()
     assert w2.w_rec.tolist() == ref_rec.tolist()
     assert w2.w_out.tolist() == ref_out.tolist()
