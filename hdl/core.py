@@ -129,6 +129,19 @@ class Core(wiring.Component):
         def lanes_of(bits, is_signed=True):
             return data.ArrayLayout(signed(bits) if is_signed else unsigned(bits), P)
 
+        def named(name, shape, value):
+            """``value`` as a signal of its own (exactly: ``shape`` holds every value it takes),
+            with more than one weight bank. There the neuron pass's results feed K copies of g
+            and K partial sums feed it, and as expressions they were repeated at every use (the
+            Verilog of an 8-bank core was 5.6 MB and took Verilator 9 minutes; 1.1 MB as
+            signals). With one bank the expressions stay: yosys packs them better into the
+            iCE40 (`ice40`: 5,179 LCs as expressions, 5,299 as signals, of 5,280)."""
+            if K == 1:
+                return value
+            sig = Signal(shape, name=name)
+            m.d.comb += sig.eq(value)
+            return sig
+
         def memory(name, depth, layout, transparent=False, granularity=None):
             mem = Memory(shape=layout, depth=max(depth, 1), init=[])
             m.submodules[name] = mem
@@ -502,25 +515,39 @@ class Core(wiring.Component):
                 z_lanes, old_nz, new_nz = [], [], []
                 for lane in range(P):
                     j = s1w * P + lane
+                    # the banks' partial sums, added into signals: exact (the totals fit the
+                    # accumulator widths by construction) and leaves of the arithmetic below,
+                    # which would otherwise repeat the whole sum wherever it uses its input
+                    acc_sum = named(f"acc_sum{lane}", signed(cfg.in_acc_bits),
+                                    sum(acc_r.data[lane] for acc_r, _ in accs))
+                    fb_sum = named(f"fb_sum{lane}", signed(cfg.fb_acc_bits),
+                                   sum(fba_r.data[lane] for fba_r, _ in fb_accs))
                     out = neuron_update(
-                        cfg, acc=sum(acc_r.data[lane] for acc_r, _ in accs), fb=sum(fba_r.data[lane] for fba_r, _ in fb_accs), u=u_r.data[lane],
+                        cfg, acc=acc_sum, fb=fb_sum, u=u_r.data[lane],
                         a=a_r.data[lane], ref=ref_r.data[lane], v=v_r.data[lane],
                         z_prev=z_prev_word[lane], is_alif=(j >= cfg.n_lif), is_real=(j < cfg.n_rec))
-                    h = pseudo_derivative(cfg, u=out.u, threshold=cfg.threshold + out.a,
-                                          ready=(ref_r.data[lane] == 0))
+                    # the lane's results as signals: each is used several times below (and g by
+                    # every bank's copy), and an expression would be repeated at every use
+                    u_new = named(f"u_new{lane}", signed(cfg.u_bits), out.u)
+                    a_new = named(f"a_new{lane}", unsigned(cfg.a_bits), out.a)
+                    v_new = named(f"v_new{lane}", signed(cfg.v_bits), out.v)
+                    z = named(f"z_new{lane}", 1, out.z)
+                    h = named(f"h{lane}", unsigned(cfg.h_bits), pseudo_derivative(
+                        cfg, u=u_new, threshold=cfg.threshold + a_new, ready=(ref_r.data[lane] == 0)))
+                    g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(j < cfg.n_rec, v_new * h, 0))
                     old_bar = zbar_r.data[lane]
-                    new_bar = trace_update(cfg, bar=old_bar, spike=out.z)
+                    new_bar = named(f"zbar_new{lane}", unsigned(cfg.trace_bits), trace_update(cfg, bar=old_bar, spike=z))
                     m.d.comb += [
-                        u_w.data[lane].eq(out.u), a_w.data[lane].eq(out.a),
-                        ref_w.data[lane].eq(out.ref), v_w.data[lane].eq(out.v),
+                        u_w.data[lane].eq(u_new), a_w.data[lane].eq(a_new),
+                        ref_w.data[lane].eq(out.ref), v_w.data[lane].eq(v_new),
                         *(acc_w.data[lane].eq(0) for _, acc_w in accs + fb_accs),
                         zbar_w.data[lane].eq(new_bar),
                     ]
                     for _, gmem_w in gmems:
-                        m.d.comb += gmem_w.data[lane].eq(Mux(j < cfg.n_rec, out.v * h, 0))
+                        m.d.comb += gmem_w.data[lane].eq(g_new)
                     for _, zprev_w in zprevs:
                         m.d.comb += zprev_w.data[lane].eq(old_bar)
-                    z_lanes.append(out.z)
+                    z_lanes.append(z)
                     old_nz.append(old_bar != 0)
                     new_nz.append(new_bar != 0)
                 for wp in (u_w, a_w, ref_w, v_w, zbar_w, *(w for _, w in accs + fb_accs + gmems + zprevs)):
