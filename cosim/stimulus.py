@@ -79,16 +79,18 @@ def _with_readout_width(cfg: Config, seed: int) -> Config:
 
 
 def _with_learning_banks(cfg: Config, seed: int) -> Config:
-    """A third of the random configs whose words per row are a power of two get K = 2, 4 or 8
+    """A third of the random configs that can take them (words per row a power of two) get K = 2, 4 or 8
     learning banks (``weight_banks``), half of them with logic multipliers in the updaters,
     drawn from a generator of their own as above."""
     rng = np.random.default_rng((seed, 0xBA))
-    words = -(-cfg.n_rec // cfg.lanes)
-    if words & (words - 1) or rng.random() < 2 / 3:
+    if rng.random() < 2 / 3:
         return cfg
     banks = int(rng.choice([2, 4, 8]))
     multipliers = str(rng.choice(["dsp", "logic"]))
-    return cfg.replace(weight_banks=banks, learn_multipliers=multipliers) if cfg.lanes * (banks + 1) <= 256 else cfg
+    try:  # Config says which shapes take banks (powers of two, at most 256 LFSR lanes)
+        return cfg.replace(weight_banks=banks, learn_multipliers=multipliers)
+    except ConfigError:
+        return cfg
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:

@@ -190,8 +190,6 @@ def update_banked_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.n
     ``weight_banks`` updaters: bank ``b`` updates the rows ``i`` with ``i mod K == b``, in
     order, drawing from lanes ``b*P .. b*P+P-1`` of ``lfsr`` (all ``Config.lfsr_lanes``)."""
     K, P = cfg.weight_banks, cfg.lanes
-    if K == 1:
-        return update_rows(cfg, num, w_t, factor, pre, shift, lfsr)
     lfsr = lfsr.copy()
     bank_of_row = np.arange(len(pre)) % K
     for bank in range(K):

@@ -153,7 +153,24 @@ class Core(wiring.Component):
         trace_layout = lanes_of(cfg.trace_bits, False)
         K = cfg.weight_banks
         bank_rows = ceil_div(g.n_pre, K)                    # rows per weight bank
-        suffix = (lambda b: "") if K == 1 else (lambda b: str(b))
+        KF = cfg.feedback_banks
+
+        def suffix(index, count=K):
+            """Name suffix of copy ``index`` of ``count``: none when there is only one."""
+            return "" if count == 1 else str(index)
+
+        def strided_scanner(name, bits, first, step):
+            """A spike scanner over bits ``first, first+step, ...`` of ``bits``: one bank's share
+            (its index i is the bit ``first + i*step``); a bank with no bits gets a 1-bit scanner."""
+            own = range(first, len(bits), step)
+            scan = SpikeScanner(max(len(own), 1))
+            m.submodules[name] = scan
+            m.d.comb += scan.bits.eq(Cat(bits[i] for i in own) if own else 0)
+            return scan
+
+        def bank_member(local, bank, bank_bits):
+            """Index into the whole table of a bank's ``local`` index (banks are powers of two)."""
+            return Cat(Const(bank, bank_bits), local) if bank_bits else local
         w_pre = [memory(f"w_pre{suffix(b)}", bank_rows * nw, w_layout) for b in range(K)]
         w_out_r, w_out_w = memory("w_out", regions["w_out"].depth, lanes_of(cfg.out_w_bits))
         fb_banks = [memory(f"b_fb{bank}", g.fb_bank_depth, lanes_of(cfg.fb_w_bits), granularity=1)
@@ -166,8 +183,7 @@ class Core(wiring.Component):
         tgt_r, tgt_w = memory("target", nwo, lanes_of(cfg.y_bits))
         # one synaptic accumulator per weight bank (its integrator's); the neuron pass adds them
         accs = [memory(f"acc{suffix(b)}", nw, lanes_of(cfg.in_acc_bits), transparent=True) for b in range(K)]
-        KF = cfg.feedback_banks
-        fb_accs = [memory(f"fb_acc{'' if KF == 1 else c}", nw, lanes_of(cfg.fb_acc_bits), transparent=True)
+        fb_accs = [memory(f"fb_acc{suffix(c, KF)}", nw, lanes_of(cfg.fb_acc_bits), transparent=True)
                    for c in range(KF)]
         oacc_r, oacc_w = memory("out_acc", nwo, lanes_of(cfg.out_acc_bits), transparent=True)
         # x-bar, z-bar(t-1) and g: one copy per weight bank's updater (every copy written alike)
@@ -303,13 +319,10 @@ class Core(wiring.Component):
         spiking_rows = Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec])
         in_scans, integs = [], []
         for bank in range(K):
-            rows_of_bank = range(bank, g.n_pre, K)
-            scan = SpikeScanner(max(len(rows_of_bank), 1))
+            scan = strided_scanner(f"in_scan{suffix(bank)}", spiking_rows, bank, K)
             integ = RowAccumulator(n_rows=bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
                                    acc_bits=cfg.in_acc_bits)
-            m.submodules[f"in_scan{suffix(bank)}"] = scan
             m.submodules[f"integrate{suffix(bank)}"] = integ
-            m.d.comb += scan.bits.eq(Cat(spiking_rows[i] for i in rows_of_bank) if rows_of_bank else 0)
             wiring.connect(m, scan.indices, integ.rows)
             m.d.comb += [integ.w_data.eq(w_pre[bank][0].data.as_value()),
                          integ.acc_rd_data.eq(accs[bank][0].data.as_value())]
@@ -322,21 +335,18 @@ class Core(wiring.Component):
         kf_bits = (KF - 1).bit_length()
         error_bits = max(1, (cfg.n_out - 1).bit_length())
         for c in range(KF):
-            errors = range(c, cfg.n_out, KF)
-            scan = SpikeScanner(max(len(errors), 1))
+            scan = strided_scanner(f"fb_scan{suffix(c, KF)}", e_nonzero, c, KF)
             fbe = RowAccumulator(
-                n_rows=max(len(errors), 1), words_per_row=nw, lanes=P, weight_bits=cfg.fb_w_bits,
+                n_rows=scan.n, words_per_row=nw, lanes=P, weight_bits=cfg.fb_w_bits,
                 acc_bits=cfg.fb_acc_bits, factor_bits=cfg.e_bits)
-            m.submodules[f"fb_scan{'' if KF == 1 else c}"] = scan
-            m.submodules[f"feedback{'' if KF == 1 else c}"] = fbe
-            k_scan = Cat(Const(c, kf_bits), scan.indices.payload) if KF > 1 else scan.indices.payload
-            k_read = Cat(Const(c, kf_bits), fbe.rd_row) if KF > 1 else fbe.rd_row
+            m.submodules[f"feedback{suffix(c, KF)}"] = fbe
+            k_scan = bank_member(scan.indices.payload, c, kf_bits)
+            k_read = bank_member(fbe.rd_row, c, kf_bits)
             row_in_bank, bank = _split(k_read[:error_bits], P, cfg.n_out)
             own_banks = Array(rp.data.as_value() for rp, _ in fb_banks[c::KF])
             own_bank_s1 = Signal(range(max(len(own_banks), 2)), name=f"fb_bank_s1_{c}")
             m.d.sync += own_bank_s1.eq(bank >> kf_bits if KF > 1 else bank)
             m.d.comb += [
-                scan.bits.eq(Cat(e_nonzero[k] for k in errors) if errors else 0),
                 fbe.rows.valid.eq(scan.indices.valid),
                 fbe.rows.payload.row.eq(scan.indices.payload),
                 fbe.rows.payload.factor.eq(e_regs[k_scan[:error_bits]]),
@@ -373,15 +383,12 @@ class Core(wiring.Component):
             learn_rows = Cat(xbar_nz[:cfg.n_in], zprev_nz[:cfg.n_rec])
         learn_scans, lws = [], []
         for bank in range(K):
-            rows_of_bank = range(bank, g.n_pre, K)
-            scan = SpikeScanner(max(len(rows_of_bank), 1))
+            scan = strided_scanner(f"learn_scan{suffix(bank)}", learn_rows, bank, K)
             lw_b = RowUpdater(
                 n_rows=bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
                 post_bits=cfg.g_bits, pre_bits=cfg.trace_bits, shift=cfg.lr_shift,
                 multipliers=cfg.learn_multipliers)
-            m.submodules[f"learn_scan{suffix(bank)}"] = scan
             m.submodules[f"learn_w{suffix(bank)}"] = lw_b
-            m.d.comb += scan.bits.eq(Cat(learn_rows[i] for i in rows_of_bank) if rows_of_bank else 0)
             wiring.connect(m, scan.indices, lw_b.rows)
             m.d.comb += lw_b.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P:(bank + 1) * P]))
             learn_scans.append(scan)
@@ -397,23 +404,23 @@ class Core(wiring.Component):
         # the readout's lanes: bank 0's when K = 1 (it learns after the hidden rows), its own when
         # K > 1 (it learns alongside them, in LEARN_W)
         readout_lfsrs = lfsrs[cfg.readout_lanes]
-        assert len(readout_lfsrs) == P and len(lfsrs) == cfg.lfsr_lanes
+        assert len(readout_lfsrs) == P  # (a short Cat would pad the draws with zeros silently)
         m.d.comb += lo.draws.eq(Cat(lfsr.draw for lfsr in readout_lfsrs))
-        steps = {id(lfsr): [] for lfsr in lfsrs}
+        steps = [[] for _ in lfsrs]      # the engines that step each lane
         for bank, lw_b in enumerate(lws):
-            for lfsr in lfsrs[bank * P:(bank + 1) * P]:
-                steps[id(lfsr)].append(lw_b.step)
-        for lfsr in readout_lfsrs:
-            steps[id(lfsr)].append(lo.step)
-        for lfsr in lfsrs:
-            m.d.comb += lfsr.step.eq(Cat(*steps[id(lfsr)]).any())
+            for lane in range(bank * P, (bank + 1) * P):
+                steps[lane].append(lw_b.step)
+        for lane in range(cfg.lfsr_lanes)[cfg.readout_lanes]:
+            steps[lane].append(lo.step)
+        for lfsr, engines in zip(lfsrs, steps):
+            m.d.comb += lfsr.step.eq(Cat(*engines).any())
         concurrent_readout = K > 1 and cfg.learn_readout
 
         # the presynaptic factor of a learning row, a cycle after it is accepted (bank b's row r
         # is table row r*K + b; K is a power of two when > 1)
         learn_row_words = []
         for bank, lw_b in enumerate(lws):
-            row = Cat(Const(bank, bank_bits), lw_b.pre_row) if K > 1 else lw_b.pre_row
+            row = bank_member(lw_b.pre_row, bank, bank_bits)
             pre_is_rec = Signal(name=f"pre_is_rec{suffix(bank)}")
             pre_lane = Signal(range(max(P, 2)), name=f"pre_lane{suffix(bank)}")
             row_word, row_lane = _split(Mux(row >= cfg.n_in, row - cfg.n_in, row)[:len(row)], P,
