@@ -11,7 +11,8 @@ every tick. Issue-6 budget for the learning phases of one tick:
 
 (rows: inputs and recurrent neurons, n_post = n_rec). The updater sustains one weight word
 per cycle (read in stage 0, written back in stage 1 of the next cycle). With K learning banks
-(``weight_banks``) K updaters run side by side, so LEARN_W approaches 1/K of that.
+(``weight_banks``) K updaters run side by side, so LEARN_W approaches 1/K of that. A pipelined
+core (``pipelined``, column "pipe") spends one cycle more per pass and learning phase.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ticks", type=int, default=200)
     args = p.parse_args(argv)
-    print("| config | rule | P | K | input rate | rows with e-bar != 0 | learning cycles/tick mean | max | "
+    print("| config | rule | P | K | pipe | input rate | rows with e-bar != 0 | learning cycles/tick mean | max | "
           "worst margin to budget | whole tick mean |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     reckon = preset("reckon")
     cases = [(reckon.replace(rule=r, pseudo_derivative=pd), rate)
              for r, pd in (("eprop_random", "piecewise_linear"), ("erbp", "boxcar"))
@@ -53,10 +54,12 @@ def main(argv=None) -> int:
               for P in (4, 16, 32)]
     cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P, weight_banks=K), 0.05)
               for P, K in ((8, 2), (8, 4), (8, 8), (8, 16), (16, 4), (16, 8))]
+    cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", weight_banks=4,
+                              pipelined=True), 0.05)]
     cases += [(preset("small"), 0.1)]
     for cfg, rate in cases:
         rows, mean, mx, margin, total = measure(cfg, rate, args.ticks)
-        print(f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
+        print(f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {'yes' if cfg.pipelined else 'no'} | {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
               f"{margin:+d} | {total:.1f} |")
     return 0
 

@@ -64,7 +64,7 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
-        return _with_learning_banks(_with_readout_width(cfg, seed), seed)
+        return _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed)
     raise RuntimeError(f"no valid random config found for seed {seed}")
 
 
@@ -91,6 +91,16 @@ def _with_learning_banks(cfg: Config, seed: int) -> Config:
         return cfg.replace(weight_banks=banks, learn_multipliers=multipliers)
     except ConfigError:
         return cfg
+
+
+def _with_pipeline(cfg: Config, seed: int) -> Config:
+    """A third of the random configs get the two-stage passes and updaters (``pipelined``) and
+    half of them their decays in logic (``decay_multipliers``), drawn from a generator of
+    their own as above."""
+    rng = np.random.default_rng((seed, 0x9E))
+    pipelined = bool(rng.random() < 1 / 3)
+    decays = "logic" if rng.random() < 0.5 else "dsp"
+    return cfg.replace(pipelined=pipelined, decay_multipliers=decays)
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:

@@ -158,6 +158,18 @@ class Config:
     #: has them), "logic" sums the shifted ``g`` of each set bit of ``e_bar`` with adders, for
     #: boards whose hard multipliers run out before their logic (many learning banks).
     learn_multipliers: str = field(default="dsp", metadata=_choice(MULTIPLIERS))
+    #: how the decays multiply by their constant factors (alpha, rho, gamma, kappa, the traces';
+    #: no effect on any value): "dsp" writes ``*`` (synthesis puts each into a hard multiplier),
+    #: "logic" adds the shifted operand once per canonical signed digit of the constant (a few
+    #: adders), leaving the hard multipliers to the products of two variables.
+    decay_multipliers: str = field(default="dsp", metadata=_choice(MULTIPLIERS))
+    #: a register in the middle of the lane arithmetic (no effect on any value): the neuron and
+    #: output passes compute in two stages instead of one (one more cycle each per tick) and the
+    #: row updaters register their products before rounding (one more cycle per learning
+    #: phase). It shortens the longest paths (decay multiply to spike to g = V*h; g times trace
+    #: to saturated weight), raising Fmax, for a few hundred flip-flops per lane word; one-lane
+    #: cores that barely fit (``ice40``) leave it off.
+    pipelined: bool = field(default=False, metadata=_flag())
 
     # seeds ------------------------------------------------------------------------------
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))

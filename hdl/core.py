@@ -40,6 +40,13 @@ them. K integrators integrate the banks' spiking rows into K accumulators, and
 ``cfg.feedback_banks`` engines split the errors of ``B . e`` the same way; the neuron pass adds
 the partial sums (exact, so the values do not depend on K). The host bus still sees one
 table: it selects the bank from the row's low bits.
+
+Pipelining: one cycle per word leaves a whole neuron update (decay products, sums,
+saturation, threshold, then h and the product g = V*h) or a whole weight update (g times the
+trace, rounding, saturation) to a single clock period, and that chain sets Fmax. With
+``cfg.pipelined`` the NEURON and OUTPUT passes compute in two stages (spike and new states,
+then h, g and the traces; Y, then e) and the row updaters register their products: one cycle
+more per pass and per learning phase, the same values.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ from .accumulate import RowAccumulator
 from .bus import MemoryBus, TickControl
 from .cycles import tick_counter_bits
 from .geometry import BITMAP_WORD, Geometry, ceil_div
-from .lanes import neuron_update, pseudo_derivative, readout_update, trace_update
+from .lanes import neuron_update, pseudo_derivative, readout_error, readout_update, trace_update
 from .lfsr import GaloisLFSR
 from .scanner import SpikeScanner
 from .update import RowUpdater
@@ -65,10 +72,13 @@ __all__ = ["Core"]
 
 
 class _Pass:
-    """A two-stage pass over ``n`` words: stage 0 reads word ``k``, stage 1 (a cycle later)
-    computes and writes word ``s1_word``."""
+    """A pass over ``n`` words: stage 0 reads word ``k``, stage 1 (a cycle later) computes and
+    writes word ``s1_word``. With ``stages=2`` (``Config.pipelined``) stage 1 computes the first
+    half of the arithmetic into registers and stage 2, another cycle later, the rest and the
+    write; ``out_valid``/``out_word`` name the writing stage either way."""
 
-    def __init__(self, m: Module, name: str, n: int):
+    def __init__(self, m: Module, name: str, n: int, stages: int = 1):
+        assert stages in (1, 2)
         self.k = Signal(range(max(n, 2)), name=f"{name}_k")
         self.active = Signal(name=f"{name}_active")
         self.s1_valid = Signal(name=f"{name}_s1_valid")
@@ -78,13 +88,20 @@ class _Pass:
             m.d.sync += [self.s1_word.eq(self.k), self.k.eq(self.k + 1)]
             with m.If(self.k == n - 1):
                 m.d.sync += self.active.eq(0)
+        self.out_valid, self.out_word = self.s1_valid, self.s1_word
+        self.busy = self.active | self.s1_valid
+        if stages == 2:
+            self.out_valid = Signal(name=f"{name}_s2_valid")
+            self.out_word = Signal.like(self.k, name=f"{name}_s2_word")
+            m.d.sync += [self.out_valid.eq(self.s1_valid), self.out_word.eq(self.s1_word)]
+            self.busy = self.busy | self.out_valid
 
     def begin(self, m: Module):
         m.d.sync += [self.k.eq(0), self.active.eq(1)]
 
     @property
     def finished(self):
-        return ~self.active & ~self.s1_valid
+        return ~self.busy
 
 
 def _split(index, divisor: int, n: int):
@@ -141,6 +158,15 @@ class Core(wiring.Component):
             sig = Signal(shape, name=name)
             m.d.comb += sig.eq(value)
             return sig
+
+        def stage_register(name, shape, value):
+            """``value`` of a pass's stage 1 as its stage 2 sees it: a register when the passes
+            have two stages (``Config.pipelined``), else the value itself (``named``)."""
+            if not cfg.pipelined:
+                return named(name, shape, value)
+            reg = Signal(shape, name=name)
+            m.d.sync += reg.eq(value)
+            return reg
 
         def memory(name, depth, layout, transparent=False, granularity=None):
             mem = Memory(shape=layout, depth=max(depth, 1), init=[])
@@ -387,7 +413,7 @@ class Core(wiring.Component):
             lw_b = RowUpdater(
                 n_rows=bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
                 post_bits=cfg.g_bits, pre_bits=cfg.trace_bits, shift=cfg.lr_shift,
-                multipliers=cfg.learn_multipliers)
+                multipliers=cfg.learn_multipliers, pipelined=cfg.pipelined)
             m.submodules[f"learn_w{suffix(bank)}"] = lw_b
             wiring.connect(m, scan.indices, lw_b.rows)
             m.d.comb += lw_b.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P:(bank + 1) * P]))
@@ -397,7 +423,8 @@ class Core(wiring.Component):
         m.submodules.learn_out_scan = lo_scan = SpikeScanner(cfg.n_rec)
         m.submodules.learn_out = lo = RowUpdater(
             n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.out_w_bits,
-            post_bits=cfg.e_bits, pre_bits=cfg.trace_bits, shift=cfg.out_lr_shift)
+            post_bits=cfg.e_bits, pre_bits=cfg.trace_bits, shift=cfg.out_lr_shift,
+            pipelined=cfg.pipelined)
         m.d.comb += lo_scan.bits.eq(zbar_nz[:cfg.n_rec])
         wiring.connect(m, lo_scan.indices, lo.rows)
 
@@ -449,8 +476,9 @@ class Core(wiring.Component):
         m.d.comb += lo.w_data.eq(w_out_r.data.as_value())
 
         # NEURON, OUTPUT and input-trace passes ---------------------------------------------------------
-        neuron_pass = _Pass(m, "neuron", nw)
-        output_pass = _Pass(m, "output", nwo)
+        pass_stages = 2 if cfg.pipelined else 1
+        neuron_pass = _Pass(m, "neuron", nw, pass_stages)
+        output_pass = _Pass(m, "output", nwo, pass_stages)
         xbar_pass = _Pass(m, "xbar", nwi)
 
         def start_tick():
@@ -517,7 +545,7 @@ class Core(wiring.Component):
             with m.Case(NEURON):
                 for rp in (u_r, a_r, ref_r, v_r, zbar_r, *(r for r, _ in accs + fb_accs)):
                     m.d.comb += rp.addr.eq(neuron_pass.k)
-                s1w = neuron_pass.s1_word
+                s1w, ow = neuron_pass.s1_word, neuron_pass.out_word   # compute (first half), write
                 z_prev_word = z_prev.word_select(s1w, P)
                 z_lanes, old_nz, new_nz = [], [], []
                 for lane in range(P):
@@ -533,20 +561,24 @@ class Core(wiring.Component):
                         cfg, acc=acc_sum, fb=fb_sum, u=u_r.data[lane],
                         a=a_r.data[lane], ref=ref_r.data[lane], v=v_r.data[lane],
                         z_prev=z_prev_word[lane], is_alif=(j >= cfg.n_lif), is_real=(j < cfg.n_rec))
-                    # the lane's results as signals: each is used several times below (and g by
-                    # every bank's copy), and an expression would be repeated at every use
-                    u_new = named(f"u_new{lane}", signed(cfg.u_bits), out.u)
-                    a_new = named(f"a_new{lane}", unsigned(cfg.a_bits), out.a)
-                    v_new = named(f"v_new{lane}", signed(cfg.v_bits), out.v)
-                    z = named(f"z_new{lane}", 1, out.z)
+                    # the lane's results as signals (each is used several times below, and g by
+                    # every bank's copy; an expression would be repeated at every use), or, with
+                    # two stages, registers: stage 2 derives h, g and the trace from them
+                    u_new = stage_register(f"u_new{lane}", signed(cfg.u_bits), out.u)
+                    a_new = stage_register(f"a_new{lane}", unsigned(cfg.a_bits), out.a)
+                    v_new = stage_register(f"v_new{lane}", signed(cfg.v_bits), out.v)
+                    z = stage_register(f"z_new{lane}", 1, out.z)
+                    ref_new = stage_register(f"ref_new{lane}", unsigned(cfg.ref_bits), out.ref)
+                    ready = stage_register(f"ready{lane}", 1, ref_r.data[lane] == 0)
+                    old_bar = stage_register(f"zbar_old{lane}", unsigned(cfg.trace_bits), zbar_r.data[lane])
                     h = named(f"h{lane}", unsigned(cfg.h_bits), pseudo_derivative(
-                        cfg, u=u_new, threshold=cfg.threshold + a_new, ready=(ref_r.data[lane] == 0)))
-                    g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(j < cfg.n_rec, v_new * h, 0))
-                    old_bar = zbar_r.data[lane]
+                        cfg, u=u_new, threshold=cfg.threshold + a_new, ready=ready))
+                    g_new = named(f"g_new{lane}", signed(cfg.g_bits),
+                                  Mux(ow * P + lane < cfg.n_rec, v_new * h, 0))
                     new_bar = named(f"zbar_new{lane}", unsigned(cfg.trace_bits), trace_update(cfg, bar=old_bar, spike=z))
                     m.d.comb += [
                         u_w.data[lane].eq(u_new), a_w.data[lane].eq(a_new),
-                        ref_w.data[lane].eq(out.ref), v_w.data[lane].eq(v_new),
+                        ref_w.data[lane].eq(ref_new), v_w.data[lane].eq(v_new),
                         *(acc_w.data[lane].eq(0) for _, acc_w in accs + fb_accs),
                         zbar_w.data[lane].eq(new_bar),
                     ]
@@ -558,12 +590,12 @@ class Core(wiring.Component):
                     old_nz.append(old_bar != 0)
                     new_nz.append(new_bar != 0)
                 for wp in (u_w, a_w, ref_w, v_w, zbar_w, *(w for _, w in accs + fb_accs + gmems + zprevs)):
-                    m.d.comb += [wp.addr.eq(s1w), wp.en.eq(neuron_pass.s1_valid)]
-                with m.If(neuron_pass.s1_valid):
+                    m.d.comb += [wp.addr.eq(ow), wp.en.eq(neuron_pass.out_valid)]
+                with m.If(neuron_pass.out_valid):
                     m.d.sync += [
-                        z_new.word_select(s1w, P).eq(Cat(*z_lanes)),
-                        zprev_nz.word_select(s1w, P).eq(Cat(*old_nz)),
-                        zbar_nz.word_select(s1w, P).eq(Cat(*new_nz)),
+                        z_new.word_select(ow, P).eq(Cat(*z_lanes)),
+                        zprev_nz.word_select(ow, P).eq(Cat(*old_nz)),
+                        zbar_nz.word_select(ow, P).eq(Cat(*new_nz)),
                     ]
                 with m.If(neuron_pass.finished):
                     m.d.comb += out_scan.start.eq(1)
@@ -582,19 +614,20 @@ class Core(wiring.Component):
             with m.Case(OUTPUT):
                 for rp in (y_r, tgt_r, oacc_r):
                     m.d.comb += rp.addr.eq(output_pass.k)
-                s1w = output_pass.s1_word
+                s1w, ow = output_pass.s1_word, output_pass.out_word   # compute (first half), write
                 e_lanes = []
                 for lane in range(P):
-                    k = s1w * P + lane
-                    y_new, e = readout_update(
-                        cfg, y=y_r.data[lane], out_acc=oacc_r.data[lane], target=tgt_r.data[lane],
-                        valid=valid, is_real=(k < cfg.n_out))
+                    y_new = stage_register(f"y_new{lane}", signed(cfg.y_bits), readout_update(
+                        cfg, y=y_r.data[lane], out_acc=oacc_r.data[lane]))
+                    target = stage_register(f"target{lane}", signed(cfg.y_bits), tgt_r.data[lane])
+                    counts = stage_register(f"e_counts{lane}", 1, valid & (s1w * P + lane < cfg.n_out))
+                    e = readout_error(cfg, y_new=y_new, target=target, counts=counts)
                     m.d.comb += [y_w.data[lane].eq(y_new), oacc_w.data[lane].eq(0)]
                     e_lanes.append(e)
                 for wp in (y_w, oacc_w):
-                    m.d.comb += [wp.addr.eq(s1w), wp.en.eq(output_pass.s1_valid)]
-                with m.If(output_pass.s1_valid):
-                    m.d.sync += e_flat.word_select(s1w, e_word_bits).eq(Cat(*e_lanes))
+                    m.d.comb += [wp.addr.eq(ow), wp.en.eq(output_pass.out_valid)]
+                with m.If(output_pass.out_valid):
+                    m.d.sync += e_flat.word_select(ow, e_word_bits).eq(Cat(*e_lanes))
                 with m.If(output_pass.finished):
                     with m.If(learn):
                         m.d.comb += [scan.start.eq(1) for scan in learn_scans]

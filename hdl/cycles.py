@@ -13,15 +13,16 @@ Phases (see hdl/core.py):
   pass (``words_in`` words) run in parallel; the phase lasts until all are done, plus the
   cycle that sees it.
 * NEURON: ``words_rec + 2`` (one word per cycle, a read stage and a write stage, one cycle
-  to see the pass finished).
+  to see the pass finished); one more with ``Config.pipelined`` (two compute stages).
 * READOUT: scanner over z(t), rows of ``words_out`` words.
-* OUTPUT: ``words_out + 2``.
+* OUTPUT: ``words_out + 2``, or ``+ 3`` pipelined.
 * LEARN_W, LEARN_OUT (learning ticks only): scanner over the rows with a nonzero presynaptic
   factor, rows of ``words_rec`` (resp. ``words_out``) words; the row updater of
   ``hdl.update`` has the row accumulator's timing. With ``weight_banks`` K > 1, LEARN_W runs K
   such scanner-updater pairs side by side, bank ``b`` over rows ``b, b+K, ...``, and the
   readout's pair with them (its own LFSR lanes); the phase lasts as long as the slowest pair
-  and there is no LEARN_OUT phase.
+  and there is no LEARN_OUT phase. A pipelined updater (``Config.pipelined``) needs one more
+  cycle after its last row.
 * FINISH: 1.
 
 Scanner and engine timing (``hdl.scanner``, ``hdl.accumulate``): the scanner spends one
@@ -48,8 +49,10 @@ __all__ = ["Breakdown", "scan_and_accumulate_cycles", "tick_cycles", "default_wa
 SCAN_CHUNK = 32
 
 
-def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int = SCAN_CHUNK) -> int:
-    """Cycles until a scanner over ``bits`` and its row accumulator are both idle."""
+def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int = SCAN_CHUNK,
+                               stages: int = 1) -> int:
+    """Cycles until a scanner over ``bits`` and its row engine are both idle; ``stages``: the
+    engine's compute stages after its read stage (2 for a pipelined row updater)."""
     n = len(bits)
     chunk = min(chunk, n)
     n_chunks = -(-n // chunk)
@@ -67,15 +70,15 @@ def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int 
             last_accept = accept
         start = end
         t += 1                          # the cycle that finds the chunk exhausted
-    engine_idle = 0 if last_accept is None else last_accept + words_per_row + 2
+    engine_idle = 0 if last_accept is None else last_accept + words_per_row + stages + 1
     return max(t, engine_idle)
 
 
-def _bank_cycles(rows: np.ndarray, bank: int, banks: int, words_per_row: int) -> int:
+def _bank_cycles(rows: np.ndarray, bank: int, banks: int, words_per_row: int, stages: int = 1) -> int:
     """Cycles of the scanner-engine pair of one weight bank: rows ``bank, bank+K, ...`` (a bank
     with no rows at all still has a one-bit scanner, as in hdl/core.py)."""
     own = rows[bank::banks] if bank < len(rows) else np.zeros(1)
-    return scan_and_accumulate_cycles(own, words_per_row)
+    return scan_and_accumulate_cycles(own, words_per_row, stages=stages)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     """
     g = Geometry(cfg)
     K = cfg.weight_banks
+    stages = 2 if cfg.pipelined else 1   # compute stages of the passes and the row updaters
     spiking = np.concatenate([x, z_prev])
     integrate = max(_bank_cycles(spiking, bank, K, g.words_rec) for bank in range(K))
     errors = np.asarray(e_prev) != 0
@@ -122,8 +126,9 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     readout = scan_and_accumulate_cycles(z_new, g.words_out)
     learn_w = learn_out = 0
     if learn_rows is not None:
-        pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec) for bank in range(K)]
-        readout_pair = scan_and_accumulate_cycles(learn_out_rows, g.words_out) if cfg.learn_readout else 0
+        pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec, stages) for bank in range(K)]
+        readout_pair = (scan_and_accumulate_cycles(learn_out_rows, g.words_out, stages=stages)
+                        if cfg.learn_readout else 0)
         if K == 1:
             learn_w = pairs[0] + 1
             learn_out = readout_pair + 1 if cfg.learn_readout else 0
@@ -131,9 +136,9 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
             learn_w = max(*pairs, readout_pair) + 1
     return Breakdown(
         accumulate=max(integrate, feedback, input_traces) + 1,
-        neuron=g.words_rec + 2,
+        neuron=g.words_rec + 1 + stages,
         readout=readout + 1,
-        output=g.words_out + 2,
+        output=g.words_out + 1 + stages,
         learn_w=learn_w,
         learn_out=learn_out,
     )

@@ -13,9 +13,9 @@ from amaranth.hdl import Mux, Value
 
 from golden.config import Config
 
-from .arith import decay, rshift_round, saturate
+from .arith import const_mul, decay, rshift_round, saturate
 
-__all__ = ["NeuronOut", "neuron_update", "readout_update"]
+__all__ = ["NeuronOut", "neuron_update", "readout_update", "readout_error", "pseudo_derivative", "trace_update"]
 
 
 @dataclass
@@ -31,16 +31,16 @@ def neuron_update(cfg: Config, *, acc: Value, fb: Value, u: Value, a: Value, ref
                   z_prev: Value, is_alif: Value, is_real: Value) -> NeuronOut:
     """Steps 1-5 of a tick for one neuron, given its accumulated synaptic sum ``acc`` and the
     accumulated feedback ``fb = sum_k B[j,k] e_k(t-1)``."""
-    d = cfg.decay_bits
+    d, logic = cfg.decay_bits, cfg.decay_multipliers == "logic"
     # 1. synaptic current
     current = acc << cfg.w_shift
     # 2. adaptation (ALIF only)
-    a_next = saturate(decay(a, cfg.rho_q, d) + Mux(z_prev, cfg.adapt_inc, 0), cfg.a_bits, is_signed=False)
+    a_next = saturate(decay(a, cfg.rho_q, d, logic) + Mux(z_prev, cfg.adapt_inc, 0), cfg.a_bits, is_signed=False)
     a_new = Mux(is_alif, a_next, 0)
     # 3. dendrite
-    v_new = saturate(decay(v, cfg.gamma_q, d) + rshift_round(fb, cfg.fb_shift), cfg.v_bits)
+    v_new = saturate(decay(v, cfg.gamma_q, d, logic) + rshift_round(fb, cfg.fb_shift), cfg.v_bits)
     # 4. soma
-    leaked = decay(u, cfg.alpha_q, d)
+    leaked = decay(u, cfg.alpha_q, d, logic)
     if cfg.reset == "subtract":
         u_sum = leaked + current - Mux(z_prev, cfg.threshold, 0)
     else:
@@ -53,12 +53,15 @@ def neuron_update(cfg: Config, *, acc: Value, fb: Value, u: Value, a: Value, ref
     return NeuronOut(u=u_new, a=a_new, ref=ref_new[:cfg.ref_bits], v=v_new, z=z)
 
 
-def readout_update(cfg: Config, *, y: Value, out_acc: Value, target: Value, valid: Value,
-                   is_real: Value) -> tuple[Value, Value]:
-    """Step 6 for one readout: the new Y and the error e (zero when the target is not valid)."""
-    y_new = saturate(decay(y, cfg.kappa_q, cfg.decay_bits) + (out_acc << cfg.out_shift), cfg.y_bits)
-    e = Mux(valid & is_real, saturate(y_new - target, cfg.e_bits), 0)
-    return y_new, e
+def readout_update(cfg: Config, *, y: Value, out_acc: Value) -> Value:
+    """Step 6 for one readout, first half: the new Y."""
+    return saturate(decay(y, cfg.kappa_q, cfg.decay_bits, cfg.decay_multipliers == "logic") + (out_acc << cfg.out_shift), cfg.y_bits)
+
+
+def readout_error(cfg: Config, *, y_new: Value, target: Value, counts: Value) -> Value:
+    """Step 6, second half: the error e of the new Y, zero where it does not count (the target
+    is not valid, or the lane is past the last readout)."""
+    return Mux(counts, saturate(y_new - target, cfg.e_bits), 0)
 
 
 def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) -> Value:
@@ -77,5 +80,5 @@ def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) 
 
 def trace_update(cfg: Config, *, bar: Value, spike: Value) -> Value:
     """Step 10: ``sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
-    decayed = (bar * cfg.trace_q) >> cfg.decay_bits
+    decayed = const_mul(bar, cfg.trace_q, cfg.decay_multipliers == "logic") >> cfg.decay_bits
     return saturate(decayed + Mux(spike, cfg.trace_inc, 0), cfg.trace_bits, is_signed=False)

@@ -213,61 +213,68 @@ class ProtocolEngine(wiring.Component):
         core_busy = self.ctl.busy & (a_region < smap.n_core_regions)
 
         # -- checks (after the CRC), in the documented order ---------------------------------
-        check = Signal(8)
+        # All but BUSY depend on the frame alone (command, length, arguments), which is complete
+        # two bytes before CHECK (the CRC follows it): they are registered on the way, which
+        # takes their multiplier and comparators out of CHECK's path (the longest of the ECP5
+        # build once the core was pipelined: 40 ns). BUSY, last in every command's order, is
+        # decided in CHECK itself from the core's state then.
+        frame_check = Signal(8)
         reply_len = Signal(range(smap.max_payload + 1))
         fixed = {int(c): n for c, n in FIXED_LENGTHS.items()}
         with m.Switch(cmd):
             with m.Case(Command.NOP):
-                m.d.comb += check.eq(Mux(length == fixed[Command.NOP], Status.OK, Status.LENGTH))
+                m.d.comb += frame_check.eq(Mux(length == fixed[Command.NOP], Status.OK, Status.LENGTH))
             with m.Case(Command.READ_REG):
                 with m.If(length != fixed[Command.READ_REG]):
-                    m.d.comb += check.eq(Status.LENGTH)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
                 with m.Elif((r_count == 0) | ((r_index + r_count) > N_REGS)):
-                    m.d.comb += check.eq(Status.RANGE)
+                    m.d.comb += frame_check.eq(Status.RANGE)
             with m.Case(Command.WRITE_REG):
                 writable = Cat(r_index == int(reg) for reg in sorted(WRITABLE_REGS)).any()
                 with m.If(length != fixed[Command.WRITE_REG]):
-                    m.d.comb += check.eq(Status.LENGTH)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
                 with m.Elif(r_index >= N_REGS):
-                    m.d.comb += check.eq(Status.RANGE)
+                    m.d.comb += frame_check.eq(Status.RANGE)
                 with m.Elif(~writable):
-                    m.d.comb += check.eq(Status.READ_ONLY)
+                    m.d.comb += frame_check.eq(Status.READ_ONLY)
                 with m.Elif(((r_index == Reg.FRAME_TIMEOUT) & (r_value < MIN_FRAME_TIMEOUT))
                             | ((r_index == Reg.WATCHDOG) & (r_value < MIN_WATCHDOG))):
-                    m.d.comb += check.eq(Status.RANGE)
+                    m.d.comb += frame_check.eq(Status.RANGE)
             with m.Case(Command.READ_MEM):
                 with m.If(length != fixed[Command.READ_MEM]):
-                    m.d.comb += check.eq(Status.LENGTH)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
                 with m.Elif(~mem_in_range | (nbytes > smap.max_payload)):
-                    m.d.comb += check.eq(Status.RANGE)
-                with m.Elif(core_busy):
-                    m.d.comb += check.eq(Status.BUSY)
+                    m.d.comb += frame_check.eq(Status.RANGE)
             with m.Case(Command.WRITE_MEM):
                 with m.If(length < MEM_ARGS):
-                    m.d.comb += check.eq(Status.LENGTH)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
                 with m.Elif(~mem_in_range):
-                    m.d.comb += check.eq(Status.RANGE)
+                    m.d.comb += frame_check.eq(Status.RANGE)
                 with m.Elif(length != MEM_ARGS + nbytes):
-                    m.d.comb += check.eq(Status.LENGTH)
-                with m.Elif(core_busy):
-                    m.d.comb += check.eq(Status.BUSY)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
             with m.Case(Command.CLEAR_MEM):
                 with m.If(length != fixed[Command.CLEAR_MEM]):
-                    m.d.comb += check.eq(Status.LENGTH)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
                 with m.Elif(~mem_in_range):
-                    m.d.comb += check.eq(Status.RANGE)
-                with m.Elif(core_busy):
-                    m.d.comb += check.eq(Status.BUSY)
+                    m.d.comb += frame_check.eq(Status.RANGE)
             with m.Case(Command.RUN):
                 with m.If(length != fixed[Command.RUN]):
-                    m.d.comb += check.eq(Status.LENGTH)
+                    m.d.comb += frame_check.eq(Status.LENGTH)
                 with m.Elif((run_count == 0) | ((run_start + run_count) > smap.window)
                             | ((run_flags & ~RUN_FLAGS_KNOWN) != 0)):
-                    m.d.comb += check.eq(Status.RANGE)
-                with m.Elif(self.ctl.busy):
-                    m.d.comb += check.eq(Status.BUSY)
+                    m.d.comb += frame_check.eq(Status.RANGE)
             with m.Default():
-                m.d.comb += check.eq(Status.COMMAND)
+                m.d.comb += frame_check.eq(Status.COMMAND)
+
+        frame_check_q, nbytes_q = Signal(8), Signal.like(nbytes)   # (and READ_MEM's reply length)
+        m.d.sync += [frame_check_q.eq(frame_check), nbytes_q.eq(nbytes)]
+        refused_busy = Signal()
+        with m.Switch(cmd):
+            with m.Case(Command.READ_MEM, Command.WRITE_MEM, Command.CLEAR_MEM):
+                m.d.comb += refused_busy.eq(core_busy)
+            with m.Case(Command.RUN):
+                m.d.comb += refused_busy.eq(self.ctl.busy)
+        check = Mux(frame_check_q != Status.OK, frame_check_q, Mux(refused_busy, Status.BUSY, Status.OK))
 
         # -- reply byte source and the tx output register -----------------------------------
         tx_valid, tx_data = Signal(), Signal(8)
@@ -415,7 +422,7 @@ class ProtocolEngine(wiring.Component):
                                         m.d.comb += acc_addr.eq(reg_word[reg])
                             reply(Status.OK)
                         with m.Case(Command.READ_MEM):
-                            reply(Status.OK, nbytes, from_mem=True, first=a_addr)
+                            reply(Status.OK, nbytes_q, from_mem=True, first=a_addr)
                         with m.Case(Command.WRITE_MEM):
                             m.next = "WM_RD"
                         with m.Case(Command.CLEAR_MEM):

@@ -17,6 +17,10 @@ stage 0 issues the word's reads, stage 1 (a cycle later) computes and writes. Th
 ``pre`` value is read when the row is accepted (its memory answers a cycle later, when the
 row's first word is in stage 0) and held for stage 1. Stage 1 writes the word stage 0 read the
 cycle before; rows are distinct within a phase, so no read ever sees a stale word.
+
+With ``pipelined=True`` stage 1 only multiplies, into registers, and stage 2 (a cycle later
+still) rounds, adds, saturates, writes and steps the LFSRs: one more cycle after the last row,
+and a shorter path. The write is then two cycles behind its read, still of a distinct row.
 """
 
 from __future__ import annotations
@@ -34,10 +38,13 @@ __all__ = ["RowUpdater"]
 
 class RowUpdater(wiring.Component):
     def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
-                 post_bits: int, pre_bits: int, shift: int, multipliers: str = "dsp"):
+                 post_bits: int, pre_bits: int, shift: int, multipliers: str = "dsp",
+                 pipelined: bool = False):
         if multipliers not in ("dsp", "logic"):
             raise ValueError(f"multipliers: {multipliers!r} is not 'dsp' or 'logic'")
         self.multipliers = multipliers
+        self.pipelined = pipelined
+        self.product_bits = post_bits + pre_bits + 1   # -(post * pre): signed times unsigned, negated
         self.n_rows = n_rows
         self.words_per_row = words_per_row
         self.lanes = lanes
@@ -109,21 +116,33 @@ class RowUpdater(wiring.Component):
         with m.Else():
             take_row()
 
-        # stage 1: p = -post * pre; W + sround(p, shift), saturated
+        # stage 1: p = -post * pre; W + sround(p, shift), saturated (pipelined: the products
+        # and the read weights go into registers, and stage 2 does the rest and the write)
+        if self.pipelined:
+            out_valid, out_row, out_word = Signal(), Signal.like(row), Signal.like(word)
+            m.d.sync += [out_valid.eq(s1_valid), out_row.eq(s1_row), out_word.eq(s1_word)]
+        else:
+            out_valid, out_row, out_word = s1_valid, s1_row, s1_word
         mask = (1 << self.shift) - 1
         m.d.comb += [
-            self.wr_en.eq(s1_valid),
-            self.wr_row.eq(s1_row),
-            self.wr_word.eq(s1_word),
-            self.step.eq(s1_valid),
+            self.wr_en.eq(out_valid),
+            self.wr_row.eq(out_row),
+            self.wr_word.eq(out_word),
+            self.step.eq(out_valid),
         ]
         for lane in range(self.lanes):
             if self.multipliers == "logic":
                 product = -multiply_by_bits(self.post[lane], pre)
             else:
                 product = -(self.post[lane] * pre)
+            weight = self.w_data[lane]
+            if self.pipelined:
+                product_s2 = Signal(signed(self.product_bits), name=f"product{lane}")
+                weight_s2 = Signal.like(weight, name=f"weight{lane}")
+                m.d.sync += [product_s2.eq(product), weight_s2.eq(weight)]
+                product, weight = product_s2, weight_s2
             rounded = (product + (self.draws[lane] & mask)) >> self.shift if self.shift else product
-            m.d.comb += self.wr_data[lane].eq(saturate(self.w_data[lane] + rounded, self.weight_bits))
+            m.d.comb += self.wr_data[lane].eq(saturate(weight + rounded, self.weight_bits))
 
-        m.d.comb += self.busy.eq(active | s1_valid)
+        m.d.comb += self.busy.eq(active | s1_valid | out_valid)
         return m

@@ -78,21 +78,50 @@ def test_learning_bit_exact_and_weights_really_change(rule, pd):
     assert (w.w_out != st.weights.w_out).any()
 
 
-@pytest.mark.parametrize("banks, rule, multipliers", [(2, "eprop_random", "dsp"), (4, "erbp", "logic"),
-                                                       (8, "eprop_symmetric", "logic")])
-def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multipliers):
-    """K row updaters learn K weight banks side by side: the same weights as golden's banked
-    draw order, tick for tick, in the cycles hdl.cycles predicts (fewer than one updater's)."""
-    cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers)
-    st = make_stimulus(cfg, 40, seed=2, rate=0.2, weight_scale=1.0)
+def _learning_lockstep(cfg, seed):
+    """40 learning ticks of ``cfg`` in lockstep with golden, weights compared every 10: bit-exact,
+    in the cycles hdl.cycles predicts, and the hidden weights really changed."""
+    st = make_stimulus(cfg, 40, seed=seed, rate=0.2, weight_scale=1.0)
     report, w = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True,
                                   weights_every=10, read_back=True)
     assert report.mismatches == 0, str(report.first)
     assert report.weight_checks == 4
     assert report.cycles == report.predicted_cycles
     assert (w.w_in != st.weights.w_in).any() or (w.w_rec != st.weights.w_rec).any()
+    return st, report
+
+
+@pytest.mark.parametrize("banks, rule, multipliers", [(2, "eprop_random", "dsp"), (4, "erbp", "logic"),
+                                                       (8, "eprop_symmetric", "logic")])
+def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multipliers):
+    """K row updaters learn K weight banks side by side: the same weights as golden's banked
+    draw order, tick for tick, in the cycles hdl.cycles predicts (fewer than one updater's)."""
+    cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers)
+    st, report = _learning_lockstep(cfg, seed=2)
     assert sum(report.learn_cycles) > 0
     single = lockstep_amaranth(cfg.replace(weight_banks=1), st.weights, st.x, st.targets, st.valid,
                                learn=True)
     assert single.mismatches == 0
     assert sum(report.learn_cycles) < sum(single.learn_cycles)
+
+
+@pytest.mark.parametrize("banks, rule, multipliers, decays", [
+    (1, "eprop_random", "dsp", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")])
+def test_pipelined_core_bit_exact_one_cycle_longer_per_stage(banks, rule, multipliers, decays):
+    """``Config.pipelined`` registers the middle of the passes' and updaters' arithmetic: the
+    same spikes, states and weights as golden, tick for tick, in the cycles hdl.cycles
+    predicts: those of the one-stage core plus one per pass (NEURON, OUTPUT) and at most one
+    per learning phase (LEARN_W, and LEARN_OUT when it has one). Two cases also build the
+    decays' constant products from adders (``decay_multipliers`` "logic")."""
+    cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers,
+                                  decay_multipliers=decays, pipelined=True)
+    st, report = _learning_lockstep(cfg, seed=4)
+    one_stage = lockstep_amaranth(cfg.replace(pipelined=False), st.weights, st.x, st.targets, st.valid,
+                                  learn=True)
+    assert one_stage.mismatches == 0
+    per_tick = np.asarray(report.cycles) - np.asarray(one_stage.cycles)
+    learn_extra = np.asarray(report.learn_cycles) - np.asarray(one_stage.learn_cycles)
+    phases = 1 if banks > 1 else 2   # LEARN_W, and LEARN_OUT after it with one bank
+    # a learning phase is one cycle longer when its updater's tail, not its scanner, ends it
+    assert ((learn_extra >= 0) & (learn_extra <= phases)).all() and learn_extra.sum() > 0
+    assert (per_tick == 2 + learn_extra).all()

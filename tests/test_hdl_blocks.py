@@ -212,3 +212,50 @@ def test_multiply_by_bits_is_the_product_without_a_multiplier(x_bits, y_bits):
     sim.add_testbench(bench)
     sim.run()
     assert got == [x * y for x, y in zip(xs, ys)]
+
+
+def test_csd_digits_reconstruct_every_12_bit_factor_without_adjacent_digits():
+    from hdl.arith import csd_digits
+
+    for q in range(0, 1 << 12):
+        digits = csd_digits(q)
+        assert sum(sign << shift for shift, sign in digits) == q
+        shifts = [s for s, _ in digits]
+        assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))
+
+
+@pytest.mark.parametrize("x_bits, is_signed", [(16, True), (12, False)])
+def test_const_mul_in_logic_is_the_product_without_a_multiplier(x_bits, is_signed):
+    """The decays' constant products with ``decay_multipliers`` "logic": exactly x * q, for the
+    extreme x and constants with long runs of ones (where signed digits subtract), no ``*``."""
+    from amaranth.back import rtlil
+    from amaranth.lib import data
+    from hdl.arith import const_mul
+
+    factors = [0, 1, 2, 3, 7, 0b1011_1011_0111, 4095, 4000, 3891]
+
+    class Harness(wiring.Component):
+        x: In(signed(x_bits) if is_signed else unsigned(x_bits))
+        p: Out(data.ArrayLayout(signed(x_bits + 14), len(factors)))
+
+        def elaborate(self, platform):
+            m = Module()
+            for i, q in enumerate(factors):
+                m.d.comb += self.p[i].eq(const_mul(self.x, q))
+            return m
+
+    assert "$mul" not in rtlil.convert(Harness())
+    lo, hi = (-(1 << (x_bits - 1)), (1 << (x_bits - 1)) - 1) if is_signed else (0, (1 << x_bits) - 1)
+    xs = [lo, hi, 0, 1, -1 if is_signed else 2] + np.random.default_rng(x_bits).integers(lo, hi + 1, 200).tolist()
+    dut = Harness()
+    sim = Simulator(dut)
+    got = []
+
+    async def bench(ctx):
+        for x in xs:
+            ctx.set(dut.x, x)
+            got.append([ctx.get(dut.p[i]) for i in range(len(factors))])
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [[x * q for q in factors] for x in xs]
