@@ -324,6 +324,12 @@ class Config:
         return MappingProxyType({"w_in": self.w_bits, "w_rec": self.w_bits, "w_out": self.out_w_bits,
                                  "b_fb": self.fb_w_bits})
 
+    @property
+    def compute_stages(self) -> int:
+        """Compute stages after the read stage, in the passes and the row updaters: 2 when
+        ``pipelined``, else 1 (the RTL and its cycle model, ``hdl.cycles``, both read this)."""
+        return 2 if self.pipelined else 1
+
     @cached_property
     def feedback_banks(self) -> int:
         """Feedback engines (``B . e``) side by side: ``gcd(weight_banks, lanes)``. Engine c takes

@@ -476,9 +476,8 @@ class Core(wiring.Component):
         m.d.comb += lo.w_data.eq(w_out_r.data.as_value())
 
         # NEURON, OUTPUT and input-trace passes ---------------------------------------------------------
-        pass_stages = 2 if cfg.pipelined else 1
-        neuron_pass = _Pass(m, "neuron", nw, pass_stages)
-        output_pass = _Pass(m, "output", nwo, pass_stages)
+        neuron_pass = _Pass(m, "neuron", nw, cfg.compute_stages)
+        output_pass = _Pass(m, "output", nwo, cfg.compute_stages)
         xbar_pass = _Pass(m, "xbar", nwi)
 
         def start_tick():

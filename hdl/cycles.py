@@ -117,7 +117,7 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     """
     g = Geometry(cfg)
     K = cfg.weight_banks
-    stages = 2 if cfg.pipelined else 1   # compute stages of the passes and the row updaters
+    stages = cfg.compute_stages   # of the passes and the row updaters
     spiking = np.concatenate([x, z_prev])
     integrate = max(_bank_cycles(spiking, bank, K, g.words_rec) for bank in range(K))
     errors = np.asarray(e_prev) != 0
