@@ -81,12 +81,16 @@ def _with_readout_width(cfg: Config, seed: int) -> Config:
 def _with_learning_banks(cfg: Config, seed: int) -> Config:
     """A third of the random configs that can take them (words per row a power of two) get K = 2, 4 or 8
     learning banks (``weight_banks``), half of them with logic multipliers in the updaters,
-    drawn from a generator of their own as above."""
+    drawn from a generator of their own as above; of the others, half build the updaters'
+    products factored (a generator of its own again, so the earlier draws stay)."""
     rng = np.random.default_rng((seed, 0xBA))
+    factored = np.random.default_rng((seed, 0xFA)).random() < 0.5
     if rng.random() < 2 / 3:
-        return cfg
+        return cfg.replace(learn_multipliers="factored") if factored else cfg
     banks = int(rng.choice([2, 4, 8]))
     multipliers = str(rng.choice(["dsp", "logic"]))
+    if multipliers == "dsp" and factored:
+        multipliers = "factored"
     try:  # Config says which shapes take banks (powers of two, at most 256 LFSR lanes)
         return cfg.replace(weight_banks=banks, learn_multipliers=multipliers)
     except ConfigError:

@@ -37,6 +37,8 @@ RESET_MODES = ("subtract", "zero")
 PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear")
 RULES = ("eprop_random", "eprop_symmetric", "erbp")
 MULTIPLIERS = ("dsp", "logic")
+#: the row updaters' products have one way more: "factored" (see ``Config.learn_multipliers``)
+LEARN_MULTIPLIERS = MULTIPLIERS + ("factored",)
 
 #: Largest magnitude an intermediate sum may reach. Golden computes integer sums exactly in
 #: int64; the RTL sizes its accumulators from the same bounds (see ``Config.acc_bits``).
@@ -156,8 +158,12 @@ class Config:
     #: how the row updaters of Win/Wrec build their products ``g * e_bar`` (no effect on any
     #: value): "dsp" writes ``*`` and leaves it to synthesis (hard multipliers where the FPGA
     #: has them), "logic" sums the shifted ``g`` of each set bit of ``e_bar`` with adders, for
-    #: boards whose hard multipliers run out before their logic (many learning banks).
-    learn_multipliers: str = field(default="dsp", metadata=_choice(MULTIPLIERS))
+    #: boards whose hard multipliers run out before their logic (many learning banks);
+    #: "factored" keeps V and h apart and multiplies ``V * (h * e_bar)``: the same integer, but
+    #: h (a few bits) times the trace is a small adder tree and V times that fits one 18x18
+    #: hard multiplier, where ``g * e_bar`` (``v_bits + h_bits`` by ``trace_bits``) is wider
+    #: than the multiplier port and takes more than one (the readout's ``e * z_bar`` is as before).
+    learn_multipliers: str = field(default="dsp", metadata=_choice(LEARN_MULTIPLIERS))
     #: how the decays multiply by their constant factors (alpha, rho, gamma, kappa, the traces';
     #: no effect on any value): "dsp" writes ``*`` (synthesis puts each into a hard multiplier),
     #: "logic" adds the shifted operand once per canonical signed digit of the constant (a few

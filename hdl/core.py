@@ -216,7 +216,11 @@ class Core(wiring.Component):
         xbars = [memory(f"xbar{suffix(b)}", nwi, trace_layout) for b in range(K)]
         zbar_r, zbar_w = memory("zbar", nw, trace_layout)
         zprevs = [memory(f"zbar_prev{suffix(b)}", nw, trace_layout) for b in range(K)]
-        gmems = [memory(f"g{suffix(b)}", nw, lanes_of(cfg.g_bits)) for b in range(K)]
+        # (with factored update products, g is kept as its two factors V and h)
+        factored = cfg.learn_multipliers == "factored"
+        g_post_bits, g_gate_bits = (cfg.v_bits, cfg.h_bits) if factored else (cfg.g_bits, 0)
+        g_layout = data.ArrayLayout(RowUpdater.post_shape(g_post_bits, g_gate_bits), P)
+        gmems = [memory(f"g{suffix(b)}", nw, g_layout) for b in range(K)]
         xbar_r, xbar_w = xbars[0]
 
         # spike bitmaps, nonzero-factor bitmaps and the error registers -------------------------
@@ -412,8 +416,8 @@ class Core(wiring.Component):
             scan = strided_scanner(f"learn_scan{suffix(bank)}", learn_rows, bank, K)
             lw_b = RowUpdater(
                 n_rows=bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
-                post_bits=cfg.g_bits, pre_bits=cfg.trace_bits, shift=cfg.lr_shift,
-                multipliers=cfg.learn_multipliers, pipelined=cfg.pipelined)
+                post_bits=g_post_bits, gate_bits=g_gate_bits, pre_bits=cfg.trace_bits,
+                shift=cfg.lr_shift, multipliers=cfg.learn_multipliers, pipelined=cfg.pipelined)
             m.submodules[f"learn_w{suffix(bank)}"] = lw_b
             wiring.connect(m, scan.indices, lw_b.rows)
             m.d.comb += lw_b.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P:(bank + 1) * P]))
@@ -572,8 +576,11 @@ class Core(wiring.Component):
                     old_bar = stage_register(f"zbar_old{lane}", unsigned(cfg.trace_bits), zbar_r.data[lane])
                     h = named(f"h{lane}", unsigned(cfg.h_bits), pseudo_derivative(
                         cfg, u=u_new, threshold=cfg.threshold + a_new, ready=ready))
-                    g_new = named(f"g_new{lane}", signed(cfg.g_bits),
-                                  Mux(ow * P + lane < cfg.n_rec, v_new * h, 0))
+                    is_neuron = ow * P + lane < cfg.n_rec
+                    if factored:   # g = V * h, kept as its factors (h = 0 off the neurons)
+                        g_new = Cat(v_new, Mux(is_neuron, h, 0))
+                    else:
+                        g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(is_neuron, v_new * h, 0))
                     new_bar = named(f"zbar_new{lane}", unsigned(cfg.trace_bits), trace_update(cfg, bar=old_bar, spike=z))
                     m.d.comb += [
                         u_w.data[lane].eq(u_new), a_w.data[lane].eq(a_new),

@@ -7,7 +7,10 @@ it updates the row's ``words_per_row`` weight words, lane by lane (docs/numerics
     W[row][w][l] <- sat_s(W[row][w][l] + sround(-post[w][l] * pre[row], shift), w_bits)
 
 ``post`` is the per-lane postsynaptic factor (``g = V*h`` of the neurons of word ``w``, or the
-errors ``e`` of the outputs of word ``w``); ``sround`` rounds stochastically with one draw per
+errors ``e`` of the outputs of word ``w``; with ``multipliers="factored"`` V and h separately,
+``gate`` being h, and the product is taken as ``V * (h * pre)``: the same integer, with the
+small ``h * pre`` built from adders and ``V * (h * pre)`` narrow enough for one hard
+multiplier); ``sround`` rounds stochastically with one draw per
 lane per word from the lanes' Galois LFSRs, which step exactly once per word (the draw order of
 ``golden.learning.draw_matrix``).
 
@@ -30,6 +33,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import lfsr as golden_lfsr
+from golden.config import LEARN_MULTIPLIERS
 
 from .arith import multiply_by_bits, saturate
 
@@ -39,19 +43,23 @@ __all__ = ["RowUpdater"]
 class RowUpdater(wiring.Component):
     def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
                  post_bits: int, pre_bits: int, shift: int, multipliers: str = "dsp",
-                 pipelined: bool = False):
-        if multipliers not in ("dsp", "logic"):
-            raise ValueError(f"multipliers: {multipliers!r} is not 'dsp' or 'logic'")
+                 pipelined: bool = False, gate_bits: int = 0):
+        if multipliers not in LEARN_MULTIPLIERS:
+            raise ValueError(f"multipliers: {multipliers!r} is not one of {LEARN_MULTIPLIERS}")
+        if (multipliers == "factored") != (gate_bits > 0):
+            raise ValueError(f"multipliers {multipliers!r} with gate_bits {gate_bits}: the factored "
+                             f"products, and only they, take the post factor's gate")
         self.multipliers = multipliers
         self.pipelined = pipelined
-        self.product_bits = post_bits + pre_bits + 1   # -(post * pre): signed times unsigned, negated
+        # -(post * pre) (times the gate): signed times unsigned, negated
+        self.product_bits = post_bits + gate_bits + pre_bits + 1
         self.n_rows = n_rows
         self.words_per_row = words_per_row
         self.lanes = lanes
         self.weight_bits = weight_bits
         self.shift = shift
         self.weight_layout = data.ArrayLayout(signed(weight_bits), lanes)
-        self.post_layout = data.ArrayLayout(signed(post_bits), lanes)
+        self.post_layout = data.ArrayLayout(self.post_shape(post_bits, gate_bits), lanes)
         self.draws_layout = data.ArrayLayout(unsigned(golden_lfsr.WIDTH), lanes)
         word = range(max(words_per_row, 2))
         row = range(max(n_rows, 2))
@@ -77,6 +85,15 @@ class RowUpdater(wiring.Component):
             "draws": In(self.draws_layout),
             "step": Out(1),
         })
+
+    @staticmethod
+    def post_shape(post_bits: int, gate_bits: int = 0):
+        """One lane's postsynaptic factor: a signed value, or (factored products) the signed
+        value and its unsigned gate, whose product is the factor. The memory that holds the
+        factors for the updater has this shape per lane."""
+        if not gate_bits:
+            return signed(post_bits)
+        return data.StructLayout({"value": signed(post_bits), "gate": unsigned(gate_bits)})
 
     def elaborate(self, platform):
         m = Module()
@@ -133,6 +150,11 @@ class RowUpdater(wiring.Component):
         for lane in range(self.lanes):
             if self.multipliers == "logic":
                 product = -multiply_by_bits(self.post[lane], pre)
+            elif self.multipliers == "factored":
+                post = self.post[lane]
+                # h * e_bar < 2**(gate_bits + pre_bits): the adder tree's carry bits are zero
+                gated_pre = multiply_by_bits(pre, post.gate)[:len(pre) + len(post.gate)]
+                product = -(post.value * gated_pre)
             else:
                 product = -(self.post[lane] * pre)
             weight = self.w_data[lane]

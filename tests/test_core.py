@@ -91,7 +91,7 @@ def _learning_lockstep(cfg, seed):
     return st, report
 
 
-@pytest.mark.parametrize("banks, rule, multipliers", [(2, "eprop_random", "dsp"), (4, "erbp", "logic"),
+@pytest.mark.parametrize("banks, rule, multipliers", [(2, "eprop_random", "factored"), (4, "erbp", "logic"),
                                                        (8, "eprop_symmetric", "logic")])
 def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multipliers):
     """K row updaters learn K weight banks side by side: the same weights as golden's banked
@@ -106,7 +106,7 @@ def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multiplier
 
 
 @pytest.mark.parametrize("banks, rule, multipliers, decays", [
-    (1, "eprop_random", "dsp", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")])
+    (1, "eprop_random", "factored", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")])
 def test_pipelined_core_bit_exact_one_cycle_longer_per_stage(banks, rule, multipliers, decays):
     """``Config.pipelined`` registers the middle of the passes' and updaters' arithmetic: the
     same spikes, states and weights as golden, tick for tick, in the cycles hdl.cycles

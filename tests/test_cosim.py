@@ -70,16 +70,18 @@ def check_learning(cfg, st, tmp_path):
     return rep
 
 
-@pytest.mark.parametrize("rule, pd, wout_bits, banks, pipelined", [
-    ("eprop_random", "boxcar", None, 1, False), ("erbp", "boxcar", None, 1, False),
-    ("eprop_symmetric", "piecewise_linear", 12, 1, False), ("eprop_random", "piecewise_linear", None, 4, True)])
-def test_small_learning(rule, pd, wout_bits, banks, pipelined, tmp_path):
+@pytest.mark.parametrize("rule, pd, wout_bits, banks, pipelined, multipliers", [
+    ("eprop_random", "boxcar", None, 1, False, "dsp"), ("erbp", "boxcar", None, 1, False, "dsp"),
+    ("eprop_symmetric", "piecewise_linear", 12, 1, False, "dsp"),
+    ("eprop_random", "piecewise_linear", None, 4, True, "factored")])
+def test_small_learning(rule, pd, wout_bits, banks, pipelined, multipliers, tmp_path):
     # ("eprop_random", "boxcar") is the small preset itself: it reuses the inference test's build.
     # The symmetric case also has a 12-bit readout (wider than the 8-bit Win/Wrec), which B =
     # Wout^T then carries into the feedback path. The last case learns with four weight banks
-    # and the two-stage passes and updaters (``pipelined``).
+    # and the two-stage passes and updaters (``pipelined``), whose products are factored
+    # (``learn_multipliers``: V * (h * e_bar)).
     cfg = preset("small").replace(rule=rule, pseudo_derivative=pd, wout_bits=wout_bits, weight_banks=banks,
-                                  pipelined=pipelined)
+                                  pipelined=pipelined, learn_multipliers=multipliers)
     rep = check_learning(cfg, make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0), tmp_path)
     assert rep["learn_cycles_per_tick"]["max"] > 0
 

@@ -259,3 +259,38 @@ def test_const_mul_in_logic_is_the_product_without_a_multiplier(x_bits, is_signe
     sim.add_testbench(bench)
     sim.run()
     assert got == [[x * q for q in factors] for x in xs]
+
+
+def _mul_operand_widths(component) -> list[tuple[int, int]]:
+    """(A_WIDTH, B_WIDTH) of every ``$mul`` cell in the RTLIL of ``component``."""
+    import re
+
+    from amaranth.back import rtlil
+
+    text = rtlil.convert(component)
+    cells = re.findall(r"cell \$mul [^\n]*\n(.*?)\n\s*end", text, flags=re.S)
+    return [(int(re.search(r"A_WIDTH (\d+)", c).group(1)), int(re.search(r"B_WIDTH (\d+)", c).group(1)))
+            for c in cells]
+
+
+def test_factored_update_products_fit_an_18_bit_multiplier_port():
+    """``learn_multipliers`` "factored": the updater multiplies V (16 bits) by h * e_bar, and
+    every hard-multiplier operand fits an 18x18 port (ECP5 MULT18X18D), where g * e_bar puts
+    the 20-bit g on one (the values are the same: tests/test_core.py checks them)."""
+    from hdl.update import RowUpdater
+
+    shape = dict(n_rows=8, words_per_row=2, lanes=2, weight_bits=8, pre_bits=12, shift=20)
+    plain = _mul_operand_widths(RowUpdater(post_bits=20, **shape))
+    factored = _mul_operand_widths(RowUpdater(post_bits=16, gate_bits=4, multipliers="factored", **shape))
+    assert plain and len(factored) == len(plain)
+    assert max(max(w) for w in plain) == 20
+    assert max(max(w) for w in factored) <= 18
+
+
+@pytest.mark.parametrize("multipliers, gate_bits", [("factored", 0), ("dsp", 4), ("fast", 0)])
+def test_row_updater_refuses_a_gate_that_does_not_match_its_products(multipliers, gate_bits):
+    from hdl.update import RowUpdater
+
+    with pytest.raises(ValueError, match="multipliers"):
+        RowUpdater(n_rows=8, words_per_row=2, lanes=2, weight_bits=8, post_bits=16, pre_bits=12,
+                   shift=20, multipliers=multipliers, gate_bits=gate_bits)
