@@ -79,6 +79,7 @@ class SynthResult:
     bitstream: str | None = None
     seconds: float = 0.0
     log: str | None = None
+    seed: int | None = None     # nextpnr's placement seed (None: its default)
 
     @property
     def fits(self) -> bool:
@@ -138,8 +139,12 @@ def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
     return total or None
 
 
-def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | None = None) -> SynthResult:
-    """Build the bitstream of ``cfg`` for ``board`` in ``build_dir``."""
+def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | None = None,
+               seed: int | None = None) -> SynthResult:
+    """Build the bitstream of ``cfg`` for ``board`` in ``build_dir``. ``seed`` is nextpnr's
+    placement seed: a large design that a placement leaves congested may route from another
+    (reckon with four weight banks on the ECP5-85F did not converge twice with the default
+    seed, and routed with seed 2)."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     platform = board.make_platform()
@@ -151,12 +156,13 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
     report_path = build_dir / f"{name}.nextpnr.json"
     for stale in (report_path, build_dir / f"{name}.tim", build_dir / f"{name}.rpt"):
         stale.unlink(missing_ok=True)  # a failed run must not report an earlier run's numbers
-    result = SynthResult(board.name, cfg.name, top.clock_hz / 1e6, None)
+    result = SynthResult(board.name, cfg.name, top.clock_hz / 1e6, None, seed=seed)
     try:
         # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
         # Fmax; the report says whether timing was met instead of the build failing
         overrides = {"nextpnr_opts": " ".join(filter(None, (
-            f"--report {report_path.name} --timing-allow-fail", board.nextpnr_opts)))}
+            f"--report {report_path.name} --timing-allow-fail", board.nextpnr_opts,
+            None if seed is None else f"--seed {int(seed)}")))}
         # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
         # has: the board says whether to (see boards.platforms)
         if board.synth_opts:

@@ -17,7 +17,7 @@ __all__ = ["make_report", "write_markdown"]
 def make_report(cfg: Config, board: Board, result: SynthResult, activity: ActivityCycles) -> dict:
     """Keys: board, config, fits, luts, ffs, bram, spram, dsp ([used, available]), fmax_mhz,
     clock_mhz, cycles_per_tick_infer, cycles_per_tick_learn, ticks_per_s_infer,
-    ticks_per_s_learn, bitstream (plus timing_met, rate, seconds, error)."""
+    ticks_per_s_learn, bitstream (plus timing_met, rate, seconds, error, seed)."""
     # ticks per second at the clock the design really runs at: the PLL's, unless timing failed
     run_mhz = result.clock_mhz if result.timing_met or result.fmax_mhz is None else result.fmax_mhz
     fits = result.fits
@@ -37,6 +37,7 @@ def make_report(cfg: Config, board: Board, result: SynthResult, activity: Activi
         "bitstream": result.bitstream,
         "seconds": result.seconds,
         "error": result.log,
+        "seed": result.seed,
     }
     return report
 
@@ -64,6 +65,7 @@ def write_markdown(report: dict, path: Path) -> Path:
         f"| PLL output (constraint) | {report['clock_mhz']:.2f} |",
         f"| Fmax (nextpnr) | {fmax} |",
         "",
+        *([f"nextpnr placement seed {report['seed']}.", ""] if report.get("seed") is not None else []),
         f"At input activity {report['rate']:g} (spikes per input per tick), from the RTL cycle model:",
         "",
         "| | cycles/tick | ticks/s |",

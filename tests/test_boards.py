@@ -73,7 +73,7 @@ TINY = Config(name="tiny", n_in=4, n_rec=8, n_alif=2, n_out=2, lanes=2)
 
 def test_small_synthesis_produces_a_bitstream_and_a_report(tmp_path):
     """One real run of yosys + nextpnr (ECP5, the tiny config): a bitstream and numbers."""
-    result = synthesize(TINY, board("orangecrab-25f"), tmp_path)
+    result = synthesize(TINY, board("orangecrab-25f"), tmp_path, seed=3)
     assert result.log is None, result.log
     assert result.bitstream and (tmp_path / "plasticore.bit").stat().st_size > 0
     assert result.fits
@@ -81,9 +81,11 @@ def test_small_synthesis_produces_a_bitstream_and_a_report(tmp_path):
     assert 0 < used < available
     assert result.fmax_mhz and result.fmax_mhz > 1
     json.loads((tmp_path / "plasticore.nextpnr.json").read_text())
-    # the board's own nextpnr options (router2 on ECP5) reach the command that ran, and the
-    # yosys script hides the internal names (the ABC9 workaround) ahead of synthesis
-    assert "--router router2" in (tmp_path / "build_plasticore.sh").read_text()
+    # the board's own nextpnr options (router2 on ECP5) and the placement seed reach the
+    # command that ran, and the yosys script hides the internal names (the ABC9 workaround)
+    # ahead of synthesis
+    command = (tmp_path / "build_plasticore.sh").read_text()
+    assert "--router router2" in command and "--seed 3" in command
     script = (tmp_path / "plasticore.ys").read_text()
     assert script.index("rename -hide w:system.*") < script.index("synth_ecp5")
 

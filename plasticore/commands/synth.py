@@ -21,6 +21,8 @@ def register(sub) -> None:
                    help="input activity for the ticks-per-second figures (default: 0.05)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="build folder (default: build/synth/<board>-<config>)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="nextpnr's placement seed (try another when routing does not converge)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     p.set_defaults(func=run)
 
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     board = board_by_name(args.board)
     out = Path(args.out) if args.out else Path("build") / "synth" / f"{board.name}-{cfg.name}"
     print(f"synthesizing {cfg.describe()} for {board.description} in {out} (yosys + nextpnr, a few minutes) ...")
-    result = synthesize(cfg, board, out, None if args.clock_mhz is None else args.clock_mhz * 1e6)
+    result = synthesize(cfg, board, out, None if args.clock_mhz is None else args.clock_mhz * 1e6,
+                        seed=args.seed)
     activity = cycles_at_activity(cfg, DEFAULT_RATE if args.rate is None else args.rate)
     report = make_report(cfg, board, result, activity)
     md = write_markdown(report, out / "report.md")
