@@ -578,7 +578,8 @@ class Core(wiring.Component):
                         cfg, u=u_new, threshold=cfg.threshold + a_new, ready=ready))
                     is_neuron = ow * P + lane < cfg.n_rec
                     if factored:   # g = V * h, kept as its factors (h = 0 off the neurons)
-                        g_new = Cat(v_new, Mux(is_neuron, h, 0))
+                        g_new = Signal(g_layout.elem_shape, name=f"g_new{lane}")
+                        m.d.comb += [g_new.value.eq(v_new), g_new.gate.eq(Mux(is_neuron, h, 0))]
                     else:
                         g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(is_neuron, v_new * h, 0))
                     new_bar = named(f"zbar_new{lane}", unsigned(cfg.trace_bits), trace_update(cfg, bar=old_bar, spike=z))
