@@ -64,7 +64,8 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
-        return _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed)
+        return _with_feedback_engines(
+            _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed)
     raise RuntimeError(f"no valid random config found for seed {seed}")
 
 
@@ -105,6 +106,18 @@ def _with_pipeline(cfg: Config, seed: int) -> Config:
     pipelined = bool(rng.random() < 1 / 3)
     decays = "logic" if rng.random() < 0.5 else "dsp"
     return cfg.replace(pipelined=pipelined, decay_multipliers=decays)
+
+
+def _with_feedback_engines(cfg: Config, seed: int) -> Config:
+    """Half of the random configs with more than one feedback engine get fewer (``fb_banks``, a
+    smaller power of two), and half of all put their per-bank memories in block RAM
+    (``bank_memories``, no effect in simulation but on the emitted attributes), drawn from a
+    generator of their own as above."""
+    rng = np.random.default_rng((seed, 0xFB))
+    fewer, block = rng.random() < 0.5, rng.random() < 0.5
+    if fewer and cfg.feedback_banks > 1:
+        cfg = cfg.replace(fb_banks=int(rng.choice([1 << i for i in range(cfg.feedback_banks.bit_length() - 1)])))
+    return cfg.replace(bank_memories="block") if block else cfg
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:

@@ -37,6 +37,8 @@ RESET_MODES = ("subtract", "zero")
 PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear")
 RULES = ("eprop_random", "eprop_symmetric", "erbp")
 MULTIPLIERS = ("dsp", "logic")
+#: where the core's per-bank memory copies live (see ``Config.bank_memories``)
+BANK_MEMORIES = ("auto", "block")
 #: the row updaters' products have one way more: "factored" (see ``Config.learn_multipliers``)
 LEARN_MULTIPLIERS = MULTIPLIERS + ("factored",)
 
@@ -176,6 +178,19 @@ class Config:
     #: to saturated weight), raising Fmax, for a few hundred flip-flops per lane word; one-lane
     #: cores that barely fit (``ice40``) leave it off.
     pipelined: bool = field(default=False, metadata=_flag())
+    #: KF: feedback engines (``B . e``) side by side, each with its own accumulator; engine c
+    #: takes the errors k with ``k mod KF == c``. ``None`` means ``gcd(weight_banks, lanes)``
+    #: (one per weight bank, as far as the lanes allow); fewer save each engine's multipliers
+    #: and accumulator copy for a longer feedback pass, which a learning tick mostly hides
+    #: behind integration (reckon with K = 8 at 5 % input: 1,516 cycles per learning tick at
+    #: KF = 8 or 4, 1,532 at 2). A power of two dividing ``lanes``. No effect on any value.
+    fb_banks: int | None = field(default=None, metadata=_range(1, 64))
+    #: where the per-bank copies of the core's accumulators (``acc``, ``fb_acc``) and of the
+    #: learning factor g live (no effect on any value): "auto" lets synthesis choose (on the
+    #: ECP5, distributed LUT RAM for these ``ceil(n_rec / lanes)``-word memories, ~4 LUTs per
+    #: 16 x 4 bits), "block" asks for block RAM (yosys attribute ``ram_style``): mostly empty
+    #: block RAMs, but logic freed where many banks make the copies the bulk of the LUTs.
+    bank_memories: str = field(default="auto", metadata=_choice(BANK_MEMORIES))
 
     # seeds ------------------------------------------------------------------------------
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
@@ -204,7 +219,7 @@ class Config:
                 )
             return
         lo, hi = meta["range"]
-        if value is None and f.name in ("tau_trace", "wout_bits"):
+        if value is None and f.name in ("tau_trace", "wout_bits", "fb_banks"):
             return
         is_float_field = isinstance(lo, float)
         if isinstance(value, bool) or not isinstance(value, (int, float) if is_float_field else int):
@@ -281,6 +296,14 @@ class Config:
                     f" = {words} a power of two (bank and address are bit fields of a weight row's address)"
                 )
 
+        if self.fb_banks is not None:
+            kf = self.fb_banks
+            if kf & (kf - 1) or self.lanes % kf:
+                raise ConfigError(
+                    f"fb_banks: {kf!r} must be a power of two dividing lanes={self.lanes} (B is stored"
+                    f" in one bank per lane, and each bank must belong to one feedback engine)"
+                )
+
     # derived constants (the only place they are computed; cached: a Config is immutable and
     # the tick reads them every time)
     @cached_property
@@ -338,10 +361,11 @@ class Config:
 
     @cached_property
     def feedback_banks(self) -> int:
-        """Feedback engines (``B . e``) side by side: ``gcd(weight_banks, lanes)``. Engine c takes
-        the errors k with ``k mod`` it ``== c``; B is stored in P banks by ``k mod P``, so each of
-        B's banks belongs to one engine (a hardware shape only: the sums are exact)."""
-        return math.gcd(self.weight_banks, self.lanes)
+        """Feedback engines (``B . e``) side by side: ``fb_banks``, or ``gcd(weight_banks, lanes)``
+        when unset. Engine c takes the errors k with ``k mod`` it ``== c``; B is stored in P banks
+        by ``k mod P``, so each of B's banks belongs to one engine (a hardware shape only: the
+        sums are exact)."""
+        return math.gcd(self.weight_banks, self.lanes) if self.fb_banks is None else self.fb_banks
 
     @cached_property
     def lfsr_lanes(self) -> int:

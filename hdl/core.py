@@ -20,6 +20,8 @@ Phases of one tick, after ``ctl.start``:
 ``LEARN_W``     (learning on and target valid) rows with nonzero presynaptic factor: every
                 weight word read, updated with stochastic rounding, written back (``hdl.update``);
                 with ``weight_banks`` K > 1, K updaters side by side, one per weight bank.
+                They start as NEURON ends (g and the traces are final then) and work through
+                READOUT and OUTPUT, which use none of their memories; LEARN_W waits for them.
 ``LEARN_OUT``   (same, ``cfg.learn_readout`` and K = 1; with K > 1 it runs inside LEARN_W on
                 LFSR lanes of its own) rows of Wout with nonzero z-bar(t); with
                 symmetric feedback, the same new values are written into B = Wout^T.
@@ -168,8 +170,8 @@ class Core(wiring.Component):
             m.d.sync += reg.eq(value)
             return reg
 
-        def memory(name, depth, layout, transparent=False, granularity=None):
-            mem = Memory(shape=layout, depth=max(depth, 1), init=[])
+        def memory(name, depth, layout, transparent=False, granularity=None, attrs=None):
+            mem = Memory(shape=layout, depth=max(depth, 1), init=[], attrs=attrs)
             m.submodules[name] = mem
             wp = mem.write_port(granularity=granularity)
             rp = mem.read_port(transparent_for=(wp,) if transparent else ())
@@ -207,10 +209,13 @@ class Core(wiring.Component):
         v_r, v_w = memory("v", nw, lanes_of(cfg.v_bits))
         y_r, y_w = memory("y", nwo, lanes_of(cfg.y_bits))
         tgt_r, tgt_w = memory("target", nwo, lanes_of(cfg.y_bits))
+        # the per-bank copies below (accumulators, g) in block RAM if the config asks for it
+        bank_attrs = {"ram_style": "block"} if cfg.bank_memories == "block" else None
         # one synaptic accumulator per weight bank (its integrator's); the neuron pass adds them
-        accs = [memory(f"acc{suffix(b)}", nw, lanes_of(cfg.in_acc_bits), transparent=True) for b in range(K)]
-        fb_accs = [memory(f"fb_acc{suffix(c, KF)}", nw, lanes_of(cfg.fb_acc_bits), transparent=True)
-                   for c in range(KF)]
+        accs = [memory(f"acc{suffix(b)}", nw, lanes_of(cfg.in_acc_bits), transparent=True, attrs=bank_attrs)
+                for b in range(K)]
+        fb_accs = [memory(f"fb_acc{suffix(c, KF)}", nw, lanes_of(cfg.fb_acc_bits), transparent=True,
+                          attrs=bank_attrs) for c in range(KF)]
         oacc_r, oacc_w = memory("out_acc", nwo, lanes_of(cfg.out_acc_bits), transparent=True)
         # x-bar, z-bar(t-1) and g: one copy per weight bank's updater (every copy written alike)
         xbars = [memory(f"xbar{suffix(b)}", nwi, trace_layout) for b in range(K)]
@@ -220,7 +225,7 @@ class Core(wiring.Component):
         factored = cfg.learn_multipliers == "factored"
         g_post_bits, g_gate_bits = (cfg.v_bits, cfg.h_bits) if factored else (cfg.g_bits, 0)
         g_layout = data.ArrayLayout(RowUpdater.post_shape(g_post_bits, g_gate_bits), P)
-        gmems = [memory(f"g{suffix(b)}", nw, g_layout) for b in range(K)]
+        gmems = [memory(f"g{suffix(b)}", nw, g_layout, attrs=bank_attrs) for b in range(K)]
         xbar_r, xbar_w = xbars[0]
 
         # spike bitmaps, nonzero-factor bitmaps and the error registers -------------------------
@@ -606,6 +611,8 @@ class Core(wiring.Component):
                     ]
                 with m.If(neuron_pass.finished):
                     m.d.comb += out_scan.start.eq(1)
+                    with m.If(learn):   # g and the traces are final: the hidden rows can learn
+                        m.d.comb += [scan.start.eq(1) for scan in learn_scans]
                     m.d.sync += state.eq(READOUT)
 
             with m.Case(READOUT):
@@ -637,7 +644,6 @@ class Core(wiring.Component):
                     m.d.sync += e_flat.word_select(ow, e_word_bits).eq(Cat(*e_lanes))
                 with m.If(output_pass.finished):
                     with m.If(learn):
-                        m.d.comb += [scan.start.eq(1) for scan in learn_scans]
                         if concurrent_readout:
                             m.d.comb += lo_scan.start.eq(1)
                         m.d.sync += state.eq(LEARN_W)
@@ -645,17 +651,6 @@ class Core(wiring.Component):
                         m.d.sync += state.eq(FINISH)
 
             with m.Case(LEARN_W):
-                for bank, lw_b in enumerate(lws):
-                    (rp, wp), row_word = w_pre[bank], learn_row_words[bank]
-                    m.d.comb += [
-                        xbars[bank][0].addr.eq(row_word), zprevs[bank][0].addr.eq(row_word),
-                        rp.addr.eq(lw_b.rd_row * nw + lw_b.rd_word),
-                        rp.en.eq(lw_b.rd_en),
-                        gmems[bank][0].addr.eq(lw_b.rd_word),
-                        wp.addr.eq(lw_b.wr_row * nw + lw_b.wr_word),
-                        wp.data.eq(lw_b.wr_data),
-                        wp.en.eq(lw_b.wr_en),
-                    ]
                 if concurrent_readout:
                     learn_readout_ports()
                 learning_busy = Cat(*(scan.busy for scan in learn_scans), *(lw_b.busy for lw_b in lws),
@@ -678,5 +673,20 @@ class Core(wiring.Component):
                     cycles.eq(count + 1),
                     ticks.eq(ticks + 1),
                     state.eq(IDLE),
+                ]
+
+        # the hidden rows learn from the end of NEURON (READOUT and OUTPUT use none of their
+        # memories) until LEARN_W sees them done: their ports, in those phases only
+        with m.If(learn & ((state == READOUT) | (state == OUTPUT) | (state == LEARN_W))):
+            for bank, lw_b in enumerate(lws):
+                (rp, wp), row_word = w_pre[bank], learn_row_words[bank]
+                m.d.comb += [
+                    xbars[bank][0].addr.eq(row_word), zprevs[bank][0].addr.eq(row_word),
+                    rp.addr.eq(lw_b.rd_row * nw + lw_b.rd_word),
+                    rp.en.eq(lw_b.rd_en),
+                    gmems[bank][0].addr.eq(lw_b.rd_word),
+                    wp.addr.eq(lw_b.wr_row * nw + lw_b.wr_word),
+                    wp.data.eq(lw_b.wr_data),
+                    wp.en.eq(lw_b.wr_en),
                 ]
         return m

@@ -22,7 +22,10 @@ Phases (see hdl/core.py):
   such scanner-updater pairs side by side, bank ``b`` over rows ``b, b+K, ...``, and the
   readout's pair with them (its own LFSR lanes); the phase lasts as long as the slowest pair
   and there is no LEARN_OUT phase. A pipelined updater (``Config.pipelined``) needs one more
-  cycle after its last row.
+  cycle after its last row. The hidden pairs start when NEURON ends (their factors g, x-bar and
+  z-bar are final, and READOUT and OUTPUT use none of their memories), so READOUT's and
+  OUTPUT's cycles count against theirs: LEARN_W lasts until they are done, and the readout's
+  pair, which needs e(t), starts when OUTPUT ends.
 * FINISH: 1.
 
 Scanner and engine timing (``hdl.scanner``, ``hdl.accumulate``): the scanner spends one
@@ -123,22 +126,26 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     errors = np.asarray(e_prev) != 0
     feedback = max(_bank_cycles(errors, c, cfg.feedback_banks, g.words_rec) for c in range(cfg.feedback_banks))
     input_traces = g.words_in + 1   # the x-bar pass: a word per cycle, a write stage
-    readout = scan_and_accumulate_cycles(z_new, g.words_out)
+    readout_phase = scan_and_accumulate_cycles(z_new, g.words_out) + 1
+    output_phase = g.words_out + 1 + stages
     learn_w = learn_out = 0
     if learn_rows is not None:
         pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec, stages) for bank in range(K)]
         readout_pair = (scan_and_accumulate_cycles(learn_out_rows, g.words_out, stages=stages)
                         if cfg.learn_readout else 0)
+        # the hidden pairs start with READOUT and have had its cycles and OUTPUT's
+        head_start = readout_phase + output_phase
+        hidden = max(max(pairs) - head_start, 0)
         if K == 1:
-            learn_w = pairs[0] + 1
+            learn_w = hidden + 1
             learn_out = readout_pair + 1 if cfg.learn_readout else 0
         else:
-            learn_w = max(*pairs, readout_pair) + 1
+            learn_w = max(hidden, readout_pair) + 1
     return Breakdown(
         accumulate=max(integrate, feedback, input_traces) + 1,
         neuron=g.words_rec + 1 + stages,
-        readout=readout + 1,
-        output=g.words_out + 1 + stages,
+        readout=readout_phase,
+        output=output_phase,
         learn_w=learn_w,
         learn_out=learn_out,
     )

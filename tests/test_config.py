@@ -53,6 +53,9 @@ def test_bad_values_are_refused_with_field_value_and_range(field, value, fragmen
         ({"weight_banks": 3}, "weight_banks: 3 > 1 needs a power of two"),
         ({"n_rec": 20, "lanes": 4, "weight_banks": 2}, "ceil(n_rec / lanes) = 5 a power of two"),
         ({"n_rec": 256, "lanes": 64, "weight_banks": 4}, "weight_banks: 4 is outside the allowed range 1..3"),
+        ({"lanes": 4, "fb_banks": 3}, "fb_banks: 3 must be a power of two dividing lanes=4"),
+        ({"lanes": 4, "fb_banks": 8}, "fb_banks: 8 must be a power of two dividing lanes=4"),
+        ({"bank_memories": "lutram"}, "bank_memories: 'lutram' is not allowed; choose one of auto, block"),
     ],
 )
 def test_relations_between_fields_are_checked(changes, fragment):
@@ -130,3 +133,12 @@ def test_learning_banks_count_their_lfsr_lanes():
     assert (one.lfsr_lanes, one.readout_lanes) == (4, slice(0, 4))
     four = one.replace(weight_banks=4)
     assert (four.lfsr_lanes, four.readout_lanes) == (20, slice(16, 20))
+
+
+def test_feedback_engines_default_to_the_weight_banks_and_can_be_fewer():
+    """``fb_banks`` unset: gcd(weight_banks, lanes) engines; set: that many (a hardware shape)."""
+    cfg = Config(n_rec=32, lanes=4, weight_banks=8)
+    assert cfg.feedback_banks == 4
+    assert cfg.replace(fb_banks=1).feedback_banks == 1
+    assert cfg.replace(weight_banks=2).feedback_banks == 2
+    assert cfg.replace(weight_banks=2, fb_banks=4).feedback_banks == 4

@@ -105,6 +105,20 @@ def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multiplier
     assert sum(report.learn_cycles) < sum(single.learn_cycles)
 
 
+def test_fewer_feedback_engines_than_banks_bit_exact_with_their_cycle_count():
+    """``fb_banks`` 1 with K = 4 weight banks (the default would be 4 engines): one engine
+    takes every error of ``B . e``; the same values tick for tick, in the cycles hdl.cycles
+    predicts, with a longer feedback pass. The per-bank memories asked into block RAM
+    (``bank_memories``) change nothing in simulation."""
+    cfg = preset("small").replace(weight_banks=4, fb_banks=1, bank_memories="block")
+    assert cfg.feedback_banks == 1
+    st, report = _learning_lockstep(cfg, seed=3)
+    four = lockstep_amaranth(cfg.replace(fb_banks=None), st.weights, st.x, st.targets, st.valid, learn=True)
+    assert four.mismatches == 0
+    longer = np.asarray(report.cycles) - np.asarray(four.cycles)
+    assert (longer >= 0).all() and longer.sum() > 0
+
+
 @pytest.mark.parametrize("banks, rule, multipliers, decays", [
     (1, "eprop_random", "factored", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")])
 def test_pipelined_core_bit_exact_one_cycle_longer_per_stage(banks, rule, multipliers, decays):

@@ -294,3 +294,32 @@ def test_row_updater_refuses_a_gate_that_does_not_match_its_products(multipliers
     with pytest.raises(ValueError, match="multipliers"):
         RowUpdater(n_rows=8, words_per_row=2, lanes=2, weight_bits=8, post_bits=16, pre_bits=12,
                    shift=20, multipliers=multipliers, gate_bits=gate_bits)
+
+
+def _memory_attributes(cfg) -> dict[str, dict[str, str]]:
+    """Attributes of every memory of the core of ``cfg`` in its RTLIL, by memory name."""
+    import re
+
+    from amaranth.back import rtlil
+
+    from hdl.core import Core
+
+    text = rtlil.convert(Core(cfg))
+    found = {}
+    for attrs, name in re.findall(r"((?:\s*attribute [^\n]*\n)*)\s*memory [^\n]*\\(\S+)\n", text):
+        found[name] = dict(re.findall(r'attribute \\(\S+) "([^"]*)"', attrs))
+    return found
+
+
+def test_bank_memories_block_marks_the_per_bank_copies_for_block_ram_and_nothing_else():
+    """``bank_memories`` "block" puts yosys's ``ram_style`` on the accumulators and g copies
+    (K of each, KF feedback accumulators), and on no other memory; "auto" on none."""
+    from golden.config import preset
+
+    cfg = preset("small").replace(weight_banks=2, fb_banks=1, learn_multipliers="factored")
+    marked = {name for name, attrs in _memory_attributes(cfg.replace(bank_memories="block")).items()
+              if attrs.get("ram_style") == "block"}
+    assert marked == {"acc0", "acc1", "fb_acc", "g0", "g1"}
+    auto = _memory_attributes(cfg)
+    assert {"acc0", "fb_acc", "g0", "w_pre0", "xbar0"} <= set(auto)
+    assert not any("ram_style" in attrs for attrs in auto.values())
