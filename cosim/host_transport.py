@@ -33,7 +33,7 @@ from pathlib import Path
 from golden.config import Config
 from hdl.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
-from .runner import BUILD, ROOT, prepare_simulator
+from .runner import BUILD, ROOT, build_model, prepare_simulator
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
 
 __all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
@@ -117,15 +117,13 @@ def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", wave
         tmp.write_text(text)
         tmp.replace(source)
     runner = get_runner(sim)
-    build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
     # cocotb's runner copies os.environ into the build's environment: set the flags there,
     # for the build only
     flags = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
         os.environ["MAKEFLAGS"] = f"{flags or ''} {_FAST_BUILD}".strip()
     try:
-        runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=bdir, waves=waves,
-                     build_args=build_args, log_file=bdir / "build.log")
+        build_model(runner, source, TOPLEVEL, bdir, waves, sim)
     finally:
         if flags is None:
             os.environ.pop("MAKEFLAGS", None)
@@ -173,8 +171,8 @@ class SimulatedTransport:
 
         def simulate():
             try:
-                runner.test(test_module="cosim.tb_system", hdl_toplevel=TOPLEVEL, extra_env=env,
-                            waves=waves, test_dir=self.out_dir, build_dir=bdir,
+                runner.test(test_module="cosim.tb_system", hdl_toplevel=TOPLEVEL,
+                            hdl_toplevel_lang="verilog", extra_env=env, waves=waves, test_dir=self.out_dir, build_dir=bdir,
                             results_xml=str(results), log_file=self.out_dir / "sim.log")
             except BaseException as exc:  # noqa: BLE001 (SystemExit from cocotb's runner included)
                 self._error = exc

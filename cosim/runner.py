@@ -5,7 +5,8 @@
   when asked for and installed.
 * Built models are cached under ``build/cosim/<sim>/<key>``, where the key hashes the config
   and the source of ``hdl/`` and the golden constants it reads: a rerun with unchanged RTL
-  does not regenerate Verilog nor rebuild the model.
+  does not regenerate Verilog nor rebuild the model. Once built, a Verilator model keeps only
+  its executable, its Verilog and its build log (``build_model``).
 * Data goes in and results come out through files (an ``.npz`` of inputs, a JSON report),
   named by environment variables that the bench (``cosim/tb_core.py``) reads.
 * When a run reports a mismatch or fails, it is run again with waveforms on, up to the first
@@ -28,7 +29,7 @@ import numpy as np
 
 from golden.config import Config
 
-__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "verilog_for", "SIMULATORS", "ROOT"]
+__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "verilog_for", "SIMULATORS", "ROOT"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "cosim"
@@ -123,6 +124,43 @@ class CosimResult:
         return int(self.report["mismatches"])
 
 
+#: Marks a build directory whose model was built and pruned: later runs reuse the executable
+#: without calling the runner's build (whose make would redo the pruned intermediates).
+_BUILT = ".built"
+#: Verilator's intermediates, deleted once the executable is linked. The two precompiled
+#: headers alone are ~150 MB per model, and a test run builds about twenty models: kept, they
+#: filled CI's disk (every build after that point failed with make's exit code 2).
+_INTERMEDIATES = ("*.gch", "*.o", "*.a", "*.d", "*.cpp", "*.h", "*.dat")
+_LOG_TAIL_LINES = 40
+
+
+def build_model(runner, source: Path, toplevel: str, bdir: Path, waves: bool, sim: str):
+    """Build the simulator model of ``source`` in ``bdir`` once; afterwards reuse it.
+
+    A reused model's runner has not seen ``build``, so its ``test`` must be told the HDL
+    language (``hdl_toplevel_lang="verilog"``), which it otherwise infers from the sources.
+
+    A failed build raises with the tail of its log, so that the reason (a compiler error, a
+    full disk) shows in the test report and not only in ``build.log``."""
+    if (bdir / _BUILT).exists():
+        return
+    build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
+    log = bdir / "build.log"
+    try:
+        runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=bdir, waves=waves,
+                     build_args=build_args, log_file=log)
+    except (RuntimeError, SystemExit) as exc:
+        tail = log.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:] if log.exists() else []
+        free = shutil.disk_usage(bdir).free / 2**20
+        raise RuntimeError(f"{sim} build of {source.name} in {bdir} failed ({exc}); "
+                           f"{free:.0f} MiB free on its disk; end of {log.name}:\n" + "\n".join(tail)) from exc
+    if sim == "verilator":
+        for pattern in _INTERMEDIATES:
+            for path in bdir.glob(pattern):
+                path.unlink()
+    (bdir / _BUILT).write_text(toplevel + "\n")
+
+
 def _build(cfg: Config, sim: str, waves: bool):
     from cocotb_tools.runner import get_runner
 
@@ -130,9 +168,7 @@ def _build(cfg: Config, sim: str, waves: bool):
     bdir = build_dir_for(cfg, sim, waves)
     source = verilog_for(cfg, bdir)
     runner = get_runner(sim)
-    build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
-    runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=bdir, waves=waves,
-                 build_args=build_args, log_file=bdir / "build.log")
+    build_model(runner, source, TOPLEVEL, bdir, waves, sim)
     return runner, bdir
 
 
@@ -150,8 +186,8 @@ def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_a
     }
     results = out_dir / ("results-waves.xml" if waves else "results.xml")
     try:
-        runner.test(test_module="cosim.tb_core", hdl_toplevel=TOPLEVEL, extra_env=env,
-                    waves=waves, test_dir=out_dir, build_dir=bdir, results_xml=str(results),
+        runner.test(test_module="cosim.tb_core", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
+                    extra_env=env, waves=waves, test_dir=out_dir, build_dir=bdir, results_xml=str(results),
                     log_file=out_dir / "sim.log")
     except SystemExit:  # cocotb's runner exits when a test fails under pytest
         pass
