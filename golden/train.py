@@ -70,10 +70,13 @@ TASK_SPECS: dict[str, TaskSpec] = {
     # readout stays 8 bits): the same real-valued network with 4x finer hidden weights, so each
     # stochastically rounded +-1 step is 4x smaller, and lr_shift starts at 30, below the sround
     # limit of 32, so it anneals 30 -> 32 as the 8-bit spec did 28 -> 30 (validation 0.930 against
-    # 0.914 with 8-bit hidden weights, 0.916 with 12; docs/results.md)
+    # 0.914 with 8-bit hidden weights, 0.916 with 12; docs/results.md).
+    # 400 ALIF instead of _MEMORY's 200: the accuracy comes from the readout, and a linear probe
+    # of the untrained network's recall-window spike counts reaches 0.961 with 400 neurons
+    # against 0.926 with 200 (seed-2 validation: e-prop fixed 0.936 against 0.930)
     "cue": TaskSpec(
-        config=dict(_MEMORY, name="cue", n_out=2, tau_a=300.0, trace_bits=12, trace_inc=256,
-                    w_bits=10, wout_bits=8, w_shift=2, fb_shift=13, lr_shift=30, out_lr_shift=23),
+        config=dict(_MEMORY, name="cue", n_rec=400, n_alif=400, n_out=2, tau_a=300.0, trace_bits=12,
+                    trace_inc=256, w_bits=10, wout_bits=8, w_shift=2, fb_shift=13, lr_shift=30, out_lr_shift=23),
         epochs=6, target_scale=1200, init=_MEMORY_INIT, task_kw=_MEMORY_DATA, anneal_every=2),
     "pattern": TaskSpec(
         config=dict(_COMMON, name="pattern", n_rec=64, n_alif=0, n_out=1, tau_m=10.0, tau_out=10.0,

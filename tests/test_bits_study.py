@@ -6,7 +6,7 @@ import pytest
 
 from golden.train import TASK_SPECS
 from plasticore.experiments.bits_study import (BASE_BITS, scaled_for_hidden_weight_bits, scaled_for_trace_bits,
-                                               scaled_for_weight_bits)
+                                               scaled_for_weight_bits, study_spec)
 
 
 def _real_scales(c: dict) -> dict:
@@ -34,9 +34,11 @@ def test_hidden_weight_rescaling_keeps_the_network(bits):
 def test_every_sweep_starts_from_the_8_bit_network():
     """cue's spec has 12-bit traces and 10-bit hidden weights; the study's base has 8 and 8 with
     the same learning rates in real units, so its sweeps are the ones docs/results.md reports."""
-    spec = TASK_SPECS["cue"]
+    spec = study_spec("cue")
     base = scaled_for_hidden_weight_bits(scaled_for_trace_bits(spec, BASE_BITS), BASE_BITS)
     c = base.config
+    # the study's network is the 200-neuron one its tables were measured on, not the spec's 400
+    assert (c["n_rec"], c["n_alif"], TASK_SPECS["cue"].config["n_rec"]) == (200, 200, 400)
     assert (c["w_bits"], c["trace_bits"], c["wout_bits"]) == (8, 8, None)
     assert (c["w_shift"], c["fb_shift"], c["lr_shift"], c["out_lr_shift"], c["trace_inc"]) == (4, 11, 28, 19, 16)
     assert _real_scales(c) == _real_scales(spec.config)
