@@ -1,11 +1,14 @@
 """The simulator-model cache of ``cosim.runner.build_model``: build once, prune Verilator's
 intermediates, reuse afterwards, and report a failed build with its log."""
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from cosim.runner import build_model
+from cosim.runner import _MAKE_VARIABLES, build_model, with_make_variables
 
 
 class RecordingRunner:
@@ -46,3 +49,19 @@ def test_a_failed_build_reports_the_end_of_its_log_and_is_not_marked_built(tmp_p
     with pytest.raises(RuntimeError):
         build_model(runner, source, "top", tmp_path, waves=False, sim="verilator")
     assert runner.builds == 2
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("outer", ["", "w", " -j2 --jobserver-auth=3,4", "s -- OPT_FAST=-O0"])
+def test_make_variables_reach_a_makefile_that_assigns_them_and_a_callers_choice_stays(tmp_path, outer):
+    """verilated.mk assigns OPT_FAST itself; only a command-line override (which MAKEFLAGS
+    assignments are) replaces it, also behind the flags an outer make leaves in MAKEFLAGS."""
+    (tmp_path / "Makefile").write_text("OPT_FAST = -Os\nOPT_GLOBAL = -Os\n"
+                                       "all:\n\t@echo opt: $(OPT_FAST) $(OPT_GLOBAL)\n")
+    flags = with_make_variables(outer, _MAKE_VARIABLES)
+    env = {**os.environ, "MAKEFLAGS": flags}
+    out = subprocess.run(["make", "-s", "-C", str(tmp_path)], env=env, capture_output=True, text=True, check=True)
+    expected = "-O0 -O1" if "OPT_FAST=-O0" in outer else "-O1 -O1"
+    [line] = [line for line in out.stdout.splitlines() if line.startswith("opt:")]
+    assert line.split()[1:] == expected.split()
+    assert with_make_variables(flags, _MAKE_VARIABLES) == flags  # idempotent
