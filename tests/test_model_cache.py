@@ -4,11 +4,13 @@ intermediates, reuse afterwards, and report a failed build with its log."""
 import os
 import shutil
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from cosim.runner import _MAKE_VARIABLES, build_model, with_make_variables
+from cosim.runner import MAKE_VARIABLES, ROOT, build_model, model_lock, with_make_variables
 
 
 class RecordingRunner:
@@ -58,10 +60,42 @@ def test_make_variables_reach_a_makefile_that_assigns_them_and_a_callers_choice_
     assignments are) replaces it, also behind the flags an outer make leaves in MAKEFLAGS."""
     (tmp_path / "Makefile").write_text("OPT_FAST = -Os\nOPT_GLOBAL = -Os\n"
                                        "all:\n\t@echo opt: $(OPT_FAST) $(OPT_GLOBAL)\n")
-    flags = with_make_variables(outer, _MAKE_VARIABLES)
+    flags = with_make_variables(outer, MAKE_VARIABLES)
     env = {**os.environ, "MAKEFLAGS": flags}
     out = subprocess.run(["make", "-s", "-C", str(tmp_path)], env=env, capture_output=True, text=True, check=True)
     expected = "-O0 -O1" if "OPT_FAST=-O0" in outer else "-O1 -O1"
     [line] = [line for line in out.stdout.splitlines() if line.startswith("opt:")]
     assert line.split()[1:] == expected.split()
-    assert with_make_variables(flags, _MAKE_VARIABLES) == flags  # idempotent
+    assert with_make_variables(flags, MAKE_VARIABLES) == flags  # idempotent
+
+
+def test_a_model_directory_is_held_by_one_process_at_a_time(tmp_path):
+    """Two pytest-xdist workers that need the same model: the second waits until the first has
+    built it (here: until the holder has written its file and let go)."""
+    bdir, done = tmp_path / "model", tmp_path / "done"
+    code = ("import pathlib, sys\nfrom cosim.runner import model_lock\n"
+            f"with model_lock(pathlib.Path({str(bdir)!r})):\n"
+            "    print('held', flush=True)\n    sys.stdin.readline()\n"
+            f"    pathlib.Path({str(done)!r}).write_text('built')\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        seen = []
+        acquired = threading.Event()
+
+        def take():
+            with model_lock(bdir):
+                seen.append(done.exists())
+                acquired.set()
+
+        waiter = threading.Thread(target=take)
+        waiter.start()
+        assert not acquired.wait(0.5), "the lock was taken while another process held it"
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        waiter.join(30)
+        assert acquired.is_set() and seen == [True]
+    finally:
+        holder.stdin.close()
+        assert holder.wait(30) == 0
