@@ -147,7 +147,7 @@ class CosimResult:
 #: without calling the runner's build (whose make would redo the pruned intermediates).
 _BUILT = ".built"
 #: Verilator's intermediates, deleted once the executable is linked. The two precompiled
-#: headers alone are ~150 MB per model, and a test run builds about twenty models: kept, they
+#: headers alone are ~150 MB per model, and a test run builds eleven models: kept, they
 #: filled CI's disk (every build after that point failed with make's exit code 2).
 _INTERMEDIATES = ("*.gch", "*.o", "*.a", "*.d", "*.cpp", "*.h", "*.dat")
 _LOG_TAIL_LINES = 40
