@@ -33,7 +33,7 @@ from pathlib import Path
 from golden.config import Config
 from hdl.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
-from .runner import BUILD, MAKE_VARIABLES, ROOT, build_model, model_lock, prepare_simulator
+from .runner import BUILD, MAKE_VARIABLES, ROOT, build_model, prepare_simulator
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
 
 __all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
@@ -100,18 +100,14 @@ def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", wave
 
     prepare_simulator(sim)
     bdir = _build_dir(cfg, params, sim, waves)
-    source = bdir / f"{TOPLEVEL}.v"
     runner = get_runner(sim)
-    with model_lock(bdir):
-        if not source.exists():
-            from amaranth.back import verilog
 
-            bdir.mkdir(parents=True, exist_ok=True)
-            text = verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
-            tmp = source.with_suffix(".tmp")
-            tmp.write_text(text)
-            tmp.replace(source)
-        build_model(runner, source, TOPLEVEL, bdir, waves, sim)
+    def system_verilog() -> str:
+        from amaranth.back import verilog
+
+        return verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
+
+    build_model(runner, bdir, TOPLEVEL, system_verilog, waves, sim)
     return runner, bdir
 
 

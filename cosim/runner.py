@@ -26,13 +26,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from golden.config import Config
 
-__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "model_lock", "verilog_for",
-           "MAKE_VARIABLES", "with_make_variables", "SIMULATORS", "ROOT"]
+__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "model_lock", "MAKE_VARIABLES",
+           "with_make_variables", "SIMULATORS", "ROOT"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "cosim"
@@ -116,22 +117,6 @@ def build_dir_for(cfg: Config, sim: str, waves: bool = False) -> Path:
     return BUILD / sim / f"{cfg.name}-{rtl_key(cfg)}{'-waves' if waves else ''}"
 
 
-def verilog_for(cfg: Config, directory: Path) -> Path:
-    """The core's Verilog for ``cfg`` in ``directory`` (generated once per RTL key)."""
-    path = directory / f"{TOPLEVEL}.v"
-    if not path.exists():
-        from amaranth.back import verilog
-
-        from hdl.core import Core
-
-        directory.mkdir(parents=True, exist_ok=True)
-        text = verilog.convert(Core(cfg), name=TOPLEVEL, emit_src=False)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return path
-
-
 @dataclass
 class CosimResult:
     report: dict
@@ -167,16 +152,29 @@ def model_lock(bdir: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def build_model(runner, source: Path, toplevel: str, bdir: Path, waves: bool, sim: str):
-    """Build the simulator model of ``source`` in ``bdir`` once; afterwards reuse it.
+def build_model(runner, bdir: Path, toplevel: str, verilog: Callable[[], str], waves: bool, sim: str) -> Path:
+    """Generate ``bdir/<toplevel>.v`` from ``verilog()`` and build its simulator model in
+    ``bdir``, each once; afterwards reuse both. Returns the Verilog's path. The whole of it holds
+    :func:`model_lock`, so concurrent callers get one generation and one build.
 
     A reused model's runner has not seen ``build``, so its ``test`` must be told the HDL
     language (``hdl_toplevel_lang="verilog"``), which it otherwise infers from the sources.
 
     A failed build raises with the tail of its log, so that the reason (a compiler error, a
     full disk) shows in the test report and not only in ``build.log``."""
-    if (bdir / _BUILT).exists():
-        return
+    source = bdir / f"{toplevel}.v"
+    with model_lock(bdir):
+        if not source.exists():
+            bdir.mkdir(parents=True, exist_ok=True)
+            tmp = source.with_suffix(".tmp")
+            tmp.write_text(verilog())
+            tmp.replace(source)
+        if not (bdir / _BUILT).exists():
+            _build_and_prune(runner, source, toplevel, bdir, waves, sim)
+    return source
+
+
+def _build_and_prune(runner, source: Path, toplevel: str, bdir: Path, waves: bool, sim: str) -> None:
     build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
     log = bdir / "build.log"
     try:
@@ -200,10 +198,16 @@ def _build(cfg: Config, sim: str, waves: bool):
     _prepare_simulator(sim)
     bdir = build_dir_for(cfg, sim, waves)
     runner = get_runner(sim)
-    with model_lock(bdir):
-        source = verilog_for(cfg, bdir)
-        build_model(runner, source, TOPLEVEL, bdir, waves, sim)
+    build_model(runner, bdir, TOPLEVEL, functools.partial(_core_verilog, cfg), waves, sim)
     return runner, bdir
+
+
+def _core_verilog(cfg: Config) -> str:
+    from amaranth.back import verilog
+
+    from hdl.core import Core
+
+    return verilog.convert(Core(cfg), name=TOPLEVEL, emit_src=False)
 
 
 def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_at_first: bool) -> dict:

@@ -30,26 +30,26 @@ class RecordingRunner:
             (Path(build_dir) / name).write_bytes(b"x")
 
 
+def _verilog() -> str:
+    return "module top; endmodule\n"
+
+
 def test_a_verilator_model_is_built_once_and_keeps_only_its_executable(tmp_path):
-    source = tmp_path / "top.v"
-    source.write_text("module top; endmodule\n")
     runner = RecordingRunner()
-    build_model(runner, source, "top", tmp_path, waves=False, sim="verilator")
-    build_model(runner, source, "top", tmp_path, waves=False, sim="verilator")
+    build_model(runner, tmp_path, "top", _verilog, waves=False, sim="verilator")
+    build_model(runner, tmp_path, "top", _verilog, waves=False, sim="verilator")
     assert runner.builds == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [".built", "build.log", "top", "top.v"]
 
 
 def test_a_failed_build_reports_the_end_of_its_log_and_is_not_marked_built(tmp_path):
-    source = tmp_path / "top.v"
-    source.write_text("module top; endmodule\n")
     runner = RecordingRunner(fail_with="fatal error: No space left on device")
     with pytest.raises(RuntimeError, match="No space left on device") as info:
-        build_model(runner, source, "top", tmp_path, waves=False, sim="verilator")
+        build_model(runner, tmp_path, "top", _verilog, waves=False, sim="verilator")
     assert "MiB free" in str(info.value)
     assert not (tmp_path / ".built").exists()
     with pytest.raises(RuntimeError):
-        build_model(runner, source, "top", tmp_path, waves=False, sim="verilator")
+        build_model(runner, tmp_path, "top", _verilog, waves=False, sim="verilator")
     assert runner.builds == 2
 
 
