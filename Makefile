@@ -33,7 +33,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -m slow
-	$(BIN)/python -m bench
+	$(BIN)/python -m plasticore.bench
 
 clean:
 	rm -rf build out reports .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""``python -m bench``: every benchmark, printed as Markdown tables for docs/performance.md."""
+"""``python -m plasticore.bench``: every benchmark, printed as Markdown tables for docs/performance.md."""
 
 from . import core_cycles, eprop_bptt_gap, golden_speed, host_link, learn_cycles
 from .nest_eprop import nest_available

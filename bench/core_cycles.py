@@ -1,8 +1,8 @@
 """RTL cycles per tick against input activity, network size and lane count P.
 
-    python -m bench.core_cycles [--ticks N]
+    python -m plasticore.bench.core_cycles [--ticks N]
 
-The counts come from ``hdl.cycles.tick_cycles``, the model that co-simulation checks against
+The counts come from ``plasticore.contract.cycles.tick_cycles``, the model that co-simulation checks against
 the RTL's own cycle counter on every tick of every equivalence run (tests/test_cosim.py,
 tests/test_core.py), driven by golden runs of real networks. The issue-5 budget per tick is
 
@@ -20,8 +20,8 @@ import argparse
 
 import numpy as np
 
-from golden import preset
-from hdl.geometry import Geometry
+from plasticore.golden import preset
+from plasticore.contract.geometry import Geometry
 from plasticore.activity import activity
 
 

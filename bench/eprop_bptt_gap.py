@@ -1,6 +1,6 @@
 """How far e-prop's gradient is from BPTT's on NEST's two tasks (at their initial weights).
 
-    python -m bench.eprop_bptt_gap [--sequences N]
+    python -m plasticore.bench.eprop_bptt_gap [--sequences N]
 
 Both gradients are of the same objective with the same pseudo-derivative (BPTT: reset without
 gradient, as in Bellec et al.); e-prop uses symmetric feedback here so that the only
@@ -16,10 +16,10 @@ import argparse
 
 import numpy as np
 
-from golden.bptt import bptt_gradients
-from golden.eprop import eprop_gradients, network_inputs
-from golden.eprop_model import simulate
-from golden.eprop_tasks import evidence_accumulation_task, sine_wave_task
+from plasticore.reference.bptt import bptt_gradients
+from plasticore.reference.eprop import eprop_gradients, network_inputs
+from plasticore.reference.eprop_model import simulate
+from plasticore.reference.nest_tasks import evidence_accumulation_task, sine_wave_task
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

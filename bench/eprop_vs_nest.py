@@ -1,6 +1,6 @@
 """Golden float e-prop against NEST 3.10 on NEST's two e-prop tasks: same losses, wall time.
 
-    OPENBLAS_NUM_THREADS=1 python -m bench.eprop_vs_nest [--iterations N] [--repeats R]
+    OPENBLAS_NUM_THREADS=1 python -m plasticore.bench.eprop_vs_nest [--iterations N] [--repeats R]
 
 For each task (sine-wave regression, evidence accumulation) both simulators train the same
 network from the same weights on the same numpy-made inputs and targets. A run is timed whole:
@@ -29,8 +29,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from golden.eprop import train_eprop  # noqa: E402
-from golden.eprop_tasks import EpropTask, evidence_accumulation_task, sine_wave_task  # noqa: E402
+from plasticore.reference.eprop import train_eprop  # noqa: E402
+from plasticore.reference.nest_tasks import EpropTask, evidence_accumulation_task, sine_wave_task  # noqa: E402
 
 from .nest_eprop import nest_available, run_nest_eprop  # noqa: E402
 

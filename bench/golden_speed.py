@@ -1,6 +1,6 @@
 """Golden-model inference throughput: ticks per second per preset and numerics.
 
-    python -m bench.golden_speed [--ticks N]
+    python -m plasticore.bench.golden_speed [--ticks N]
 
 Each measurement runs a fresh Poisson input (5 % per input per tick) through a randomly
 initialized network; the best of three repeats is reported to damp machine noise.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from golden import init_weights, poisson_inputs, preset, run
+from plasticore.golden import init_weights, poisson_inputs, preset, run
 
 
 def measure(name: str, numerics: str, ticks: int, batch: int = 1, repeats: int = 3) -> float:

@@ -1,15 +1,15 @@
 """The host protocol in simulation: link throughput, run speed, engine overhead, fuzz rate.
 
-    python -m bench.host_link [--config small] [--ticks 640] [--frames 200] [--fuzz 1000]
+    python -m plasticore.bench.host_link [--config small] [--ticks 640] [--frames 200] [--fuzz 1000]
 
-Everything goes through the simulated transport (``cosim.host_transport``: the System's RTL
+Everything goes through the simulated transport (``plasticore.cosim.host_transport``: the System's RTL
 under cocotb on Verilator, bytes fed by the bench one per cycle). Wall-clock figures depend
 on the machine and its load; the cycle figures do not:
 
 * write / read: WRITE_MEM and READ_MEM frames of the largest size (``max_payload``);
 * run: ``Host.run_sequence`` of inference ticks (load window, RUN, read Y, z, cycles);
   engine overhead per tick is RUN_CYCLES - RUN_CORE_CYCLES of a RUN, divided by its ticks;
-* fuzz: cases of ``cosim.fuzz.run_campaign`` per second.
+* fuzz: cases of ``plasticore.cosim.fuzz.run_campaign`` per second.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from cosim.fuzz import run_campaign
-from cosim.host_transport import TEST_PARAMS
-from cosim.stimulus import config_by_name, make_stimulus
-from hdl.frame_codec import encode_request, mem_args
-from hdl.protocol_spec import Command, Reg
+from plasticore.cosim.fuzz import run_campaign
+from plasticore.cosim.host_transport import TEST_PARAMS
+from plasticore.cosim.stimulus import config_by_name, make_stimulus
+from plasticore.contract.frame_codec import encode_request, mem_args
+from plasticore.contract.protocol_spec import Command, Reg
 from plasticore.host import Host
 
 

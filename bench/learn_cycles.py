@@ -1,8 +1,8 @@
 """RTL learning cycles per tick against activity and P, with the issue-6 budget.
 
-    python -m bench.learn_cycles [--ticks N]
+    python -m plasticore.bench.learn_cycles [--ticks N]
 
-Counts from ``hdl.cycles.tick_cycles`` (checked against the RTL's counter on every tick of the
+Counts from ``plasticore.contract.cycles.tick_cycles`` (checked against the RTL's counter on every tick of the
 learning co-simulations), driven by golden fixed-point learning runs with a valid target on
 every tick. Issue-6 budget for the learning phases of one tick:
 
@@ -21,8 +21,8 @@ import argparse
 
 import numpy as np
 
-from golden import preset
-from hdl.geometry import Geometry, ceil_div
+from plasticore.golden import preset
+from plasticore.contract.geometry import Geometry, ceil_div
 from plasticore.activity import activity
 
 

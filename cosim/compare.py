@@ -2,9 +2,9 @@
 
 :func:`lockstep` is the heart of the bit-exactness promise: every tick it compares the
 spikes, U, a, r, V, Y, e, the traces and the cycle count of the RTL with golden's fixed-point
-model and with the cycle model of ``hdl.cycles``; with learning on it also compares all
+model and with the cycle model of ``plasticore.contract.cycles``; with learning on it also compares all
 weights every ``weights_every`` ticks and after the last tick. It is async and
-transport-agnostic (see ``cosim.driver``): the same function runs under the Amaranth simulator
+transport-agnostic (see ``plasticore.cosim.driver``): the same function runs under the Amaranth simulator
 and under cocotb.
 """
 
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from golden import FixedNumerics, init_state, tick as golden_tick
-from golden.config import Config
-from golden.learning import init_learning, learn as golden_learn, presynaptic_factors, update_traces
-from golden.network import Weights
-from hdl.cycles import tick_cycles
+from plasticore.golden import FixedNumerics, init_state, tick as golden_tick
+from plasticore.golden.config import Config
+from plasticore.golden.learning import init_learning, learn as golden_learn, presynaptic_factors, update_traces
+from plasticore.golden.network import Weights
+from plasticore.contract.cycles import tick_cycles
 
 from .driver import CoreDriver
 

@@ -1,6 +1,6 @@
 """Drive the core through its memory bus, whatever simulates it.
 
-:class:`CoreDriver` knows the memory map (``hdl.geometry``) and turns golden objects (weights,
+:class:`CoreDriver` knows the memory map (``plasticore.contract.geometry``) and turns golden objects (weights,
 state, input spikes, targets) into bus words and back. It talks to the hardware through a
 *port*: any object with three coroutines,
 
@@ -19,8 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from golden.network import State, Weights
-from hdl.geometry import BITMAP_WORD, Geometry
+from plasticore.golden.network import State, Weights
+from plasticore.contract.geometry import BITMAP_WORD, Geometry
 
 __all__ = ["BusPort", "CoreDriver"]
 

@@ -5,7 +5,7 @@ random words through valid frames, then sends thousands of *cases*: frames with 
 truncated frames, wrong length fields, unknown commands, out-of-range arguments, oversized
 lengths, garbage with and without sync bytes, spliced frames, and valid read-only probes in
 between. After each case it waits until the engine is idle (a truncated frame times out) and
-compares every reply with :class:`cosim.protocol_model.ProtocolModel`. At the end it reads
+compares every reply with :class:`plasticore.cosim.protocol_model.ProtocolModel`. At the end it reads
 every region back: nothing a bad frame carried may have been committed. The frame counters
 (FRAMES_OK, FRAMES_ERR) must have counted exactly the replies seen.
 
@@ -13,7 +13,7 @@ No case is allowed to be a well-formed state-changing request: each one is predi
 copy of the model first and redrawn if it would commit a write or a run.
 
 The campaign talks to any transport with ``write(bytes)`` and ``read_until_idle() -> bytes``
-(``cosim.host_transport.SimulatedTransport``).
+(``plasticore.cosim.host_transport.SimulatedTransport``).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hdl.frame_codec import (
+from plasticore.contract.frame_codec import (
     ReplyDecoder, encode_request, mem_args, reg_read_args, reg_write_args, run_args,
 )
-from hdl.protocol_spec import (
+from plasticore.contract.protocol_spec import (
     MAX_LENGTH, MEM_ARGS, N_REGS, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
 )
-from hdl.system_map import SystemMap
+from plasticore.contract.system_map import SystemMap
 
 from .protocol_model import ProtocolModel
 

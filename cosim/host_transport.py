@@ -1,4 +1,4 @@
-"""The simulated transport: the host protocol's bytes into ``hdl.system.System`` on Verilator.
+"""The simulated transport: the host protocol's bytes into ``plasticore.hdl.system.System`` on Verilator.
 
 :class:`SimulatedTransport` behaves like a serial port to a board (``write``, ``read``,
 ``gap``), so the host driver (``plasticore.host``) runs unchanged on it. Behind it, the
@@ -11,8 +11,8 @@ bytes (``write``), waits for a reply (``read``: until the bytes asked for came o
 engine is idle again) or leaves the line idle (``gap``). So a frame written in one call
 reaches the engine back to back, and a truncated frame times out only when the host waits.
 
-Built models are cached like the core's (``cosim.runner``): the key hashes the config, the
-files of ``hdl/`` and ``golden/`` that ``hdl.system`` imports, and the System's parameters.
+Built models are cached like the core's (``plasticore.cosim.runner``): the key hashes the config, the
+files of ``RTL_ROOMS`` that ``plasticore.hdl.system`` imports, and the System's parameters.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import threading
 import time
 from pathlib import Path
 
-from golden.config import Config
-from hdl.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
+from plasticore.golden.config import Config
+from plasticore.contract.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
-from .runner import BUILD, MAKE_VARIABLES, ROOT, build_model, prepare_simulator
+from .runner import BUILD, MAKE_VARIABLES, ROOT, RTL_ROOMS, build_model, prepare_simulator
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
 
 __all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
@@ -44,11 +44,11 @@ DEFAULT_READ_CYCLES = 200_000_000
 
 
 class SystemParams:
-    """The parameters of ``hdl.system.System`` besides the config."""
+    """The parameters of ``plasticore.hdl.system.System`` besides the config."""
 
     def __init__(self, window: int = DEFAULT_WINDOW, max_payload: int = DEFAULT_MAX_PAYLOAD,
                  frame_timeout: int | None = None, watchdog: int | None = None):
-        from hdl.system import DEFAULT_FRAME_TIMEOUT
+        from plasticore.hdl.system import DEFAULT_FRAME_TIMEOUT
 
         self.window = window
         self.max_payload = max_payload
@@ -59,13 +59,13 @@ class SystemParams:
         return f"w{self.window}-p{self.max_payload}-t{self.frame_timeout}-d{self.watchdog}"
 
     def system(self, cfg: Config):
-        from hdl.system import System
+        from plasticore.hdl.system import System
 
         return System(cfg, self.window, self.max_payload, self.frame_timeout, self.watchdog)
 
 
 _CLOSURE = """
-import sys, hdl.system
+import sys, plasticore.hdl.system
 from pathlib import Path
 ours = [Path(p).resolve() for p in sys.argv[1:]]
 for m in list(sys.modules.values()):
@@ -77,10 +77,10 @@ for m in list(sys.modules.values()):
 
 @functools.lru_cache(maxsize=None)
 def _system_sources() -> tuple[Path, ...]:
-    """The files of hdl/ and golden/ that ``hdl.system`` imports, found in a fresh interpreter:
-    in this process sys.modules also holds whatever the caller imported (cosim.runner.rtl_key
+    """The files of ``RTL_ROOMS`` that ``plasticore.hdl.system`` imports, found in a fresh interpreter:
+    in this process sys.modules also holds whatever the caller imported (plasticore.cosim.runner.rtl_key
     looks there), which would make the key depend on the caller."""
-    out = subprocess.run([sys.executable, "-c", _CLOSURE, str(ROOT / "hdl"), str(ROOT / "golden")],
+    out = subprocess.run([sys.executable, "-c", _CLOSURE, *(str(ROOT / room) for room in RTL_ROOMS)],
                          capture_output=True, text=True, check=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])})
     return tuple(sorted(Path(line) for line in out.stdout.split()))
@@ -137,7 +137,7 @@ class SimulatedTransport:
         runner, bdir = build_system(cfg, self.params, sim, waves)
         self.build_seconds = time.perf_counter() - start
         self._sockdir = tempfile.mkdtemp(prefix="plasticore-")
-        path = os.path.join(self._sockdir, "bench.sock")
+        path = os.path.join(self._sockdir, "plasticore.bench.sock")
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(path)
         server.listen(1)
@@ -150,7 +150,7 @@ class SimulatedTransport:
 
         def simulate():
             try:
-                runner.test(test_module="cosim.tb_system", hdl_toplevel=TOPLEVEL,
+                runner.test(test_module="plasticore.cosim.tb_system", hdl_toplevel=TOPLEVEL,
                             hdl_toplevel_lang="verilog", extra_env=env, waves=waves, test_dir=self.out_dir, build_dir=bdir,
                             results_xml=str(results), log_file=self.out_dir / "sim.log")
             except BaseException as exc:  # noqa: BLE001 (SystemExit from cocotb's runner included)

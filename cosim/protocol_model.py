@@ -17,12 +17,12 @@ import copy
 import struct
 from dataclasses import dataclass
 
-from hdl.frame_codec import Reply
-from hdl.protocol_spec import (
+from plasticore.contract.frame_codec import Reply
+from plasticore.contract.protocol_spec import (
     CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, RUN_FLAG_LEARN, RUN_FLAGS_KNOWN,
     SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status, crc16_update,
 )
-from hdl.system_map import SystemMap
+from plasticore.contract.system_map import SystemMap
 
 __all__ = ["ProtocolModel", "Expected"]
 
@@ -69,7 +69,7 @@ class ProtocolModel:
         #: the core runs a tick the watchdog gave up on (the tests that cause it set this)
         self.core_busy = False
         #: words of a region that no memory backs: the banks of B are padded to a power-of-two
-        #: stride (hdl.geometry), and the padding is neither stored nor read back
+        #: stride (plasticore.contract.geometry), and the padding is neither stored nor read back
         g = smap.geometry
         self.holes = {"b_fb": frozenset(w for w in range(smap.regions["b_fb"].depth)
                                         if w % g.fb_bank_stride >= g.fb_bank_depth)}

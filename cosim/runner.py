@@ -30,13 +30,16 @@ from typing import Callable
 
 import numpy as np
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 __all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "model_lock", "MAKE_VARIABLES",
-           "with_make_variables", "SIMULATORS", "ROOT"]
+           "with_make_variables", "SIMULATORS", "ROOT", "RTL_ROOMS"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "cosim"
+#: The folders whose files can change the generated Verilog: a model's cache key hashes the
+#: files of these that its top module imports.
+RTL_ROOMS = ("hdl", "contract", "golden")
 TOPLEVEL = "plasticore_core"
 SIMULATORS = ("verilator", "icarus")
 #: Variables the Verilator model's make gets through MAKEFLAGS (cocotb's runner calls make
@@ -54,7 +57,7 @@ MAKE_VARIABLES = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0",
 
 @functools.lru_cache(maxsize=None)
 def _rtl_sources(top_module: str) -> tuple[Path, ...]:
-    """Our source files that ``top_module`` imports (its closure within hdl/ and golden/):
+    """Our source files that ``top_module`` imports (its closure within ``RTL_ROOMS``):
     their content decides whether a built model is still valid. Found in a fresh interpreter,
     so that what the calling process happens to have imported does not change the key."""
     code = (
@@ -66,7 +69,7 @@ def _rtl_sources(top_module: str) -> tuple[Path, ...]:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    ours = (ROOT / "hdl", ROOT / "golden")
+    ours = tuple(ROOT / room for room in RTL_ROOMS)
     files = {Path(line) for line in out.stdout.splitlines()
              if any(Path(line).is_relative_to(d) for d in ours)}
     return tuple(sorted(files))
@@ -106,7 +109,7 @@ def _prepare_simulator(sim: str) -> None:
         raise RuntimeError("icarus: 'iverilog' is not installed (it is optional; the default is verilator)")
 
 
-def rtl_key(cfg: Config, top_module: str = "hdl.core") -> str:
+def rtl_key(cfg: Config, top_module: str = "plasticore.hdl.core") -> str:
     h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
     for path in _rtl_sources(top_module):
         h.update(path.read_bytes())
@@ -205,7 +208,7 @@ def _build(cfg: Config, sim: str, waves: bool):
 def _core_verilog(cfg: Config) -> str:
     from amaranth.back import verilog
 
-    from hdl.core import Core
+    from plasticore.hdl.core import Core
 
     return verilog.convert(Core(cfg), name=TOPLEVEL, emit_src=False)
 
@@ -224,7 +227,7 @@ def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_a
     }
     results = out_dir / ("results-waves.xml" if waves else "results.xml")
     try:
-        runner.test(test_module="cosim.tb_core", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
+        runner.test(test_module="plasticore.cosim.tb_core", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
                     extra_env=env, waves=waves, test_dir=out_dir, build_dir=bdir, results_xml=str(results),
                     log_file=out_dir / "sim.log")
     except SystemExit:  # cocotb's runner exits when a test fails under pytest
@@ -242,7 +245,7 @@ def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | 
                  out_dir: Path | None = None, keep_waves_on_failure: bool = True,
                  golden_config: Config | None = None, learn: bool = False,
                  weights_every: int = 50) -> CosimResult:
-    """Run golden and the RTL side by side under cocotb (see cosim.compare.lockstep).
+    """Run golden and the RTL side by side under cocotb (see plasticore.cosim.compare.lockstep).
 
     ``golden_config`` (default: ``cfg``) lets a test compare the RTL built for ``cfg`` with a
     golden model of a different config: fault injection, to prove that mismatches are caught.

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.config import Config, ConfigError, preset
-from golden.network import Weights, init_weights
+from plasticore.golden.config import Config, ConfigError, preset
+from plasticore.golden.network import Weights, init_weights
 
 __all__ = ["random_config", "Stimulus", "make_stimulus", "config_by_name"]
 
@@ -124,7 +124,7 @@ def config_by_name(name: str, seed: int = 1) -> Config:
     """``small``/``reckon``/any preset, ``random`` (from ``seed``), or a JSON file."""
     if name == "random":
         return random_config(seed)
-    from golden.config import load_config
+    from plasticore.golden.config import load_config
 
     return load_config(name) if name not in ("small", "reckon") else preset(name)
 

@@ -1,7 +1,7 @@
-"""cocotb bench: the core against golden, tick for tick (run by ``cosim.runner``).
+"""cocotb bench: the core against golden, tick for tick (run by ``plasticore.cosim.runner``).
 
 Reads its inputs from the ``.npz`` named by ``PLASTICORE_COSIM_IN``, runs
-:func:`cosim.compare.lockstep` through a :class:`CocotbPort`, and writes the report as JSON to
+:func:`plasticore.cosim.compare.lockstep` through a :class:`CocotbPort`, and writes the report as JSON to
 ``PLASTICORE_COSIM_OUT``. A mismatch is data for the caller, not a failed cocotb test; the
 test fails only when the bench itself breaks (e.g. the core never answers).
 
@@ -21,12 +21,12 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
 
-from golden.config import Config
-from golden.network import Weights
-from hdl.geometry import Geometry
+from plasticore.golden.config import Config
+from plasticore.golden.network import Weights
+from plasticore.contract.geometry import Geometry
 
-from cosim.compare import lockstep
-from cosim.driver import CoreDriver
+from plasticore.cosim.compare import lockstep
+from plasticore.cosim.driver import CoreDriver
 
 
 class CocotbPort:

@@ -1,6 +1,6 @@
-"""cocotb bench: ``hdl.system.System`` as a simulated board, driven over a socket.
+"""cocotb bench: ``plasticore.hdl.system.System`` as a simulated board, driven over a socket.
 
-The host (``cosim.host_transport.SimulatedTransport``, in the pytest or CLI process) connects
+The host (``plasticore.cosim.host_transport.SimulatedTransport``, in the pytest or CLI process) connects
 to the Unix socket named by ``PLASTICORE_SYSTEM_SOCKET`` and sends operations; the bench
 carries them out on the DUT's byte streams and answers with the bytes the DUT sent meanwhile.
 The UART is bypassed: bytes go straight into ``rx`` and come out of ``tx``.
@@ -30,7 +30,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from cosim.byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
+from plasticore.cosim.byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
 
 PERIOD_NS = 10
 

@@ -285,7 +285,7 @@ class Config:
         need(self.dwout_prod_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
              f"values with e_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
         # learning banks (hdl/core.py): each bank's lanes walk their own stretch of the LFSR
-        # sequence (golden.lfsr.lane_seeds), and bank and address are bit fields of a row index
+        # sequence (plasticore.golden.lfsr.lane_seeds), and bank and address are bit fields of a row index
         need(self.lfsr_lanes <= 256, "weight_banks", self.weight_banks,
              f"1..{max(1, 256 // self.lanes - 1)} (at most 256 LFSR lanes in all, lanes={self.lanes})")
         if self.weight_banks > 1:
@@ -356,7 +356,7 @@ class Config:
     @property
     def compute_stages(self) -> int:
         """Compute stages after the read stage, in the passes and the row updaters: 2 when
-        ``pipelined``, else 1 (the RTL and its cycle model, ``hdl.cycles``, both read this)."""
+        ``pipelined``, else 1 (the RTL and its cycle model, ``plasticore.contract.cycles``, both read this)."""
         return 2 if self.pipelined else 1
 
     @cached_property

@@ -1,8 +1,8 @@
 """On-chip learning in hardware form: traces, pseudo-derivative, e-prop and eRBP weight updates.
 
 This is the learning the RTL's learning unit computes bit for bit (docs/numerics.md, section
-"Learning"). It follows the inference tick of :mod:`golden.network` and, like it, is written
-once against a :class:`~golden.numerics.Numerics` object: fixed point is the hardware contract,
+"Learning"). It follows the inference tick of :mod:`plasticore.golden.network` and, like it, is written
+once against a :class:`~plasticore.golden.numerics.Numerics` object: fixed point is the hardware contract,
 float64 the ideal twin (exact products and divisions, no saturation, no random rounding).
 
 One learning tick, after network steps 1-6 (numbered as in docs/numerics.md):
@@ -18,7 +18,7 @@ One learning tick, after network steps 1-6 (numbered as in docs/numerics.md):
 Stochastic rounding draws from one LFSR per lane in the order the hardware visits synapses:
 presynaptic rows whose ``e_bar`` is nonzero (inputs, then recurrent), each row split into words
 of ``lanes`` post-synaptic neurons, every lane drawing once per word. :func:`draw_matrix` turns
-that order into one vectorized call of :func:`golden.lfsr.draws`. With ``weight_banks`` K > 1
+that order into one vectorized call of :func:`plasticore.golden.lfsr.draws`. With ``weight_banks`` K > 1
 the rows of Win/Wrec are dealt to K banks (row i to bank ``i mod K``), each with its own P
 lanes, and each bank visits its own rows in that order (:func:`update_banked_rows`); the
 readout then draws from lanes of its own (``Config.readout_lanes``; with K = 1 it continues on

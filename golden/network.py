@@ -1,6 +1,6 @@
 """The golden network: one tick of the two-compartment recurrent SNN, in either numerics.
 
-``tick`` is written once; a :class:`~golden.numerics.Numerics` object decides whether it runs
+``tick`` is written once; a :class:`~plasticore.golden.numerics.Numerics` object decides whether it runs
 on hardware integers (``FixedNumerics``: the bit-exact contract of docs/numerics.md) or on
 float64 reals (``FloatNumerics``: the ideal twin). Arrays carry a leading batch dimension, so
 one call advances ``batch`` independent copies of the network that share weights.
@@ -140,7 +140,7 @@ def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
     ``x``: input spikes (batch, n_in) of 0/1. ``target``: y* (batch, n_out) in readout units;
     ``valid``: (batch,) flags, the error is zero where false (or when no target is given).
     ``force_z``: replace the spike decision by these spikes (teacher forcing, used to compare
-    the float twin with the fixed-point model on identical spike trains; see golden.twin).
+    the float twin with the fixed-point model on identical spike trains; see plasticore.golden.twin).
     ``TickOut.z`` still reports the network's own decision.
     """
     batch = s.u.shape[0]

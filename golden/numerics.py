@@ -1,6 +1,6 @@
 """Arithmetic primitives shared by the fixed-point and the float64 golden model.
 
-The network code (``golden.network``) is written once against a :class:`Numerics` object; the
+The network code (``plasticore.golden.network``) is written once against a :class:`Numerics` object; the
 fixed-point instance *is* the hardware contract of ``docs/numerics.md`` (integer states,
 round-half-up shifts, saturation at the rails) and the float instance runs the same equations
 on ideal real numbers (no rounding, no saturation), so the two differ only by quantization.

@@ -1,2 +1,2 @@
 """Amaranth components of the plasticore core (neuron core, learning unit, memories, controller,
-host protocol, UART). Imports only ``golden.config`` and ``golden.numerics`` constants."""
+host protocol, UART). Imports only ``plasticore.golden.config`` and ``plasticore.golden.numerics`` constants."""

@@ -1,7 +1,7 @@
 """Amaranth builders for the integer primitives of docs/numerics.md.
 
 Each function returns a combinational expression that computes, bit for bit, the function of
-the same name in ``golden.numerics``. Amaranth arithmetic widens its results (``a + b`` gains a
+the same name in ``plasticore.golden.numerics``. Amaranth arithmetic widens its results (``a + b`` gains a
 bit, ``a * b`` has the sum of the widths), so every intermediate value is exact, exactly like
 golden's int64; the only place a value is narrowed is :func:`saturate`, which clamps first.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Const, Mux, Value, signed, unsigned
 
-from golden.numerics import signed_range, unsigned_range
+from plasticore.golden.numerics import signed_range, unsigned_range
 
 __all__ = ["saturate", "rshift_round", "decay", "shape_of", "multiply_by_bits", "const_mul", "csd_digits"]
 

@@ -1,6 +1,6 @@
 """The core's host-side interfaces: a word-wide memory bus and the tick controls.
 
-The bus reaches every host-visible memory of :class:`hdl.geometry.Geometry` (weights, neuron
+The bus reaches every host-visible memory of :class:`plasticore.contract.geometry.Geometry` (weights, neuron
 state, readout, targets, spike bitmaps) at its native word width; the address is
 ``region << word_addr_bits | word``. It is served only while the core is idle, so the host
 protocol engine, the co-simulation benches and a board top all drive the core the same way.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .geometry import Geometry
+from plasticore.contract.geometry import Geometry
 
 __all__ = ["MemoryBus", "TickControl"]
 

@@ -14,11 +14,11 @@ Phases of one tick, after ``ctl.start``:
                 * input traces: one pass over the x-bar words (step 10 for inputs).
 ``NEURON``      one pass over the neuron words: U, a, r, V updated, z(t) decided, h and
                 g = V*h computed for learning, z-bar advanced (its old value kept for
-                learning), both accumulators cleared (``hdl.lanes``).
+                learning), both accumulators cleared (``plasticore.hdl.lanes``).
 ``READOUT``     rows of Wout of the neurons that spiked now into ``out_acc``.
 ``OUTPUT``      one pass over the readout words: Y and e(t).
 ``LEARN_W``     (learning on and target valid) rows with nonzero presynaptic factor: every
-                weight word read, updated with stochastic rounding, written back (``hdl.update``);
+                weight word read, updated with stochastic rounding, written back (``plasticore.hdl.update``);
                 with ``weight_banks`` K > 1, K updaters side by side, one per weight bank.
                 They start as NEURON ends (g and the traces are final then) and work through
                 READOUT and OUTPUT, which use none of their memories; LEARN_W waits for them.
@@ -28,7 +28,7 @@ Phases of one tick, after ``ctl.start``:
 ``FINISH``      z(t) becomes the recurrent input of the next tick; ``done`` pulses.
 
 The cycle count of a tick (``ctl.cycles``) is the number of cycles ``ctl.busy`` is high; the
-model that predicts it exactly is ``hdl.cycles``. Memories: ``w_pre`` holds Win and Wrec as one
+model that predicts it exactly is ``plasticore.contract.cycles``. Memories: ``w_pre`` holds Win and Wrec as one
 table of presynaptic rows (the order scanners and learning visit them; on iCE40 it is what the
 SPRAMs hold); B is split in P banks by error index modulo P so that a readout update can write
 the P transposed copies of one Wout word in one cycle.
@@ -58,13 +58,13 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from golden import lfsr as golden_lfsr
-from golden.config import Config
+from plasticore.golden import lfsr as golden_lfsr
+from plasticore.golden.config import Config
 
 from .accumulate import RowAccumulator
 from .bus import MemoryBus, TickControl
-from .cycles import tick_counter_bits
-from .geometry import BITMAP_WORD, Geometry, ceil_div
+from plasticore.contract.cycles import tick_counter_bits
+from plasticore.contract.geometry import BITMAP_WORD, Geometry, ceil_div
 from .lanes import neuron_update, pseudo_derivative, readout_error, readout_update, trace_update
 from .lfsr import GaloisLFSR
 from .scanner import SpikeScanner
@@ -247,7 +247,7 @@ class Core(wiring.Component):
         state = Signal(range(8))
         valid = Signal()
         learn = Signal()
-        # (as wide as any real tick needs: hdl.cycles.tick_counter_bits; ctl.cycles is 32 bits)
+        # (as wide as any real tick needs: plasticore.contract.cycles.tick_counter_bits; ctl.cycles is 32 bits)
         count = Signal(tick_counter_bits(cfg))
         cycles = Signal(tick_counter_bits(cfg))
         ticks = Signal(32)

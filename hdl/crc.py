@@ -2,7 +2,7 @@
 
 The next CRC register value after one byte is a linear (XOR) function of the 16 register
 bits and the 8 data bits. :func:`crc16_next` derives that function from the reference
-:func:`hdl.protocol_spec.crc16_update` by feeding it unit vectors, so the RTL cannot drift
+:func:`plasticore.contract.protocol_spec.crc16_update` by feeding it unit vectors, so the RTL cannot drift
 from the spec: it is built from it.
 """
 
@@ -14,7 +14,7 @@ from amaranth.hdl import Cat, Const, Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .protocol_spec import CRC_INIT, crc16_update
+from plasticore.contract.protocol_spec import CRC_INIT, crc16_update
 
 __all__ = ["crc16_next", "CRC16"]
 

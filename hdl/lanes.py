@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Mux, Value
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 from .arith import const_mul, decay, rshift_round, saturate
 

@@ -1,8 +1,8 @@
 """The 32-bit Galois LFSR of docs/numerics.md ("LFSR"), in hardware.
 
 ``state`` steps once on every cycle ``step`` is high: shift right by one, and when the bit
-shifted out was 1, XOR the taps ``golden.lfsr.TAPS`` in. A draw is the state after the step,
-exactly as ``golden.lfsr.draws`` returns it.
+shifted out was 1, XOR the taps ``plasticore.golden.lfsr.TAPS`` in. A draw is the state after the step,
+exactly as ``plasticore.golden.lfsr.draws`` returns it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden import lfsr as golden_lfsr
+from plasticore.golden import lfsr as golden_lfsr
 
 __all__ = ["GaloisLFSR"]
 

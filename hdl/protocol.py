@@ -3,8 +3,8 @@
 Bytes come in on ``rx`` and replies go out on ``tx`` (``amaranth.lib.stream`` of 8-bit
 payloads); on a board a UART (``hdl/uart.py``) carries them, in simulation the bench feeds
 the streams directly. The frame format, commands, registers and error codes are those of
-:mod:`hdl.protocol_spec`; the address space (the core's regions plus the engine's tick
-buffers) is :class:`hdl.system_map.SystemMap`. ``docs/protocol.md`` is the prose version.
+:mod:`plasticore.contract.protocol_spec`; the address space (the core's regions plus the engine's tick
+buffers) is :class:`plasticore.contract.system_map.SystemMap`. ``docs/protocol.md`` is the prose version.
 
 How a request is handled, and why nothing is committed from a bad frame:
 
@@ -39,12 +39,12 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import MemoryBus, TickControl
 from .crc import crc16_next
-from .cycles import tick_counter_bits
-from .protocol_spec import (
+from plasticore.contract.cycles import tick_counter_bits
+from plasticore.contract.protocol_spec import (
     CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, REG_BITS, RUN_FLAG_LEARN,
     RUN_FLAGS_KNOWN, SYNC_REPLY, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
 )
-from .system_map import SystemMap
+from plasticore.contract.system_map import SystemMap
 
 __all__ = ["ProtocolEngine"]
 
@@ -167,7 +167,7 @@ class ProtocolEngine(wiring.Component):
         frames_ok, frames_err = Signal(32), Signal(32)
         run_ticks = Signal(range(smap.window + 1))   # a RUN runs at most a window of ticks
         # RUN_CORE_CYCLES and RUN_CYCLES are as wide as a RUN of a whole window of the longest
-        # ticks the core counts needs (hdl.cycles.tick_counter_bits), copying included: only a
+        # ticks the core counts needs (plasticore.contract.cycles.tick_counter_bits), copying included: only a
         # core that never finishes a tick (with a watchdog above the default) could wrap them
         tick_max = (1 << tick_counter_bits(smap.cfg)) - 1
         copy_max = 2 * sum(g.regions[n].depth for n in ("x", "target", "y", "z")) + 8

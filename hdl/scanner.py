@@ -6,7 +6,7 @@ looks at a chunk of ``chunk`` bits per cycle and picks the lowest pending one wi
 encoder, so a tick costs ``ceil(n / chunk)`` cycles for empty chunks plus one per event (and
 it runs ahead while the consumer is still busy with the previous row).
 
-Timing (used by ``hdl.cycles``): after ``start``, each cycle either offers the lowest pending
+Timing (used by ``plasticore.contract.cycles``): after ``start``, each cycle either offers the lowest pending
 index of the current chunk, or, when the chunk has none left, moves to the next chunk. An
 index is consumed on a cycle where ``ready`` is high; the scanner is finished (``busy`` low)
 on the cycle after it moved past the last chunk.

@@ -1,6 +1,6 @@
 """The core behind its protocol engine: a byte stream in, a byte stream out.
 
-``System(cfg)`` is what a board top wraps with a UART (``hdl.uart.UART``) and what the
+``System(cfg)`` is what a board top wraps with a UART (``plasticore.hdl.uart.UART``) and what the
 co-simulation's byte-stream bench drives directly (bypassing only the UART). Its parameters
 (``window``, ``max_payload``) are readable by the host from register BUFFERS and are part of
 the identity the host checks (``SystemMap.identity``).
@@ -12,18 +12,18 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 from .core import Core
-from .cycles import default_watchdog
+from plasticore.contract.cycles import default_watchdog
 from .protocol import ProtocolEngine
-from .system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
+from plasticore.contract.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
 __all__ = ["System", "default_watchdog", "DEFAULT_FRAME_TIMEOUT"]
 
 #: reset value of register FRAME_TIMEOUT when the caller gives none: fits a simulation,
 #: where bytes of a frame arrive back to back. Board tops derive theirs from the baud rate
-#: (``hdl.uart.frame_timeout_cycles``).
+#: (``plasticore.hdl.uart.frame_timeout_cycles``).
 DEFAULT_FRAME_TIMEOUT = 1024
 
 

@@ -12,9 +12,9 @@ errors ``e`` of the outputs of word ``w``; with ``multipliers="factored"`` V and
 small ``h * pre`` built from adders and ``V * (h * pre)`` narrow enough for one hard
 multiplier); ``sround`` rounds stochastically with one draw per
 lane per word from the lanes' Galois LFSRs, which step exactly once per word (the draw order of
-``golden.learning.draw_matrix``).
+``plasticore.golden.learning.draw_matrix``).
 
-Timing is the row accumulator's (``hdl.accumulate``), so the same cycle model covers both: a
+Timing is the row accumulator's (``plasticore.hdl.accumulate``), so the same cycle model covers both: a
 row is accepted when the engine is idle or on the cycle it issues its current row's last word;
 stage 0 issues the word's reads, stage 1 (a cycle later) computes and writes. The row's
 ``pre`` value is read when the row is accepted (its memory answers a cycle later, when the
@@ -32,8 +32,8 @@ from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden import lfsr as golden_lfsr
-from golden.config import LEARN_MULTIPLIERS
+from plasticore.golden import lfsr as golden_lfsr
+from plasticore.golden.config import LEARN_MULTIPLIERS
 
 from .arith import multiply_by_bits, saturate
 

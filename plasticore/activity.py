@@ -1,6 +1,6 @@
 """Cycles per tick of the RTL at a stated activity, from golden runs and the cycle model.
 
-The cycle model (``hdl.cycles``) is checked against the RTL's own counter on every tick of
+The cycle model (``plasticore.contract.cycles``) is checked against the RTL's own counter on every tick of
 every co-simulation, so these are the RTL's cycle counts. Synthesis reports and benchmarks
 turn them into ticks per second with a board's clock.
 """
@@ -12,10 +12,10 @@ from typing import Iterator
 
 import numpy as np
 
-from golden import FixedNumerics, init_state, init_weights, tick
-from golden.config import Config
-from golden.learning import init_learning, learn, presynaptic_factors, update_traces
-from hdl.cycles import Breakdown, tick_cycles
+from plasticore.golden import FixedNumerics, init_state, init_weights, tick
+from plasticore.golden.config import Config
+from plasticore.golden.learning import init_learning, learn, presynaptic_factors, update_traces
+from plasticore.contract.cycles import Breakdown, tick_cycles
 
 __all__ = ["ActivityCycles", "TickActivity", "activity", "cycles_at_activity", "DEFAULT_RATE"]
 

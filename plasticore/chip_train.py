@@ -1,7 +1,7 @@
 """Train and score a task on the chip through the host driver (simulated or on a board).
 
-The host does what ``golden.train`` does for fixed point, only the ticks run on the chip: the
-same initial weights, the same sample order (``golden.train.sample_orders``), per sample a
+The host does what ``plasticore.training.train`` does for fixed point, only the ticks run on the chip: the
+same initial weights, the same sample order (``plasticore.training.train.sample_orders``), per sample a
 reset of state and traces (weights and the learning unit's LFSRs carry on), learning on the
 ticks whose target is valid. Held-out samples run with learning off. So a chip whose LFSRs
 start from the config's seed (a fresh chip: a board after reset, or a new simulation) ends
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden import FixedNumerics
-from golden.config import Config
-from golden.network import Weights
-from golden.tasks import Split, Task
-from golden.train import Progress, TaskSpec, initial_weights, no_progress, sample_orders, score, task_targets
+from plasticore.golden import FixedNumerics
+from plasticore.golden.config import Config
+from plasticore.golden.network import Weights
+from plasticore.tasks import Split, Task
+from plasticore.training.train import Progress, TaskSpec, initial_weights, no_progress, sample_orders, score, task_targets
 
 from .host import Host
 
@@ -74,7 +74,7 @@ def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = no_progre
 def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int,
                   progress: Progress = no_progress) -> ChipTraining:
     """Train ``task`` on ``chip`` (a fresh one: its LFSRs must not have drawn yet) as
-    ``golden.train.train(task, ..., numerics="fixed", cfg=chip.cfg, spec=spec)`` does."""
+    ``plasticore.training.train.train(task, ..., numerics="fixed", cfg=chip.cfg, spec=spec)`` does."""
     cfg: Config = chip.cfg
     if spec.anneal_every:
         raise ValueError(f"task spec anneals learning rates every {spec.anneal_every} epochs; the chip's "

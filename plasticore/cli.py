@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from golden import ConfigError
+from plasticore.golden import ConfigError
 
 from .commands import register_all
 

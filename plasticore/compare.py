@@ -7,7 +7,7 @@ with fixed point's weights bit for bit, and therefore with its held-out results.
 
 ``COMPARE_SPECS`` holds the scaled-down defaults: networks and sample counts small enough that
 training on the simulated chip takes a minute or two, learning rates raised to match (the
-full-size ``golden.train.TASK_SPECS`` anneal learning rates between epochs, which a chip
+full-size ``plasticore.training.train.TASK_SPECS`` anneal learning rates between epochs, which a chip
 cannot do: its rates are bitstream constants).
 """
 
@@ -21,15 +21,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from golden import FixedNumerics, FloatNumerics
-from golden.config import Config
-from golden.network import Weights
-from golden.tasks import Task, make_task
-from golden.train import (TASK_SPECS, TRAIN_RULES, Progress, TaskSpec, heldout_run, initial_weights, no_progress,
+from plasticore.golden import FixedNumerics, FloatNumerics
+from plasticore.golden.config import Config
+from plasticore.golden.network import Weights
+from plasticore.tasks import Task, make_task
+from plasticore.training.train import (TASK_SPECS, TRAIN_RULES, Progress, TaskSpec, heldout_run, initial_weights, no_progress,
                           score, task_config, train)
 
 from .chip_train import ChipTraining, train_on_chip, weights_equal
-from .experiments.bits_study import scaled_for_hidden_weight_bits
+from plasticore.experiments.bits_study import scaled_for_hidden_weight_bits
 
 __all__ = ["COMPARE_SPECS", "DEFAULT_RULES", "Way", "Comparison", "compare_task", "load_compare_task"]
 
@@ -69,7 +69,7 @@ def load_compare_task(name: str, seed: int, spec: TaskSpec, n_train: int | None 
     data = None
     kw = dict(spec.task_kw)
     if name == "digits":
-        from .experiments.datasets import load_digits_arrays
+        from plasticore.tasks.datasets import load_digits_arrays
         data = load_digits_arrays()
     task = make_task(name, seed, digits_data=data, **kw)
     for what, n in (("n_train", n_train), ("n_test", n_test)):
@@ -171,7 +171,7 @@ def compare_task(task: Task, spec: TaskSpec, rule: str, seed: int, cfg: Config |
 
     ``cfg``: the network (default: the spec's, sized for the task); ``rule``: a TRAIN_RULES
     name other than bptt (the chip runs the online rules); ``chip_params``: the simulated
-    system's parameters (``cosim.host_transport.SystemParams``; default window 64).
+    system's parameters (``plasticore.cosim.host_transport.SystemParams``; default window 64).
     """
     if rule not in TRAIN_RULES or rule == "bptt":
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(r for r in TRAIN_RULES if r != 'bptt')} "

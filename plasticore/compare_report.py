@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from golden.train import predict
+from plasticore.training.train import predict
 
 from .compare import COMPARE_SPECS, DEFAULT_RULES, Comparison, Progress, compare_task, format_table, load_compare_task
 

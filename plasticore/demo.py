@@ -52,8 +52,8 @@ def _compare(args: argparse.Namespace, folder: Path):
 
 
 def _synth(args: argparse.Namespace, cfg, folder: Path) -> dict:
-    from boards.platforms import board as board_by_name
-    from boards.synth import synthesize
+    from plasticore.boards.platforms import board as board_by_name
+    from plasticore.boards.synth import synthesize
 
     from .activity import DEFAULT_RATE, cycles_at_activity
     from .synth_report import make_report, write_markdown
@@ -82,7 +82,7 @@ def _synth_summary(report: dict) -> str:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from golden import load_config
+    from plasticore.golden import load_config
 
     start = time.perf_counter()
     folder = Path(args.report)

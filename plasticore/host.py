@@ -4,12 +4,12 @@
 moves bytes:
 
 * :class:`SerialTransport`: a board's UART through pyserial;
-* ``cosim.host_transport.SimulatedTransport``: the same bytes into the RTL (``hdl.system.System``)
+* ``plasticore.cosim.host_transport.SimulatedTransport``: the same bytes into the RTL (``plasticore.hdl.system.System``)
   under cocotb on Verilator (:meth:`Host.simulated` starts one).
 
 Everything above the bytes is shared: frames come from the sans-IO codec
-(``hdl.frame_codec``), the memory map from ``hdl.system_map`` (built from the same
-:class:`golden.config.Config` as the device, and checked against the device's identity
+(``plasticore.contract.frame_codec``), the memory map from ``plasticore.contract.system_map`` (built from the same
+:class:`plasticore.golden.config.Config` as the device, and checked against the device's identity
 register before anything else happens).
 
 A training run is a loop of windows::
@@ -37,17 +37,17 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from golden.config import Config
-from golden.network import State, Weights
-from hdl.frame_codec import (
+from plasticore.golden.config import Config
+from plasticore.golden.network import State, Weights
+from plasticore.contract.frame_codec import (
     ReplyDecoder, encode_request, mem_args, reg_read_args, reg_write_args, run_args,
 )
-from hdl.geometry import BITMAP_WORD
-from hdl.protocol_spec import (
+from plasticore.contract.geometry import BITMAP_WORD
+from plasticore.contract.protocol_spec import (
     MAGIC, PROTOCOL_VERSION, REPLY_HEADER, CRC_BYTES, RUN_FLAG_LEARN, SYNC_REPLY, Command, Reg,
     Status,
 )
-from hdl.system_map import SystemMap
+from plasticore.contract.system_map import SystemMap
 
 __all__ = [
     "Transport", "SerialTransport", "Host", "Outputs", "ProtocolError", "LinkError", "IdentityError",
@@ -57,7 +57,7 @@ __all__ = [
 #: the core regions that hold the network's running state, cleared by Host.reset_state between
 #: samples (docs/numerics.md: state and traces are reset by the host; the LFSR lanes never are)
 STATE_REGIONS = ("u", "a", "ref", "v", "y", "e", "z", "xbar", "zbar")
-#: weight memories, as golden.network.Weights (pre x post rows, see hdl.geometry)
+#: weight memories, as plasticore.golden.network.Weights (pre x post rows, see plasticore.contract.geometry)
 WEIGHT_REGIONS = ("w_in", "w_rec", "w_out", "b_fb")
 
 
@@ -233,7 +233,7 @@ class Host:
     @classmethod
     def simulated(cls, cfg: Config, params=None, **kw) -> "Host":
         """A Host on the RTL in simulation (cocotb + Verilator); close it when done."""
-        from cosim.host_transport import SimulatedTransport
+        from plasticore.cosim.host_transport import SimulatedTransport
 
         transport = SimulatedTransport(cfg, params, **kw)
         try:
@@ -311,7 +311,7 @@ class Host:
 
     # -- core regions as values --------------------------------------------------------------------
     def write_region(self, name: str, values: np.ndarray) -> None:
-        """A core region from lane values (word-major, lane-minor, as hdl.geometry packs)."""
+        """A core region from lane values (word-major, lane-minor, as plasticore.contract.geometry packs)."""
         layout = self.geometry.regions[name]
         self.write_words(name, layout.pack(values))
 

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from golden import Config, init_weights, poisson_inputs, run
+from plasticore.golden import Config, init_weights, poisson_inputs, run
 
 from .progress import progress_bar
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from boards.platforms import Board
-from boards.synth import SynthResult
-from golden.config import Config
+from plasticore.boards.platforms import Board
+from plasticore.boards.synth import SynthResult
+from plasticore.golden.config import Config
 
 from .activity import ActivityCycles
 

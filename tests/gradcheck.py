@@ -1,5 +1,5 @@
 """Central differences of a scalar objective over named weight matrices (shared by the BPTT
-gradient tests of golden.bptt and golden.bptt_train)."""
+gradient tests of plasticore.reference.bptt and plasticore.training.bptt_train)."""
 
 import numpy as np
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from golden.train import TASK_SPECS
+from plasticore.training.train import TASK_SPECS
 from plasticore.experiments.bits_study import (BASE_BITS, scaled_for_hidden_weight_bits, scaled_for_trace_bits,
                                                scaled_for_weight_bits, study_spec)
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from boards.platforms import BOARDS, board
-from boards.pll import ecp5_pll, ice40_pll
-from boards.synth import parse_report, parse_utilisation_log, synthesize
-from golden import Config, preset
+from plasticore.boards.platforms import BOARDS, board
+from plasticore.boards.pll import ecp5_pll, ice40_pll
+from plasticore.boards.synth import parse_report, parse_utilisation_log, synthesize
+from plasticore.golden import Config, preset
 
 
 def test_ice40_pll_matches_icepll_for_the_icebreaker():
@@ -99,7 +99,7 @@ def test_full_synthesis(name, config, tmp_path):
 
 
 def test_dfu_suffix_matches_the_dfu_1_1_layout(tmp_path):
-    from boards.dfu_suffix import dfu_suffix, main
+    from plasticore.boards.dfu_suffix import dfu_suffix, main
     import struct
     import zlib
 

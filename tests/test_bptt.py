@@ -5,15 +5,15 @@
 * Without recurrent weights, e-prop with symmetric feedback is the exact gradient: its input and
   readout gradients equal BPTT's to rounding (LIF; also ALIF with refractoriness).
 * With recurrence e-prop truncates the gradient; the gap is measured (and documented in
-  docs/eprop.md, where the NEST tasks' figures come from ``python -m bench.eprop_bptt_gap``).
+  docs/eprop.md, where the NEST tasks' figures come from ``python -m plasticore.bench.eprop_bptt_gap``).
 """
 
 import numpy as np
 import pytest
 
-from golden.bptt import bptt_gradients, bptt_loss_and_gradients, objective, simulate_smooth
-from golden.eprop import EpropSpec, eprop_gradients, network_inputs
-from golden.eprop_model import EpropWeights, ParamsError, SnnParams, simulate
+from plasticore.reference.bptt import bptt_gradients, bptt_loss_and_gradients, objective, simulate_smooth
+from plasticore.reference.eprop import EpropSpec, eprop_gradients, network_inputs
+from plasticore.reference.eprop_model import EpropWeights, ParamsError, SnnParams, simulate
 from gradcheck import central_differences
 
 NAMES = ("w_in", "w_rec", "w_out")

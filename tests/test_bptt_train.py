@@ -1,4 +1,4 @@
-"""BPTT on the Config network (golden.bptt_train): forward = golden.network.tick, gradients checked.
+"""BPTT on the Config network (plasticore.training.bptt_train): forward = plasticore.golden.network.tick, gradients checked.
 
 * The forward pass reproduces ``tick``'s spikes, membranes and readouts tick for tick (float
   numerics), for both reset modes, LIF and ALIF, with refractoriness.
@@ -16,12 +16,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from golden.bptt_train import Adam, backward, forward, forward_fixed, loss_and_gradients, objective, quantize
-from golden.config import Config
-from golden.network import Weights, init_weights, run
-from golden.tasks import make_task
+from plasticore.training.bptt_train import Adam, backward, forward, forward_fixed, loss_and_gradients, objective, quantize
+from plasticore.golden.config import Config
+from plasticore.golden.network import Weights, init_weights, run
+from plasticore.tasks import make_task
 from gradcheck import central_differences
-from golden.train import TASK_SPECS, train
+from plasticore.training.train import TASK_SPECS, train
 
 NAMES = ("w_in", "w_rec", "w_out")
 
@@ -70,7 +70,7 @@ def test_forward_matches_network_tick(reset, n_alif, refractory):
 
 @pytest.mark.parametrize("n_alif", [0, 16])
 def test_fixed_forward_is_the_hardware_tick(n_alif):
-    """forward_fixed records exactly what golden.network.run computes in fixed point."""
+    """forward_fixed records exactly what plasticore.golden.network.run computes in fixed point."""
     cfg = Config(n_in=16, n_rec=32, n_alif=n_alif, n_out=3, refractory=2, decay_bits=12, tau_a=100.0,
                  adapt_inc=200, threshold=512, pseudo_derivative="piecewise_linear", pd_window=512)
     w = init_weights(cfg, 4, in_scale=0.6, rec_scale=0.4, out_scale=0.5)
@@ -190,8 +190,8 @@ def test_bptt_trains_in_float_and_fixed_point():
         assert m.dtype == np.int64, name
         assert not np.array_equal(getattr(w0, name), m), name
     # the score is the fixed-point network's on the returned integers
-    from golden.numerics import FixedNumerics
-    from golden.train import evaluate
+    from plasticore.golden.numerics import FixedNumerics
+    from plasticore.training.train import evaluate
     assert fix.value == evaluate(fix.config, FixedNumerics(), fix.weights, task, spec.target_scale)
 
 

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from golden import preset
-from golden.train import TASK_SPECS
+from plasticore.golden import preset
+from plasticore.training.train import TASK_SPECS
 from plasticore.chip_train import train_on_chip
 from plasticore.cli import main
 from plasticore.compare_report import PLOTS

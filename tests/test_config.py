@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from golden.config import Config, ConfigError, PRESETS, decay_factor, load_config, preset
+from plasticore.golden.config import Config, ConfigError, PRESETS, decay_factor, load_config, preset
 
 
 def test_presets_are_valid_and_named():

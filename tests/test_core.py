@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from cosim.amaranth_sim import lockstep_amaranth
-from cosim.stimulus import make_stimulus, random_config
-from golden import preset
-from hdl.cycles import scan_and_accumulate_cycles, tick_cycles
+from plasticore.cosim.amaranth_sim import lockstep_amaranth
+from plasticore.cosim.stimulus import make_stimulus, random_config
+from plasticore.golden import preset
+from plasticore.contract.cycles import scan_and_accumulate_cycles, tick_cycles
 
 
 @pytest.mark.parametrize("seed", range(100, 108))
@@ -80,7 +80,7 @@ def test_learning_bit_exact_and_weights_really_change(rule, pd):
 
 def _learning_lockstep(cfg, seed):
     """40 learning ticks of ``cfg`` in lockstep with golden, weights compared every 10: bit-exact,
-    in the cycles hdl.cycles predicts, and the hidden weights really changed."""
+    in the cycles plasticore.contract.cycles predicts, and the hidden weights really changed."""
     st = make_stimulus(cfg, 40, seed=seed, rate=0.2, weight_scale=1.0)
     report, w = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True,
                                   weights_every=10, read_back=True)
@@ -95,7 +95,7 @@ def _learning_lockstep(cfg, seed):
                                                        (8, "eprop_symmetric", "logic")])
 def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multipliers):
     """K row updaters learn K weight banks side by side: the same weights as golden's banked
-    draw order, tick for tick, in the cycles hdl.cycles predicts (fewer than one updater's)."""
+    draw order, tick for tick, in the cycles plasticore.contract.cycles predicts (fewer than one updater's)."""
     cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers)
     st, report = _learning_lockstep(cfg, seed=2)
     assert sum(report.learn_cycles) > 0
@@ -107,7 +107,7 @@ def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multiplier
 
 def test_fewer_feedback_engines_than_banks_bit_exact_with_their_cycle_count():
     """``fb_banks`` 1 with K = 4 weight banks (the default would be 4 engines): one engine
-    takes every error of ``B . e``; the same values tick for tick, in the cycles hdl.cycles
+    takes every error of ``B . e``; the same values tick for tick, in the cycles plasticore.contract.cycles
     predicts, with a longer feedback pass. The per-bank memories asked into block RAM
     (``bank_memories``) change nothing in simulation."""
     cfg = preset("small").replace(weight_banks=4, fb_banks=1, bank_memories="block")
@@ -123,7 +123,7 @@ def test_fewer_feedback_engines_than_banks_bit_exact_with_their_cycle_count():
     (1, "eprop_random", "factored", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")])
 def test_pipelined_core_bit_exact_one_cycle_longer_per_stage(banks, rule, multipliers, decays):
     """``Config.pipelined`` registers the middle of the passes' and updaters' arithmetic: the
-    same spikes, states and weights as golden, tick for tick, in the cycles hdl.cycles
+    same spikes, states and weights as golden, tick for tick, in the cycles plasticore.contract.cycles
     predicts: those of the one-stage core plus one per pass (NEURON, OUTPUT) and at most one
     per learning phase (LEARN_W, and LEARN_OUT when it has one). Two cases also build the
     decays' constant products from adders (``decay_multipliers`` "logic")."""

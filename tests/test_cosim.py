@@ -8,9 +8,9 @@ configurations, and ``reckon`` over 2000 ticks) is behind the ``slow`` marker (`
 import numpy as np
 import pytest
 
-from cosim.runner import run_lockstep
-from cosim.stimulus import make_stimulus, random_config
-from golden import preset
+from plasticore.cosim.runner import run_lockstep
+from plasticore.cosim.stimulus import make_stimulus, random_config
+from plasticore.golden import preset
 
 TICKS = 500
 

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from golden.eprop import EpropSpec, Optimizer, eprop_gradients, network_inputs, nest_spec, train_eprop
-from golden.eprop_model import Buffers, EpropWeights, ParamsError, SnnParams, simulate
-from golden.eprop_scan import _loop, leaky_scan, varying_scan
+from plasticore.reference.eprop import EpropSpec, Optimizer, eprop_gradients, network_inputs, nest_spec, train_eprop
+from plasticore.reference.eprop_model import Buffers, EpropWeights, ParamsError, SnnParams, simulate
+from plasticore.reference.eprop_scan import _loop, leaky_scan, varying_scan
 
 
 def small_net(seed=0, n_alif=4, t_ref=2.0, loss="cross_entropy", rec=0.3):

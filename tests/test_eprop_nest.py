@@ -2,7 +2,7 @@
 
 Both simulators get the same weights, inputs and targets (made in numpy, so NEST's random
 numbers play no part) and train for a few iterations; per-iteration losses and the final
-weights must agree. NEST's conventions are fields of ``golden.eprop.EpropSpec`` (the tasks use
+weights must agree. NEST's conventions are fields of ``plasticore.reference.eprop.EpropSpec`` (the tasks use
 ``nest_spec``), not a second model in here. The tests without NEST check golden against the
 reference losses NEST publishes in its own test suite (same seeds, same draws).
 """
@@ -10,9 +10,9 @@ reference losses NEST publishes in its own test suite (same seeds, same draws).
 import numpy as np
 import pytest
 
-from bench.nest_eprop import nest_available, run_nest_eprop
-from golden.eprop import train_eprop
-from golden.eprop_tasks import evidence_accumulation_task, sine_wave_task
+from plasticore.bench.nest_eprop import nest_available, run_nest_eprop
+from plasticore.reference.eprop import train_eprop
+from plasticore.reference.nest_tasks import evidence_accumulation_task, sine_wave_task
 
 RTOL = 1e-6
 #: absolute slack only for weights that are (near) zero, e.g. the recurrent diagonal

@@ -7,11 +7,11 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from golden import lfsr as golden_lfsr
-from golden.numerics import decay, rshift_round, sat
-from hdl.arith import decay as hw_decay, rshift_round as hw_rshift, saturate as hw_saturate
-from hdl.lfsr import GaloisLFSR
-from hdl.scanner import SpikeScanner
+from plasticore.golden import lfsr as golden_lfsr
+from plasticore.golden.numerics import decay, rshift_round, sat
+from plasticore.hdl.arith import decay as hw_decay, rshift_round as hw_rshift, saturate as hw_saturate
+from plasticore.hdl.lfsr import GaloisLFSR
+from plasticore.hdl.scanner import SpikeScanner
 
 
 class ArithHarness(wiring.Component):
@@ -137,7 +137,7 @@ class PseudoDerivativeHarness(wiring.Component):
                           "ready": In(1), "h": Out(unsigned(cfg.h_bits))})
 
     def elaborate(self, platform):
-        from hdl.lanes import pseudo_derivative
+        from plasticore.hdl.lanes import pseudo_derivative
 
         m = Module()
         m.d.comb += self.h.eq(pseudo_derivative(self.cfg, u=self.u, threshold=self.threshold, ready=self.ready))
@@ -147,8 +147,8 @@ class PseudoDerivativeHarness(wiring.Component):
 @pytest.mark.parametrize("kind, window, h_bits", [("boxcar", 300, 4), ("piecewise_linear", 512, 4),
                                                   ("piecewise_linear", 64, 6), ("boxcar", 1, 1)])
 def test_pseudo_derivative_matches_golden(kind, window, h_bits):
-    from golden import Config, FixedNumerics
-    from golden.learning import pseudo_derivative
+    from plasticore.golden import Config, FixedNumerics
+    from plasticore.golden.learning import pseudo_derivative
 
     cfg = Config(pseudo_derivative=kind, pd_window=window, h_bits=h_bits, threshold=1000)
     dut = PseudoDerivativeHarness(cfg)
@@ -182,7 +182,7 @@ def test_multiply_by_bits_is_the_product_without_a_multiplier(x_bits, y_bits):
     """The updaters' logic multiplier: exactly x * y for signed x and unsigned y, built from
     adders only (no ``*`` for synthesis to map onto a hard multiplier)."""
     from amaranth.back import rtlil
-    from hdl.arith import multiply_by_bits
+    from plasticore.hdl.arith import multiply_by_bits
 
     class Harness(wiring.Component):
         x: In(signed(x_bits))
@@ -215,7 +215,7 @@ def test_multiply_by_bits_is_the_product_without_a_multiplier(x_bits, y_bits):
 
 
 def test_csd_digits_reconstruct_every_12_bit_factor_without_adjacent_digits():
-    from hdl.arith import csd_digits
+    from plasticore.hdl.arith import csd_digits
 
     for q in range(0, 1 << 12):
         digits = csd_digits(q)
@@ -230,7 +230,7 @@ def test_const_mul_in_logic_is_the_product_without_a_multiplier(x_bits, is_signe
     extreme x and constants with long runs of ones (where signed digits subtract), no ``*``."""
     from amaranth.back import rtlil
     from amaranth.lib import data
-    from hdl.arith import const_mul
+    from plasticore.hdl.arith import const_mul
 
     factors = [0, 1, 2, 3, 7, 0b1011_1011_0111, 4095, 4000, 3891]
 
@@ -277,7 +277,7 @@ def test_factored_update_products_fit_an_18_bit_multiplier_port():
     """``learn_multipliers`` "factored": the updater multiplies V (16 bits) by h * e_bar, and
     every hard-multiplier operand fits an 18x18 port (ECP5 MULT18X18D), where g * e_bar puts
     the 20-bit g on one (the values are the same: tests/test_core.py checks them)."""
-    from hdl.update import RowUpdater
+    from plasticore.hdl.update import RowUpdater
 
     shape = dict(n_rows=8, words_per_row=2, lanes=2, weight_bits=8, pre_bits=12, shift=20)
     plain = _mul_operand_widths(RowUpdater(post_bits=20, **shape))
@@ -289,7 +289,7 @@ def test_factored_update_products_fit_an_18_bit_multiplier_port():
 
 @pytest.mark.parametrize("multipliers, gate_bits", [("factored", 0), ("dsp", 4), ("fast", 0)])
 def test_row_updater_refuses_a_gate_that_does_not_match_its_products(multipliers, gate_bits):
-    from hdl.update import RowUpdater
+    from plasticore.hdl.update import RowUpdater
 
     with pytest.raises(ValueError, match="multipliers"):
         RowUpdater(n_rows=8, words_per_row=2, lanes=2, weight_bits=8, post_bits=16, pre_bits=12,
@@ -302,7 +302,7 @@ def _memory_attributes(cfg) -> dict[str, dict[str, str]]:
 
     from amaranth.back import rtlil
 
-    from hdl.core import Core
+    from plasticore.hdl.core import Core
 
     text = rtlil.convert(Core(cfg))
     found = {}
@@ -314,7 +314,7 @@ def _memory_attributes(cfg) -> dict[str, dict[str, str]]:
 def test_bank_memories_block_marks_the_per_bank_copies_for_block_ram_and_nothing_else():
     """``bank_memories`` "block" puts yosys's ``ram_style`` on the accumulators and g copies
     (K of each, KF feedback accumulators), and on no other memory; "auto" on none."""
-    from golden.config import preset
+    from plasticore.golden.config import preset
 
     cfg = preset("small").replace(weight_banks=2, fb_banks=1, learn_multipliers="factored")
     marked = {name for name, attrs in _memory_attributes(cfg.replace(bank_memories="block")).items()

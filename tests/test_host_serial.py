@@ -1,6 +1,6 @@
 """The serial transport (pyserial) on a pseudo-terminal, with a fake device behind it.
 
-No board here: the device is ``cosim.protocol_model.ProtocolModel`` answering on the other
+No board here: the device is ``plasticore.cosim.protocol_model.ProtocolModel`` answering on the other
 end of a pty pair (its memory mirror makes it a working, if tickless, device). This checks
 the pyserial path of the driver end to end: identity, register and memory round trips,
 chunking, and resynchronization after line noise.
@@ -14,11 +14,11 @@ import tty
 import numpy as np
 import pytest
 
-from cosim.protocol_model import ProtocolModel
-from golden import preset
-from hdl.frame_codec import encode_reply
-from hdl.protocol_spec import Reg
-from hdl.system_map import SystemMap
+from plasticore.cosim.protocol_model import ProtocolModel
+from plasticore.golden import preset
+from plasticore.contract.frame_codec import encode_reply
+from plasticore.contract.protocol_spec import Reg
+from plasticore.contract.system_map import SystemMap
 from plasticore.host import Host
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")

@@ -1,6 +1,6 @@
 """The host driver on the simulated chip (cocotb + Verilator): runs equal golden bit for bit.
 
-One simulator process serves the module (one cached build, see cosim.host_transport's
+One simulator process serves the module (one cached build, see plasticore.cosim.host_transport's
 TEST_PARAMS). An inference run over several windows must end with golden's state, per-tick
 readout and spikes, and the cycle model's cycle counts; a training run (two samples, state
 reset in between, learning on) must end with golden's weights and traces; the link recovers
@@ -10,13 +10,13 @@ from damaged requests and lost replies; a host of another config is refused.
 import numpy as np
 import pytest
 
-from cosim.host_transport import TEST_PARAMS
-from cosim.stimulus import make_stimulus, random_config
-from golden import FixedNumerics, init_state, preset, tick
-from golden.learning import LearnState, init_learning, init_traces, learn
-from golden.network import Weights
-from hdl.cycles import tick_cycles
-from hdl.protocol_spec import Reg, Status
+from plasticore.cosim.host_transport import TEST_PARAMS
+from plasticore.cosim.stimulus import make_stimulus, random_config
+from plasticore.golden import FixedNumerics, init_state, preset, tick
+from plasticore.golden.learning import LearnState, init_learning, init_traces, learn
+from plasticore.golden.network import Weights
+from plasticore.contract.cycles import tick_cycles
+from plasticore.contract.protocol_spec import Reg, Status
 from plasticore.host import Host, IdentityError, ProtocolError
 
 CFG = preset("small")

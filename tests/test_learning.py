@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from golden import Config, ConfigError, FixedNumerics, FloatNumerics, Weights, init_state
-from golden.learning import (LearnState, Traces, init_learning, learn, learning_tick, pseudo_derivative,
+from plasticore.golden import Config, ConfigError, FixedNumerics, FloatNumerics, Weights, init_state
+from plasticore.golden.learning import (LearnState, Traces, init_learning, learn, learning_tick, pseudo_derivative,
                              sround, update_traces)
-from golden.lfsr import lane_seeds, step
-from golden.network import State, TickOut
+from plasticore.golden.lfsr import lane_seeds, step
+from plasticore.golden.network import State, TickOut
 
 FIX, FLT = FixedNumerics(), FloatNumerics()
 
@@ -126,7 +126,7 @@ def test_traces_decay_to_exactly_zero_and_saturate():
 
 
 def slow_reference_update(cfg, w_in, w_rec, w_out, g, e_bar, e, z_bar, seeds):
-    """Scalar loop in the hardware's visiting order, written independently of golden.learning."""
+    """Scalar loop in the hardware's visiting order, written independently of plasticore.golden.learning."""
     P, K = cfg.lanes, cfg.weight_banks
     lanes = [int(s) for s in seeds]
     assert len(lanes) == cfg.lfsr_lanes
@@ -190,7 +190,7 @@ def test_lfsr_draw_order_matches_a_slow_reference_loop(rule, banks):
                    lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes))
     w2, ls2, h = learn(cfg, FIX, w, prev, new, out, x, np.array([True]), ls)
 
-    from golden.learning import presynaptic_factors
+    from plasticore.golden.learning import presynaptic_factors
     e_in, e_rec = presynaptic_factors(cfg, ls.traces, ls2.traces, x, z_prev)
     e_bar = np.concatenate([e_in[0], e_rec[0]])
     skipped = int((e_bar == 0).sum())

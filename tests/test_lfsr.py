@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from golden import lfsr
+from plasticore.golden import lfsr
 
 # 2**32 - 1 = 3 * 5 * 17 * 257 * 65537
 ORDER = (1 << 32) - 1

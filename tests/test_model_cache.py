@@ -1,4 +1,4 @@
-"""The simulator-model cache of ``cosim.runner.build_model``: build once, prune Verilator's
+"""The simulator-model cache of ``plasticore.cosim.runner.build_model``: build once, prune Verilator's
 intermediates, reuse afterwards, and report a failed build with its log."""
 
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.runner import MAKE_VARIABLES, ROOT, build_model, model_lock, with_make_variables
+from plasticore.cosim.runner import MAKE_VARIABLES, ROOT, build_model, model_lock, with_make_variables
 
 
 class RecordingRunner:
@@ -73,7 +73,7 @@ def test_a_model_directory_is_held_by_one_process_at_a_time(tmp_path):
     """Two pytest-xdist workers that need the same model: the second waits until the first has
     built it (here: until the holder has written its file and let go)."""
     bdir, done = tmp_path / "model", tmp_path / "done"
-    code = ("import pathlib, sys\nfrom cosim.runner import model_lock\n"
+    code = ("import pathlib, sys\nfrom plasticore.cosim.runner import model_lock\n"
             f"with model_lock(pathlib.Path({str(bdir)!r})):\n"
             "    print('held', flush=True)\n    sys.stdin.readline()\n"
             f"    pathlib.Path({str(done)!r}).write_text('built')\n")

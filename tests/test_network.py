@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from golden import Config, FixedNumerics, FloatNumerics, Weights, init_state, init_weights, poisson_inputs, run, tick
-from golden.numerics import signed_range, unsigned_range
+from plasticore.golden import Config, FixedNumerics, FloatNumerics, Weights, init_state, init_weights, poisson_inputs, run, tick
+from plasticore.golden.numerics import signed_range, unsigned_range
 
 FIX = FixedNumerics()
 

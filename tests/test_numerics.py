@@ -6,7 +6,7 @@ import math
 import numpy as np
 from hypothesis import given, strategies as st
 
-from golden.numerics import decay, exact_matmul, rshift_round, sat, signed_range, unsigned_range
+from plasticore.golden.numerics import decay, exact_matmul, rshift_round, sat, signed_range, unsigned_range
 
 wide = st.integers(min_value=-(1 << 40), max_value=1 << 40)
 

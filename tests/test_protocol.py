@@ -1,6 +1,6 @@
 """Host protocol blocks in Amaranth's simulator: CRC, codec, memory map, frame parsing, RUN.
 
-The engine's replies are compared with the reference model ``cosim.protocol_model`` frame
+The engine's replies are compared with the reference model ``plasticore.cosim.protocol_model`` frame
 for frame; the Verilator fuzz campaigns (tests/test_protocol_fuzz.py) extend the same
 comparison to thousands of random frames.
 """
@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from cosim.amaranth_bytes import exchange
-from cosim.protocol_model import ProtocolModel
-from cosim.stimulus import make_stimulus
-from golden import FixedNumerics, init_state, preset, tick
-from hdl.crc import CRC16
-from hdl.frame_codec import (
+from plasticore.cosim.amaranth_bytes import exchange
+from plasticore.cosim.protocol_model import ProtocolModel
+from plasticore.cosim.stimulus import make_stimulus
+from plasticore.golden import FixedNumerics, init_state, preset, tick
+from plasticore.hdl.crc import CRC16
+from plasticore.contract.frame_codec import (
     ReplyDecoder, encode_reply, encode_request, mem_args, reg_read_args, reg_write_args, run_args,
 )
-from hdl.protocol_spec import (
+from plasticore.contract.protocol_spec import (
     CRC_CHECK, MAGIC, N_REGS, PROTOCOL_VERSION, SYNC_REQUEST, Command, Reg, Status, crc16,
 )
-from hdl.system import System
-from hdl.system_map import SystemMap
+from plasticore.hdl.system import System
+from plasticore.contract.system_map import SystemMap
 
 CFG = preset("small")
 

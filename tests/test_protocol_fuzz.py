@@ -8,11 +8,11 @@ configurations (each its own build).
 
 import pytest
 
-from cosim.fuzz import CATEGORIES, run_campaign
-from cosim.host_transport import TEST_PARAMS, SimulatedTransport
-from cosim.stimulus import random_config
-from golden import preset
-from hdl.protocol_spec import Status
+from plasticore.cosim.fuzz import CATEGORIES, run_campaign
+from plasticore.cosim.host_transport import TEST_PARAMS, SimulatedTransport
+from plasticore.cosim.stimulus import random_config
+from plasticore.golden import preset
+from plasticore.contract.protocol_spec import Status
 
 
 def campaign(cfg, cases, seed, params=TEST_PARAMS):

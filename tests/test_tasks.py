@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from golden.tasks import TASKS, make_task
+from plasticore.tasks import TASKS, make_task
 
 SMALL = {"n_train": 24, "n_test": 12}
 

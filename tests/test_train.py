@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from golden.network import init_weights
-from golden.tasks import make_task
-from golden.train import TASK_SPECS, TRAIN_RULES, task_config, train
+from plasticore.golden.network import init_weights
+from plasticore.tasks import make_task
+from plasticore.training.train import TASK_SPECS, TRAIN_RULES, task_config, train
 from plasticore.cli import main
 
 KEYS = {"task", "rule", "numerics", "metric", "value", "curve", "seconds"}
@@ -110,7 +110,7 @@ def test_training_reaches_the_target(name, rule, op, goal, numerics, request):
         request.applymarker(pytest.mark.xfail(reason=MISSES[(name, rule, numerics)], strict=False))
     kw = {}
     if name == "digits":
-        from plasticore.experiments.datasets import load_digits_arrays
+        from plasticore.tasks.datasets import load_digits_arrays
         kw["digits_data"] = load_digits_arrays()
     task = make_task(name, 1, **TASK_SPECS[name].task_kw, **kw)
     res = train(task, rule, numerics, seed=1)

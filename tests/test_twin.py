@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from golden import Config, init_weights, poisson_inputs
-from golden.twin import compare_twins, twin_bounds
+from plasticore.golden import Config, init_weights, poisson_inputs
+from plasticore.golden.twin import compare_twins, twin_bounds
 
 
 def random_config(seed: int) -> Config:

@@ -8,11 +8,11 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from golden import preset
-from hdl.frame_codec import ReplyDecoder, encode_request, reg_read_args
-from hdl.protocol_spec import MAGIC, Command, Reg, Status
-from hdl.system import System
-from hdl.uart import UART, UARTRx, UARTTx, divisor_for, frame_timeout_cycles
+from plasticore.golden import preset
+from plasticore.contract.frame_codec import ReplyDecoder, encode_request, reg_read_args
+from plasticore.contract.protocol_spec import MAGIC, Command, Reg, Status
+from plasticore.hdl.system import System
+from plasticore.hdl.uart import UART, UARTRx, UARTTx, divisor_for, frame_timeout_cycles
 
 
 class Loopback(wiring.Component):

@@ -15,11 +15,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..progress import progress_bar
+from plasticore.progress import progress_bar
 
 
 def register(sub) -> None:
-    from golden.tasks import TASKS
+    from plasticore.tasks import TASKS
 
     p = sub.add_parser("compare", help="train a task as golden float, golden fixed point and RTL (simulated "
                                        "chip) and compare them")
@@ -41,10 +41,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from golden import load_config
+    from plasticore.golden import load_config
 
-    from ..compare import DEFAULT_RULES, format_table, report_dir_for
-    from ..compare_report import compare_and_report
+    from plasticore.compare import DEFAULT_RULES, format_table, report_dir_for
+    from plasticore.compare_report import compare_and_report
 
     if args.seed < 0:
         raise ValueError(f"--seed: {args.seed!r} is outside the allowed range 0..")

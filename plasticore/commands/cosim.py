@@ -37,8 +37,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cosim.runner import run_lockstep
-    from cosim.stimulus import config_by_name, make_stimulus
+    from plasticore.cosim.runner import run_lockstep
+    from plasticore.cosim.stimulus import config_by_name, make_stimulus
 
     if args.ticks < 1:
         raise ValueError(f"ticks: {args.ticks!r} is outside the allowed range 1..")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from boards.platforms import BOARDS
+    from plasticore.boards.platforms import BOARDS
 
     p = sub.add_parser("demo", help="the main job: train digits on the simulated chip, compare with golden, "
                                     "synthesize for a board")
@@ -22,5 +22,5 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..demo import demo
+    from plasticore.demo import demo
     return demo(args)

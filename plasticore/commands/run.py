@@ -4,9 +4,9 @@ import argparse
 import json
 from pathlib import Path
 
-from golden import load_config
+from plasticore.golden import load_config
 
-from ..summary import format_summary, run_summary
+from plasticore.summary import format_summary, run_summary
 from .common import add_config_option
 
 

@@ -10,7 +10,7 @@ from .common import add_config_option
 
 
 def register(sub) -> None:
-    from boards.platforms import BOARDS
+    from plasticore.boards.platforms import BOARDS
 
     p = sub.add_parser("synth", help="synthesize for a board (yosys + nextpnr from YoWASP) and report")
     p.add_argument("--board", required=True, choices=sorted(BOARDS), help="target board")
@@ -28,12 +28,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from boards.platforms import board as board_by_name
-    from boards.synth import synthesize
-    from golden import load_config
+    from plasticore.boards.platforms import board as board_by_name
+    from plasticore.boards.synth import synthesize
+    from plasticore.golden import load_config
 
-    from ..activity import DEFAULT_RATE, cycles_at_activity
-    from ..synth_report import make_report, write_markdown
+    from plasticore.activity import DEFAULT_RATE, cycles_at_activity
+    from plasticore.synth_report import make_report, write_markdown
 
     cfg = load_config(args.config)
     board = board_by_name(args.board)

@@ -9,11 +9,11 @@ import argparse
 import json
 from pathlib import Path
 
-from golden import load_config
-from golden.tasks import TASKS, make_task
-from golden.train import TASK_SPECS, TRAIN_RULES, train
+from plasticore.golden import load_config
+from plasticore.tasks import TASKS, make_task
+from plasticore.training.train import TASK_SPECS, TRAIN_RULES, train
 
-from ..progress import progress_bar
+from plasticore.progress import progress_bar
 
 
 def register(sub) -> None:
@@ -41,7 +41,7 @@ def _task(args: argparse.Namespace):
     kw = dict(spec.task_kw)
     data = None
     if args.task == "digits":
-        from ..experiments.datasets import load_digits_arrays
+        from plasticore.tasks.datasets import load_digits_arrays
         data = load_digits_arrays()
     task = make_task(args.task, args.seed, digits_data=data, **kw)
     for name, n in (("train-samples", args.train_samples), ("test-samples", args.test_samples)):

@@ -32,8 +32,8 @@ import json
 import sys
 from pathlib import Path
 
-from golden.tasks import make_task
-from golden.train import TASK_SPECS, TaskSpec, task_config, train
+from plasticore.tasks import make_task
+from plasticore.training.train import TASK_SPECS, TaskSpec, task_config, train
 
 __all__ = ["study_spec", "scaled_for_weight_bits", "scaled_for_hidden_weight_bits", "scaled_for_trace_bits", "main"]
 
@@ -100,7 +100,7 @@ def _task(name: str, seed: int, train_samples: int | None):
     kw = dict(spec.task_kw)
     data = None
     if name == "digits":
-        from .datasets import load_digits_arrays
+        from plasticore.tasks.datasets import load_digits_arrays
         data = load_digits_arrays()
     elif train_samples:
         kw["n_train"] = train_samples
@@ -113,7 +113,7 @@ def _task(name: str, seed: int, train_samples: int | None):
 def _progress(enabled: bool):
     if not enabled:
         return None
-    from ..progress import progress_bar
+    from plasticore.progress import progress_bar
     return lambda it, desc, total: progress_bar(desc, total)(it)
 
 

@@ -1,6 +1,6 @@
 """The host protocol's frame format: the one place its constants are written.
 
-The RTL protocol engine (``hdl/protocol.py``), the sans-IO codec (``hdl/frame_codec.py``), the
+The RTL protocol engine (``hdl/protocol.py``), the sans-IO codec (``contract/frame_codec.py``), the
 host driver (``plasticore/host.py``) and the co-simulation's reference model all import these
 names, so a sync byte, a command code, an error code or the CRC is never written twice.
 ``docs/protocol.md`` explains them in prose.

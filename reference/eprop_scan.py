@@ -139,7 +139,7 @@ def varying_scan(a: np.ndarray, u: np.ndarray, reverse: bool = False,
     instead of ``2 T``, each on ``P`` contiguous rows (the work arrays are laid out position
     by chunk); the same products and sums as the recursion, grouped differently.
     ``out``: an array of ``u``'s shape to write the result to. ``work``: an object whose
-    ``array(name, shape)`` returns reusable work arrays (``golden.eprop_model.Buffers``):
+    ``array(name, shape)`` returns reusable work arrays (``plasticore.reference.eprop_model.Buffers``):
     fresh megabyte arrays cost page faults on every call.
     """
     u = np.asarray(u, dtype=np.float64)

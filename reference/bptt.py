@@ -1,4 +1,4 @@
-"""Backpropagation through time for the float network of ``golden.eprop_model``: the reference.
+"""Backpropagation through time for the float network of ``plasticore.reference.eprop_model``: the reference.
 
 BPTT computes the gradient of the same objective e-prop follows,
 
@@ -19,9 +19,9 @@ gradient can be checked against finite differences (tests/test_bptt.py).
 
 Entry points: :func:`bptt_gradients` (gradients only) and :func:`bptt_loss_and_gradients`.
 
-``plasticore train --rule bptt`` trains the Config network of :mod:`golden.network` instead,
+``plasticore train --rule bptt`` trains the Config network of :mod:`plasticore.golden.network` instead,
 whose dynamics differ (quantized decay factors, weight shifts, zero reset, the hardware's
-refractory counter); its BPTT is :mod:`golden.bptt_train`.
+refractory counter); its BPTT is :mod:`plasticore.training.bptt_train`.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _reg_per_step(p: SnnParams, spec: EpropSpec, z: np.ndarray) -> np.ndarray:
 
 
 def objective(p: SnnParams, spec: EpropSpec, out: np.ndarray, z: np.ndarray, targets: np.ndarray) -> float:
-    """``J``: the task loss of :func:`golden.eprop_model.sequence_loss` plus the firing-rate
+    """``J``: the task loss of :func:`plasticore.reference.eprop_model.sequence_loss` plus the firing-rate
     regularization ``scale * c_reg / 2 sum_j (f_j - f*)^2``, mean over the batch."""
     T = len(z)
     window = spec.window_mask(T)
@@ -117,7 +117,7 @@ def bptt_loss_and_gradients(params: SnnParams, weights: EpropWeights, inputs: np
     """Objective ``J`` and its exact (pseudo-)gradient for a batch.
 
     ``inputs`` ``(T, batch, n_in)`` 0/1 and ``targets`` ``(T, batch, n_out)`` as for
-    :func:`golden.eprop.eprop_gradients`; ``spec`` supplies the learning window, averaging,
+    :func:`plasticore.reference.eprop.eprop_gradients`; ``spec`` supplies the learning window, averaging,
     regularization and the input convention (``None``: :class:`EpropSpec` defaults). Returns
     ``(J, {"w_in", "w_rec", "w_out"})``, gradients of the batch mean, ``w_rec``'s diagonal 0.
     """
@@ -176,8 +176,8 @@ def bptt_gradients(params: SnnParams, weights: EpropWeights, inputs: np.ndarray,
                    smooth_width: float | None = None) -> dict[str, np.ndarray]:
     """BPTT gradients ``{"w_in", "w_rec", "w_out"}`` of the objective (see the module docstring).
 
-    params: :class:`~golden.eprop_model.SnnParams`; weights:
-    :class:`~golden.eprop_model.EpropWeights`; inputs ``(T, batch, n_in)`` of 0/1; targets
+    params: :class:`~plasticore.reference.eprop_model.SnnParams`; weights:
+    :class:`~plasticore.reference.eprop_model.EpropWeights`; inputs ``(T, batch, n_in)`` of 0/1; targets
     ``(T, batch, n_out)``; spec: learning window, averaging, regularization (``None``:
     defaults, whole sequence, no regularization).
     """

@@ -1,7 +1,7 @@
 """The memory map the host protocol sees: the core's regions plus the engine's buffers.
 
 Regions ``0 .. len(geometry.regions) - 1`` are the core's, in the order and with the packing
-of :class:`hdl.geometry.Geometry` (the single source of truth for them). After them come the
+of :class:`plasticore.contract.geometry.Geometry` (the single source of truth for them). After them come the
 protocol engine's buffers, one tick record per slot of a window of ``window`` ticks:
 
 ===============  ===============================  ==========================================
@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 from .geometry import Geometry, Region
 from .protocol_spec import (

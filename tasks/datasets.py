@@ -1,7 +1,7 @@
 """Data sets that ship with an installed package (no download), loaded for golden's tasks.
 
 golden/ imports only numpy, so the scikit-learn loader lives here and hands plain arrays to
-``golden.tasks.digits_task``.
+``plasticore.tasks.digits_task``.
 """
 
 from __future__ import annotations

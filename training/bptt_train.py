@@ -1,10 +1,10 @@
-"""BPTT for the Config network of :mod:`golden.network` (float numerics), and its training loop.
+"""BPTT for the Config network of :mod:`plasticore.golden.network` (float numerics), and its training loop.
 
-:mod:`golden.bptt` differentiates golden.eprop_model's NEST-unit network; ``plasticore train``
-trains and scores the Config network of :func:`golden.network.tick`. The two are not the same
+:mod:`plasticore.reference.bptt` differentiates plasticore.reference.eprop_model's NEST-unit network; ``plasticore train``
+trains and scores the Config network of :func:`plasticore.golden.network.tick`. The two are not the same
 dynamics (quantized decay factors ``alpha_q / 2**decay_bits``, ``w_shift`` / ``out_shift`` gains,
 zero reset, the refractory counter of the hardware), so this module runs BPTT directly on the
-equations of ``tick`` under :class:`~golden.numerics.FloatNumerics` (no rounding, no saturation):
+equations of ``tick`` under :class:`~plasticore.golden.numerics.FloatNumerics` (no rounding, no saturation):
 
     I(t)  = 2**w_shift (W_in x(t) + W_rec z(t-1))
     a(t)  = rho a(t-1) + adapt_inc z(t-1)                         (ALIF neurons; 0 for LIF)
@@ -23,7 +23,7 @@ Objective, in readout LSBs (the error the hardware-form rules descend), mean ove
     L = 1/2 sum_t sum_k e_k(t)**2
 
 Spike derivative ``dz/du = psi = h / (2**h_bits * pd_window)``: ``h`` is
-:func:`golden.learning.pseudo_derivative` (the config's boxcar or piecewise-linear shape,
+:func:`plasticore.golden.learning.pseudo_derivative` (the config's boxcar or piecewise-linear shape,
 zero while refractory) on ``u - (threshold + a)``; for the piecewise-linear shape this is
 ``max(0, 1 - |u - A| / pd_window) / pd_window``, a triangle of unit area. As in Bellec et al.
 (2020) the reset carries no gradient by default (``stop_reset_gradient``); the adaptation
@@ -31,7 +31,7 @@ zero while refractory) on ``u - (threshold + a)``; for the piecewise-linear shap
 and psi by its exact derivative, so that finite differences can check the gradient.
 
 Entry points: :func:`forward`, :func:`loss_and_gradients`, :func:`train_bptt` (the trainer of
-``plasticore train --rule bptt --numerics float``, called by :func:`golden.train.train`).
+``plasticore train --rule bptt --numerics float``, called by :func:`plasticore.training.train.train`).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .config import Config
-from .learning import pseudo_derivative
-from .network import Weights, init_state, tick
-from .numerics import FixedNumerics, FloatNumerics, signed_range
+from plasticore.golden.config import Config
+from plasticore.golden.learning import pseudo_derivative
+from plasticore.golden.network import Weights, init_state, tick
+from plasticore.golden.numerics import FixedNumerics, FloatNumerics, signed_range
 from .train import task_targets
 
 __all__ = ["ConfigRun", "forward", "forward_fixed", "backward", "objective", "psi_scale", "loss_and_gradients",
@@ -149,7 +149,7 @@ def forward(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None =
 def forward_fixed(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None = None,
                   valid: np.ndarray | None = None) -> ConfigRun:
     """Run ``x`` ``(ticks, batch, n_in)`` from the reset state on the fixed-point network: the
-    hardware's own tick (:func:`golden.network.tick` under FixedNumerics, integer weights,
+    hardware's own tick (:func:`plasticore.golden.network.tick` under FixedNumerics, integer weights,
     rounding and saturation), recorded as floats for :func:`backward`.
 
     ``psi`` is the float pseudo-derivative at the fixed-point ``u - A`` (quantization-aware
@@ -201,7 +201,7 @@ def loss_and_gradients(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarr
 
     ``x`` ``(ticks, batch, n_in)`` 0/1, ``targets`` ``(ticks, batch, n_out)`` readout LSBs,
     ``valid`` ``(ticks, batch)``. ``zero_diagonal``: no gradient for the self-connections of
-    ``w_rec`` (they start at 0 and stay 0, as in golden.bptt).
+    ``w_rec`` (they start at 0 and stay 0, as in plasticore.reference.bptt).
     """
     run = forward(cfg, w, x, targets, valid, smooth_width)
     return objective(run), backward(cfg, w, run, stop_reset_gradient=stop_reset_gradient,

@@ -2,7 +2,7 @@
 
 The host driver (``plasticore/host.py``), the co-simulation benches and the block tests all
 build requests and parse replies here; the transports (a serial port, the simulator) only
-move bytes. Constants come from :mod:`hdl.protocol_spec`.
+move bytes. Constants come from :mod:`plasticore.contract.protocol_spec`.
 """
 
 from __future__ import annotations

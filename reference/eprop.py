@@ -228,7 +228,7 @@ def _postsynaptic_factor(p: SnnParams, psi: np.ndarray, m: np.ndarray, buffers: 
     the eligibility trace, ``-beta psi eps^a``, is moved onto the postsynaptic side by one
     backward recursion ``G[t] = c[t+1] G[t+1] + h[t+1]`` (``c = rho - beta psi``, ``h = psi M``),
     so no per-synapse trace is kept. The recursion runs as a chunked scan
-    (:func:`golden.eprop_scan.varying_scan`): about 3 sqrt(T) numpy calls instead of 2 T.
+    (:func:`plasticore.reference.eprop_scan.varying_scan`): about 3 sqrt(T) numpy calls instead of 2 T.
     """
     h = np.multiply(m, psi, out=m)
     if not (p.n_alif and p.adapt_beta):
@@ -256,11 +256,11 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
                     buffers: Buffers | None = None) -> tuple[dict[str, np.ndarray], float]:
     """e-prop gradients of a batch (mean over the batch) and its loss.
 
-    ``traj`` is the forward run (:func:`golden.eprop_model.simulate`) of the inputs,
+    ``traj`` is the forward run (:func:`plasticore.reference.eprop_model.simulate`) of the inputs,
     ``targets`` is ``(T, batch, n_out)``. Returns ``({"w_in", "w_rec", "w_out"}, loss)``.
     ``late_inputs`` ``(batch, n_in)``: inputs whose synapses miss the learning signal of the
     last step (NEST's early trigger, see :attr:`EpropSpec.nest_early_trigger`).
-    ``buffers``: reuse work arrays across calls (:class:`golden.eprop_model.Buffers`).
+    ``buffers``: reuse work arrays across calls (:class:`plasticore.reference.eprop_model.Buffers`).
     """
     T, B, _ = traj.z.shape
     buf = Buffers() if buffers is None else buffers

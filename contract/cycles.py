@@ -1,4 +1,4 @@
-"""The exact cycle count of one tick of ``hdl.core.Core``, from the tick's activity.
+"""The exact cycle count of one tick of ``plasticore.hdl.core.Core``, from the tick's activity.
 
 Co-simulation checks this model against the RTL's own counter on every tick, so the
 performance figures derived from it (docs/performance.md, ticks per second per board) are
@@ -18,7 +18,7 @@ Phases (see hdl/core.py):
 * OUTPUT: ``words_out + 2``, or ``+ 3`` pipelined.
 * LEARN_W, LEARN_OUT (learning ticks only): scanner over the rows with a nonzero presynaptic
   factor, rows of ``words_rec`` (resp. ``words_out``) words; the row updater of
-  ``hdl.update`` has the row accumulator's timing. With ``weight_banks`` K > 1, LEARN_W runs K
+  ``plasticore.hdl.update`` has the row accumulator's timing. With ``weight_banks`` K > 1, LEARN_W runs K
   such scanner-updater pairs side by side, bank ``b`` over rows ``b, b+K, ...``, and the
   readout's pair with them (its own LFSR lanes); the phase lasts as long as the slowest pair
   and there is no LEARN_OUT phase. A pipelined updater (``Config.pipelined``) needs one more
@@ -28,7 +28,7 @@ Phases (see hdl/core.py):
   pair, which needs e(t), starts when OUTPUT ends.
 * FINISH: 1.
 
-Scanner and engine timing (``hdl.scanner``, ``hdl.accumulate``): the scanner spends one
+Scanner and engine timing (``plasticore.hdl.scanner``, ``plasticore.hdl.accumulate``): the scanner spends one
 cycle on a chunk with nothing (left) to offer and offers a pending index every cycle
 otherwise; the engine accepts a row when idle or on the cycle it issues its current row's
 last word, then issues one word per cycle; after the last row it needs two more cycles
@@ -41,14 +41,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 from .geometry import Geometry
 
 __all__ = ["Breakdown", "scan_and_accumulate_cycles", "tick_cycles", "default_watchdog",
            "tick_counter_bits", "SCAN_CHUNK"]
 
-#: bits a spike scanner examines per cycle (hdl.scanner.SpikeScanner's default)
+#: bits a spike scanner examines per cycle (plasticore.hdl.scanner.SpikeScanner's default)
 SCAN_CHUNK = 32
 
 

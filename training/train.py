@@ -1,9 +1,9 @@
 """Training loops: a task, a rule, a numerics -> trained weights and held-out scores.
 
 Fixed point trains batch 1, tick by tick, with exactly the hardware's learning
-(:mod:`golden.learning`); the float twin runs the same rule on float64 and may use a batch
+(:mod:`plasticore.golden.learning`); the float twin runs the same rule on float64 and may use a batch
 (updates of a batch summed in one step). ``bptt`` trains the float network with the exact
-surrogate gradients of :mod:`golden.bptt_train` (BPTT through the same float network, Adam).
+surrogate gradients of :mod:`plasticore.training.bptt_train` (BPTT through the same float network, Adam).
 
 Each task has a default network and schedule (:data:`TASK_SPECS`): the config fields that fit
 it (sizes, time constants, learning-rate shifts), the target scale in readout LSBs, the initial
@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .config import Config
-from .learning import LearnState, init_learning, init_traces, learn
-from .network import Weights, init_state, init_weights, tick
-from .numerics import Numerics, numerics as numerics_by_name
-from .tasks import Split, Task
+from plasticore.golden.config import Config
+from plasticore.golden.learning import LearnState, init_learning, init_traces, learn
+from plasticore.golden.network import Weights, init_state, init_weights, tick
+from plasticore.golden.numerics import Numerics, numerics as numerics_by_name
+from plasticore.tasks import Split, Task
 
 __all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
            "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights",
@@ -323,10 +323,10 @@ def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
 
 
 def _bptt_trainer():
-    """The BPTT trainer: :func:`golden.bptt_train.train_bptt`.
+    """The BPTT trainer: :func:`plasticore.training.bptt_train.train_bptt`.
 
     BPTT with the config's pseudo-derivative, run directly on the Config network of
-    :func:`golden.network.tick` (golden.bptt's reference differentiates golden.eprop_model's
+    :func:`plasticore.golden.network.tick` (plasticore.reference.bptt's reference differentiates plasticore.reference.eprop_model's
     NEST-unit network, which is a different dynamics), Adam in weight LSBs. Float numerics
     train the float network; fixed numerics train the integer weights of the fixed-point
     network (quantization-aware, offline on the host).

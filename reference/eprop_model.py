@@ -1,6 +1,6 @@
 """The float64 recurrent spiking network of Bellec et al. (2020): LIF and ALIF neurons, leaky readout.
 
-This is the network that e-prop (``golden.eprop``) and BPTT (``golden.bptt``) train. It is
+This is the network that e-prop (``plasticore.reference.eprop``) and BPTT (``plasticore.reference.bptt``) train. It is
 written in real numbers with the time step ``dt`` and time constants in milliseconds, exactly as
 NEST's ``eprop_iaf_bsshslm_2020`` / ``eprop_iaf_adapt_bsshslm_2020`` / ``eprop_readout_bsshslm_2020``
 models (which reproduce the original TensorFlow code) integrate it, so that the golden e-prop
@@ -19,7 +19,7 @@ One step ``t`` of one sequence (state before the sequence: all zero, "reset on u
 ``1 - decay`` when spikes are taken to arrive uniformly within the step). Recurrent spikes act
 one step later (step 1 uses ``z(t-1)``): this is the one-step synaptic delay of NEST and TF.
 
-Arrays are laid out ``(time, batch, neuron)``; weights are ``post x pre`` like ``golden.network``.
+Arrays are laid out ``(time, batch, neuron)``; weights are ``post x pre`` like ``plasticore.golden.network``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class SnnParams:
 
     Times are in milliseconds, voltages in the model's own unit (NEST: mV relative to ``E_L``).
     The last ``n_alif`` recurrent neurons are adaptive (ALIF), the others LIF, as in
-    ``golden.config.Config``.
+    ``plasticore.golden.config.Config``.
     """
 
     n_in: int

@@ -1,4 +1,4 @@
-"""How a :class:`golden.config.Config` is laid out in hardware: words, lanes, memories, bus map.
+"""How a :class:`plasticore.golden.config.Config` is laid out in hardware: words, lanes, memories, bus map.
 
 Everything here is derived from the config; the RTL (``hdl/core.py``), the co-simulation
 benches and the host driver all read the memory map from this one place, so that a word's
@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from golden.config import Config
+from plasticore.golden.config import Config
 
 __all__ = ["Region", "Geometry", "BITMAP_WORD", "ceil_div"]
 

@@ -1,0 +1,1 @@
+"""Training loops: tasks through the golden chip model (on-chip rules, quantization-aware BPTT) and the shared optimizer."""
