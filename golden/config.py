@@ -21,13 +21,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .rules import RULES as _RULE_REGISTRY
+
 __all__ = [
     "Config",
     "ConfigError",
     "PRESETS",
     "RESET_MODES",
     "PSEUDO_DERIVATIVES",
-    "RULES",
+    "RULE_NAMES",
     "preset",
     "load_config",
     "decay_factor",
@@ -35,7 +37,8 @@ __all__ = [
 
 RESET_MODES = ("subtract", "zero")
 PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear")
-RULES = ("eprop_random", "eprop_symmetric", "erbp")
+#: the learning rules' names, from the registry :data:`plasticore.golden.rules.RULES`
+RULE_NAMES: tuple[str, ...] = tuple(_RULE_REGISTRY)
 MULTIPLIERS = ("dsp", "logic")
 #: where the core's per-bank memory copies live (see ``Config.bank_memories``)
 BANK_MEMORIES = ("auto", "block")
@@ -63,15 +66,15 @@ def decay_factor(tau: float, decay_bits: int) -> int:
     return max(0, min(q, (1 << decay_bits) - 1))
 
 
-def _range(lo: float, hi: float):
+def _range(lo: float, hi: float) -> dict[str, tuple[float, float]]:
     return {"range": (lo, hi)}
 
 
-def _choice(options: tuple[str, ...]):
+def _choice(options: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return {"choices": options}
 
 
-def _flag():
+def _flag() -> dict[str, bool]:
     return {"bool": True}
 
 
@@ -82,6 +85,38 @@ class Config:
     Units: ``threshold``, ``adapt_inc`` and ``pd_window`` are in soma LSBs (the integer unit
     of ``U``); time constants are in ticks. Weights are signed ``w_bits`` integers; a weight
     adds ``W << w_shift`` soma LSBs to the membrane, ``W << out_shift`` readout LSBs to Y.
+
+    Parameters
+    ----------
+    name : str
+        Label used in reports.
+    n_in, n_rec, n_out, n_alif : int
+        Sizes; the last ``n_alif`` recurrent neurons are ALIF.
+    w_bits, wout_bits, u_bits, a_bits, v_bits, y_bits, e_bits, trace_bits, decay_bits, ref_bits : int
+        Bit widths (``wout_bits`` None: same as ``w_bits``).
+    tau_m, tau_a, tau_out, tau_v, tau_trace : float
+        Time constants in ticks (``tau_trace`` None: same as ``tau_m``).
+    threshold, adapt_inc, refractory, reset, w_shift, out_shift, fb_shift
+        Neuron dynamics and gains.
+    rule, pseudo_derivative, pd_window, lr_shift, out_lr_shift, trace_inc, h_bits, learn_readout
+        Learning; ``rule`` is a name of :data:`plasticore.golden.rules.RULES`.
+    lanes, weight_banks, learn_multipliers, decay_multipliers, pipelined, fb_banks, bank_memories
+        Hardware shape (only ``lanes`` and ``weight_banks`` change values: the LFSR draw order).
+    seed, lfsr_seed : int
+        Weight initialization and stochastic-rounding seeds.
+
+    Each field's comment below says what it means and why its range is what it is.
+
+    Attributes
+    ----------
+    weight_bits : Mapping[str, int]
+        Width of each weight matrix by name; the other derived constants (decay factors
+        ``alpha_q`` ..., accumulator and product widths, LFSR lanes) are cached properties.
+
+    Raises
+    ------
+    ConfigError
+        On construction, for a value outside what golden and the hardware support.
     """
 
     name: str = field(default="custom", metadata={"doc": "label used in reports"})
@@ -130,7 +165,7 @@ class Config:
     fb_shift: int = field(default=10, metadata=_range(0, 32))
 
     # learning ---------------------------------------------------------------------------
-    rule: str = field(default="eprop_random", metadata=_choice(RULES))
+    rule: str = field(default="eprop_random", metadata=_choice(RULE_NAMES))
     pseudo_derivative: str = field(default="boxcar", metadata=_choice(PSEUDO_DERIVATIVES))
     #: half-width of the pseudo-derivative window around the threshold, soma LSBs
     pd_window: int = field(default=512, metadata=_range(1, (1 << 31) - 1))
@@ -153,7 +188,7 @@ class Config:
     #: are exact, so integration's values do not depend on K). Learning does: bank b's updater
     #: draws from its own P LFSR lanes (``b*P .. b*P+P-1``), and with K > 1 the readout learns
     #: at the same time, from P lanes of its own (``K*P .. K*P+P-1``); with K = 1 it follows
-    #: the hidden rows on the same lanes (the single updater of before, draw for draw). K > 1
+    #: the hidden rows on the same lanes (as a single updater draws). K > 1
     #: needs K and ``ceil(n_rec / lanes)`` to be powers of two (a row's bank and address are bit
     #: fields of its bus address).
     weight_banks: int = field(default=1, metadata=_range(1, 16))
@@ -182,13 +217,12 @@ class Config:
     #: takes the errors k with ``k mod KF == c``. ``None`` means ``gcd(weight_banks, lanes)``
     #: (one per weight bank, as far as the lanes allow); fewer save each engine's multipliers
     #: and accumulator copy for a longer feedback pass, which a learning tick mostly hides
-    #: behind integration (reckon with K = 8 at 5 % input: 1,516 cycles per learning tick at
-    #: KF = 8 or 4, 1,532 at 2). A power of two dividing ``lanes``. No effect on any value.
+    #: behind integration. A power of two dividing ``lanes``. No effect on any value.
     fb_banks: int | None = field(default=None, metadata=_range(1, 64))
     #: where the per-bank copies of the core's accumulators (``acc``, ``fb_acc``) and of the
     #: learning factor g live (no effect on any value): "auto" lets synthesis choose (on the
-    #: ECP5, distributed LUT RAM for these ``ceil(n_rec / lanes)``-word memories, ~4 LUTs per
-    #: 16 x 4 bits), "block" asks for block RAM (yosys attribute ``ram_style``): mostly empty
+    #: ECP5, distributed LUT RAM for these ``ceil(n_rec / lanes)``-word memories), "block" asks
+    #: for block RAM (yosys attribute ``ram_style``): mostly empty
     #: block RAMs, but logic freed where many banks make the copies the bulk of the LUTs.
     bank_memories: str = field(default="auto", metadata=_choice(BANK_MEMORIES))
 
@@ -196,13 +230,13 @@ class Config:
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
     lfsr_seed: int = field(default=0xACE1_2468, metadata=_range(1, (1 << 32) - 1))
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for f in fields(self):
             self._check_field(f, getattr(self, f.name))
         self._check_relations()
 
     # validation -------------------------------------------------------------------------
-    def _check_field(self, f: dataclasses.Field, value: Any) -> None:
+    def _check_field(self, f: dataclasses.Field[Any], value: Any) -> None:
         meta = f.metadata
         if f.name == "name":
             if not isinstance(value, str) or not value:
@@ -251,7 +285,8 @@ class Config:
         need(self.pd_window <= u_max, "pd_window", self.pd_window, f"1..{u_max} (u_bits={self.u_bits})")
         # one weight, shifted, must be representable in the soma / readout width
         w_max = (1 << (self.w_bits - 1)) - 1
-        wout_max = (1 << (self.out_w_bits - 1)) - 1
+        wout_bits = self.weight_bits["w_out"]
+        wout_max = (1 << (wout_bits - 1)) - 1
         need(
             (w_max << self.w_shift) <= u_max,
             "w_shift",
@@ -263,7 +298,7 @@ class Config:
             (wout_max << self.out_shift) <= y_max,
             "out_shift",
             self.out_shift,
-            f"0..{self.y_bits - self.out_w_bits} (readout weights {self.out_w_bits} bits, y_bits={self.y_bits})",
+            f"0..{self.y_bits - wout_bits} (readout weights {wout_bits} bits, y_bits={self.y_bits})",
         )
         need(self.fb_acc_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
              f"values with e_bits + {self.fb_w_bits}-bit feedback weights + log2(n_out) <= {_MAX_EXACT_BITS}")
@@ -336,22 +371,25 @@ class Config:
         return decay_factor(self.tau_m if self.tau_trace is None else self.tau_trace, self.decay_bits)
 
     @cached_property
+    def weight_bits(self) -> Mapping[str, int]:
+        """Width of each weight matrix by name (``w_in``, ``w_rec``, ``w_out``, ``b_fb``): the one
+        place golden, BPTT, the RTL and reports look a matrix's width up. Wout is ``wout_bits``
+        wide (``w_bits`` when unset); B has Wout's width under a rule with symmetric feedback
+        (B = Wout^T), else ``w_bits`` (the stored random B)."""
+        w_out = self.w_bits if self.wout_bits is None else self.wout_bits
+        b_fb = w_out if _RULE_REGISTRY[self.rule].symmetric_feedback else self.w_bits
+        return MappingProxyType({"w_in": self.w_bits, "w_rec": self.w_bits, "w_out": w_out, "b_fb": b_fb})
+
+    @cached_property
     def out_w_bits(self) -> int:
-        """Width of the readout weights Wout (``wout_bits``, or ``w_bits`` when unset)."""
-        return self.w_bits if self.wout_bits is None else self.wout_bits
+        """Deprecated alias of ``weight_bits["w_out"]``, kept only while ``hdl/core.py`` still
+        reads it (it is being refactored elsewhere); delete once it reads ``weight_bits``."""
+        return self.weight_bits["w_out"]
 
     @cached_property
     def fb_w_bits(self) -> int:
-        """Width of the feedback weights B: Wout's with ``eprop_symmetric`` (B = Wout^T), else
-        ``w_bits`` (the stored random B)."""
-        return self.out_w_bits if self.rule == "eprop_symmetric" else self.w_bits
-
-    @cached_property
-    def weight_bits(self) -> Mapping[str, int]:
-        """Width of each weight matrix by name (``w_in``, ``w_rec``, ``w_out``, ``b_fb``): the one
-        place golden, BPTT and reports look a matrix's width up."""
-        return MappingProxyType({"w_in": self.w_bits, "w_rec": self.w_bits, "w_out": self.out_w_bits,
-                                 "b_fb": self.fb_w_bits})
+        """Width of the feedback weights B: ``weight_bits["b_fb"]``."""
+        return self.weight_bits["b_fb"]
 
     @property
     def compute_stages(self) -> int:
@@ -386,7 +424,7 @@ class Config:
     @cached_property
     def out_acc_bits(self) -> int:
         """Signed width that holds ``sum(Wout.z)`` exactly (before ``out_shift``)."""
-        return self.out_w_bits + _clog2(self.n_rec)
+        return self.weight_bits["w_out"] + _clog2(self.n_rec)
 
     @cached_property
     def fb_acc_bits(self) -> int:
@@ -414,7 +452,7 @@ class Config:
         return max(self.e_bits + self.trace_bits, _SROUND_MAX_SHIFT + 1) + 1
 
     @cached_property
-    def alif_mask(self) -> "list[bool]":
+    def alif_mask(self) -> list[bool]:
         return [j >= self.n_lif for j in range(self.n_rec)]
 
     # conversions ------------------------------------------------------------------------
@@ -458,7 +496,7 @@ PRESETS: dict[str, Config] = {
     # Fast tests: small enough that a tick costs microseconds and cosim builds in seconds.
     "small": Config(name="small", n_in=16, n_rec=32, n_alif=8, n_out=2, lanes=4),
     # What the iCEBreaker (iCE40UP5K) takes with on-chip learning: small's shape, LIF only, one
-    # lane (its multipliers fit the eight MAC16s; 99.6 % of the LCs, docs/performance.md).
+    # lane (its multipliers fit the eight MAC16s; utilization in docs/performance.md).
     "ice40": Config(name="ice40", n_in=16, n_rec=32, n_alif=0, n_out=2, lanes=1),
     # The ReckOn chip's shape: 256 inputs, 256 recurrent LIF, 16 outputs, 8-bit weights.
     "reckon": Config(

@@ -1,17 +1,21 @@
-"""On-chip learning in hardware form: traces, pseudo-derivative, e-prop and eRBP weight updates.
+"""On-chip learning in hardware form: the learning tick every rule shares.
 
 This is the learning the RTL's learning unit computes bit for bit (docs/numerics.md, section
-"Learning"). It follows the inference tick of :mod:`plasticore.golden.network` and, like it, is written
-once against a :class:`~plasticore.golden.numerics.Numerics` object: fixed point is the hardware contract,
-float64 the ideal twin (exact products and divisions, no saturation, no random rounding).
+"Learning"). What differs between the rules (e-prop, eRBP, ...) lives in one file per rule in
+:mod:`plasticore.golden.rules`; this module holds the shared machinery and asks the configured
+rule (``RULES[cfg.rule]``) for the presynaptic and postsynaptic factors.
+
+It follows the inference tick of :mod:`plasticore.golden.network` and, like it, is written once
+against a :class:`~plasticore.golden.numerics.Numerics` object: fixed point is the hardware
+contract, float64 the ideal twin (exact products and divisions, no saturation, no random rounding).
 
 One learning tick, after network steps 1-6 (numbered as in docs/numerics.md):
 
 7.  pseudo-derivative ``h_j`` from this tick's ``U_j`` and ``A_j`` (zero while refractory);
-8.  presynaptic factor ``e_bar`` (e-prop: ``x_bar(t)`` / ``z_bar(t-1)``; eRBP:
+8.  presynaptic factor ``e_bar``, the rule's (e-prop: ``x_bar(t)`` / ``z_bar(t-1)``; eRBP:
     ``trace_inc * x(t)`` / ``trace_inc * z(t-1)``);
-9.  Win/Wrec update on ticks whose target is valid:
-    ``dW[j,i] = sround(-V_j * h_j * e_bar_i, lr_shift)``;
+9.  Win/Wrec update on ticks whose target is valid, with the rule's postsynaptic factor
+    ``g_j`` (``V_j * h_j`` for every rule so far): ``dW[j,i] = sround(-g_j * e_bar_i, lr_shift)``;
 10. trace update ``x_bar, z_bar`` (every tick, truncating decay);
 11. readout update on valid ticks: ``dWout[k,j] = sround(-e_k * z_bar_j(t), out_lr_shift)``.
 
@@ -31,13 +35,16 @@ sums the updates of a batch in one step (for fast float training).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import lfsr as lfsr_mod
 from .config import Config
 from .network import State, TickOut, Weights, tick
-from .numerics import Numerics, sat
+from .numerics import Numerics
+from .rules import RULES
 
 __all__ = [
     "Traces",
@@ -63,18 +70,34 @@ def _fixed(num: Numerics) -> bool:
 
 @dataclass(frozen=True)
 class Traces:
-    """Presynaptic traces, ``(batch, n_in)`` and ``(batch, n_rec)``, u``trace_bits``."""
+    """Presynaptic traces, unsigned ``trace_bits`` values (int64; float64 in the float twin).
 
-    x_bar: np.ndarray
-    z_bar: np.ndarray
+    Parameters
+    ----------
+    x_bar : ndarray, shape (batch, n_in)
+        Input traces.
+    z_bar : ndarray, shape (batch, n_rec)
+        Recurrent (spike) traces.
+    """
+
+    x_bar: NDArray[Any]
+    z_bar: NDArray[Any]
 
 
 @dataclass(frozen=True)
 class LearnState:
-    """What learning carries from tick to tick besides the weights: traces and LFSR lanes."""
+    """What learning carries from tick to tick besides the weights: traces and LFSR lanes.
+
+    Parameters
+    ----------
+    traces : Traces
+        The presynaptic traces.
+    lfsr : ndarray of uint32, shape (Config.lfsr_lanes,)
+        One LFSR register per lane, bank-major (bank b's lanes are ``b*P .. b*P+P-1``).
+    """
 
     traces: Traces
-    lfsr: np.ndarray  # (Config.lfsr_lanes,) uint32, one register per lane, bank-major
+    lfsr: NDArray[np.uint32]
 
 
 def init_traces(cfg: Config, num: Numerics, batch: int = 1) -> Traces:
@@ -89,7 +112,7 @@ def init_learning(cfg: Config, num: Numerics, batch: int = 1) -> LearnState:
 
 # -- the operations --------------------------------------------------------------------------------
 
-def decay_floor(num: Numerics, x: np.ndarray, q: int, decay_bits: int) -> np.ndarray:
+def decay_floor(num: Numerics, x: NDArray[Any], q: int, decay_bits: int) -> NDArray[Any]:
     """Trace decay ``(x * q) >> decay_bits`` (truncating; exact product in float).
 
     Truncation, not the round-to-nearest ``decay`` of the soma: with rounding every value below
@@ -102,16 +125,16 @@ def decay_floor(num: Numerics, x: np.ndarray, q: int, decay_bits: int) -> np.nda
     return x * (q / (1 << decay_bits))
 
 
-def update_traces(cfg: Config, num: Numerics, tr: Traces, x: np.ndarray, z: np.ndarray) -> Traces:
+def update_traces(cfg: Config, num: Numerics, tr: Traces, x: NDArray[Any], z: NDArray[Any]) -> Traces:
     """``bar <- sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
-    def one(bar, spikes):
+    def one(bar: NDArray[Any], spikes: NDArray[Any]) -> NDArray[Any]:
         new = decay_floor(num, bar, cfg.trace_q, cfg.decay_bits) + cfg.trace_inc * spikes
         return num.sat(new, cfg.trace_bits, signed=False).astype(num.dtype)
     return Traces(one(tr.x_bar, x), one(tr.z_bar, z))
 
 
-def pseudo_derivative(cfg: Config, num: Numerics, u: np.ndarray, thr: np.ndarray,
-                      ready: np.ndarray) -> np.ndarray:
+def pseudo_derivative(cfg: Config, num: Numerics, u: NDArray[Any], thr: NDArray[Any],
+                      ready: NDArray[Any]) -> NDArray[Any]:
     """h_j in ``0 .. 2**h_bits - 1`` from the U and A the spike decision compared.
 
     ``ready``: the neuron was not refractory (the spike's own blocking condition); h is 0
@@ -128,20 +151,18 @@ def pseudo_derivative(cfg: Config, num: Numerics, u: np.ndarray, thr: np.ndarray
     return np.where(ready, h, 0).astype(num.dtype)
 
 
-def presynaptic_factors(cfg: Config, tr_prev: Traces, tr_new: Traces, x: np.ndarray,
-                        z_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """e_bar of the input rows and of the recurrent rows, ``(batch, n_in)``, ``(batch, n_rec)``.
+def presynaptic_factors(cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any],
+                        z_prev: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """e_bar of the input rows and of the recurrent rows, ``(batch, n_in)``, ``(batch, n_rec)``:
+    the configured rule's (:meth:`plasticore.golden.rules.LearningRule.presynaptic_factors`).
 
     e-prop: inputs ``x_bar(t)`` (updated with this tick's x), recurrent ``z_bar(t-1)`` (Wrec
     carried z(t-1) this tick). eRBP: ``trace_inc`` on the presynaptic spike, no trace.
     """
-    if cfg.rule == "erbp":
-        dtype = tr_new.x_bar.dtype
-        return (cfg.trace_inc * x).astype(dtype), (cfg.trace_inc * z_prev).astype(dtype)
-    return tr_new.x_bar, tr_prev.z_bar
+    return RULES[cfg.rule].presynaptic_factors(cfg, tr_prev, tr_new, x, z_prev)
 
 
-def sround(num: Numerics, p: np.ndarray, s: int, r: np.ndarray | None) -> np.ndarray:
+def sround(num: Numerics, p: NDArray[Any], s: int, r: NDArray[np.uint32] | None) -> NDArray[Any]:
     """Stochastic rounding of ``p / 2**s``: ``(p + (r & (2**s - 1))) >> s``; float: ``p / 2**s``.
 
     ``r``: LFSR draws (uint32), one per product. Unbiased: E[sround] = p / 2**s exactly when
@@ -149,10 +170,14 @@ def sround(num: Numerics, p: np.ndarray, s: int, r: np.ndarray | None) -> np.nda
     """
     if not _fixed(num):
         return p / (1 << s)
-    return (p + (r.astype(np.int64) & ((1 << s) - 1))) >> s
+    if r is None:
+        raise ValueError("sround: fixed point needs the LFSR draws r")
+    rounded: NDArray[np.int64] = (p + (r.astype(np.int64) & ((1 << s) - 1))) >> s
+    return rounded
 
 
-def draw_matrix(states: np.ndarray, rows: int, cols: int, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_matrix(states: NDArray[np.uint32], rows: int, cols: int,
+                lanes: int) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
     """LFSR draws for ``rows`` visited rows of ``cols`` post-synaptic columns.
 
     Each row is ``ceil(cols / lanes)`` words; word ``w``, lane ``l`` is column ``w*lanes + l``;
@@ -164,8 +189,9 @@ def draw_matrix(states: np.ndarray, rows: int, cols: int, lanes: int) -> tuple[n
     return vals.reshape(rows, words * lanes)[:, :cols], states
 
 
-def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray, pre: np.ndarray,
-                shift: int, lfsr: np.ndarray, bits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def update_rows(cfg: Config, num: Numerics, w_t: NDArray[Any], factor: NDArray[Any], pre: NDArray[Any],
+                shift: int, lfsr: NDArray[np.uint32],
+                bits: int | None = None) -> tuple[NDArray[Any], NDArray[np.uint32]]:
     """One batch element's update of a weight matrix stored row-per-presynaptic-unit.
 
     ``w_t``: ``(n_pre, n_post)`` (the transpose of ``post x pre``); ``factor``: the post-synaptic
@@ -184,8 +210,8 @@ def update_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray,
     return out, lfsr
 
 
-def update_banked_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.ndarray, pre: np.ndarray,
-                       shift: int, lfsr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def update_banked_rows(cfg: Config, num: Numerics, w_t: NDArray[Any], factor: NDArray[Any], pre: NDArray[Any],
+                       shift: int, lfsr: NDArray[np.uint32]) -> tuple[NDArray[Any], NDArray[np.uint32]]:
     """:func:`update_rows` of the presynaptic table (Win rows, then Wrec rows) by the
     ``weight_banks`` updaters: bank ``b`` updates the rows ``i`` with ``i mod K == b``, in
     order, drawing from lanes ``b*P .. b*P+P-1`` of ``lfsr`` (all ``Config.lfsr_lanes``)."""
@@ -199,8 +225,8 @@ def update_banked_rows(cfg: Config, num: Numerics, w_t: np.ndarray, factor: np.n
     return w_t, lfsr
 
 
-def _update_readout(cfg: Config, num: Numerics, w_out_t: np.ndarray, e: np.ndarray, z_bar: np.ndarray,
-                    lfsr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _update_readout(cfg: Config, num: Numerics, w_out_t: NDArray[Any], e: NDArray[Any], z_bar: NDArray[Any],
+                    lfsr: NDArray[np.uint32]) -> tuple[NDArray[Any], NDArray[np.uint32]]:
     """The readout update, drawing from ``cfg.readout_lanes``."""
     lfsr = lfsr.copy()
     lanes = cfg.readout_lanes
@@ -212,7 +238,7 @@ def _update_readout(cfg: Config, num: Numerics, w_out_t: np.ndarray, e: np.ndarr
 # -- one learning tick ------------------------------------------------------------------------------
 
 def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: TickOut,
-          x: np.ndarray, valid: np.ndarray | None, ls: LearnState) -> tuple[Weights, LearnState, np.ndarray]:
+          x: NDArray[Any], valid: NDArray[Any] | None, ls: LearnState) -> tuple[Weights, LearnState, NDArray[Any]]:
     """Learning steps 7-11 after a network tick from ``prev`` to ``new`` with output ``out``.
 
     ``valid``: (batch,) target-valid flags; weights change only where true (None: no target,
@@ -227,8 +253,9 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
     lfsr = ls.lfsr
     w_in, w_rec, w_out = w.w_in, w.w_rec, w.w_out
     if vmask.any():
-        e_in, e_rec = presynaptic_factors(cfg, tr_prev, tr_new, x, prev.z)
-        g = new.v * h
+        rule = RULES[cfg.rule]
+        e_in, e_rec = rule.presynaptic_factors(cfg, tr_prev, tr_new, x, prev.z)
+        g = rule.postsynaptic_factor(cfg, new.v, h)
         if _fixed(num):
             w_pre_t = np.concatenate([w_in.T, w_rec.T])  # rows: inputs 0.., then recurrent 0..
             w_out_t = w_out.T
@@ -251,8 +278,8 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
     return w, LearnState(tr_new, lfsr), h
 
 
-def learning_tick(cfg: Config, num: Numerics, w: Weights, s: State, ls: LearnState, x: np.ndarray,
-                  target: np.ndarray | None = None, valid: np.ndarray | None = None,
+def learning_tick(cfg: Config, num: Numerics, w: Weights, s: State, ls: LearnState, x: NDArray[Any],
+                  target: NDArray[Any] | None = None, valid: NDArray[Any] | None = None,
                   ) -> tuple[Weights, State, LearnState, TickOut]:
     """One network tick (steps 1-6) followed by learning (steps 7-11).
 

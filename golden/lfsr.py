@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["TAPS", "WIDTH", "step", "draws", "jump", "lane_seeds"]
 
@@ -81,10 +82,11 @@ def _byte_tables(k: int) -> np.ndarray:
     return tables
 
 
-def _apply_power_of_two(k: int, states: np.ndarray) -> np.ndarray:
+def _apply_power_of_two(k: int, states: NDArray[np.uint32]) -> NDArray[np.uint32]:
     t = _byte_tables(k)
     s = states.astype(np.uint32)
-    return t[0][s & 0xFF] ^ t[1][(s >> 8) & 0xFF] ^ t[2][(s >> 16) & 0xFF] ^ t[3][(s >> 24) & 0xFF]
+    out: NDArray[np.uint32] = t[0][s & 0xFF] ^ t[1][(s >> 8) & 0xFF] ^ t[2][(s >> 16) & 0xFF] ^ t[3][(s >> 24) & 0xFF]
+    return out
 
 
 def jump(states: np.ndarray | int, n: int) -> np.ndarray:

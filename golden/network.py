@@ -11,13 +11,17 @@ the same order in the RTL.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from .config import Config
-from .numerics import Numerics, numerics as numerics_by_name, signed_range
+from .numerics import Numerics, signed_range
+from .numerics import numerics as numerics_by_name
+from .rules import RULES
 
 __all__ = ["Weights", "State", "TickOut", "Recording", "init_weights", "init_state", "tick", "run",
            "poisson_inputs"]
@@ -25,16 +29,28 @@ __all__ = ["Weights", "State", "TickOut", "Recording", "init_weights", "init_sta
 
 @dataclass(frozen=True)
 class Weights:
-    """Synaptic weights, signed ``w_bits`` integers (held as int64; float64 in the float twin).
+    """Synaptic weights, signed integers of their widths (``Config.weight_bits``; held as
+    int64, float64 in the float twin).
 
     Shapes follow ``post x pre``: ``w_in[j, i]`` connects input i to neuron j.
-    ``b_fb[j, k]`` is the feedback weight from error k to the dendrite of neuron j.
+
+    Parameters
+    ----------
+    w_in : ndarray, shape (n_rec, n_in)
+        Input weights.
+    w_rec : ndarray, shape (n_rec, n_rec)
+        Recurrent weights.
+    w_out : ndarray, shape (n_out, n_rec)
+        Readout weights.
+    b_fb : ndarray, shape (n_rec, n_out)
+        Stored feedback weights: ``b_fb[j, k]`` carries error k to the dendrite of neuron j
+        (unused under a rule with symmetric feedback, see :meth:`feedback`).
     """
 
-    w_in: np.ndarray   # (n_rec, n_in)
-    w_rec: np.ndarray  # (n_rec, n_rec)
-    w_out: np.ndarray  # (n_out, n_rec)
-    b_fb: np.ndarray   # (n_rec, n_out)
+    w_in: NDArray[Any]
+    w_rec: NDArray[Any]
+    w_out: NDArray[Any]
+    b_fb: NDArray[Any]
 
     def check(self, cfg: Config) -> None:
         """Refuse weights of the wrong shape or outside their width (``cfg.weight_bits``): no
@@ -56,42 +72,71 @@ class Weights:
                     f"{name}: values {arr.min()}..{arr.max()} are outside the {bits}-bit range {lo}..{hi}"
                 )
 
-    def feedback(self, cfg: Config) -> np.ndarray:
-        """The matrix B that carries errors to dendrites under the configured rule."""
-        return self.w_out.T if cfg.rule == "eprop_symmetric" else self.b_fb
+    def feedback(self, cfg: Config) -> NDArray[Any]:
+        """The matrix B that carries errors to dendrites under the configured rule: ``w_out.T``
+        when the rule's feedback is symmetric, else ``b_fb``."""
+        return self.w_out.T if RULES[cfg.rule].symmetric_feedback else self.b_fb
 
-    def astype(self, dtype) -> "Weights":
+    def astype(self, dtype: DTypeLike) -> Weights:
+        """The same weights as ``dtype`` arrays."""
         return Weights(*(getattr(self, f.name).astype(dtype) for f in fields(self)))
 
 
 @dataclass(frozen=True)
 class State:
-    """Per-neuron state, each of shape ``(batch, n)``.
+    """Per-neuron state, each of shape ``(batch, n_rec)`` unless noted.
 
-    ``z`` holds the spikes of the previous tick (they drive recurrence and reset);
-    ``ref`` is the refractory counter (ticks left during which the neuron cannot spike).
+    Parameters
+    ----------
+    u : ndarray
+        Soma membrane, signed ``u_bits``.
+    a : ndarray
+        ALIF adaptation (threshold increase), unsigned ``a_bits``; 0 for LIF neurons.
+    ref : ndarray of int64
+        Refractory counter, unsigned ``ref_bits``: ticks left during which the neuron cannot spike.
+    z : ndarray of int64
+        Spikes of the previous tick, 0/1 (they drive recurrence and reset).
+    y : ndarray, shape (batch, n_out)
+        Readout, signed ``y_bits``.
+    v : ndarray
+        Dendrite (learning signal), signed ``v_bits``.
+    e : ndarray, shape (batch, n_out)
+        Error of the last tick, signed ``e_bits``.
     """
 
-    u: np.ndarray    # soma membrane, u_bits signed
-    a: np.ndarray    # ALIF adaptation (threshold increase), a_bits unsigned
-    ref: np.ndarray  # refractory counter, ref_bits unsigned
-    z: np.ndarray    # spikes of the last tick, 0/1
-    y: np.ndarray    # readout, y_bits signed, shape (batch, n_out)
-    v: np.ndarray    # dendrite (learning signal), v_bits signed
-    e: np.ndarray    # error of the last tick, e_bits signed, shape (batch, n_out)
+    u: NDArray[Any]
+    a: NDArray[Any]
+    ref: NDArray[np.int64]
+    z: NDArray[np.int64]
+    y: NDArray[Any]
+    v: NDArray[Any]
+    e: NDArray[Any]
 
 
 @dataclass(frozen=True)
 class TickOut:
-    """What one tick produces besides the new state."""
+    """What one tick produces besides the new state.
 
-    z: np.ndarray          # spikes of this tick (batch, n_rec)
-    e: np.ndarray          # error (batch, n_out); zero where the target is not valid
-    threshold: np.ndarray  # effective threshold A = theta + a (batch, n_rec)
+    Parameters
+    ----------
+    z : ndarray of int64, shape (batch, n_rec)
+        Spikes of this tick (the network's own decision, also under teacher forcing).
+    e : ndarray, shape (batch, n_out)
+        Error; zero where the target is not valid.
+    threshold : ndarray, shape (batch, n_rec)
+        Effective threshold ``A = theta + a``.
+    """
+
+    z: NDArray[np.int64]
+    e: NDArray[Any]
+    threshold: NDArray[Any]
 
 
 def init_state(cfg: Config, num: Numerics, batch: int = 1) -> State:
-    zeros = lambda n: np.zeros((batch, n), dtype=num.dtype)  # noqa: E731
+    """The reset state: every value zero."""
+    def zeros(n: int) -> NDArray[Any]:
+        return np.zeros((batch, n), dtype=num.dtype)
+
     return State(
         u=zeros(cfg.n_rec),
         a=zeros(cfg.n_rec),
@@ -115,7 +160,7 @@ def init_weights(cfg: Config, seed: int | None = None, in_scale: float = 0.5,
     """
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
 
-    def gauss(name, shape, scale):
+    def gauss(name: str, shape: tuple[int, int], scale: float) -> NDArray[np.int64]:
         fan_in = shape[1]
         lo, hi = signed_range(cfg.weight_bits[name])
         std = scale * hi * min(1.0, (16.0 / fan_in) ** 0.5)
@@ -132,9 +177,9 @@ def init_weights(cfg: Config, seed: int | None = None, in_scale: float = 0.5,
     return weights
 
 
-def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
-         target: np.ndarray | None = None, valid: np.ndarray | None = None,
-         force_z: np.ndarray | None = None) -> tuple[State, TickOut]:
+def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: NDArray[Any],
+         target: NDArray[Any] | None = None, valid: NDArray[Any] | None = None,
+         force_z: NDArray[Any] | None = None) -> tuple[State, TickOut]:
     """Advance the network by one tick (docs/numerics.md, "One tick").
 
     ``x``: input spikes (batch, n_in) of 0/1. ``target``: y* (batch, n_out) in readout units;
@@ -198,14 +243,28 @@ def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: np.ndarray,
 
 @dataclass
 class Recording:
-    """Per-tick history of a run: each field has shape ``(ticks, batch, n)``."""
+    """Per-tick history of a run.
 
-    z: np.ndarray
-    u: np.ndarray
-    a: np.ndarray
-    y: np.ndarray
-    v: np.ndarray
-    e: np.ndarray
+    Parameters
+    ----------
+    z, u, a, y, v, e : ndarray, shape (ticks, batch, n)
+        Every tick's spikes (``TickOut.z``), soma, adaptation, readout, dendrite and error
+        (``TickOut.e``); ``n`` is ``n_rec`` or ``n_out``.
+    final : State
+        The state after the last tick.
+
+    Attributes
+    ----------
+    spike_count : int
+        Spikes in the whole run.
+    """
+
+    z: NDArray[Any]
+    u: NDArray[Any]
+    a: NDArray[Any]
+    y: NDArray[Any]
+    v: NDArray[Any]
+    e: NDArray[Any]
     final: State
 
     @property
@@ -213,9 +272,10 @@ class Recording:
         return int(self.z.sum())
 
 
-def run(cfg: Config, w: Weights, x_seq: np.ndarray, numerics: str | Numerics = "fixed",
-        targets: np.ndarray | None = None, valid: np.ndarray | None = None,
-        state: State | None = None, progress: Iterable | None = None) -> Recording:
+def run(cfg: Config, w: Weights, x_seq: NDArray[Any], numerics: str | Numerics = "fixed",
+        targets: NDArray[Any] | None = None, valid: NDArray[Any] | None = None,
+        state: State | None = None,
+        progress: Callable[[Iterable[int]], Iterable[int]] | None = None) -> Recording:
     """Run ``x_seq`` of shape ``(ticks, batch, n_in)`` and record every state every tick.
 
     ``targets``: ``(ticks, batch, n_out)``; ``valid``: ``(ticks, batch)``.
@@ -229,7 +289,7 @@ def run(cfg: Config, w: Weights, x_seq: np.ndarray, numerics: str | Numerics = "
     w.check(cfg)
     wn = w.astype(num.dtype)
     s = init_state(cfg, num, batch) if state is None else state
-    rec = {k: [] for k in ("z", "u", "a", "y", "v", "e")}
+    rec: dict[str, list[NDArray[Any]]] = {k: [] for k in ("z", "u", "a", "y", "v", "e")}
     steps = range(ticks) if progress is None else progress(range(ticks))
     for t in steps:
         tgt = None if targets is None else targets[t]
@@ -240,7 +300,8 @@ def run(cfg: Config, w: Weights, x_seq: np.ndarray, numerics: str | Numerics = "
     return Recording(**{k: np.stack(v) if v else np.zeros((0,)) for k, v in rec.items()}, final=s)
 
 
-def poisson_inputs(cfg: Config, ticks: int, rate: float, batch: int = 1, seed: int | None = None) -> np.ndarray:
+def poisson_inputs(cfg: Config, ticks: int, rate: float, batch: int = 1,
+                   seed: int | None = None) -> NDArray[np.int64]:
     """Bernoulli input spike trains, ``rate`` spikes per input per tick, as 0/1 int64."""
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate: {rate!r} is outside the allowed range 0..1 (spikes per tick)")

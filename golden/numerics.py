@@ -11,7 +11,10 @@ operations; the RTL's blocks are tested against them one by one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "signed_range",
@@ -35,13 +38,14 @@ def unsigned_range(bits: int) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
-def sat(x: np.ndarray, bits: int, signed: bool = True) -> np.ndarray:
+def sat(x: NDArray[Any], bits: int, signed: bool = True) -> NDArray[Any]:
     """Clamp to the range of a ``bits``-bit integer: saturation, never wrap-around."""
     lo, hi = signed_range(bits) if signed else unsigned_range(bits)
-    return np.clip(x, lo, hi)
+    clipped: NDArray[Any] = np.clip(x, lo, hi)
+    return clipped
 
 
-def rshift_round(x: np.ndarray, s: int) -> np.ndarray:
+def rshift_round(x: NDArray[Any], s: int) -> NDArray[Any]:
     """``x / 2**s`` rounded to nearest, ties toward +inf: ``(x + 2**(s-1)) >> s``.
 
     ``>>`` is the arithmetic (flooring) shift of two's complement hardware, so the rounding
@@ -52,12 +56,12 @@ def rshift_round(x: np.ndarray, s: int) -> np.ndarray:
     return (x + (1 << (s - 1))) >> s
 
 
-def decay(x: np.ndarray, q: int, decay_bits: int) -> np.ndarray:
+def decay(x: NDArray[Any], q: int, decay_bits: int) -> NDArray[Any]:
     """One tick of exponential decay: ``x * q / 2**decay_bits``, rounded half up."""
     return rshift_round(x * q, decay_bits)
 
 
-def exact_matmul(a: np.ndarray, b: np.ndarray, bound_bits: int) -> np.ndarray:
+def exact_matmul(a: NDArray[Any], b: NDArray[Any], bound_bits: int) -> NDArray[np.int64]:
     """Integer ``a @ b`` computed exactly and fast.
 
     numpy's integer matmul does not use BLAS. When every partial sum is known to stay below
@@ -70,71 +74,101 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, bound_bits: int) -> np.ndarray:
 
 
 class Numerics:
-    """The operations a tick needs, in one numeric domain."""
+    """The operations a tick needs, in one numeric domain.
+
+    Attributes
+    ----------
+    name : str
+        ``"fixed"`` or ``"float"`` (the key of :func:`numerics`).
+    dtype : type
+        The array type of every state (``np.int64`` or ``np.float64``).
+    """
 
     name: str
-    dtype: type
+    dtype: type[np.int64] | type[np.float64]
 
-    def decay(self, x, q: int, decay_bits: int):
+    def decay(self, x: NDArray[Any], q: int, decay_bits: int) -> NDArray[Any]:
+        """One tick of decay by the factor ``q / 2**decay_bits``."""
         raise NotImplementedError
 
-    def rshift(self, x, s: int):
+    def rshift(self, x: NDArray[Any], s: int) -> NDArray[Any]:
+        """``x / 2**s`` (rounded in fixed point)."""
         raise NotImplementedError
 
-    def lshift(self, x, s: int):
+    def lshift(self, x: NDArray[Any], s: int) -> NDArray[Any]:
+        """``x * 2**s``."""
         raise NotImplementedError
 
-    def sat(self, x, bits: int, signed: bool = True):
+    def sat(self, x: NDArray[Any], bits: int, signed: bool = True) -> NDArray[Any]:
+        """Saturation to ``bits`` bits (the identity in float)."""
         raise NotImplementedError
 
-    def matmul(self, a, b, bound_bits: int):
+    def matmul(self, a: NDArray[Any], b: NDArray[Any], bound_bits: int) -> NDArray[Any]:
+        """``a @ b`` whose partial sums stay below ``2**bound_bits``."""
         raise NotImplementedError
 
-    def asarray(self, x):
+    def asarray(self, x: ArrayLike) -> NDArray[Any]:
+        """``x`` as an array of :attr:`dtype`."""
         return np.asarray(x, dtype=self.dtype)
 
 
 class FixedNumerics(Numerics):
-    """Integers (int64) with the rounding and saturation of the hardware."""
+    """Integers (int64) with the rounding and saturation of the hardware.
+
+    Attributes
+    ----------
+    name : str
+        ``"fixed"``.
+    dtype : type
+        ``np.int64``.
+    """
 
     name = "fixed"
     dtype = np.int64
 
-    def decay(self, x, q, decay_bits):
+    def decay(self, x: NDArray[Any], q: int, decay_bits: int) -> NDArray[Any]:
         return decay(x, q, decay_bits)
 
-    def rshift(self, x, s):
+    def rshift(self, x: NDArray[Any], s: int) -> NDArray[Any]:
         return rshift_round(x, s)
 
-    def lshift(self, x, s):
+    def lshift(self, x: NDArray[Any], s: int) -> NDArray[Any]:
         return x << s
 
-    def sat(self, x, bits, signed=True):
+    def sat(self, x: NDArray[Any], bits: int, signed: bool = True) -> NDArray[Any]:
         return sat(x, bits, signed)
 
-    def matmul(self, a, b, bound_bits):
+    def matmul(self, a: NDArray[Any], b: NDArray[Any], bound_bits: int) -> NDArray[Any]:
         return exact_matmul(a, b, bound_bits)
 
 
 class FloatNumerics(Numerics):
-    """float64 reals: the same equations without rounding or saturation (the ideal network)."""
+    """float64 reals: the same equations without rounding or saturation (the ideal network).
+
+    Attributes
+    ----------
+    name : str
+        ``"float"``.
+    dtype : type
+        ``np.float64``.
+    """
 
     name = "float"
     dtype = np.float64
 
-    def decay(self, x, q, decay_bits):
+    def decay(self, x: NDArray[Any], q: int, decay_bits: int) -> NDArray[Any]:
         return x * (q / (1 << decay_bits))
 
-    def rshift(self, x, s):
+    def rshift(self, x: NDArray[Any], s: int) -> NDArray[Any]:
         return x / (1 << s)
 
-    def lshift(self, x, s):
+    def lshift(self, x: NDArray[Any], s: int) -> NDArray[Any]:
         return x * (1 << s)
 
-    def sat(self, x, bits, signed=True):
+    def sat(self, x: NDArray[Any], bits: int, signed: bool = True) -> NDArray[Any]:
         return x
 
-    def matmul(self, a, b, bound_bits):
+    def matmul(self, a: NDArray[Any], b: NDArray[Any], bound_bits: int) -> NDArray[Any]:
         return a.astype(np.float64) @ b.astype(np.float64)
 
 
@@ -142,6 +176,7 @@ NUMERICS = {"fixed": FixedNumerics(), "float": FloatNumerics()}
 
 
 def numerics(name: str) -> Numerics:
+    """The :class:`Numerics` instance of ``name`` (``"fixed"`` or ``"float"``)."""
     try:
         return NUMERICS[name]
     except KeyError:

@@ -40,6 +40,15 @@ FLOAT_SLACK = 1e-6
 
 @dataclass(frozen=True)
 class TwinBounds:
+    """Largest ``|fixed - float|`` each state may reach while no fixed-point state saturates
+    (the module docstring's bounds), in that state's LSBs.
+
+    Parameters
+    ----------
+    u, a, y, e, v : float
+        Soma, adaptation, readout, error and dendrite bounds.
+    """
+
     u: float
     a: float
     y: float
@@ -66,12 +75,37 @@ def twin_bounds(cfg: Config, w: Weights) -> TwinBounds:
 
 @dataclass(frozen=True)
 class TwinReport:
+    """What :func:`compare_twins` measured.
+
+    Parameters
+    ----------
+    bounds : TwinBounds
+        The analytic bounds for the run's config and weights.
+    max_dev : dict of str to float
+        Largest ``|fixed - float|`` per state (``u``, ``a``, ``y``, ``e``, ``v``) on the forced run.
+    saturated : bool
+        A fixed-point state touched its rail (the bounds are then void).
+    first_divergence : int or None
+        First tick where the float twin's own spike decision differs from the fixed one's.
+    divergence_margin : float or None
+        ``|U - A|`` of the float twin at that tick.
+    spikes : int
+        Fixed-point spike count.
+
+    Attributes
+    ----------
+    within_bounds : bool
+        Every deviation is within its bound.
+    divergence_justified : bool
+        A spike mismatch happened only within the rounding bound of the threshold.
+    """
+
     bounds: TwinBounds
-    max_dev: dict[str, float]       # largest |fixed - float| per state on the forced run
-    saturated: bool                 # a fixed-point state touched its rail (bounds then void)
-    first_divergence: int | None    # first tick where float's own spike decision differs
-    divergence_margin: float | None  # |U - A| of the float twin at that tick
-    spikes: int                     # fixed-point spike count
+    max_dev: dict[str, float]
+    saturated: bool
+    first_divergence: int | None
+    divergence_margin: float | None
+    spikes: int
 
     @property
     def within_bounds(self) -> bool:
@@ -81,7 +115,7 @@ class TwinReport:
     @property
     def divergence_justified(self) -> bool:
         """A spike mismatch happens only within the rounding bound of the threshold."""
-        if self.first_divergence is None:
+        if self.first_divergence is None or self.divergence_margin is None:
             return True
         return self.divergence_margin <= self.bounds.u + self.bounds.a + FLOAT_SLACK
 

@@ -1,1 +1,1 @@
-"""Float algorithms as published (e-prop as in NEST, BPTT): the references the chip's hardware forms are measured against."""
+"""Float algorithms as published (e-prop as in NEST, BPTT, their optimizers): what the chip is measured against."""

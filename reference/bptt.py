@@ -40,7 +40,17 @@ __all__ = ["bptt_gradients", "bptt_loss_and_gradients", "objective", "SmoothRun"
 
 @dataclass
 class SmoothRun:
-    """Forward run of the sigmoid-spike network: states ``(T, batch, n)``; ``psi = dz/dv``."""
+    """Forward run of the sigmoid-spike network.
+
+    Parameters
+    ----------
+    z, psi : ndarray, shape (T, batch, n_rec)
+        Sigmoid spikes and their derivative ``psi = dz/dv``.
+    out : ndarray, shape (T, batch, n_out)
+        The readout signal the loss sees.
+    x : ndarray, shape (T, batch, n_in)
+        The inputs as the network saw them.
+    """
 
     z: np.ndarray
     psi: np.ndarray

@@ -41,9 +41,20 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from . import optimizers
+from .eprop_model import (
+    Buffers,
+    EpropWeights,
+    ParamsError,
+    SnnParams,
+    Trajectory,
+    check_inputs,
+    readout_error,
+    seq_dot,
+    sequence_loss,
+    simulate,
+)
 from .eprop_scan import leaky_scan, varying_scan
-from .eprop_model import (Buffers, seq_dot, EpropWeights, ParamsError, SnnParams, Trajectory, check_inputs, readout_error,
-                          sequence_loss, simulate)
 
 __all__ = [
     "FEEDBACKS",
@@ -83,6 +94,25 @@ class EpropSpec:
 
     The defaults are the published algorithm with NEST's data conventions; :func:`nest_spec`
     adds the one NEST timing artifact (:attr:`nest_early_trigger`).
+
+    Parameters
+    ----------
+    learning_window, update_interval, reset_on_update, drop_first_step_input, average_gradient, nest_early_trigger
+        Conventions: which steps count and how sequences start.
+    feedback, feedback_decay
+        Learning signal: how errors reach the recurrent neurons (:data:`FEEDBACKS`).
+    reg_coefficient, reg_target_rate_hz
+        Firing-rate regularization.
+    optimizer, eta, adam_beta1, adam_beta2, adam_epsilon, w_min, w_max, learn
+        Optimizer (:data:`OPTIMIZERS`; Adam in the TensorFlow / NEST form), weight clipping and
+        the matrices that learn.
+
+    Each field's comment below says what it means.
+
+    Raises
+    ------
+    ParamsError
+        On construction, for a value outside what the model supports.
     """
 
     # --- conventions ----------------------------------------------------------------------
@@ -346,7 +376,7 @@ def _spike_weighted_sum(a: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     """``sum_{t,b} a[t,b,:] outer spikes[t,b,:]`` -> ``(a.shape[-1], spikes.shape[-1])``: the sum
     over the sequence of postsynaptic factor times presynaptic spike (``spikes`` 0 / 1), one
     matrix product over the steps that have a spike (BLAS beats gathering single entries even
-    at 1 % spike density, but whole silent steps are worth dropping)."""
+    when spikes are sparse, but whole silent steps are worth dropping)."""
     a2 = a.reshape(-1, a.shape[-1])
     s2 = spikes.reshape(-1, spikes.shape[-1])
     # spikes are 0 / 1: a row is silent when its sum is 0 (a matrix-vector product is the
@@ -359,32 +389,40 @@ def _spike_weighted_sum(a: np.ndarray, spikes: np.ndarray) -> np.ndarray:
 
 
 class Optimizer:
-    """Gradient descent or Adam (TensorFlow / NEST form), one state per weight matrix."""
+    """The optimizer of an :class:`EpropSpec` on :class:`EpropWeights`, as NEST applies it.
+
+    Gradient descent or Adam in the TensorFlow / NEST form
+    (:class:`plasticore.reference.optimizers.Adam` with ``epsilon_on="v"``), one state per
+    weight matrix; after each update the weights are clipped to ``[w_min, w_max]`` and the
+    diagonal of ``w_rec`` is set to zero.
+
+    Parameters
+    ----------
+    spec : EpropSpec
+        ``optimizer``, ``eta``, ``adam_*``, ``w_min`` and ``w_max`` are read.
+
+    Attributes
+    ----------
+    spec : EpropSpec
+        As given.
+    rule : plasticore.reference.optimizers.Optimizer
+        The update rule proper (its ``t`` counts the updates).
+    """
 
     def __init__(self, spec: EpropSpec):
         self.spec = spec
-        self.step = 0
-        self.m: dict[str, np.ndarray] = {}
-        self.v: dict[str, np.ndarray] = {}
+        self.rule: optimizers.Optimizer
+        if spec.optimizer == "adam":
+            self.rule = optimizers.Adam(spec.eta, spec.adam_beta1, spec.adam_beta2, spec.adam_epsilon,
+                                        epsilon_on="v")
+        else:
+            self.rule = optimizers.GradientDescent(spec.eta)
 
     def apply(self, w: EpropWeights, grads: dict[str, np.ndarray]) -> None:
         """Change ``w`` in place by one update with ``grads`` (names of ``EpropWeights`` fields)."""
         s = self.spec
-        self.step += 1
-        if s.optimizer == "adam":
-            b1, b2 = s.adam_beta1, s.adam_beta2
-            alpha = s.eta * math.sqrt(1.0 - b2 ** self.step) / (1.0 - b1 ** self.step)
-        for name, g in grads.items():
-            cur = getattr(w, name)
-            if s.optimizer == "adam":
-                m = self.m.get(name, np.zeros_like(g))
-                v = self.v.get(name, np.zeros_like(g))
-                m = b1 * m + (1.0 - b1) * g
-                v = b2 * v + (1.0 - b2) * g * g
-                self.m[name], self.v[name] = m, v
-                new = cur - alpha * m / (np.sqrt(v) + s.adam_epsilon)
-            else:
-                new = cur - s.eta * g
+        updated = self.rule.step({name: getattr(w, name) for name in grads}, grads)
+        for name, new in updated.items():
             new = np.clip(new, s.w_min, s.w_max)
             if name == "w_rec":
                 np.fill_diagonal(new, 0.0)
@@ -393,7 +431,17 @@ class Optimizer:
 
 @dataclass
 class EpropResult:
-    """A training run: loss per iteration (before that iteration's update) and final weights."""
+    """A training run of :func:`train_eprop`.
+
+    Parameters
+    ----------
+    losses : ndarray, shape (iterations,)
+        Loss per iteration, before that iteration's update.
+    weights : EpropWeights
+        The final weights.
+    rates : ndarray, shape (iterations,)
+        Mean spike count per neuron and sequence, per iteration.
+    """
 
     losses: np.ndarray
     weights: EpropWeights

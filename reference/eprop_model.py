@@ -76,6 +76,26 @@ class SnnParams:
     Times are in milliseconds, voltages in the model's own unit (NEST: mV relative to ``E_L``).
     The last ``n_alif`` recurrent neurons are adaptive (ALIF), the others LIF, as in
     ``plasticore.golden.config.Config``.
+
+    Parameters
+    ----------
+    n_in, n_rec, n_out, n_alif : int
+        Sizes.
+    dt, tau_m, v_th, t_ref, tau_a, adapt_beta, tau_out : float
+        Step and neuron dynamics.
+    rec_regular_spike_arrival, out_regular_spike_arrival : bool
+        Input scaling of the recurrent and readout neurons (NEST ``regular_spike_arrival``).
+    surrogate, surrogate_height, surrogate_width
+        Pseudo-derivative shape (:data:`SURROGATES`), height and width.
+    loss : str
+        Readout loss (:data:`LOSSES`).
+
+    Each field's comment below says what it means.
+
+    Raises
+    ------
+    ParamsError
+        On construction, for a value outside what the model supports.
     """
 
     n_in: int
@@ -198,6 +218,13 @@ class EpropWeights:
 
     ``b_fb[j, k]`` carries readout error k to neuron j (random / adaptive feedback); the
     recurrent diagonal is kept at zero (no autapses, as in NEST and Bellec et al.).
+
+    Parameters
+    ----------
+    w_in : ndarray, shape (n_rec, n_in)
+    w_rec : ndarray, shape (n_rec, n_rec)
+    w_out : ndarray, shape (n_out, n_rec)
+    b_fb : ndarray, shape (n_rec, n_out)
     """
 
     w_in: np.ndarray
@@ -233,6 +260,26 @@ class Trajectory:
     (0.0 / 1.0), ``out`` the readout signal the loss sees: ``softmax(y)`` for cross-entropy,
     ``y`` for the mean squared error. The membrane ``v`` and the threshold ``thr`` used by
     each spike decision are assembled on first access (e-prop does not need them).
+
+    Parameters
+    ----------
+    psi, z : ndarray, shape (T, batch, n_rec)
+        Pseudo-derivative and spikes of each step.
+    y, out : ndarray, shape (T, batch, n_out)
+        Readout and the signal the loss sees.
+    x : ndarray, shape (T, batch, n_in)
+        The input spikes as the network saw them.
+    f_in, d : ndarray, shape (T, batch, n_rec)
+        Input part of the membrane; recurrent part less the threshold adaptation.
+    b : ndarray or None
+        Threshold adaptation ``beta a`` (None without ALIF adaptation).
+    v_th : float
+        The spike threshold.
+
+    Attributes
+    ----------
+    u, v, thr : ndarray
+        Recurrent part of the membrane, whole membrane, threshold of each spike decision.
     """
 
     psi: np.ndarray
@@ -318,10 +365,10 @@ class Buffers:
     """Work arrays kept from one call to the next.
 
     A training run calls :func:`simulate` and the gradient with arrays of the same shapes every
-    iteration. Fresh multi-megabyte arrays cost page faults on every first touch (on the
-    project's VMs as much as the arithmetic); reusing them makes the steady state fault-free.
+    iteration. Fresh multi-megabyte arrays cost page faults on every first touch; reusing them
+    makes the steady state fault-free.
     Results that live in buffers (the :class:`Trajectory` of :func:`simulate`) are valid until
-    the next call with the same ``Buffers``.
+    the next call with the same ``Buffers``. No parameters: start with an empty cache.
     """
 
     def __init__(self):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .eprop import nest_spec
+from .eprop import EpropSpec, nest_spec
 from .eprop_model import EpropWeights, SnnParams
 
 __all__ = ["EpropTask", "sine_wave_task", "evidence_accumulation_task"]
@@ -24,7 +24,25 @@ __all__ = ["EpropTask", "sine_wave_task", "evidence_accumulation_task"]
 
 @dataclass
 class EpropTask:
-    """A complete training problem: ``inputs`` ``(n_seq, T, n_in)`` 0/1, ``targets`` ``(n_seq, T, n_out)``."""
+    """A complete training problem for :func:`plasticore.reference.eprop.train_eprop`.
+
+    Parameters
+    ----------
+    name : str
+        Label.
+    params : SnnParams
+        The network.
+    spec : EpropSpec
+        How it learns.
+    weights : EpropWeights
+        The initial weights.
+    inputs : ndarray, shape (n_seq, T, n_in)
+        Input spikes, 0/1.
+    targets : ndarray, shape (n_seq, T, n_out)
+        Targets.
+    batch : int
+        Sequences per update.
+    """
 
     name: str
     params: SnnParams

@@ -1,4 +1,4 @@
-"""Tasks and environments: seeded data sets and the loaders of shipped ones (numpy; scikit-learn only to load digits)."""
+"""Seeded tasks: procedural spike-train data sets and the loader of a shipped one (scikit-learn only for digits)."""
 
 from .builtin import TASKS, Split, Task, cue_task, digits_task, make_task, pattern_task, store_recall_task, xor_task
 

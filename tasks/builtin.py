@@ -15,8 +15,8 @@ readout LSBs); ``valid`` marks the ticks whose error drives learning and scoring
 * ``xor``: delayed-memory XOR (Huh and Sejnowski 2018): two pulses, each positive or negative,
   separated by delays, then a go cue; answer whether they differed.
 * ``digits``: 8x8 handwritten digits rate-coded as Poisson spike trains (eRBP's classification
-  setting). The images come from scikit-learn, which golden/ does not import: the caller
-  passes them (``plasticore.datasets.load_digits_arrays``).
+  setting). The images come from scikit-learn, which this module does not import: the caller
+  passes them (``plasticore.tasks.datasets.load_digits_arrays`` loads them).
 
 Classification targets are one-hot (1 for the right class, 0 otherwise) over the decision
 window; the prediction is the class whose readout has the largest mean over that window.
@@ -35,12 +35,29 @@ __all__ = ["Split", "Task", "TASKS", "make_task", "cue_task", "pattern_task", "s
 
 @dataclass(frozen=True)
 class Split:
-    """One set of samples."""
+    """One set of samples.
 
-    x: np.ndarray        # (samples, ticks, n_in) uint8 spikes
-    target: np.ndarray   # (samples, ticks, n_out) float, in target-scale units
-    valid: np.ndarray    # (samples, ticks) bool: error and score on these ticks
-    labels: np.ndarray | None = None  # (samples,) class per sample (classification)
+    Parameters
+    ----------
+    x : ndarray of uint8, shape (samples, ticks, n_in)
+        Input spikes, 0/1.
+    target : ndarray of float, shape (samples, ticks, n_out)
+        Targets in target-scale units (the trainer turns them into readout LSBs).
+    valid : ndarray of bool, shape (samples, ticks)
+        The ticks whose error drives learning and scoring.
+    labels : ndarray of int, shape (samples,), optional
+        Class per sample (classification tasks).
+
+    Attributes
+    ----------
+    ticks : int
+        Ticks per sample.
+    """
+
+    x: np.ndarray
+    target: np.ndarray
+    valid: np.ndarray
+    labels: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -55,10 +72,26 @@ class Split:
 
 @dataclass(frozen=True)
 class Task:
+    """A seeded task: a training and a held-out split.
+
+    Parameters
+    ----------
+    name : str
+        The task's key in :data:`TASKS`.
+    n_in, n_out : int
+        Inputs and readouts the network needs.
+    metric : str
+        ``"accuracy"`` (classification) or ``"nmse"`` (regression).
+    train, test : Split
+        The training and the held-out samples.
+    description : str
+        One line for reports.
+    """
+
     name: str
     n_in: int
     n_out: int
-    metric: str          # "accuracy" (classification) or "nmse" (regression)
+    metric: str
     train: Split
     test: Split
     description: str
@@ -259,6 +292,6 @@ def make_task(name: str, seed: int, digits_data: tuple[np.ndarray, np.ndarray] |
     if name == "digits":
         if digits_data is None:
             raise ValueError("task digits: pass digits_data=(images, labels) "
-                             "(plasticore.datasets.load_digits_arrays loads scikit-learn's digits)")
+                             "(plasticore.tasks.datasets.load_digits_arrays loads scikit-learn's digits)")
         return digits_task(*digits_data, seed=seed, **kw)
     return TASKS[name](seed, **kw)

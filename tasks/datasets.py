@@ -1,7 +1,7 @@
-"""Data sets that ship with an installed package (no download), loaded for golden's tasks.
+"""Data sets that ship with an installed package (no download), loaded for the seed tasks.
 
-golden/ imports only numpy, so the scikit-learn loader lives here and hands plain arrays to
-``plasticore.tasks.digits_task``.
+The task generators (:mod:`plasticore.tasks.builtin`) use numpy only; this loader imports
+scikit-learn lazily and hands plain arrays to :func:`plasticore.tasks.digits_task`.
 """
 
 from __future__ import annotations

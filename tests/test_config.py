@@ -91,9 +91,9 @@ def test_accumulator_widths_cover_the_worst_case():
 
 def test_readout_width_defaults_to_w_bits_and_sets_its_accumulators():
     cfg = preset("small")
-    assert cfg.wout_bits is None and cfg.out_w_bits == cfg.fb_w_bits == cfg.w_bits
+    assert cfg.wout_bits is None and cfg.weight_bits["w_out"] == cfg.fb_w_bits == cfg.w_bits
     wide = cfg.replace(wout_bits=12, out_shift=2)
-    assert wide.out_w_bits == 12 and wide.out_acc_bits == 12 + 5  # n_rec 32
+    assert wide.weight_bits["w_out"] == 12 and wide.out_acc_bits == 12 + 5  # n_rec 32
     assert wide.fb_w_bits == 8 and wide.fb_acc_bits == 8 + wide.e_bits + 1  # random B stays w_bits
     sym = wide.replace(rule="eprop_symmetric")
     assert sym.fb_w_bits == 12 and sym.fb_acc_bits == 12 + sym.e_bits + 1  # B = Wout^T
@@ -142,3 +142,11 @@ def test_feedback_engines_default_to_the_weight_banks_and_can_be_fewer():
     assert cfg.replace(fb_banks=1).feedback_banks == 1
     assert cfg.replace(weight_banks=2).feedback_banks == 2
     assert cfg.replace(weight_banks=2, fb_banks=4).feedback_banks == 4
+
+
+def test_the_allowed_rules_are_the_registry_of_golden_rules():
+    from plasticore.golden.config import RULE_NAMES
+    from plasticore.golden.rules import RULES
+
+    assert RULE_NAMES == tuple(RULES) and all(name == rule.name for name, rule in RULES.items())
+    assert Config().rule == RULE_NAMES[0]

@@ -1,1 +1,1 @@
-"""Training loops: tasks through the golden chip model (on-chip rules, quantization-aware BPTT) and the shared optimizer."""
+"""Training loops: tasks through the golden chip model (on-chip rules, quantization-aware BPTT) and shared helpers."""

@@ -1,10 +1,11 @@
-"""BPTT for the Config network of :mod:`plasticore.golden.network` (float numerics), and its training loop.
+"""BPTT for the Config network of :mod:`plasticore.golden.network` (float numerics), and its loop.
 
-:mod:`plasticore.reference.bptt` differentiates plasticore.reference.eprop_model's NEST-unit network; ``plasticore train``
-trains and scores the Config network of :func:`plasticore.golden.network.tick`. The two are not the same
-dynamics (quantized decay factors ``alpha_q / 2**decay_bits``, ``w_shift`` / ``out_shift`` gains,
-zero reset, the refractory counter of the hardware), so this module runs BPTT directly on the
-equations of ``tick`` under :class:`~plasticore.golden.numerics.FloatNumerics` (no rounding, no saturation):
+:mod:`plasticore.reference.bptt` differentiates plasticore.reference.eprop_model's NEST-unit
+network; ``plasticore train`` trains and scores the Config network of
+:func:`plasticore.golden.network.tick`. The two are not the same dynamics (quantized decay
+factors ``alpha_q / 2**decay_bits``, ``w_shift`` / ``out_shift`` gains, zero reset, the
+refractory counter of the hardware), so this module runs BPTT directly on the equations of
+``tick`` under :class:`~plasticore.golden.numerics.FloatNumerics` (no rounding, no saturation):
 
     I(t)  = 2**w_shift (W_in x(t) + W_rec z(t-1))
     a(t)  = rho a(t-1) + adapt_inc z(t-1)                         (ALIF neurons; 0 for LIF)
@@ -36,8 +37,8 @@ Entry points: :func:`forward`, :func:`loss_and_gradients`, :func:`train_bptt` (t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -45,7 +46,10 @@ from plasticore.golden.config import Config
 from plasticore.golden.learning import pseudo_derivative
 from plasticore.golden.network import Weights, init_state, tick
 from plasticore.golden.numerics import FixedNumerics, FloatNumerics, signed_range
-from .train import task_targets
+from plasticore.reference.optimizers import Adam
+from plasticore.tasks import Task
+
+from .common import Progress, TaskSpec, task_targets
 
 __all__ = ["ConfigRun", "forward", "forward_fixed", "backward", "objective", "psi_scale", "loss_and_gradients",
            "quantize", "Adam", "BPTT_LR", "train_bptt"]
@@ -54,8 +58,8 @@ _FLOAT = FloatNumerics()
 _FIXED = FixedNumerics()
 
 #: Adam step size in weight LSBs at batch 1, every task; a batch of B samples steps sqrt(B)
-#: times as far (the gradient's noise falls as 1/sqrt(B)). Chosen on cue and digits (seed 1): at
-#: batch 1, 0.05 LSB gave the steadiest curves of 0.05 / 0.1 / 0.2 / 0.5 (0.5 did not learn cue).
+#: times as far (the gradient's noise falls as 1/sqrt(B)). Chosen on cue and digits as the
+#: step that gave the steadiest training curves.
 BPTT_LR = 0.05
 
 
@@ -71,7 +75,17 @@ def psi_scale(cfg: Config) -> float:
 
 @dataclass
 class ConfigRun:
-    """A forward run: every array ``(ticks, batch, n)``; ``psi = dz/du`` of each tick."""
+    """A forward run (:func:`forward` or :func:`forward_fixed`), as float64.
+
+    Parameters
+    ----------
+    x : ndarray, shape (ticks, batch, n_in)
+        Input spikes.
+    u, a, z, psi : ndarray, shape (ticks, batch, n_rec)
+        Soma, adaptation, spikes and ``psi = dz/du`` of each tick.
+    y, e : ndarray, shape (ticks, batch, n_out)
+        Readout and error (zero on ticks that are not valid).
+    """
 
     x: np.ndarray
     u: np.ndarray
@@ -255,37 +269,17 @@ def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bo
     return grads
 
 
-class Adam:
-    """Adam (Kingma & Ba) on a dict of arrays; ``lr`` in weight LSBs."""
-
-    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
-        self.m: dict[str, np.ndarray] = {}
-        self.v: dict[str, np.ndarray] = {}
-        self.t = 0
-
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        self.t += 1
-        out = {}
-        for k, g in grads.items():
-            m = self.m[k] = self.b1 * self.m.get(k, 0.0) + (1 - self.b1) * g
-            v = self.v[k] = self.b2 * self.v.get(k, 0.0) + (1 - self.b2) * g * g
-            mh = m / (1 - self.b1 ** self.t)
-            vh = v / (1 - self.b2 ** self.t)
-            out[k] = params[k] - self.lr * mh / (np.sqrt(vh) + self.eps)
-        return out
-
-
-def train_bptt(cfg: Config, w: Weights, task, spec, epochs: int, batch: int, rng: np.random.Generator,
-               progress: Callable[[Iterable, str, int], Iterable], evaluate_fn: Callable[[Weights], float],
+def train_bptt(cfg: Config, w: Weights, task: Task, spec: TaskSpec, epochs: int, batch: int,
+               rng: np.random.Generator, progress: Progress, evaluate_fn: Callable[[Weights], float],
                lr: float | None = None, numerics: str = "float") -> tuple[Weights, list[float]]:
     """Train ``w`` on ``task.train`` with BPTT + Adam; return the weights and the held-out curve.
 
     One Adam step per batch of ``batch`` samples (state reset per sample), samples in a fresh
     ``rng`` permutation every epoch; targets are ``spec.target_scale`` readout LSBs per unit.
     ``lr`` (default :data:`BPTT_LR` times ``sqrt(batch)``) halves every
-    ``spec.anneal_every`` epochs, as the hardware rules' learning-rate shifts grow by one. ``evaluate_fn(w)`` after each epoch
-    gives the curve. ``w_in``, ``w_rec``, ``w_out`` learn; feedback ``b_fb`` is unused.
+    ``spec.anneal_every`` epochs, as the hardware rules' learning-rate shifts grow by one.
+    ``evaluate_fn(w)`` after each epoch gives the curve. ``w_in``, ``w_rec``, ``w_out`` learn;
+    feedback ``b_fb`` is unused.
 
     ``numerics="fixed"``: quantization-aware training for the fixed-point network. Adam moves
     float shadow weights; every forward pass runs the hardware's integer tick

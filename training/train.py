@@ -14,16 +14,21 @@ learning off, after every epoch.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from plasticore.golden.config import Config
 from plasticore.golden.learning import LearnState, init_learning, init_traces, learn
 from plasticore.golden.network import Weights, init_state, init_weights, tick
-from plasticore.golden.numerics import Numerics, numerics as numerics_by_name
+from plasticore.golden.numerics import Numerics
+from plasticore.golden.numerics import numerics as numerics_by_name
+from plasticore.golden.rules import RULES
 from plasticore.tasks import Split, Task
+
+from .bptt_train import train_bptt
+from .common import Progress, TaskSpec, no_progress, task_targets
 
 __all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
            "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights",
@@ -32,21 +37,6 @@ __all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult"
 #: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config)
 TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
                "bptt": "eprop_random"}
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """How a task is trained by default."""
-
-    config: dict[str, Any]            # Config fields of the task's network
-    epochs: int
-    target_scale: int                 # readout LSBs that stand for a target of 1.0
-    init: dict[str, float] = field(default_factory=dict)  # init_weights scales
-    task_kw: dict[str, Any] = field(default_factory=dict)  # arguments of the task generator
-    batch_float: int = 1              # float-twin batch (fixed point is always batch 1)
-    #: every ``anneal_every`` epochs both learning-rate shifts grow by one (the host rewrites
-    #: lr_shift / out_lr_shift between epochs); None: constant learning rates
-    anneal_every: int | None = None
 
 
 _COMMON = dict(w_bits=8, u_bits=16, v_bits=16, y_bits=16, e_bits=16, trace_bits=8, decay_bits=8,
@@ -64,23 +54,20 @@ _MEMORY_DATA = dict(n_train=2000, n_test=512, rate=0.4)
 TASK_SPECS: dict[str, TaskSpec] = {
     # cue: 12-bit traces with trace_inc 256 (16x finer than _COMMON's 8 / 16; both shifts +4):
     # the truncating decay of an 8-bit trace shortens a lone spike's trace from ~55 ticks (exact
-    # decay, until below 1) to 16, which cost the fixed-point readout its credit (seed-2
-    # validation: 8 / 10 / 12 trace bits gave 0.859 / 0.904 / 0.914 fixed against 0.926 float).
+    # decay, until below 1) to 16, which costs the fixed-point readout its credit.
     # Input, recurrent and feedback weights 10 bits with w_shift 2, fb_shift +2, lr_shift -2 (the
     # readout stays 8 bits): the same real-valued network with 4x finer hidden weights, so each
-    # stochastically rounded +-1 step is 4x smaller, and lr_shift starts at 30, below the sround
-    # limit of 32, so it anneals 30 -> 32 as the 8-bit spec did 28 -> 30 (validation 0.930 against
-    # 0.914 with 8-bit hidden weights, 0.916 with 12; docs/results.md).
-    # 400 ALIF instead of _MEMORY's 200: the accuracy comes from the readout, and a linear probe
-    # of the untrained network's recall-window spike counts reaches 0.961 with 400 neurons
-    # against 0.926 with 200 (seed-2 validation: e-prop fixed 0.936 against 0.930)
+    # stochastically rounded +-1 step is 4x smaller; lr_shift starts at 30, below the sround
+    # limit of 32, so it can anneal 30 -> 32.
+    # 400 ALIF instead of _MEMORY's 200: the accuracy comes from the readout, and more neurons
+    # give it more separable recall-window activity (validation figures: docs/results.md)
     "cue": TaskSpec(
         config=dict(_MEMORY, name="cue", n_rec=400, n_alif=400, n_out=2, tau_a=300.0, trace_bits=12,
                     trace_inc=256, w_bits=10, wout_bits=8, w_shift=2, fb_shift=13, lr_shift=30, out_lr_shift=23),
         epochs=6, target_scale=1200, init=_MEMORY_INIT, task_kw=_MEMORY_DATA, anneal_every=2),
     # pattern: the readout scaled by 4 like xor's (target_scale 4000, fb_shift 12, out_scale 0.4
-    # instead of 1000 / 10 / 0.1): the same network with Wout spanning more of its 8 bits (seed-2
-    # validation, fixed: NMSE 0.106 against 0.130; float 0.096; docs/results.md)
+    # instead of 1000 / 10 / 0.1): the same network with Wout spanning more of its 8 bits
+    # (chosen on a seed-2 validation task, docs/results.md)
     "pattern": TaskSpec(
         config=dict(_COMMON, name="pattern", n_rec=64, n_alif=0, n_out=1, tau_m=10.0, tau_out=10.0,
                     tau_v=5.0, lr_shift=20, out_lr_shift=17, fb_shift=12),
@@ -116,8 +103,9 @@ def task_config(task: str, rule: str, n_in: int, base: Config | None = None,
                 spec: TaskSpec | None = None) -> Config:
     """The network a task trains by default under ``rule`` (a TRAIN_RULES name).
 
-    e-prop rules use the piecewise-linear pseudo-derivative, eRBP the boxcar. With ``base`` (a
-    user's config) only ``rule`` and ``n_in`` are set from the task; the rest is the user's.
+    The pseudo-derivative is the rule's published one (``RULES[...].pseudo_derivative``: e-prop
+    piecewise linear, eRBP boxcar; ``bptt`` e-prop's). With ``base`` (a user's config) only
+    ``rule`` and ``n_in`` are set from the task; the rest is the user's.
     ``spec`` replaces the task's default :class:`TaskSpec`.
     """
     if rule not in TRAIN_RULES:
@@ -125,8 +113,9 @@ def task_config(task: str, rule: str, n_in: int, base: Config | None = None,
     if base is not None:
         return base.replace(rule=TRAIN_RULES[rule], n_in=n_in)
     spec = spec or _spec(task)
-    pd = "boxcar" if rule == "erbp" else "piecewise_linear"
-    return Config(**spec.config, n_in=n_in, rule=TRAIN_RULES[rule], pseudo_derivative=pd)
+    golden_rule = RULES[TRAIN_RULES[rule]]
+    return Config(**spec.config, n_in=n_in, rule=golden_rule.name,
+                  pseudo_derivative=golden_rule.pseudo_derivative)
 
 
 def _spec(task: str) -> TaskSpec:
@@ -138,6 +127,32 @@ def _spec(task: str) -> TaskSpec:
 
 @dataclass
 class TrainResult:
+    """The outcome of :func:`train`.
+
+    Parameters
+    ----------
+    task, rule, numerics : str
+        What was trained: task name, :data:`TRAIN_RULES` name, ``"fixed"`` or ``"float"``.
+    metric : str
+        The task's metric (``"accuracy"`` or ``"nmse"``).
+    value : float
+        The held-out score after the last epoch.
+    curve : list of float
+        The held-out score after every epoch.
+    seconds : float
+        Wall-clock training time.
+    weights : Weights
+        The trained weights.
+    config : Config
+        The network that was trained.
+    train_y : ndarray, shape (epochs, samples, ticks, n_out), optional
+        With ``record=True``: the readout Y of every training sample as it was learned, in
+        training order (:func:`sample_orders`).
+    epoch_heldout : list of (ndarray, ndarray), optional
+        With ``record=True``: the held-out run behind each ``curve`` value, ``(y, z)`` as
+        :func:`heldout_run` returns them with ``spikes=True``.
+    """
+
     task: str
     rule: str
     numerics: str
@@ -147,11 +162,7 @@ class TrainResult:
     seconds: float
     weights: Weights
     config: Config
-    #: with ``record=True``: the readout Y of every training sample as it was learned,
-    #: ``(epochs, samples, ticks, n_out)`` in training order (:func:`sample_orders`)
     train_y: np.ndarray | None = None
-    #: with ``record=True``: the held-out run behind each ``curve`` value, ``(y, z)`` as
-    #: :func:`heldout_run` returns them with ``spikes=True``
     epoch_heldout: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -161,12 +172,6 @@ class TrainResult:
 
 
 # -- running and scoring ---------------------------------------------------------------------------
-
-def task_targets(split: Split, scale: int, num: Numerics) -> np.ndarray:
-    """Targets in readout LSBs: rounded to integers (the hardware's y* is an integer)."""
-    return np.rint(split.target * scale).astype(num.dtype)
-
-
 
 def sample_orders(seed: int, n_samples: int, epochs: int) -> list[np.ndarray]:
     """The order of the training samples in each epoch: one permutation per epoch from ``seed``
@@ -227,14 +232,6 @@ def evaluate(cfg: Config, num: Numerics, w: Weights, task: Task, scale: int) -> 
 
 # -- training --------------------------------------------------------------------------------------
 
-Progress = Callable[[Iterable, str, int], Iterable]
-
-
-def no_progress(it: Iterable, desc: str, total: int) -> Iterable:
-    """A :data:`Progress` that shows nothing."""
-    return it
-
-
 def _train_epoch_rule(cfg: Config, num: Numerics, w: Weights, ls, split: Split, scale: int, batch: int,
                       order: np.ndarray, progress: Progress, desc: str, record: np.ndarray | None = None):
     """One pass of the hardware-form rule over ``split`` in ``order``; state resets per sample.
@@ -290,8 +287,9 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
     train_y = None
     epoch_heldout: list[tuple[np.ndarray, np.ndarray]] = []
     if rule == "bptt":
-        trainer = _bptt_trainer()
-        w, curve = trainer(cfg, w, task, spec, epochs, batch, np.random.default_rng(seed), progress,
+        # BPTT directly on the Config network of golden's tick (plasticore.reference.bptt
+        # differentiates the NEST-unit network, a different dynamics), Adam in weight LSBs
+        w, curve = train_bptt(cfg, w, task, spec, epochs, batch, np.random.default_rng(seed), progress,
                            lambda w_: evaluate(cfg, num, w_, task, spec.target_scale), numerics=numerics)
     else:
         ls = init_learning(cfg, num, 1)
@@ -321,15 +319,3 @@ def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
     k = epoch // spec.anneal_every
     return cfg.replace(lr_shift=min(32, cfg.lr_shift + k), out_lr_shift=min(32, cfg.out_lr_shift + k))
 
-
-def _bptt_trainer():
-    """The BPTT trainer: :func:`plasticore.training.bptt_train.train_bptt`.
-
-    BPTT with the config's pseudo-derivative, run directly on the Config network of
-    :func:`plasticore.golden.network.tick` (plasticore.reference.bptt's reference differentiates plasticore.reference.eprop_model's
-    NEST-unit network, which is a different dynamics), Adam in weight LSBs. Float numerics
-    train the float network; fixed numerics train the integer weights of the fixed-point
-    network (quantization-aware, offline on the host).
-    """
-    from .bptt_train import train_bptt
-    return train_bptt

@@ -1,0 +1,62 @@
+"""What both trainers share (:mod:`~plasticore.training.train`, :mod:`~plasticore.training.bptt_train`):
+the task spec, targets in readout LSBs and the progress hook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from plasticore.golden.numerics import Numerics
+from plasticore.tasks import Split
+
+__all__ = ["TaskSpec", "task_targets", "Progress", "no_progress"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How a task is trained by default.
+
+    Parameters
+    ----------
+    config : dict
+        ``Config`` fields of the task's network.
+    epochs : int
+        Training epochs.
+    target_scale : int
+        Readout LSBs that stand for a target of 1.0.
+    init : dict
+        Scales of :func:`plasticore.golden.network.init_weights`.
+    task_kw : dict
+        Arguments of the task generator.
+    batch_float : int
+        Float-twin batch (fixed point is always batch 1).
+    anneal_every : int or None
+        Every ``anneal_every`` epochs both learning-rate shifts grow by one (the host rewrites
+        ``lr_shift`` / ``out_lr_shift`` between epochs; BPTT halves its step size); None:
+        constant learning rates.
+    """
+
+    config: dict[str, Any]
+    epochs: int
+    target_scale: int
+    init: dict[str, float] = field(default_factory=dict)
+    task_kw: dict[str, Any] = field(default_factory=dict)
+    batch_float: int = 1
+    anneal_every: int | None = None
+
+
+def task_targets(split: Split, scale: int, num: Numerics) -> np.ndarray:
+    """Targets in readout LSBs: rounded to integers (the hardware's y* is an integer)."""
+    return np.rint(split.target * scale).astype(num.dtype)
+
+
+#: ``progress(iterable, description, total)``: wraps a loop to show its progress (e.g. tqdm)
+Progress = Callable[[Iterable, str, int], Iterable]
+
+
+def no_progress(it: Iterable, desc: str, total: int) -> Iterable:
+    """A :data:`Progress` that shows nothing."""
+    return it
