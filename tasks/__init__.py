@@ -1,6 +1,50 @@
-"""Seeded tasks: procedural spike-train data sets and the loader of a shipped one (scikit-learn only for digits)."""
+"""Seeded tasks: procedural spike-train data sets and the loader of a shipped one (scikit-learn only for digits).
 
-from .builtin import TASKS, Split, Task, cue_task, digits_task, make_task, pattern_task, store_recall_task, xor_task
+One module per task, each a function ``(seed, ...) -> Task`` registered in :data:`TASKS`:
+
+* ``cue`` (:mod:`.cue`): evidence accumulation; answer the side that had more cues.
+* ``pattern`` (:mod:`.pattern`): sine-wave pattern generation from time-coded inputs.
+* ``store-recall`` (:mod:`.store_recall`): recall the bit shown with the store cue.
+* ``xor`` (:mod:`.xor`): delayed-memory XOR of two pulses.
+* ``digits`` (:mod:`.digits`): 8x8 handwritten digits rate-coded as Poisson spike trains.
+
+:class:`Split`, :class:`Task` and the shared helpers are in :mod:`.base`; shipped data sets
+are loaded in :mod:`.datasets`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .base import Split, Task
+from .cue import cue_task
+from .digits import digits_task
+from .pattern import pattern_task
+from .store_recall import store_recall_task
+from .xor import xor_task
 
 __all__ = ["Split", "Task", "TASKS", "make_task", "cue_task", "pattern_task", "store_recall_task",
            "xor_task", "digits_task"]
+
+
+TASKS: dict[str, Callable[..., Task]] = {
+    "cue": cue_task,
+    "pattern": pattern_task,
+    "store-recall": store_recall_task,
+    "xor": xor_task,
+    "digits": digits_task,
+}
+
+
+def make_task(name: str, seed: int, digits_data: tuple[np.ndarray, np.ndarray] | None = None, **kw) -> Task:
+    """The task ``name`` from ``seed``; ``digits`` needs ``digits_data=(images, labels)``."""
+    if name not in TASKS:
+        raise ValueError(f"task: {name!r} is not one of {', '.join(TASKS)}")
+    if name == "digits":
+        if digits_data is None:
+            raise ValueError("task digits: pass digits_data=(images, labels) "
+                             "(plasticore.tasks.datasets.load_digits_arrays loads scikit-learn's digits)")
+        return digits_task(*digits_data, seed=seed, **kw)
+    return TASKS[name](seed, **kw)

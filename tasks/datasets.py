@@ -1,7 +1,7 @@
 """Data sets that ship with an installed package (no download), loaded for the seed tasks.
 
-The task generators (:mod:`plasticore.tasks.builtin`) use numpy only; this loader imports
-scikit-learn lazily and hands plain arrays to :func:`plasticore.tasks.digits_task`.
+The task generators (one module per task in :mod:`plasticore.tasks`) use numpy only; this
+loader imports scikit-learn lazily and hands plain arrays to :func:`plasticore.tasks.digits_task`.
 """
 
 from __future__ import annotations
