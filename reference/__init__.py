@@ -1,1 +1,4 @@
-"""Float algorithms as published (e-prop as in NEST, BPTT, their optimizers): what the chip is measured against."""
+"""Float algorithms as published (e-prop as in NEST, BPTT, their optimizers): what the chip is measured against.
+
+deep_r: DEEP R rewiring as the official LSNN code applies it.
+"""
