@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from plasticore.contract.protocol_spec import CRC_INIT, crc16_update
 
-__all__ = ["crc16_next", "CRC16"]
+__all__ = ["crc16_next", "CRC16", "CRCPort"]
 
 
 def _taps() -> list[list[int]]:
@@ -41,8 +41,50 @@ def crc16_next(crc: Value, byte: Value) -> Value:
                  for taps in _TAPS))
 
 
+class CRCPort(wiring.Signature):
+    """Signature of one user of a shared :class:`CRC16`, from the user's side.
+
+    Members
+    -------
+    clear : :py:`Out(1)`
+        Load ``CRC_INIT`` (wins over ``en``).
+    en : :py:`Out(1)`
+        Take ``data`` in.
+    data : :py:`Out(8)`
+        The byte to take in.
+    crc : :py:`In(16)`
+        The CRC register.
+    next : :py:`In(16)`
+        The value the register takes with ``en``: :func:`crc16_next` of ``crc`` and ``data``.
+    """
+
+    def __init__(self):
+        super().__init__({
+            "clear": Out(1),
+            "en": Out(1),
+            "data": Out(8),
+            "crc": In(16),
+            "next": In(16),
+        })
+
+
 class CRC16(wiring.Component):
-    """A CRC register: ``clear`` loads CRC_INIT, ``en`` takes ``data`` in (clear wins)."""
+    """A CRC-16/CCITT-FALSE register that takes one byte per cycle.
+
+    Members
+    -------
+    clear : :py:`In(1)`
+        Load ``CRC_INIT`` (wins over ``en``).
+    en : :py:`In(1)`
+        Take ``data`` in.
+    data : :py:`In(8)`
+        The byte to take in.
+    crc : :py:`Out(16, init=CRC_INIT)`
+        The CRC register. After a message followed by its CRC (high byte first) it reads zero.
+    next : :py:`Out(16)`
+        The value ``crc`` takes with ``en``: the residue check of a receiver compares it with
+        zero while the last CRC byte arrives.
+    """
 
     def __init__(self):
         super().__init__({
@@ -50,12 +92,14 @@ class CRC16(wiring.Component):
             "en": In(1),
             "data": In(8),
             "crc": Out(16, init=CRC_INIT),
+            "next": Out(16),
         })
 
     def elaborate(self, platform):
         m = Module()
+        m.d.comb += self.next.eq(crc16_next(self.crc, self.data))
         with m.If(self.clear):
             m.d.sync += self.crc.eq(CRC_INIT)
         with m.Elif(self.en):
-            m.d.sync += self.crc.eq(crc16_next(self.crc, self.data))
+            m.d.sync += self.crc.eq(self.next)
         return m

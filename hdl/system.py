@@ -12,12 +12,12 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from plasticore.contract.cycles import default_watchdog
+from plasticore.contract.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 from plasticore.golden.config import Config
 
 from .core import Core
-from plasticore.contract.cycles import default_watchdog
 from .protocol import ProtocolEngine
-from plasticore.contract.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 
 __all__ = ["System", "default_watchdog", "DEFAULT_FRAME_TIMEOUT"]
 
@@ -27,8 +27,40 @@ __all__ = ["System", "default_watchdog", "DEFAULT_FRAME_TIMEOUT"]
 DEFAULT_FRAME_TIMEOUT = 1024
 
 
-
 class System(wiring.Component):
+    """The core behind its protocol engine: requests in on ``rx``, replies out on ``tx``.
+
+    Parameters
+    ----------
+    cfg : :class:`~plasticore.golden.config.Config`
+        The core's configuration.
+    window : :class:`int`
+        Ticks of the run window (the depth of the tick buffers).
+    max_payload : :class:`int`
+        Largest payload of a frame.
+    frame_timeout : :class:`int`
+        Initial value of register FRAME_TIMEOUT, in cycles.
+    watchdog : :class:`int` or :py:`None`
+        Initial value of register WATCHDOG, in cycles; :py:`None` for
+        :func:`~plasticore.contract.cycles.default_watchdog` of ``cfg``.
+
+    Attributes
+    ----------
+    map : :class:`~plasticore.contract.system_map.SystemMap`
+        The address space.
+
+    Members
+    -------
+    rx : :py:`In(stream.Signature(8))`
+        Request bytes.
+    tx : :py:`Out(stream.Signature(8))`
+        Reply bytes.
+    idle : :py:`Out(1)`
+        The engine waits for a frame and has nothing left to send.
+    clock : :py:`Out(32)`
+        Register CLOCK: cycles since reset (a board blinks a LED with it).
+    """
+
     def __init__(self, cfg: Config, window: int = DEFAULT_WINDOW, max_payload: int = DEFAULT_MAX_PAYLOAD,
                  frame_timeout: int = DEFAULT_FRAME_TIMEOUT, watchdog: int | None = None):
         self.cfg = cfg
@@ -38,8 +70,8 @@ class System(wiring.Component):
         super().__init__({
             "rx": In(stream.Signature(8)),
             "tx": Out(stream.Signature(8)),
-            "idle": Out(1),   # the engine waits for a frame and has nothing left to send
-            "clock": Out(32),  # register CLOCK: cycles since reset (a board blinks a LED with it)
+            "idle": Out(1),
+            "clock": Out(32),
         })
 
     def elaborate(self, platform):

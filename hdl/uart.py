@@ -51,7 +51,23 @@ def frame_timeout_cycles(clk_hz: float, baud: int, seconds: float = 0.05) -> int
 
 
 class UARTTx(wiring.Component):
-    """Bytes from ``data`` out on ``tx``: start bit, 8 data bits LSB first, stop bit."""
+    """UART transmitter: bytes from ``data`` out on ``tx``.
+
+    Each byte is sent as a start bit, 8 data bits LSB first and a stop bit; ``data.ready``
+    is high while the line is idle.
+
+    Parameters
+    ----------
+    divisor : :class:`int`
+        Clock cycles per bit (at least ``MIN_DIVISOR``; see :func:`divisor_for`).
+
+    Members
+    -------
+    data : :py:`In(stream.Signature(8))`
+        Bytes to send.
+    tx : :py:`Out(1, init=1)`
+        The serial line (high when idle).
+    """
 
     def __init__(self, divisor: int):
         if divisor < MIN_DIVISOR:
@@ -81,7 +97,27 @@ class UARTTx(wiring.Component):
 
 
 class UARTRx(wiring.Component):
-    """Bytes from the ``rx`` pin onto ``data``; ``frame_error`` and ``overrun`` pulse."""
+    """UART receiver: bytes from the ``rx`` line onto ``data``.
+
+    It cannot stall the line: a byte that arrives while the previous one has not been taken
+    is dropped (``overrun`` pulses); a low stop bit drops the byte (``frame_error`` pulses).
+
+    Parameters
+    ----------
+    divisor : :class:`int`
+        Clock cycles per bit (at least ``MIN_DIVISOR``; see :func:`divisor_for`).
+
+    Members
+    -------
+    rx : :py:`In(1, init=1)`
+        The serial line (asynchronous: synchronized with two flip-flops).
+    data : :py:`Out(stream.Signature(8))`
+        Bytes received.
+    frame_error : :py:`Out(1)`
+        Pulse: a byte had a low stop bit.
+    overrun : :py:`Out(1)`
+        Pulse: a byte was dropped because the previous one was not taken.
+    """
 
     def __init__(self, divisor: int):
         if divisor < MIN_DIVISOR:
@@ -149,9 +185,32 @@ class UARTRx(wiring.Component):
 
 
 class UART(wiring.Component):
-    """Pins ``rx_pin``/``tx_pin``; streams ``rx`` (bytes received) and ``tx`` (bytes to send).
+    """A UART (8N1) between two serial pins and two byte streams.
 
     A board top connects ``rx`` to ``System.rx`` and ``System.tx`` to ``tx``.
+
+    Parameters
+    ----------
+    divisor : :class:`int`
+        Clock cycles per bit (at least ``MIN_DIVISOR``; see :func:`divisor_for`).
+    rx_fifo_depth : :class:`int`
+        Depth of a FIFO after the receiver, for hosts that do not wait for the reply; 0 for
+        none.
+
+    Members
+    -------
+    rx_pin : :py:`In(1, init=1)`
+        The receive pin.
+    tx_pin : :py:`Out(1, init=1)`
+        The transmit pin.
+    rx : :py:`Out(stream.Signature(8))`
+        Bytes received.
+    tx : :py:`In(stream.Signature(8))`
+        Bytes to send.
+    frame_error : :py:`Out(1)`
+        Pulse: a received byte had a low stop bit.
+    overrun : :py:`Out(1)`
+        Pulse: a received byte was dropped.
     """
 
     def __init__(self, divisor: int, rx_fifo_depth: int = 0):
