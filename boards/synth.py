@@ -71,6 +71,29 @@ def yowasp_environment(build_dir: Path | None = None) -> dict[str, str]:
 
 @dataclass
 class SynthResult:
+    """The outcome of synthesis, place and route for one board and configuration.
+
+    Attributes
+    ----------
+    board : str
+        Board name.
+    config : str
+        Configuration name.
+    clock_mhz : float
+        The clock the design is constrained to.
+    fmax_mhz : float or None
+        The Fmax nextpnr reports (None if it did not get that far).
+    resources : dict of str to list of int
+        ``[used, available]`` per resource.
+    bitstream : str or None
+        The bitstream's path, if one was made.
+    seconds : float
+        Wall-clock time of the run.
+    log : str or None
+        The tools' log (of a failed run).
+    seed : int or None
+        nextpnr's placement seed (None: its default).
+    """
     board: str
     config: str
     clock_mhz: float

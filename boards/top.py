@@ -26,6 +26,26 @@ BAUD = 1_000_000
 
 
 class BoardTop(Elaboratable):
+    """The top of a board's design: PLL, UART on the serial pins, the system and LEDs.
+
+    Parameters
+    ----------
+    cfg : :class:`~plasticore.golden.config.Config`
+        The core's configuration.
+    board : :class:`~plasticore.boards.platforms.Board`
+        The board.
+    clock_hz : float, optional
+        Clock of the core (default: the board's ``default_clock_hz``); without a PLL if it is
+        the input clock.
+
+    Attributes
+    ----------
+    clock_hz : float
+        The clock the core gets (the PLL's actual output).
+    pll : PLL parameters or None
+        The PLL's settings, None without a PLL.
+    """
+
     def __init__(self, cfg: Config, board, clock_hz: float | None = None):
         self.cfg = cfg
         self.board = board

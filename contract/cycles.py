@@ -65,7 +65,7 @@ def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int 
     last_accept = None
     start = 0
     for c in range(n_chunks):
-        end = np.searchsorted(set_bits, (c + 1) * chunk)
+        end = int(np.searchsorted(set_bits, (c + 1) * chunk))
         for _ in range(end - start):   # the chunk's indices, lowest first
             accept = max(t, ready)
             ready = accept + words_per_row
@@ -86,6 +86,25 @@ def _bank_cycles(rows: np.ndarray, bank: int, banks: int, words_per_row: int, st
 
 @dataclass(frozen=True)
 class Breakdown:
+    """The cycles of one tick, phase by phase.
+
+    Attributes
+    ----------
+    accumulate : int
+        Scanning the input and recurrent spikes and accumulating their weight rows.
+    neuron : int
+        Updating the neurons.
+    readout : int
+        Updating the readout.
+    output : int
+        Producing the outputs.
+    learn_w : int
+        Learning the input and recurrent weights.
+    learn_out : int
+        Learning the output weights.
+    finish : int
+        The last cycle.
+    """
     accumulate: int
     neuron: int
     readout: int
@@ -130,9 +149,11 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     output_phase = g.words_out + 1 + stages
     learn_w = learn_out = 0
     if learn_rows is not None:
+        if cfg.learn_readout and learn_out_rows is None:
+            raise ValueError("learn_out_rows: needed with learn_rows when the readout learns")
         pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec, stages) for bank in range(K)]
         readout_pair = (scan_and_accumulate_cycles(learn_out_rows, g.words_out, stages=stages)
-                        if cfg.learn_readout else 0)
+                        if cfg.learn_readout and learn_out_rows is not None else 0)
         # the hidden pairs start with READOUT and have had its cycles and OUTPUT's
         head_start = readout_phase + output_phase
         hidden = max(max(pairs) - head_start, 0)
@@ -155,7 +176,9 @@ def default_watchdog(cfg: Config) -> int:
     """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows (every
     input, neuron and error active, learning every row) plus a margin: a safety net against a
     core that never finishes, far from any real tick."""
-    ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
+    def ones(n: int) -> np.ndarray:
+        return np.ones(n, dtype=np.int64)
+
     worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec),
                         learn_rows=ones(cfg.n_in + cfg.n_rec), learn_out_rows=ones(cfg.n_rec)).total
     return 4 * worst + 4096

@@ -61,6 +61,21 @@ def run_args(start: int, count: int, flags: int = 0) -> bytes:
 
 @dataclass(frozen=True)
 class Reply:
+    """A decoded reply frame.
+
+    Attributes
+    ----------
+    cmd : int
+        Command echoed.
+    tag : int
+        Tag echoed.
+    status : int
+        Reply status (:class:`~plasticore.contract.protocol_spec.Status`).
+    payload : bytes
+        Payload.
+    crc_ok : bool
+        The frame's CRC matched.
+    """
     cmd: int
     tag: int
     status: int
@@ -92,13 +107,13 @@ class ReplyDecoder:
     ``crc_ok`` False, so that the caller can tell line noise from a device error.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._buf = bytearray()
         self.discarded = 0
 
     def feed(self, data: bytes) -> list[Reply]:
         self._buf += data
-        out = []
+        out: list[Reply] = []
         while True:
             start = self._buf.find(SYNC_REPLY)
             if start < 0:

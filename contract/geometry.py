@@ -99,11 +99,11 @@ class Geometry:
     @cached_property
     def regions(self) -> dict[str, Region]:
         c, P = self.cfg, self.lanes
-        specs = [
+        specs: list[tuple[str, int, int, int, bool]] = [
             # name,    depth,                      lanes, bits,        signed
             ("w_in", c.n_in * self.words_rec, P, c.w_bits, True),
             ("w_rec", c.n_rec * self.words_rec, P, c.w_bits, True),
-            ("w_out", c.n_rec * self.words_out, P, c.out_w_bits, True),
+            ("w_out", c.n_rec * self.words_out, P, c.weight_bits["w_out"], True),
             ("b_fb", P * self.fb_bank_stride, P, c.fb_w_bits, True),
             ("u", self.words_rec, P, c.u_bits, True),
             ("a", self.words_rec, P, c.a_bits, False),
@@ -117,7 +117,8 @@ class Geometry:
             ("xbar", self.words_in, P, c.trace_bits, False),
             ("zbar", self.words_rec, P, c.trace_bits, False),
         ]
-        return {name: Region(name, i, *rest) for i, (name, *rest) in enumerate(specs)}
+        return {name: Region(name, i, depth, lanes, bits, signed)
+                for i, (name, depth, lanes, bits, signed) in enumerate(specs)}
 
     @property
     def bus_data_bits(self) -> int:

@@ -27,6 +27,8 @@ import json
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
+from collections.abc import Iterable
+from typing import Any, SupportsInt
 
 from plasticore.golden.config import Config
 
@@ -66,7 +68,7 @@ class MapRegion:
         return -(-self.word_bits // 8)
 
     # words <-> bytes on the wire: each word little-endian in bytes_per_word bytes -------------
-    def words_to_bytes(self, words) -> bytes:
+    def words_to_bytes(self, words: Iterable[SupportsInt]) -> bytes:
         bpw, top = self.bytes_per_word, 1 << self.word_bits
         out = bytearray()
         for w in words:
@@ -138,7 +140,7 @@ class SystemMap:
         return max(1, max(r.depth for r in self.regions.values()).bit_length())
 
     # identity -------------------------------------------------------------------------------
-    def descriptor(self) -> dict:
+    def descriptor(self) -> dict[str, Any]:
         """Everything the host must agree on with the device (the config's name excluded)."""
         cfg = {k: v for k, v in self.cfg.to_dict().items() if k != "name"}
         return {

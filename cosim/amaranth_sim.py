@@ -21,6 +21,16 @@ __all__ = ["AmaranthPort", "lockstep_amaranth", "run_simulation"]
 
 
 class AmaranthPort:
+    """A :class:`~plasticore.cosim.driver.BusPort` on the core under Amaranth's simulator.
+
+    Parameters
+    ----------
+    ctx : :class:`amaranth.sim.SimulatorContext`
+        The testbench's context.
+    core : :class:`~plasticore.hdl.core.Core`
+        The core simulated.
+    """
+
     def __init__(self, ctx, core: Core):
         self.ctx = ctx
         self.core = core

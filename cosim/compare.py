@@ -18,6 +18,7 @@ from plasticore.golden import FixedNumerics, init_state, tick as golden_tick
 from plasticore.golden.config import Config
 from plasticore.golden.learning import init_learning, learn as golden_learn, presynaptic_factors, update_traces
 from plasticore.golden.network import Weights
+from plasticore.golden.rules import RULES
 from plasticore.contract.cycles import tick_cycles
 
 from .driver import CoreDriver
@@ -31,6 +32,21 @@ WEIGHTS = ("w_in", "w_rec", "w_out", "b_fb")
 
 @dataclass
 class Mismatch:
+    """One difference between the RTL and the golden model.
+
+    Attributes
+    ----------
+    tick : int
+        Tick of the difference.
+    state : str
+        What differs: a state (``STATES``), a weight matrix (``WEIGHTS``) or ``"cycles"``.
+    index : int
+        Element of it (flat index for weights).
+    rtl : int
+        The RTL's value.
+    golden : int
+        The golden model's (or the cycle model's) value.
+    """
     tick: int
     state: str
     index: int
@@ -48,6 +64,27 @@ class Mismatch:
 
 @dataclass
 class LockstepReport:
+    """What a lockstep run of the RTL against the golden model found.
+
+    Attributes
+    ----------
+    ticks : int
+        Ticks compared.
+    mismatches : int
+        Differences found (tick, state, element), weights and cycle counts included.
+    first : Mismatch or None
+        The first difference.
+    cycles : list of int
+        Cycles of each tick, as the RTL counted them.
+    predicted_cycles : list of int
+        Cycles of each tick, as the cycle model predicts them.
+    learn_cycles : list of int
+        The learning phases' share of each tick.
+    weight_checks : int
+        Times the weights were compared.
+    spikes : int
+        Spikes of the run.
+    """
     ticks: int = 0
     mismatches: int = 0            # (tick, state, element) differences, weights and cycles included
     first: Mismatch | None = None
@@ -105,7 +142,7 @@ async def lockstep(cfg: Config, driver: CoreDriver, w: Weights, x_seq: np.ndarra
     s = init_state(cfg, fx, 1)
     ls = init_learning(cfg, fx, 1)
     w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS))
-    if cfg.rule == "eprop_symmetric":
+    if RULES[cfg.rule].symmetric_feedback:
         w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())  # B is Wout^T, kept so by both
     await driver.load_weights(w)
     report = LockstepReport()
@@ -125,7 +162,7 @@ async def lockstep(cfg: Config, driver: CoreDriver, w: Weights, x_seq: np.ndarra
             learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
             learn_out_rows = new_traces.z_bar[0] != 0
         w, ls, _ = golden_learn(cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls)
-        if cfg.rule == "eprop_symmetric":
+        if RULES[cfg.rule].symmetric_feedback:
             w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())
         predicted = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows)
 

@@ -26,6 +26,8 @@ __all__ = ["BusPort", "CoreDriver"]
 
 
 class BusPort(Protocol):
+    """What :class:`CoreDriver` needs of a simulator: the core's bus and tick controls."""
+
     async def write(self, addr: int, data: int) -> None: ...
     async def read(self, addr: int) -> int: ...
     async def run_tick(self, valid: bool, learn: bool = False) -> None: ...
@@ -33,6 +35,16 @@ class BusPort(Protocol):
 
 
 class CoreDriver:
+    """Loads, runs and reads the core over its bus, in terms of golden-model objects.
+
+    Parameters
+    ----------
+    geometry : :class:`~plasticore.contract.geometry.Geometry`
+        The core's memories and how golden values pack into their words.
+    port : :class:`BusPort`
+        The simulator's access to the bus and tick controls.
+    """
+
     def __init__(self, geometry: Geometry, port: BusPort):
         self.g = geometry
         self.cfg = geometry.cfg

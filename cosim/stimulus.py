@@ -131,6 +131,19 @@ def config_by_name(name: str, seed: int = 1) -> Config:
 
 @dataclass
 class Stimulus:
+    """Random weights and inputs for a co-simulation run.
+
+    Attributes
+    ----------
+    weights : :class:`~plasticore.golden.Weights`
+        Initial weights.
+    x : numpy.ndarray
+        Input spikes, ``(ticks, n_in)`` of 0/1.
+    targets : numpy.ndarray
+        Targets, ``(ticks, n_out)``.
+    valid : numpy.ndarray
+        Whether each tick's target is valid, ``(ticks,)`` of bool.
+    """
     weights: Weights
     x: np.ndarray        # (ticks, n_in) 0/1
     targets: np.ndarray  # (ticks, n_out)

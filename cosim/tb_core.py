@@ -30,6 +30,22 @@ from plasticore.cosim.driver import CoreDriver
 
 
 class CocotbPort:
+    """A :class:`~plasticore.cosim.driver.BusPort` on the core under cocotb (Verilator).
+
+    Inputs change at the falling edge of the clock, so that the core samples them at the
+    next rising edge.
+
+    Parameters
+    ----------
+    dut : cocotb handle
+        The simulated core's top level.
+
+    Attributes
+    ----------
+    sim_cycles : int
+        Clock cycles the port has waited.
+    """
+
     def __init__(self, dut):
         self.dut = dut
         self.falling = FallingEdge(dut.clk)

@@ -25,6 +25,19 @@ DEFAULT_RATE = 0.05
 
 @dataclass(frozen=True)
 class ActivityCycles:
+    """Mean RTL cycles per tick at one input activity.
+
+    Attributes
+    ----------
+    rate : float
+        Input activity (spikes per input per tick).
+    ticks : int
+        Ticks measured.
+    infer_mean : float
+        Mean cycles of a tick without learning (no valid target).
+    learn_mean : float
+        Mean cycles of a tick with a valid target and learning on.
+    """
     rate: float
     ticks: int
     infer_mean: float      # a tick without learning (no valid target)

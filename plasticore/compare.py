@@ -116,6 +116,31 @@ class Way:
 
 @dataclass
 class Comparison:
+    """A task learned three ways (float, fixed point, RTL) and how they compare.
+
+    Attributes
+    ----------
+    task : :class:`~plasticore.tasks.Task`
+        The task.
+    spec : TaskSpec
+        Its specification.
+    cfg : :class:`~plasticore.golden.config.Config`
+        The core's configuration.
+    rule : str
+        The learning rule.
+    seed : int
+        Seed of the run.
+    epochs : int
+        Epochs trained.
+    ways : dict of str to Way
+        The result of each way.
+    equality : dict of str to bool
+        What was checked between RTL and fixed point.
+    orders : list of numpy.ndarray
+        The training samples of each epoch, in the order all three learned them.
+    build_seconds : float
+        Time to build the simulated chip (Verilator; cached after once).
+    """
     task: Task
     spec: TaskSpec
     cfg: Config
