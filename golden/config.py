@@ -381,12 +381,6 @@ class Config:
         return MappingProxyType({"w_in": self.w_bits, "w_rec": self.w_bits, "w_out": w_out, "b_fb": b_fb})
 
     @cached_property
-    def out_w_bits(self) -> int:
-        """Deprecated alias of ``weight_bits["w_out"]``, kept only while ``hdl/core.py`` still
-        reads it (it is being refactored elsewhere); delete once it reads ``weight_bits``."""
-        return self.weight_bits["w_out"]
-
-    @cached_property
     def fb_w_bits(self) -> int:
         """Width of the feedback weights B: ``weight_bits["b_fb"]``."""
         return self.weight_bits["b_fb"]

@@ -24,6 +24,43 @@ __all__ = ["RowAccumulator"]
 
 
 class RowAccumulator(wiring.Component):
+    """Adds weight rows, one word per cycle, into an accumulator memory.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    words_per_row : int
+        Words of a row (and of the accumulator).
+    lanes : int
+        Lanes of a word.
+    weight_bits : int
+        Width of a weight lane.
+    acc_bits : int
+        Width of an accumulator lane.
+    factor_bits : int or None
+        Width of the signed factor each row is multiplied by, or None to add rows unscaled.
+
+    Members
+    -------
+    rows : In(stream.Signature(row or StructLayout({"row", "factor"})))
+        The rows to add (with their factors when ``factor_bits`` is given).
+    busy : Out(1)
+        A row is being added.
+    rd_en : Out(1)
+        A weight word is read this cycle.
+    rd_row, rd_word : Out(range(n_rows)), Out(range(words_per_row))
+        The weight word read (the owner maps it to a memory and an address).
+    w_data : In(ArrayLayout(signed(weight_bits), lanes))
+        The weight word read the cycle before.
+    acc_rd_addr : Out(range(words_per_row))
+        The accumulator word read.
+    acc_rd_data : In(ArrayLayout(signed(acc_bits), lanes))
+        The accumulator word read the cycle before.
+    acc_wr_en, acc_wr_addr, acc_wr_data : Out(1), Out(range(words_per_row)), Out(...)
+        Write-back of the accumulator word with the weight word added.
+    """
+
     def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
                  acc_bits: int, factor_bits: int | None = None):
         self.n_rows = n_rows

@@ -20,7 +20,28 @@ __all__ = ["MemoryBus", "TickControl"]
 
 
 class MemoryBus(wiring.Signature):
-    """Host-to-core memory access (from the host's side: it drives addr, wdata, we, re)."""
+    """Host-to-core memory access (from the host's side: it drives addr, wdata, we, re).
+
+    Parameters
+    ----------
+    geometry : Geometry
+        The core's memory map (address and data widths).
+
+    Members
+    -------
+    addr : Out(bus_addr_bits)
+        ``region << word_addr_bits | word``.
+    wdata : Out(bus_data_bits)
+        The word to write.
+    we : Out(1)
+        Write ``wdata`` at ``addr`` (at the end of the cycle).
+    re : Out(1)
+        Read at ``addr``.
+    rdata : In(bus_data_bits)
+        The word read, with ``rvalid``.
+    rvalid : In(1)
+        ``rdata`` answers the read of the cycle before.
+    """
 
     def __init__(self, geometry: Geometry):
         self.geometry = geometry
@@ -41,7 +62,29 @@ class MemoryBus(wiring.Signature):
 
 
 class TickControl(wiring.Signature):
-    """Run one tick and observe it (from the host's side)."""
+    """Run one tick and observe it (from the host's side).
+
+    Parameters
+    ----------
+    None.
+
+    Members
+    -------
+    start : Out(1)
+        Pulse: run one tick (ignored while busy).
+    valid : Out(1)
+        The targets of this tick are valid (sampled with ``start``).
+    learn : Out(1)
+        Update weights on this tick if its target is valid (sampled with ``start``).
+    busy : In(1)
+        A tick is running.
+    done : In(1)
+        One-cycle pulse when the tick has finished.
+    cycles : In(32)
+        Cycles the last tick took, ``start`` to ``done``.
+    ticks : In(32)
+        Ticks run since reset.
+    """
 
     def __init__(self):
         super().__init__({

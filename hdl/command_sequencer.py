@@ -164,9 +164,9 @@ class CommandSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        smap, g = self.map, self.map.geometry
+        smap, geom = self.map, self.map.geometry
         regions = sorted(smap.regions.values(), key=lambda r: r.index)
-        by_name, core = smap.regions, g.regions
+        by_name, core = smap.regions, geom.regions
         max_bpw = max_bytes_per_word(smap)
         REGS = register_region(smap)
         acc, ctl, bpw = self.access, self.ctl, self.bytes_per_word

@@ -20,6 +20,16 @@ __all__ = ["NeuronOut", "neuron_update", "readout_update", "readout_error", "pse
 
 @dataclass
 class NeuronOut:
+    """The results of :func:`neuron_update` for one lane.
+
+    Parameters
+    ----------
+    u, a, ref, v : Value
+        The new soma potential, adaptation, refractory counter and dendrite potential.
+    z : Value
+        The spike z(t).
+    """
+
     u: Value
     a: Value
     ref: Value
@@ -55,7 +65,8 @@ def neuron_update(cfg: Config, *, acc: Value, fb: Value, u: Value, a: Value, ref
 
 def readout_update(cfg: Config, *, y: Value, out_acc: Value) -> Value:
     """Step 6 for one readout, first half: the new Y."""
-    return saturate(decay(y, cfg.kappa_q, cfg.decay_bits, cfg.decay_multipliers == "logic") + (out_acc << cfg.out_shift), cfg.y_bits)
+    decayed = decay(y, cfg.kappa_q, cfg.decay_bits, cfg.decay_multipliers == "logic")
+    return saturate(decayed + (out_acc << cfg.out_shift), cfg.y_bits)
 
 
 def readout_error(cfg: Config, *, y_new: Value, target: Value, counts: Value) -> Value:

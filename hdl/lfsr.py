@@ -7,7 +7,7 @@ exactly as ``plasticore.golden.lfsr.draws`` returns it.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,6 +17,24 @@ __all__ = ["GaloisLFSR"]
 
 
 class GaloisLFSR(wiring.Component):
+    """One lane's 32-bit Galois LFSR.
+
+    Parameters
+    ----------
+    seed : int
+        Initial state, ``1 <= seed < 2**32`` (the lane's seed of
+        ``plasticore.golden.lfsr.lane_seeds``).
+
+    Members
+    -------
+    step : In(1)
+        Step the state once.
+    state : Out(32, init=seed)
+        The state.
+    draw : Out(32)
+        The state after one step: the value a draw returns.
+    """
+
     def __init__(self, seed: int):
         if not 1 <= seed < (1 << golden_lfsr.WIDTH):
             self._MustUse__silence = True  # refused, so never elaborated: no "unused" warning

@@ -109,13 +109,13 @@ class RegionPort(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        smap, g, acc = self.map, self.map.geometry, self.access
+        smap, geom, acc = self.map, self.map.geometry, self.access
         regions = sorted(smap.regions.values(), key=lambda r: r.index)
         buffers = [r for r in regions if r.is_buffer]
         REGS = register_region(smap)
         is_core = acc.region < smap.n_core_regions
         m.d.comb += [
-            self.bus.addr.eq(Cat(acc.addr[:g.word_addr_bits], acc.region[:g.region_bits])),
+            self.bus.addr.eq(Cat(acc.addr[:geom.word_addr_bits], acc.region[:geom.region_bits])),
             self.bus.wdata.eq(acc.wdata),
             self.bus.we.eq(acc.we & is_core),
             self.bus.re.eq(acc.re & is_core),

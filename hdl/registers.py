@@ -74,12 +74,12 @@ class Registers(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        smap, g = self.map, self.map.geometry
+        smap, geom = self.map, self.map.geometry
         clock = self.clock
         frames_ok, frames_err = Signal(32), Signal(32)
         run_ticks = Signal(range(smap.window + 1))   # a RUN runs at most a window of ticks
         tick_max = (1 << tick_counter_bits(smap.cfg)) - 1
-        copy_max = 2 * sum(g.regions[n].depth for n in ("x", "target", "y", "z")) + 8
+        copy_max = 2 * sum(geom.regions[n].depth for n in ("x", "target", "y", "z")) + 8
         run_core_cycles = Signal(range(smap.window * tick_max + 1))
         run_cycles = Signal(range(smap.window * (tick_max + copy_max) + 2))
         running, wd_tripped = Signal(), Signal()

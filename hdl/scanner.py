@@ -25,6 +25,24 @@ class SpikeScanner(wiring.Component):
     """Streams the indices of the set bits of ``bits``, lowest first.
 
     ``bits`` must stay constant from ``start`` until ``busy`` falls.
+
+    Parameters
+    ----------
+    n : int
+        Number of bits.
+    chunk : int
+        Bits looked at per cycle (at most ``n``).
+
+    Members
+    -------
+    bits : In(n)
+        The bitmap.
+    start : In(1)
+        Begin a scan.
+    busy : Out(1)
+        The scan has not moved past the last chunk.
+    indices : Out(stream.Signature(range(n)))
+        The indices of the set bits.
     """
 
     def __init__(self, n: int, chunk: int = 32):

@@ -41,6 +41,57 @@ __all__ = ["RowUpdater"]
 
 
 class RowUpdater(wiring.Component):
+    """Updates weight rows in place, one word per cycle, with stochastic rounding.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    words_per_row : int
+        Words of a row.
+    lanes : int
+        Lanes of a word.
+    weight_bits : int
+        Width of a weight lane.
+    post_bits : int
+        Width of the signed postsynaptic factor (g, or V when factored; or e).
+    pre_bits : int
+        Width of the unsigned presynaptic factor (a trace).
+    shift : int
+        The learning rate's shift: the product is divided by ``2**shift``, rounded
+        stochastically.
+    multipliers : str
+        How the products are built (one of ``plasticore.golden.config.LEARN_MULTIPLIERS``).
+    pipelined : bool
+        Register the products (one more cycle per row pass, a shorter path).
+    gate_bits : int
+        Width of the unsigned gate h of a factored post factor (``multipliers="factored"``
+        only), else 0.
+
+    Members
+    -------
+    rows : In(stream.Signature(range(n_rows)))
+        The rows to update.
+    busy : Out(1)
+        A row is being updated.
+    pre_row, pre_read : Out(range(n_rows)), Out(1)
+        The row just accepted, whose presynaptic factor is to be read.
+    pre_value : In(unsigned(pre_bits))
+        The presynaptic factor of ``pre_row``, a cycle after ``pre_read``.
+    rd_en, rd_row, rd_word : Out(1), Out(range(n_rows)), Out(range(words_per_row))
+        Stage 0: the weight word and post-factor word read.
+    w_data : In(ArrayLayout(signed(weight_bits), lanes))
+        The weight word read the cycle before.
+    post : In(ArrayLayout(post_shape(post_bits, gate_bits), lanes))
+        The post-factor word read the cycle before.
+    wr_en, wr_row, wr_word, wr_data : Out(1), Out(...), Out(...), Out(...)
+        Write-back of the updated weight word.
+    draws : In(ArrayLayout(unsigned(32), lanes))
+        The lanes' LFSR draws for the word being written.
+    step : Out(1)
+        Step the lanes' LFSRs (once per written word).
+    """
+
     def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
                  post_bits: int, pre_bits: int, shift: int, multipliers: str = "dsp",
                  pipelined: bool = False, gate_bits: int = 0):
