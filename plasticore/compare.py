@@ -24,14 +24,15 @@ import numpy as np
 from plasticore.golden import FixedNumerics, FloatNumerics
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
-from plasticore.tasks import Task, make_task
-from plasticore.training.train import (TASK_SPECS, TRAIN_RULES, Progress, TaskSpec, heldout_run, initial_weights, no_progress,
-                          score, task_config, train)
+from plasticore.tasks import Task, load_user_data, make_task
+from plasticore.training.train import (DATA_BASE_TASKS, TASK_SPECS, TRAIN_RULES, Progress, TaskSpec, data_spec,
+                                       heldout_run, initial_weights, no_progress, score, task_config, train)
 
 from .chip_train import ChipTraining, train_on_chip, weights_equal
 from plasticore.experiments.bits_study import scaled_for_hidden_weight_bits
 
-__all__ = ["COMPARE_SPECS", "DEFAULT_RULES", "Way", "Comparison", "compare_task", "load_compare_task"]
+__all__ = ["COMPARE_SPECS", "DEFAULT_RULES", "Way", "Comparison", "compare_task", "load_compare_task",
+           "load_data_compare_task", "data_default_rule"]
 
 def _scaled(task: str, epochs: int, config: dict[str, Any], task_kw: dict[str, Any],
             base: TaskSpec | None = None, **kw) -> TaskSpec:
@@ -79,6 +80,27 @@ def load_compare_task(name: str, seed: int, spec: TaskSpec, n_train: int | None 
         task = dataclasses.replace(task, train=task.train.subset(n_train or len(task.train)),
                                    test=task.test.subset(n_test or len(task.test)))
     return task
+
+
+def load_data_compare_task(path: str | Path, seed: int, cfg: Config | None = None, n_train: int | None = None,
+                           n_test: int | None = None) -> tuple[Task, TaskSpec]:
+    """A user's data set (``plasticore compare --data``) and its spec: the scaled-down network of
+    the built-in task of its kind (``COMPARE_SPECS[DATA_BASE_TASKS[metric]]``, constant learning
+    rates as a chip has them) with the data's outputs and target scale
+    (:func:`plasticore.training.train.data_spec`)."""
+    task = load_user_data(path, seed)
+    for what, n in (("n_train", n_train), ("n_test", n_test)):
+        if n is not None and n < 1:
+            raise ValueError(f"{what}: {n!r} is outside the allowed range 1..")
+    if n_train or n_test:
+        task = dataclasses.replace(task, train=task.train.subset(n_train or len(task.train)),
+                                   test=task.test.subset(n_test or len(task.test)))
+    return task, data_spec(task, COMPARE_SPECS[DATA_BASE_TASKS[task.metric]], cfg)
+
+
+def data_default_rule(task: Task) -> str:
+    """The rule a user's data set is compared with by default: the built-in task's of its kind."""
+    return DEFAULT_RULES[DATA_BASE_TASKS[task.metric]]
 
 
 @dataclass

@@ -20,7 +20,17 @@ import numpy as np
 
 from plasticore.training.train import predict
 
-from .compare import COMPARE_SPECS, DEFAULT_RULES, Comparison, Progress, compare_task, format_table, load_compare_task
+from .compare import (
+    COMPARE_SPECS,
+    DEFAULT_RULES,
+    Comparison,
+    Progress,
+    compare_task,
+    data_default_rule,
+    format_table,
+    load_compare_task,
+    load_data_compare_task,
+)
 
 __all__ = ["write_report", "compare_and_report", "PLOTS"]
 
@@ -65,7 +75,7 @@ def plot_learning_curves(cmp: Comparison, path: Path) -> None:
     for name, w in cmp.ways.items():
         a.plot(range(len(w.curve)), w.curve, label=LABEL[name], **STYLE[name])
         per = np.concatenate([_sample_scores(cmp, w.train_y[ep], order) for ep, order in enumerate(cmp.orders)])
-        win = max(10, len(cmp.task.train) // 5)
+        win = min(max(10, len(cmp.task.train) // 5), len(per))  # fewer than 10 samples: all of them
         style = {k: v for k, v in STYLE[name].items() if k != "marker"}
         b.plot(np.arange(win, len(per) + 1), _running(per, win), label=LABEL[name], **style)
     a.set_xlabel("epoch (0: before training)")
@@ -220,12 +230,19 @@ Simulator build: {cmp.build_seconds:.1f} s (cached after the first build).
 
 def compare_and_report(name: str, seed: int, folder: Path, command: str, rule: str | None = None,
                        cfg=None, epochs: int | None = None, n_train: int | None = None, n_test: int | None = None,
-                       progress: Progress | None = None) -> tuple[Comparison, Path, dict[str, Any]]:
+                       progress: Progress | None = None, data: str | Path | None = None
+                       ) -> tuple[Comparison, Path, dict[str, Any]]:
     """The task ``name`` with its COMPARE_SPECS network (or ``cfg``), trained three ways, and its
     report written into ``folder``: what ``plasticore compare`` and ``plasticore demo`` run.
+    ``data``: a user's ``.npz`` data set instead of the task ``name`` (:func:`load_data_compare_task`).
     Returns the comparison, report.md and the result object (the ``--json`` contract)."""
-    spec = COMPARE_SPECS[name]
-    task = load_compare_task(name, seed, spec, n_train, n_test)
-    cmp = compare_task(task, spec, rule or DEFAULT_RULES[name], seed, cfg=cfg, epochs=epochs, progress=progress)
+    if data is not None:
+        task, spec = load_data_compare_task(data, seed, cfg, n_train, n_test)
+        rule = rule or data_default_rule(task)
+    else:
+        spec = COMPARE_SPECS[name]
+        task = load_compare_task(name, seed, spec, n_train, n_test)
+        rule = rule or DEFAULT_RULES[name]
+    cmp = compare_task(task, spec, rule, seed, cfg=cfg, epochs=epochs, progress=progress)
     result = cmp.as_json(str(folder))
     return cmp, write_report(cmp, folder, command, result), result

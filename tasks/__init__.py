@@ -8,6 +8,8 @@ One module per task, each a function ``(seed, ...) -> Task`` registered in :data
 * ``xor`` (:mod:`.xor`): delayed-memory XOR of two pulses.
 * ``digits`` (:mod:`.digits`): 8x8 handwritten digits rate-coded as Poisson spike trains.
 
+A user's own data set (a ``.npz`` file) is loaded by :func:`load_user_data` (:mod:`.user_data`).
+
 :class:`Split`, :class:`Task` and the shared helpers are in :mod:`.base`; shipped data sets
 are loaded in :mod:`.datasets`.
 """
@@ -23,10 +25,11 @@ from .cue import cue_task
 from .digits import digits_task
 from .pattern import pattern_task
 from .store_recall import store_recall_task
+from .user_data import load_user_data, user_data_task
 from .xor import xor_task
 
 __all__ = ["Split", "Task", "TASKS", "make_task", "cue_task", "pattern_task", "store_recall_task",
-           "xor_task", "digits_task"]
+           "xor_task", "digits_task", "load_user_data", "user_data_task"]
 
 
 TASKS: dict[str, Callable[..., Task]] = {

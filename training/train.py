@@ -13,6 +13,7 @@ learning off, after every epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,9 @@ from plasticore.tasks import Split, Task
 from .bptt_train import train_bptt
 from .common import Progress, TaskSpec, no_progress, task_targets
 
-__all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "task_config", "TrainResult", "train", "evaluate",
-           "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders", "initial_weights",
-           "Progress", "no_progress"]
+__all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "DATA_BASE_TASKS", "data_spec", "task_config", "TrainResult",
+           "train", "evaluate", "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders",
+           "initial_weights", "Progress", "no_progress"]
 
 #: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config)
 TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
@@ -123,6 +124,30 @@ def _spec(task: str) -> TaskSpec:
         return TASK_SPECS[task]
     except KeyError:
         raise ValueError(f"task: {task!r} is not one of {', '.join(TASK_SPECS)}") from None
+
+
+#: a user's data set (``plasticore train --data``) starts from the network and schedule of the
+#: built-in task of its kind: classification from digits', regression from pattern's
+DATA_BASE_TASKS = {"accuracy": "digits", "nmse": "pattern"}
+
+
+def data_spec(task: Task, base: TaskSpec, cfg: Config | None = None) -> TaskSpec:
+    """The spec of a user's data set ``task`` (:func:`plasticore.tasks.load_user_data`).
+
+    ``base`` (e.g. ``TASK_SPECS[DATA_BASE_TASKS[task.metric]]``) gives the network, the initial
+    weight scales and the schedule; the data give ``n_out`` (``n_in`` is set by
+    :func:`task_config`). The target scale is ``base``'s, scaled to the readout's ``y_bits``
+    (``cfg``'s if given, else ``base``'s) and, for regression, divided by the largest
+    ``|target|`` on the training window ticks: the peak target takes as many readout LSBs as
+    pattern's peak of 1.0 does.
+    """
+    base_y = base.config.get("y_bits", Config.y_bits)
+    y_bits = base_y if cfg is None else cfg.y_bits
+    scale = base.target_scale * 2.0 ** (y_bits - base_y)
+    if task.metric == "nmse":
+        scale /= float(np.abs(task.train.target[task.train.valid]).max())
+    config = {**base.config, "name": task.name, "n_out": task.n_out}
+    return dataclasses.replace(base, config=config, target_scale=max(1, int(round(scale))), task_kw={})
 
 
 @dataclass

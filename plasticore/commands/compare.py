@@ -5,6 +5,10 @@ fixed point's bit for bit; writes a report folder (Markdown and PNG plots) and, 
 an object with the keys ``task``, ``float``, ``fixed``, ``rtl`` (each ``{"metric", "value",
 "seconds", ...}``), ``rtl_equals_fixed`` and ``report``: a contract for scripts.
 Exit code 0 only when RTL == fixed point.
+
+``--data PATH.npz`` compares on a user's data set instead of a built-in task (README, "Your
+own data"); its network is ``--config`` or the scaled-down one of the built-in task of its
+kind (``plasticore.compare.load_data_compare_task``).
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ def register(sub) -> None:
 
     p = sub.add_parser("compare", help="train a task as golden float, golden fixed point and RTL (simulated "
                                        "chip) and compare them")
-    p.add_argument("--task", default="digits", choices=list(TASKS), help="the task (default: digits)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--task", default="digits", choices=list(TASKS), help="a built-in task (default: digits)")
+    what.add_argument("--data", metavar="PATH.npz",
+                      help="your own data set instead: x, window, labels or targets (README, \"Your own data\")")
     p.add_argument("--config", default=None,
                    help="a preset or a JSON file of config fields (default: the task's scaled-down network, "
                         "plasticore.compare.COMPARE_SPECS)")
     p.add_argument("--rule", default=None, choices=["eprop", "eprop-symmetric", "erbp"],
-                   help="learning rule (default: erbp for digits, eprop otherwise)")
+                   help="learning rule (default: erbp for digits and classification data, eprop otherwise)")
     p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training split (default: per task)")
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
@@ -43,25 +50,31 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from plasticore.golden import load_config
 
-    from plasticore.compare import DEFAULT_RULES, format_table, report_dir_for
+    from plasticore.compare import (DEFAULT_RULES, data_default_rule, format_table, load_data_compare_task,
+                                    report_dir_for)
     from plasticore.compare_report import compare_and_report
 
     if args.seed < 0:
         raise ValueError(f"--seed: {args.seed!r} is outside the allowed range 0..")
-    rule = args.rule or DEFAULT_RULES[args.task]
     cfg = load_config(args.config) if args.config else None
+    if args.data:
+        # checked here, before the long run: a bad file is one clear line
+        task, _ = load_data_compare_task(args.data, args.seed, cfg, args.train_samples, args.test_samples)
+        name, rule, what = task.name, args.rule or data_default_rule(task), f"--data {shlex.quote(args.data)}"
+    else:
+        name, rule, what = args.task, args.rule or DEFAULT_RULES[args.task], f"--task {args.task}"
 
     def progress(it, desc, total):
         return it if args.quiet else progress_bar(desc, total, unit="sample")(it)
 
-    print(f"== plasticore compare: task {args.task}, rule {rule}, seed {args.seed}")
-    folder = Path(args.report) if args.report else report_dir_for(args.task, args.config and Path(
+    print(f"== plasticore compare: task {name}, rule {rule}, seed {args.seed}")
+    folder = Path(args.report) if args.report else report_dir_for(name, args.config and Path(
         args.config).stem or "default", args.seed)
     command = "plasticore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["compare"] \
-        else f"plasticore compare --task {args.task} --seed {args.seed}"
+        else f"plasticore compare {what} --seed {args.seed}"
     cmp, md, result = compare_and_report(args.task, args.seed, folder, command, rule=rule, cfg=cfg,
                                          epochs=args.epochs, n_train=args.train_samples,
-                                         n_test=args.test_samples, progress=progress)
+                                         n_test=args.test_samples, progress=progress, data=args.data)
     print(format_table(cmp))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

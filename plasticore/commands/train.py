@@ -3,6 +3,10 @@
 Prints a progress bar (on a terminal), then one JSON object with the keys ``task``, ``rule``,
 ``numerics``, ``metric``, ``value`` (held-out), ``curve`` (held-out value after each epoch)
 and ``seconds``. Those names are a contract for scripts and docs/results.md.
+
+``--data PATH.npz`` trains on a user's data set instead of a built-in task (README, "Your own
+data"; :func:`plasticore.tasks.load_user_data`), with the same rules and numerics; its
+network is ``--config`` or the built-in task's of its kind (``DATA_BASE_TASKS``).
 """
 
 import argparse
@@ -10,15 +14,18 @@ import json
 from pathlib import Path
 
 from plasticore.golden import load_config
-from plasticore.tasks import TASKS, make_task
-from plasticore.training.train import TASK_SPECS, TRAIN_RULES, train
+from plasticore.tasks import TASKS, load_user_data, make_task
+from plasticore.training.train import DATA_BASE_TASKS, TASK_SPECS, TRAIN_RULES, data_spec, train
 
 from plasticore.progress import progress_bar
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a task with on-chip learning (golden model) and score it")
-    p.add_argument("--task", required=True, choices=list(TASKS), help="the task")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--task", choices=list(TASKS), help="a built-in task")
+    what.add_argument("--data", metavar="PATH.npz",
+                      help="your own data set instead: x, window, labels or targets (README, \"Your own data\")")
     p.add_argument("--rule", default="eprop", choices=list(TRAIN_RULES),
                    help="learning rule (default: eprop; bptt: offline BPTT on the host, in fixed "
                         "point quantization-aware for the hardware's integer network)")
@@ -37,13 +44,16 @@ def register(sub) -> None:
 
 
 def _task(args: argparse.Namespace):
-    spec = TASK_SPECS[args.task]
-    kw = dict(spec.task_kw)
-    data = None
-    if args.task == "digits":
-        from plasticore.tasks.datasets import load_digits_arrays
-        data = load_digits_arrays()
-    task = make_task(args.task, args.seed, digits_data=data, **kw)
+    if args.data:
+        task = load_user_data(args.data, args.seed)
+    else:
+        spec = TASK_SPECS[args.task]
+        kw = dict(spec.task_kw)
+        data = None
+        if args.task == "digits":
+            from plasticore.tasks.datasets import load_digits_arrays
+            data = load_digits_arrays()
+        task = make_task(args.task, args.seed, digits_data=data, **kw)
     for name, n in (("train-samples", args.train_samples), ("test-samples", args.test_samples)):
         if n is not None and n < 1:
             raise ValueError(f"--{name}: {n!r} is outside the allowed range 1..")
@@ -63,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
     def progress(it, desc, total):
         return it if args.quiet else progress_bar(desc, total, unit="sample")(it)
 
+    # a user's data set: the network and schedule of the built-in task of its kind
+    spec = data_spec(task, TASK_SPECS[DATA_BASE_TASKS[task.metric]], cfg) if args.data else None
     result = train(task, args.rule, args.numerics, cfg=cfg, epochs=args.epochs, seed=args.seed,
-                   batch=args.batch, progress=progress)
+                   batch=args.batch, progress=progress, spec=spec)
     obj = result.as_json()
     text = json.dumps(obj, indent=2)
     print(text)
