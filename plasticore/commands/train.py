@@ -39,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
+    p.add_argument("--save-weights", metavar="PATH.npz", default=None,
+                   help="also write the trained weights and their config (input of `plasticore nir export`)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -82,4 +84,8 @@ def run(args: argparse.Namespace) -> int:
     print(text)
     if args.json:
         Path(args.json).write_text(text + "\n")
+    if args.save_weights:
+        from plasticore.nir_io import save_weights
+
+        save_weights(args.save_weights, result.weights, result.config)
     return 0
