@@ -20,9 +20,9 @@ import argparse
 
 import numpy as np
 
-from plasticore.golden import preset
-from plasticore.contract.geometry import Geometry
 from plasticore.activity import activity
+from plasticore.contract.geometry import Geometry
+from plasticore.golden import preset
 
 
 def budget(cfg, x, z_prev, z_new) -> int:
@@ -45,8 +45,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ticks", type=int, default=300)
     args = p.parse_args(argv)
-    print("| config | P | input rate | spiking rows/tick | inference: cycles/tick mean | max | worst margin "
-          "to budget | supervised (B.e every tick): mean | max |")
+    print(
+        "| config | P | input rate | spiking rows/tick | inference: cycles/tick mean | max | worst margin "
+        "to budget | supervised (B.e every tick): mean | max |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     reckon = preset("reckon")
     rows = [(reckon, P, r) for P in (8,) for r in (0.0, 0.01, 0.05, 0.2)]
@@ -57,8 +59,10 @@ def main(argv=None) -> int:
         cfg = cfg.replace(lanes=P)
         mean, mx, margin, spk = measure(cfg, rate, args.ticks, supervised=False)
         s_mean, s_mx, _, _ = measure(cfg, rate, args.ticks, supervised=True)
-        print(f"| {cfg.name} ({cfg.n_in}x{cfg.n_rec}x{cfg.n_out}) | {P} | {rate:g} | {spk:.1f} | "
-              f"{mean:.1f} | {mx} | {margin:+d} | {s_mean:.1f} | {s_mx} |")
+        print(
+            f"| {cfg.name} ({cfg.n_in}x{cfg.n_rec}x{cfg.n_out}) | {P} | {rate:g} | {spk:.1f} | "
+            f"{mean:.1f} | {mx} | {margin:+d} | {s_mean:.1f} | {s_mx} |"
+        )
     return 0
 
 

@@ -40,14 +40,18 @@ def main(argv: list[str] | None = None) -> int:
             w.w_rec = w.w_rec * scale
             stats = {k: [] for k in ("w_in", "w_rec")}
             for s in range(args.sequences):
-                x = network_inputs(spec, np.swapaxes(task.inputs[s:s + 1], 0, 1))
-                tgt = np.swapaxes(task.targets[s:s + 1], 0, 1)
+                x = network_inputs(spec, np.swapaxes(task.inputs[s : s + 1], 0, 1))
+                tgt = np.swapaxes(task.targets[s : s + 1], 0, 1)
                 ge, _ = eprop_gradients(task.params, spec, w, simulate(task.params, w, x), tgt)
                 gb = bptt_gradients(task.params, w, x, tgt, spec)
                 for k in stats:
-                    stats[k].append((cosine(ge[k], gb[k]),
-                                     np.linalg.norm(ge[k] - gb[k]) / np.linalg.norm(gb[k]),
-                                     np.linalg.norm(gb[k]) / np.linalg.norm(ge[k])))
+                    stats[k].append(
+                        (
+                            cosine(ge[k], gb[k]),
+                            np.linalg.norm(ge[k] - gb[k]) / np.linalg.norm(gb[k]),
+                            np.linalg.norm(gb[k]) / np.linalg.norm(ge[k]),
+                        )
+                    )
             for k, vals in stats.items():
                 c, r, n = np.mean(vals, axis=0)
                 print(f"| {task.name} | {scale} | {k} | {c:.3f} | {r:.3f} | {n:.3g} |")

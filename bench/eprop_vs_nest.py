@@ -35,7 +35,6 @@ from plasticore.reference.nest_tasks import EpropTask, evidence_accumulation_tas
 from .nest_eprop import nest_available, run_nest_eprop  # noqa: E402
 
 
-
 def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
     """Largest ``|a - b| / |b|`` over entries where ``b`` is not tiny (weights, losses)."""
     a, b = np.asarray(a), np.asarray(b)
@@ -54,14 +53,21 @@ def time_task(task: EpropTask, repeats: int, label: str) -> dict:
         golden_run = train_eprop(task.params, task.spec, task.weights, task.inputs, task.targets, task.batch)
         best_golden = min(best_golden, time.perf_counter() - t0)
     loss_rel = max_rel_diff(golden_run.losses, nest_run.losses)
-    w_rel = max(max_rel_diff(getattr(golden_run.weights, k), getattr(nest_run.weights, k))
-                for k in ("w_in", "w_rec", "w_out"))
+    w_rel = max(
+        max_rel_diff(getattr(golden_run.weights, k), getattr(nest_run.weights, k)) for k in ("w_in", "w_rec", "w_out")
+    )
     return {
-        "task": label, "iterations": len(golden_run.losses), "steps": task.inputs.shape[1],
+        "task": label,
+        "iterations": len(golden_run.losses),
+        "steps": task.inputs.shape[1],
         "batch": task.batch,
-        "nest_s": best_nest, "golden_s": best_golden, "ratio": best_nest / best_golden,
-        "loss_rel": loss_rel, "weight_rel": w_rel,
-        "first_loss": float(golden_run.losses[0]), "last_loss": float(golden_run.losses[-1]),
+        "nest_s": best_nest,
+        "golden_s": best_golden,
+        "ratio": best_nest / best_golden,
+        "loss_rel": loss_rel,
+        "weight_rel": w_rel,
+        "first_loss": float(golden_run.losses[0]),
+        "last_loss": float(golden_run.losses[-1]),
     }
 
 
@@ -69,9 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=20, help="training iterations per task (batch 1)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per simulator; the best counts")
-    ap.add_argument("--batch32-iterations", type=int, default=2,
-                    help="iterations of the extra evidence-accumulation run with NEST's example batch size 32 "
-                         "(0 skips it)")
+    ap.add_argument(
+        "--batch32-iterations",
+        type=int,
+        default=2,
+        help="iterations of the extra evidence-accumulation run with NEST's example batch size 32 (0 skips it)",
+    )
     args = ap.parse_args(argv)
     ok, why = nest_available()
     if not ok:
@@ -79,27 +88,37 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"NEST {why}, numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     print()
-    print("| task | batch | steps x iterations | NEST (s) | golden (s) | speed-up | max rel. diff loss "
-          "| max rel. diff weights |")
+    print(
+        "| task | batch | steps x iterations | NEST (s) | golden (s) | speed-up | max rel. diff loss "
+        "| max rel. diff weights |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     runs = [
         ("sine-wave regression", sine_wave_task(n_iter=args.iterations)),
         ("evidence accumulation", evidence_accumulation_task(n_iter=args.iterations)),
     ]
     if args.batch32_iterations:
-        runs.append(("evidence accumulation, NEST example's batch",
-                     evidence_accumulation_task(n_iter=args.batch32_iterations, batch=32)))
+        runs.append(
+            (
+                "evidence accumulation, NEST example's batch",
+                evidence_accumulation_task(n_iter=args.batch32_iterations, batch=32),
+            )
+        )
     rows = []
     for label, task in runs:
         r = time_task(task, args.repeats, label)
         rows.append(r)
-        print(f"| {r['task']} | {r['batch']} | {r['steps']} x {r['iterations']} | {r['nest_s']:.3f} "
-              f"| {r['golden_s']:.3f} | {r['ratio']:.1f}x | {r['loss_rel']:.1e} | {r['weight_rel']:.1e} |",
-              flush=True)
+        print(
+            f"| {r['task']} | {r['batch']} | {r['steps']} x {r['iterations']} | {r['nest_s']:.3f} "
+            f"| {r['golden_s']:.3f} | {r['ratio']:.1f}x | {r['loss_rel']:.1e} | {r['weight_rel']:.1e} |",
+            flush=True,
+        )
     print()
     batch1 = [r for r in rows if r["batch"] == 1]
     worst = min(r["ratio"] for r in batch1)
-    print("speed ratio NEST / golden: " + ", ".join(f"{r['task']} (batch {r['batch']}) {r['ratio']:.1f}x" for r in rows))
+    print(
+        "speed ratio NEST / golden: " + ", ".join(f"{r['task']} (batch {r['batch']}) {r['ratio']:.1f}x" for r in rows)
+    )
     print(f"target 10x at batch 1: {'met' if worst >= 10 else 'NOT met'} (worst {worst:.1f}x)")
     return 0
 

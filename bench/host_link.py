@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from plasticore.contract.frame_codec import encode_request, mem_args
+from plasticore.contract.protocol_spec import Command, Reg
 from plasticore.cosim.fuzz import run_campaign
 from plasticore.cosim.host_transport import TEST_PARAMS
 from plasticore.cosim.stimulus import config_by_name, make_stimulus
-from plasticore.contract.frame_codec import encode_request, mem_args
-from plasticore.contract.protocol_spec import Command, Reg
 from plasticore.host import Host
 
 
@@ -69,14 +69,18 @@ def main(argv=None) -> int:
         f0 = time.perf_counter()
         report = run_campaign(tr, tr.map, args.fuzz, seed=1)
         fuzz_s = time.perf_counter() - f0
-    print(f"config {cfg.name}, window {TEST_PARAMS.window} ticks, max_payload {TEST_PARAMS.max_payload} bytes; "
-          f"build + start {ready:.1f} s\n")
+    print(
+        f"config {cfg.name}, window {TEST_PARAMS.window} ticks, max_payload {TEST_PARAMS.max_payload} bytes; "
+        f"build + start {ready:.1f} s\n"
+    )
     print("| measure | value |")
     print("|---|---|")
     print(f"| WRITE_MEM payload | {w_bps / 1e3:.1f} kB/s, {w_fps:.0f} frames/s, {w_bpc:.2f} bytes/cycle |")
     print(f"| READ_MEM payload | {r_bps / 1e3:.1f} kB/s, {r_fps:.0f} frames/s, {r_bpc:.2f} bytes/cycle |")
-    print(f"| run_sequence ({args.ticks} ticks, inference) | {args.ticks / run_s:.0f} ticks/s, "
-          f"{run_c / args.ticks:.0f} simulated cycles/tick incl. link, core {out.cycles.mean():.1f} |")
+    print(
+        f"| run_sequence ({args.ticks} ticks, inference) | {args.ticks / run_s:.0f} ticks/s, "
+        f"{run_c / args.ticks:.0f} simulated cycles/tick incl. link, core {out.cycles.mean():.1f} |"
+    )
     print(f"| engine overhead per tick (copy in/out) | {overhead:.1f} cycles |")
     print(f"| fuzz | {args.fuzz / fuzz_s:.0f} cases/s, {len(report.mismatches)} mismatches |")
     return 0

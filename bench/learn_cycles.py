@@ -21,9 +21,9 @@ import argparse
 
 import numpy as np
 
-from plasticore.golden import preset
-from plasticore.contract.geometry import Geometry, ceil_div
 from plasticore.activity import activity
+from plasticore.contract.geometry import Geometry, ceil_div
+from plasticore.golden import preset
 
 
 def measure(cfg, rate: float, ticks: int, seed: int = 1):
@@ -43,24 +43,38 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ticks", type=int, default=200)
     args = p.parse_args(argv)
-    print("| config | rule | P | K | pipe | input rate | rows with e-bar != 0 | learning cycles/tick mean | max | "
-          "worst margin to budget | whole tick mean |")
+    print(
+        "| config | rule | P | K | pipe | input rate | rows with e-bar != 0 | learning cycles/tick mean | max | "
+        "worst margin to budget | whole tick mean |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     reckon = preset("reckon")
-    cases = [(reckon.replace(rule=r, pseudo_derivative=pd), rate)
-             for r, pd in (("eprop_random", "piecewise_linear"), ("erbp", "boxcar"))
-             for rate in (0.01, 0.05, 0.2)]
-    cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P), 0.05)
-              for P in (4, 16, 32)]
-    cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P, weight_banks=K), 0.05)
-              for P, K in ((8, 2), (8, 4), (8, 8), (8, 16), (16, 4), (16, 8))]
-    cases += [(reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", weight_banks=4,
-                              pipelined=True), 0.05)]
+    cases = [
+        (reckon.replace(rule=r, pseudo_derivative=pd), rate)
+        for r, pd in (("eprop_random", "piecewise_linear"), ("erbp", "boxcar"))
+        for rate in (0.01, 0.05, 0.2)
+    ]
+    cases += [
+        (reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P), 0.05) for P in (4, 16, 32)
+    ]
+    cases += [
+        (reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", lanes=P, weight_banks=K), 0.05)
+        for P, K in ((8, 2), (8, 4), (8, 8), (8, 16), (16, 4), (16, 8))
+    ]
+    cases += [
+        (
+            reckon.replace(rule="eprop_random", pseudo_derivative="piecewise_linear", weight_banks=4, pipelined=True),
+            0.05,
+        )
+    ]
     cases += [(preset("small"), 0.1)]
     for cfg, rate in cases:
         rows, mean, mx, margin, total = measure(cfg, rate, args.ticks)
-        print(f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {'yes' if cfg.pipelined else 'no'} | {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
-              f"{margin:+d} | {total:.1f} |")
+        print(
+            f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {'yes' if cfg.pipelined else 'no'} "
+            f"| {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
+            f"{margin:+d} | {total:.1f} |"
+        )
     return 0
 
 

@@ -1,7 +1,8 @@
 """NEST 3.10's e-prop (``*_bsshslm_2020`` models) driven by arrays made in numpy: the oracle.
 
 :func:`run_nest_eprop` builds, from the same :class:`~plasticore.reference.eprop_model.SnnParams`,
-:class:`~plasticore.reference.eprop.EpropSpec` and :class:`~plasticore.reference.eprop_model.EpropWeights` that drive the
+:class:`~plasticore.reference.eprop.EpropSpec` and
+:class:`~plasticore.reference.eprop_model.EpropWeights` that drive the
 golden float e-prop, the network of NEST's example scripts
 (``pynest/examples/eprop_plasticity/eprop_supervised_*_bsshslm_2020.py``): spike generators ->
 parrot neurons -> e-prop neurons -> e-prop readouts, fed back through
@@ -105,15 +106,21 @@ def _neuron_params(p: SnnParams, spec: EpropSpec, T: int, adaptive: bool) -> dic
 def _optimizer_params(spec: EpropSpec, batch: int) -> dict:
     opt = {"batch_size": batch, "eta": spec.eta, "Wmin": spec.w_min, "Wmax": spec.w_max}
     if spec.optimizer == "adam":
-        opt.update({"type": "adam", "beta_1": spec.adam_beta1, "beta_2": spec.adam_beta2,
-                    "epsilon": spec.adam_epsilon})
+        opt.update({"type": "adam", "beta_1": spec.adam_beta1, "beta_2": spec.adam_beta2, "epsilon": spec.adam_epsilon})
     else:
         opt["type"] = "gradient_descent"
     return opt
 
 
-def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.ndarray,
-                   targets: np.ndarray, batch: int = 1, record_rec: bool = False) -> NestRun:
+def run_nest_eprop(
+    p: SnnParams,
+    spec: EpropSpec,
+    w: EpropWeights,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    batch: int = 1,
+    record_rec: bool = False,
+) -> NestRun:
     """Train in NEST on ``inputs`` ``(n_seq, T, n_in)`` and ``targets`` ``(n_seq, T, n_out)``.
 
     Sequences are played one after another; with ``batch`` > 1 the weights change after every
@@ -152,20 +159,33 @@ def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.nd
     gen_in = nest.Create("spike_generator", n_in)
     nrns_in = nest.Create("parrot_neuron", n_in)
     nrns_lif = nest.Create("eprop_iaf_bsshslm_2020", p.n_lif, _neuron_params(p, spec, T, False)) if p.n_lif else None
-    nrns_alif = (nest.Create("eprop_iaf_adapt_bsshslm_2020", p.n_alif, _neuron_params(p, spec, T, True))
-                 if p.n_alif else None)
+    nrns_alif = (
+        nest.Create("eprop_iaf_adapt_bsshslm_2020", p.n_alif, _neuron_params(p, spec, T, True)) if p.n_alif else None
+    )
     nrns_rec = nrns_lif + nrns_alif if (nrns_lif and nrns_alif) else (nrns_lif or nrns_alif)
     loss = "mean_squared_error" if p.loss == "mean_squared_error" else "cross_entropy"
-    nrns_out = nest.Create("eprop_readout_bsshslm_2020", p.n_out, {
-        "C_m": 1.0, "E_L": 0.0, "I_e": 0.0, "loss": loss,
-        "regular_spike_arrival": p.out_regular_spike_arrival, "tau_m": p.tau_out, "V_m": 0.0,
-    })
+    nrns_out = nest.Create(
+        "eprop_readout_bsshslm_2020",
+        p.n_out,
+        {
+            "C_m": 1.0,
+            "E_L": 0.0,
+            "I_e": 0.0,
+            "loss": loss,
+            "regular_spike_arrival": p.out_regular_spike_arrival,
+            "tau_m": p.tau_out,
+            "V_m": 0.0,
+        },
+    )
     gen_target = nest.Create("step_rate_generator", p.n_out)
 
-    nest.SetDefaults("eprop_synapse_bsshslm_2020", {
-        "optimizer": _optimizer_params(spec, batch),
-        "average_gradient": spec.average_gradient,
-    })
+    nest.SetDefaults(
+        "eprop_synapse_bsshslm_2020",
+        {
+            "optimizer": _optimizer_params(spec, batch),
+            "average_gradient": spec.average_gradient,
+        },
+    )
     all_to_all = {"rule": "all_to_all", "allow_autapses": False}
     one_to_one = {"rule": "one_to_one"}
     syn = {"synapse_model": "eprop_synapse_bsshslm_2020", "delay": dt, "tau_m_readout": p.tau_out}
@@ -174,24 +194,44 @@ def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.nd
     nest.Connect(nrns_in, nrns_rec, all_to_all, {**syn, "weight": w.w_in})
     nest.Connect(nrns_rec, nrns_rec, all_to_all, {**syn, "weight": w.w_rec})
     nest.Connect(nrns_rec, nrns_out, all_to_all, {**syn, "weight": w.w_out})
-    nest.Connect(nrns_out, nrns_rec, all_to_all, {
-        "synapse_model": "eprop_learning_signal_connection_bsshslm_2020", "delay": dt, "weight": w.b_fb})
-    nest.Connect(gen_target, nrns_out, one_to_one,
-                 {"synapse_model": "rate_connection_delayed", "delay": dt, "receptor_type": 2})
+    nest.Connect(
+        nrns_out,
+        nrns_rec,
+        all_to_all,
+        {"synapse_model": "eprop_learning_signal_connection_bsshslm_2020", "delay": dt, "weight": w.b_fb},
+    )
+    nest.Connect(
+        gen_target, nrns_out, one_to_one, {"synapse_model": "rate_connection_delayed", "delay": dt, "receptor_type": 2}
+    )
     if p.loss == "cross_entropy":
-        nest.Connect(nrns_out, nrns_out, all_to_all,
-                     {"synapse_model": "rate_connection_delayed", "delay": dt, "receptor_type": 1,
-                      "weight": 1.0})
+        nest.Connect(
+            nrns_out,
+            nrns_out,
+            all_to_all,
+            {"synapse_model": "rate_connection_delayed", "delay": dt, "receptor_type": 1, "weight": 1.0},
+        )
 
     steps_task = n_seq * T
-    mm_out = nest.Create("multimeter", {
-        "interval": dt, "record_from": ["readout_signal", "target_signal"],
-        "start": TOTAL_OFFSET * dt, "stop": (TOTAL_OFFSET + steps_task) * dt})
+    mm_out = nest.Create(
+        "multimeter",
+        {
+            "interval": dt,
+            "record_from": ["readout_signal", "target_signal"],
+            "start": TOTAL_OFFSET * dt,
+            "stop": (TOTAL_OFFSET + steps_task) * dt,
+        },
+    )
     nest.Connect(mm_out, nrns_out, all_to_all, static)
     if record_rec:
-        mm_rec = nest.Create("multimeter", {
-            "interval": dt, "record_from": ["V_m", "surrogate_gradient", "learning_signal"],
-            "start": (OFFSET_GEN + 1) * dt, "stop": (OFFSET_GEN + 1 + steps_task) * dt})
+        mm_rec = nest.Create(
+            "multimeter",
+            {
+                "interval": dt,
+                "record_from": ["V_m", "surrogate_gradient", "learning_signal"],
+                "start": (OFFSET_GEN + 1) * dt,
+                "stop": (OFFSET_GEN + 1 + steps_task) * dt,
+            },
+        )
         nest.Connect(mm_rec, nrns_rec, all_to_all, static)
         sr_rec = nest.Create("spike_recorder")
         nest.Connect(nrns_rec, sr_rec, all_to_all, static)
@@ -205,8 +245,12 @@ def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.nd
     gen_in.set([{"spike_times": np.sort(ts).astype(np.float64)} for ts in per_neuron])
     amp_times = (np.arange(steps_task) + TOTAL_OFFSET) * dt
     flat_targets = targets.reshape(steps_task, p.n_out)
-    gen_target.set([{"amplitude_times": amp_times, "amplitude_values": flat_targets[:, k].astype(np.float64)}
-                    for k in range(p.n_out)])
+    gen_target.set(
+        [
+            {"amplitude_times": amp_times, "amplitude_values": flat_targets[:, k].astype(np.float64)}
+            for k in range(p.n_out)
+        ]
+    )
 
     # A strong spike into every presynaptic neuron after the last sequence makes every synapse
     # apply its last pending update, so that the weights can be read (as in NEST's examples).
@@ -227,8 +271,12 @@ def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.nd
         m[tgt, src] = c["weight"]
         return m
 
-    weights = EpropWeights(w_in=matrix(nrns_in, nrns_rec), w_rec=matrix(nrns_rec, nrns_rec),
-                           w_out=matrix(nrns_rec, nrns_out), b_fb=np.array(w.b_fb, dtype=np.float64))
+    weights = EpropWeights(
+        w_in=matrix(nrns_in, nrns_rec),
+        w_rec=matrix(nrns_rec, nrns_rec),
+        w_out=matrix(nrns_rec, nrns_out),
+        b_fb=np.array(w.b_fb, dtype=np.float64),
+    )
 
     ev = mm_out.get("events")
     out_ids = np.asarray(nrns_out.tolist())
@@ -245,13 +293,23 @@ def run_nest_eprop(p: SnnParams, spec: EpropSpec, w: EpropWeights, inputs: np.nd
         per_seq = per_seq / window
     losses = per_seq.reshape(n_seq // batch, batch).mean(axis=1)
 
-    run = NestRun(losses=losses, weights=weights, readout=readout, target=target,
-                  simulate_seconds=simulate_seconds, build_seconds=build_seconds)
+    run = NestRun(
+        losses=losses,
+        weights=weights,
+        readout=readout,
+        target=target,
+        simulate_seconds=simulate_seconds,
+        build_seconds=build_seconds,
+    )
     if record_rec:
         ev = mm_rec.get("events")
         rec_ids = np.asarray(nrns_rec.tolist())
         grab = lambda key: np.stack([ev[key][ev["senders"] == i] for i in rec_ids], axis=-1)  # noqa: E731
-        run.rec_v, run.rec_psi, run.rec_learning_signal = grab("V_m"), grab("surrogate_gradient"), grab("learning_signal")
+        run.rec_v, run.rec_psi, run.rec_learning_signal = (
+            grab("V_m"),
+            grab("surrogate_gradient"),
+            grab("learning_signal"),
+        )
         sp = sr_rec.get("events")
         spikes = np.zeros((steps_task + TOTAL_OFFSET + 2, p.n_rec))
         tt = np.rint(np.asarray(sp["times"]) / dt).astype(int)

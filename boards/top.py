@@ -76,23 +76,48 @@ class BoardTop(Elaboratable):
             p = self.pll
             m.submodules.pll = Instance(
                 "SB_PLL40_PAD",
-                p_FEEDBACK_PATH="SIMPLE", p_DIVR=p.divr, p_DIVF=p.divf, p_DIVQ=p.divq,
+                p_FEEDBACK_PATH="SIMPLE",
+                p_DIVR=p.divr,
+                p_DIVF=p.divf,
+                p_DIVQ=p.divq,
                 p_FILTER_RANGE=p.filter_range,
-                i_PACKAGEPIN=clk_pin.io, i_RESETB=1, i_BYPASS=0,
-                o_PLLOUTGLOBAL=clk, o_LOCK=locked)
+                i_PACKAGEPIN=clk_pin.io,
+                i_RESETB=1,
+                i_BYPASS=0,
+                o_PLLOUTGLOBAL=clk,
+                o_LOCK=locked,
+            )
         else:
             locked = Signal()
             p = self.pll
             m.submodules.pll = Instance(
                 "EHXPLLL",
-                p_CLKI_DIV=p.clki_div, p_CLKFB_DIV=p.clkfb_div, p_CLKOP_DIV=p.clkop_div,
-                p_CLKOP_CPHASE=p.clkop_cphase, p_CLKOP_FPHASE=0, p_CLKOP_ENABLE="ENABLED",
-                p_FEEDBK_PATH="CLKOP", p_OUTDIVIDER_MUXA="DIVA", p_PLLRST_ENA="DISABLED",
-                p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED", p_DPHASE_SOURCE="DISABLED",
-                i_CLKI=clk_pin.io, i_CLKFB=clk, i_RST=0, i_STDBY=0,
-                i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=0, i_PHASESTEP=0, i_PHASELOADREG=0,
-                i_PLLWAKESYNC=0, i_ENCLKOP=1,
-                o_CLKOP=clk, o_LOCK=locked)
+                p_CLKI_DIV=p.clki_div,
+                p_CLKFB_DIV=p.clkfb_div,
+                p_CLKOP_DIV=p.clkop_div,
+                p_CLKOP_CPHASE=p.clkop_cphase,
+                p_CLKOP_FPHASE=0,
+                p_CLKOP_ENABLE="ENABLED",
+                p_FEEDBK_PATH="CLKOP",
+                p_OUTDIVIDER_MUXA="DIVA",
+                p_PLLRST_ENA="DISABLED",
+                p_INTFB_WAKE="DISABLED",
+                p_STDBY_ENABLE="DISABLED",
+                p_DPHASE_SOURCE="DISABLED",
+                i_CLKI=clk_pin.io,
+                i_CLKFB=clk,
+                i_RST=0,
+                i_STDBY=0,
+                i_PHASESEL0=0,
+                i_PHASESEL1=0,
+                i_PHASEDIR=0,
+                i_PHASESTEP=0,
+                i_PHASELOADREG=0,
+                i_PLLWAKESYNC=0,
+                i_ENCLKOP=1,
+                o_CLKOP=clk,
+                o_LOCK=locked,
+            )
         if self.pll is not None:
             # (without a PLL the core runs on the board clock, whose pin the platform already
             # constrains; core_clk is then only an alias that synthesis merges away)
@@ -109,20 +134,23 @@ class BoardTop(Elaboratable):
         m.submodules.uart_rx_buf = rx_buf = io.Buffer("i", uart_pins.rx)
         m.submodules.uart_tx_buf = tx_buf = io.Buffer("o", uart_pins.tx)
         m.submodules.uart = uart = UART(divisor_for(self.clock_hz, BAUD), rx_fifo_depth=16)
-        m.submodules[SYSTEM] = system = System(self.cfg, window=self.board.window,
-                                               frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD))
+        m.submodules[SYSTEM] = system = System(
+            self.cfg, window=self.board.window, frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD)
+        )
         m.d.comb += [uart.rx_pin.eq(rx_buf.i), tx_buf.o.eq(uart.tx_pin)]
         m.d.comb += [
-            system.rx.payload.eq(uart.rx.payload), system.rx.valid.eq(uart.rx.valid),
+            system.rx.payload.eq(uart.rx.payload),
+            system.rx.valid.eq(uart.rx.valid),
             uart.rx.ready.eq(system.rx.ready),
-            uart.tx.payload.eq(system.tx.payload), uart.tx.valid.eq(system.tx.valid),
+            uart.tx.payload.eq(system.tx.payload),
+            uart.tx.valid.eq(system.tx.valid),
             system.tx.ready.eq(uart.tx.ready),
         ]
 
         # alive: a ~1 Hz blink (a bit of the engine's CLOCK register, a free-running cycle
         # counter: the MSB of a counter of range(clock_hz)); busy: the engine handles a frame
         blink = system.clock[(int(self.clock_hz) - 1).bit_length() - 1]
-        for index, value in enumerate((blink, ~system.idle)[:self.board.n_leds]):
+        for index, value in enumerate((blink, ~system.idle)[: self.board.n_leds]):
             led = platform.request("led", index, dir="-")
             m.submodules[f"led{index}"] = led_buf = io.Buffer("o", led)
             m.d.comb += led_buf.o.eq(value)

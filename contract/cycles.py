@@ -45,34 +45,39 @@ from plasticore.golden.config import Config
 
 from .geometry import Geometry
 
-__all__ = ["Breakdown", "scan_and_accumulate_cycles", "tick_cycles", "default_watchdog",
-           "tick_counter_bits", "SCAN_CHUNK"]
+__all__ = [
+    "Breakdown",
+    "scan_and_accumulate_cycles",
+    "tick_cycles",
+    "default_watchdog",
+    "tick_counter_bits",
+    "SCAN_CHUNK",
+]
 
 #: bits a spike scanner examines per cycle (plasticore.hdl.scanner.SpikeScanner's default)
 SCAN_CHUNK = 32
 
 
-def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int = SCAN_CHUNK,
-                               stages: int = 1) -> int:
+def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int = SCAN_CHUNK, stages: int = 1) -> int:
     """Cycles until a scanner over ``bits`` and its row engine are both idle; ``stages``: the
     engine's compute stages after its read stage (2 for a pipelined row updater)."""
     n = len(bits)
     chunk = min(chunk, n)
     n_chunks = -(-n // chunk)
     set_bits = np.flatnonzero(bits)
-    t = 0             # cycle at which the scanner looks at the current chunk
-    ready = 0         # first cycle at which the engine accepts a row
+    t = 0  # cycle at which the scanner looks at the current chunk
+    ready = 0  # first cycle at which the engine accepts a row
     last_accept = None
     start = 0
     for c in range(n_chunks):
         end = int(np.searchsorted(set_bits, (c + 1) * chunk))
-        for _ in range(end - start):   # the chunk's indices, lowest first
+        for _ in range(end - start):  # the chunk's indices, lowest first
             accept = max(t, ready)
             ready = accept + words_per_row
             t = accept + 1
             last_accept = accept
         start = end
-        t += 1                          # the cycle that finds the chunk exhausted
+        t += 1  # the cycle that finds the chunk exhausted
     engine_idle = 0 if last_accept is None else last_accept + words_per_row + stages + 1
     return max(t, engine_idle)
 
@@ -105,6 +110,7 @@ class Breakdown:
     finish : int
         The last cycle.
     """
+
     accumulate: int
     neuron: int
     readout: int
@@ -127,9 +133,15 @@ class Breakdown:
         return self.infer + self.learn
 
 
-def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarray,
-                z_new: np.ndarray, learn_rows: np.ndarray | None = None,
-                learn_out_rows: np.ndarray | None = None) -> Breakdown:
+def tick_cycles(
+    cfg: Config,
+    x: np.ndarray,
+    z_prev: np.ndarray,
+    e_prev: np.ndarray,
+    z_new: np.ndarray,
+    learn_rows: np.ndarray | None = None,
+    learn_out_rows: np.ndarray | None = None,
+) -> Breakdown:
     """Cycles of one tick with inputs ``x``, last spikes ``z_prev``, last errors ``e_prev``
     and this tick's spikes ``z_new`` (all 1-D, one batch element).
 
@@ -139,12 +151,12 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
     """
     g = Geometry(cfg)
     K = cfg.weight_banks
-    stages = cfg.compute_stages   # of the passes and the row updaters
+    stages = cfg.compute_stages  # of the passes and the row updaters
     spiking = np.concatenate([x, z_prev])
     integrate = max(_bank_cycles(spiking, bank, K, g.words_rec) for bank in range(K))
     errors = np.asarray(e_prev) != 0
     feedback = max(_bank_cycles(errors, c, cfg.feedback_banks, g.words_rec) for c in range(cfg.feedback_banks))
-    input_traces = g.words_in + 1   # the x-bar pass: a word per cycle, a write stage
+    input_traces = g.words_in + 1  # the x-bar pass: a word per cycle, a write stage
     readout_phase = scan_and_accumulate_cycles(z_new, g.words_out) + 1
     output_phase = g.words_out + 1 + stages
     learn_w = learn_out = 0
@@ -152,8 +164,11 @@ def tick_cycles(cfg: Config, x: np.ndarray, z_prev: np.ndarray, e_prev: np.ndarr
         if cfg.learn_readout and learn_out_rows is None:
             raise ValueError("learn_out_rows: needed with learn_rows when the readout learns")
         pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec, stages) for bank in range(K)]
-        readout_pair = (scan_and_accumulate_cycles(learn_out_rows, g.words_out, stages=stages)
-                        if cfg.learn_readout and learn_out_rows is not None else 0)
+        readout_pair = (
+            scan_and_accumulate_cycles(learn_out_rows, g.words_out, stages=stages)
+            if cfg.learn_readout and learn_out_rows is not None
+            else 0
+        )
         # the hidden pairs start with READOUT and have had its cycles and OUTPUT's
         head_start = readout_phase + output_phase
         hidden = max(max(pairs) - head_start, 0)
@@ -176,11 +191,19 @@ def default_watchdog(cfg: Config) -> int:
     """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows (every
     input, neuron and error active, learning every row) plus a margin: a safety net against a
     core that never finishes, far from any real tick."""
+
     def ones(n: int) -> np.ndarray:
         return np.ones(n, dtype=np.int64)
 
-    worst = tick_cycles(cfg, ones(cfg.n_in), ones(cfg.n_rec), ones(cfg.n_out), ones(cfg.n_rec),
-                        learn_rows=ones(cfg.n_in + cfg.n_rec), learn_out_rows=ones(cfg.n_rec)).total
+    worst = tick_cycles(
+        cfg,
+        ones(cfg.n_in),
+        ones(cfg.n_rec),
+        ones(cfg.n_out),
+        ones(cfg.n_rec),
+        learn_rows=ones(cfg.n_in + cfg.n_rec),
+        learn_out_rows=ones(cfg.n_rec),
+    ).total
     return 4 * worst + 4096
 
 

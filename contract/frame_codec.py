@@ -11,12 +11,25 @@ import struct
 from dataclasses import dataclass
 
 from .protocol_spec import (
-    CRC_BYTES, MAX_LENGTH, REPLY_HEADER, SYNC_REPLY, SYNC_REQUEST, Command, Status, crc16,
+    CRC_BYTES,
+    MAX_LENGTH,
+    REPLY_HEADER,
+    SYNC_REPLY,
+    SYNC_REQUEST,
+    Command,
+    Status,
+    crc16,
 )
 
 __all__ = [
-    "encode_request", "encode_reply", "Reply", "ReplyDecoder",
-    "reg_read_args", "reg_write_args", "mem_args", "run_args",
+    "encode_request",
+    "encode_reply",
+    "Reply",
+    "ReplyDecoder",
+    "reg_read_args",
+    "reg_write_args",
+    "mem_args",
+    "run_args",
 ]
 
 
@@ -34,11 +47,11 @@ def encode_request(cmd: int, tag: int, payload: bytes = b"") -> bytes:
 
 def encode_reply(cmd: int, tag: int, status: int, payload: bytes = b"") -> bytes:
     """A reply frame, as the device sends it (for reference models and tests)."""
-    return _frame(SYNC_REPLY, struct.pack("<BBBH", cmd & 0xFF, tag & 0xFF, status & 0xFF, len(payload)),
-                  payload)
+    return _frame(SYNC_REPLY, struct.pack("<BBBH", cmd & 0xFF, tag & 0xFF, status & 0xFF, len(payload)), payload)
 
 
 # -- argument blocks --------------------------------------------------------------------------
+
 
 def reg_read_args(index: int, count: int = 1) -> bytes:
     return struct.pack("<BB", index, count)
@@ -59,6 +72,7 @@ def run_args(start: int, count: int, flags: int = 0) -> bytes:
 
 # -- replies ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Reply:
     """A decoded reply frame.
@@ -76,6 +90,7 @@ class Reply:
     crc_ok : bool
         The frame's CRC matched.
     """
+
     cmd: int
     tag: int
     status: int
@@ -130,7 +145,7 @@ class ReplyDecoder:
             if len(self._buf) < total:
                 return out
             body = bytes(self._buf[1:total])
-            payload = body[REPLY_HEADER:REPLY_HEADER + length]
+            payload = body[REPLY_HEADER : REPLY_HEADER + length]
             out.append(Reply(cmd, tag, status, payload, crc16(body) == 0))
             del self._buf[:total]
 

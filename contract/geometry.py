@@ -85,7 +85,7 @@ class Geometry:
         self.lanes = cfg.lanes
         self.words_rec = ceil_div(cfg.n_rec, cfg.lanes)  # words per row of n_rec targets
         self.words_out = ceil_div(cfg.n_out, cfg.lanes)  # words per row of n_out targets
-        self.words_in = ceil_div(cfg.n_in, cfg.lanes)    # words of P input traces
+        self.words_in = ceil_div(cfg.n_in, cfg.lanes)  # words of P input traces
         self.n_rec_padded = self.words_rec * cfg.lanes
         self.n_out_padded = self.words_out * cfg.lanes
         #: rows of the presynaptic weight memory, in scanner and learning order: inputs, then recurrent
@@ -117,8 +117,10 @@ class Geometry:
             ("xbar", self.words_in, P, c.trace_bits, False),
             ("zbar", self.words_rec, P, c.trace_bits, False),
         ]
-        return {name: Region(name, i, depth, lanes, bits, signed)
-                for i, (name, depth, lanes, bits, signed) in enumerate(specs)}
+        return {
+            name: Region(name, i, depth, lanes, bits, signed)
+            for i, (name, depth, lanes, bits, signed) in enumerate(specs)
+        }
 
     @property
     def bus_data_bits(self) -> int:
@@ -160,7 +162,7 @@ class Geometry:
         out = np.zeros((self.lanes, self.fb_bank_stride, self.lanes), dtype=np.int64)
         for k in range(self.cfg.n_out):
             start = (k // self.lanes) * self.words_rec
-            out[k % self.lanes, start:start + self.words_rec] = rows[k].reshape(self.words_rec, self.lanes)
+            out[k % self.lanes, start : start + self.words_rec] = rows[k].reshape(self.words_rec, self.lanes)
         return out.reshape(-1)
 
     def feedback_from_words(self, values: np.ndarray) -> np.ndarray:
@@ -169,5 +171,5 @@ class Geometry:
         rows = np.zeros((self.cfg.n_out, self.n_rec_padded), dtype=np.int64)
         for k in range(self.cfg.n_out):
             start = (k // self.lanes) * self.words_rec
-            rows[k] = banks[k % self.lanes, start:start + self.words_rec].reshape(-1)
+            rows[k] = banks[k % self.lanes, start : start + self.words_rec].reshape(-1)
         return self.rows_to_weights(rows, self.cfg.n_rec)

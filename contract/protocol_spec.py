@@ -22,11 +22,33 @@ from __future__ import annotations
 from enum import IntEnum
 
 __all__ = [
-    "SYNC_REQUEST", "SYNC_REPLY", "PROTOCOL_VERSION", "MAGIC", "Command", "Status", "Reg",
-    "WRITABLE_REGS", "REG_BITS", "N_REGS", "REQUEST_HEADER", "REPLY_HEADER", "CRC_BYTES",
-    "MEM_ARGS", "RUN_ARGS", "RUN_FLAG_LEARN", "RUN_FLAGS_KNOWN", "FIXED_LENGTHS",
-    "MIN_FRAME_TIMEOUT", "MIN_WATCHDOG", "MIN_MAX_PAYLOAD", "MAX_LENGTH",
-    "CRC_POLY", "CRC_INIT", "CRC_CHECK", "crc16", "crc16_update",
+    "SYNC_REQUEST",
+    "SYNC_REPLY",
+    "PROTOCOL_VERSION",
+    "MAGIC",
+    "Command",
+    "Status",
+    "Reg",
+    "WRITABLE_REGS",
+    "REG_BITS",
+    "N_REGS",
+    "REQUEST_HEADER",
+    "REPLY_HEADER",
+    "CRC_BYTES",
+    "MEM_ARGS",
+    "RUN_ARGS",
+    "RUN_FLAG_LEARN",
+    "RUN_FLAGS_KNOWN",
+    "FIXED_LENGTHS",
+    "MIN_FRAME_TIMEOUT",
+    "MIN_WATCHDOG",
+    "MIN_MAX_PAYLOAD",
+    "MAX_LENGTH",
+    "CRC_POLY",
+    "CRC_INIT",
+    "CRC_CHECK",
+    "crc16",
+    "crc16_update",
 ]
 
 #: first byte of every request frame (host -> device)
@@ -51,51 +73,51 @@ MAX_LENGTH = 0xFFFF
 class Command(IntEnum):
     """Request commands. Payload layouts (little-endian) are in docs/protocol.md."""
 
-    NOP = 0x01        # -> empty reply: link check, resynchronisation
-    READ_REG = 0x02   # index u8, count u8 -> count x u32
+    NOP = 0x01  # -> empty reply: link check, resynchronisation
+    READ_REG = 0x02  # index u8, count u8 -> count x u32
     WRITE_REG = 0x03  # index u8, value u32
-    READ_MEM = 0x04   # region u8, addr u32, count u16 -> count words
+    READ_MEM = 0x04  # region u8, addr u32, count u16 -> count words
     WRITE_MEM = 0x05  # region u8, addr u32, count u16, count words
     CLEAR_MEM = 0x06  # region u8, addr u32, count u16: the words become zero
-    RUN = 0x07        # start u16, count u16, flags u8: run ticks from the input buffer
+    RUN = 0x07  # start u16, count u16, flags u8: run ticks from the input buffer
 
 
 class Status(IntEnum):
     """Reply status. Any status but OK means the request changed nothing (see WATCHDOG)."""
 
     OK = 0x00
-    CRC = 0x01        # the CRC of the request is wrong
-    COMMAND = 0x02    # unknown command
-    LENGTH = 0x03     # payload length wrong for the command, or above the device's max_payload
-    RANGE = 0x04      # region, register, address, count, tick or flag out of range
-    TIMEOUT = 0x05    # the frame was truncated: no byte for FRAME_TIMEOUT cycles
+    CRC = 0x01  # the CRC of the request is wrong
+    COMMAND = 0x02  # unknown command
+    LENGTH = 0x03  # payload length wrong for the command, or above the device's max_payload
+    RANGE = 0x04  # region, register, address, count, tick or flag out of range
+    TIMEOUT = 0x05  # the frame was truncated: no byte for FRAME_TIMEOUT cycles
     READ_ONLY = 0x06  # write to a read-only register
-    WATCHDOG = 0x07   # RUN: a tick did not finish within WATCHDOG cycles; the run stopped there
-    BUSY = 0x08       # the core is still running a tick (one the watchdog gave up on): RUN and
-                      # core regions are refused until it finishes
+    WATCHDOG = 0x07  # RUN: a tick did not finish within WATCHDOG cycles; the run stopped there
+    BUSY = 0x08  # the core is still running a tick (one the watchdog gave up on): RUN and
+    # core regions are refused until it finishes
 
 
 class Reg(IntEnum):
     """The register file (32-bit registers), read with READ_REG, some written with WRITE_REG."""
 
-    MAGIC = 0            # "PLC1"
-    VERSION = 1          # PROTOCOL_VERSION
-    IDENTITY = 2         # CRC-32 of the system map (config, regions, buffers): SystemMap.identity
-    SIZES = 3            # n_in | n_rec << 16
-    SHAPE = 4            # n_out | lanes << 8 | regions << 16 | core regions << 24
-    BUFFERS = 5          # window (ticks) | max_payload << 16
-    STATUS = 6           # bit 0: last run stopped by the watchdog; bit 1: core busy
-    TICKS = 7            # ticks run since reset (the core's counter)
-    TICK_CYCLES = 8      # cycles of the last tick (the core's counter)
-    RUN_TICKS = 9        # ticks completed by the last RUN
+    MAGIC = 0  # "PLC1"
+    VERSION = 1  # PROTOCOL_VERSION
+    IDENTITY = 2  # CRC-32 of the system map (config, regions, buffers): SystemMap.identity
+    SIZES = 3  # n_in | n_rec << 16
+    SHAPE = 4  # n_out | lanes << 8 | regions << 16 | core regions << 24
+    BUFFERS = 5  # window (ticks) | max_payload << 16
+    STATUS = 6  # bit 0: last run stopped by the watchdog; bit 1: core busy
+    TICKS = 7  # ticks run since reset (the core's counter)
+    TICK_CYCLES = 8  # cycles of the last tick (the core's counter)
+    RUN_TICKS = 9  # ticks completed by the last RUN
     RUN_CORE_CYCLES = 10  # sum of the core's tick cycles over the last RUN
-    RUN_CYCLES = 11      # cycles of the last RUN, start to reply, copying included
-    FRAMES_OK = 12       # requests answered OK
-    FRAMES_ERR = 13      # error replies sent
-    CLOCK = 14           # cycles since reset (wraps)
-    SCRATCH = 15         # free for the host (link tests)
-    FRAME_TIMEOUT = 16   # cycles without a byte after which a partial frame is dropped
-    WATCHDOG = 17        # cycles a tick may take before RUN gives up
+    RUN_CYCLES = 11  # cycles of the last RUN, start to reply, copying included
+    FRAMES_OK = 12  # requests answered OK
+    FRAMES_ERR = 13  # error replies sent
+    CLOCK = 14  # cycles since reset (wraps)
+    SCRATCH = 15  # free for the host (link tests)
+    FRAME_TIMEOUT = 16  # cycles without a byte after which a partial frame is dropped
+    WATCHDOG = 17  # cycles a tick may take before RUN gives up
 
 
 N_REGS = len(Reg)

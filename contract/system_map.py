@@ -25,16 +25,23 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from collections.abc import Iterable
 from typing import Any, SupportsInt
 
 from plasticore.golden.config import Config
 
 from .geometry import Geometry, Region
 from .protocol_spec import (
-    MAGIC, MAX_LENGTH, MEM_ARGS, MIN_MAX_PAYLOAD, N_REGS, PROTOCOL_VERSION, REG_BITS, Reg,
+    MAGIC,
+    MAX_LENGTH,
+    MEM_ARGS,
+    MIN_MAX_PAYLOAD,
+    N_REGS,
+    PROTOCOL_VERSION,
+    REG_BITS,
+    Reg,
 )
 
 __all__ = ["MapRegion", "SystemMap", "BUFFER_REGIONS", "DEFAULT_WINDOW", "DEFAULT_MAX_PAYLOAD"]
@@ -82,7 +89,7 @@ class MapRegion:
         bpw = self.bytes_per_word
         if len(data) % bpw:
             raise ValueError(f"{self.name}: {len(data)} bytes are not a whole number of {bpw}-byte words")
-        return [int.from_bytes(data[i:i + bpw], "little") for i in range(0, len(data), bpw)]
+        return [int.from_bytes(data[i : i + bpw], "little") for i in range(0, len(data), bpw)]
 
 
 class SystemMap:
@@ -105,8 +112,12 @@ class SystemMap:
         g = self.geometry.regions
         out = {name: MapRegion(name, r.index, r.depth, r.word_bits, r) for name, r in g.items()}
         buffers = [
-            ("in_x", g["x"]), ("in_target", g["target"]), ("in_valid", None),
-            ("out_y", g["y"]), ("out_z", g["z"]), ("out_cycles", None),
+            ("in_x", g["x"]),
+            ("in_target", g["target"]),
+            ("in_valid", None),
+            ("out_y", g["y"]),
+            ("out_z", g["z"]),
+            ("out_cycles", None),
         ]
         assert tuple(n for n, _ in buffers) == BUFFER_REGIONS
         for name, layout in buffers:
@@ -173,4 +184,3 @@ class SystemMap:
         """Words of ``region`` that fit one frame (a WRITE_MEM carries MEM_ARGS bytes more)."""
         room = self.max_payload - (MEM_ARGS if write else 0)
         return max(1, room // region.bytes_per_word)
-

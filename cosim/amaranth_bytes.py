@@ -43,7 +43,7 @@ def exchange(dut, bursts: list[bytes], max_wait: int = 200_000, vcd: str | None 
                 await ctx.tick()
             else:
                 raise RuntimeError(f"burst {i}: not idle after {max_wait} cycles")
-            await ctx.tick()      # the collector sees the cycle's last byte
+            await ctx.tick()  # the collector sees the cycle's last byte
             per_burst.append(bytes(out))
             out.clear()
 

@@ -67,10 +67,20 @@ class AmaranthPort:
         return self.ctx.get(self.core.ctl.cycles)
 
 
-def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, valid=None,
-                      learn: bool = False, vcd: str | None = None, *, rtl_config: Config | None = None,
-                      weights_every: int = 50, stop_at_first: bool = False,
-                      read_back: bool = False) -> LockstepReport | tuple[LockstepReport, Weights]:
+def lockstep_amaranth(
+    cfg: Config,
+    w: Weights,
+    x_seq: np.ndarray,
+    targets=None,
+    valid=None,
+    learn: bool = False,
+    vcd: str | None = None,
+    *,
+    rtl_config: Config | None = None,
+    weights_every: int = 50,
+    stop_at_first: bool = False,
+    read_back: bool = False,
+) -> LockstepReport | tuple[LockstepReport, Weights]:
     """Run :func:`plasticore.cosim.compare.lockstep` against the core in Amaranth's simulator.
 
     ``rtl_config`` (default ``cfg``) builds the core from another config than golden's: fault
@@ -83,8 +93,9 @@ def lockstep_amaranth(cfg: Config, w: Weights, x_seq: np.ndarray, targets=None, 
 
     async def bench(ctx):
         driver = CoreDriver(core.geometry, AmaranthPort(ctx, core))
-        result["report"] = await lockstep(cfg, driver, w, x_seq, targets, valid, learn=learn,
-                                          weights_every=weights_every, stop_at_first=stop_at_first)
+        result["report"] = await lockstep(
+            cfg, driver, w, x_seq, targets, valid, learn=learn, weights_every=weights_every, stop_at_first=stop_at_first
+        )
         if read_back:
             result["weights"] = await driver.read_weights()
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from plasticore.golden import FixedNumerics, init_state, tick as golden_tick
+from plasticore.contract.cycles import tick_cycles
+from plasticore.golden import FixedNumerics, init_state
+from plasticore.golden import tick as golden_tick
 from plasticore.golden.config import Config
-from plasticore.golden.learning import init_learning, learn as golden_learn, presynaptic_factors, update_traces
+from plasticore.golden.learning import init_learning, presynaptic_factors, update_traces
+from plasticore.golden.learning import learn as golden_learn
 from plasticore.golden.network import Weights
 from plasticore.golden.rules import RULES
-from plasticore.contract.cycles import tick_cycles
 
 from .driver import CoreDriver
 
@@ -47,6 +49,7 @@ class Mismatch:
     golden : int
         The golden model's (or the cycle model's) value.
     """
+
     tick: int
     state: str
     index: int
@@ -85,12 +88,13 @@ class LockstepReport:
     spikes : int
         Spikes of the run.
     """
+
     ticks: int = 0
-    mismatches: int = 0            # (tick, state, element) differences, weights and cycles included
+    mismatches: int = 0  # (tick, state, element) differences, weights and cycles included
     first: Mismatch | None = None
     cycles: list[int] = field(default_factory=list)
     predicted_cycles: list[int] = field(default_factory=list)
-    learn_cycles: list[int] = field(default_factory=list)   # the learning phases' share, per tick
+    learn_cycles: list[int] = field(default_factory=list)  # the learning phases' share, per tick
     weight_checks: int = 0
     spikes: int = 0
 
@@ -130,10 +134,18 @@ async def _compare_weights(report: LockstepReport, t: int, driver: CoreDriver, w
         _compare(report, t, name, getattr(rtl, name), getattr(w, name))
 
 
-async def lockstep(cfg: Config, driver: CoreDriver, w: Weights, x_seq: np.ndarray,
-                   targets: np.ndarray | None = None, valid: np.ndarray | None = None,
-                   learn: bool = False, weights_every: int = 50,
-                   stop_at_first: bool = False, progress=None) -> LockstepReport:
+async def lockstep(
+    cfg: Config,
+    driver: CoreDriver,
+    w: Weights,
+    x_seq: np.ndarray,
+    targets: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    learn: bool = False,
+    weights_every: int = 50,
+    stop_at_first: bool = False,
+    progress=None,
+) -> LockstepReport:
     """Load ``w``, then run ``x_seq`` (ticks, n_in) on both models, comparing every tick.
 
     ``learn``: learning on (the weights change on ticks whose target is valid).

@@ -19,8 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from plasticore.golden.network import State, Weights
 from plasticore.contract.geometry import BITMAP_WORD, Geometry
+from plasticore.golden.network import State, Weights
 
 __all__ = ["BusPort", "CoreDriver"]
 
@@ -73,8 +73,7 @@ class CoreDriver:
     async def read_weights(self) -> Weights:
         g, c = self.g, self.cfg
         out = {}
-        for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec),
-                                ("w_out", c.n_rec, c.n_out)):
+        for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec), ("w_out", c.n_rec, c.n_out)):
             flat = await self.read_region(name)
             out[name] = g.rows_to_weights(flat.reshape(pre, -1), post)
         out["b_fb"] = g.feedback_from_words(await self.read_region("b_fb"))
@@ -82,8 +81,10 @@ class CoreDriver:
 
     async def read_traces(self) -> dict[str, np.ndarray]:
         c = self.cfg
-        return {"x_bar": (await self.read_region("xbar"))[:c.n_in],
-                "z_bar": (await self.read_region("zbar"))[:c.n_rec]}
+        return {
+            "x_bar": (await self.read_region("xbar"))[: c.n_in],
+            "z_bar": (await self.read_region("zbar"))[: c.n_rec],
+        }
 
     async def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray) -> None:
         await self.write_region("xbar", x_bar)
@@ -92,15 +93,22 @@ class CoreDriver:
     async def write_bitmap(self, name: str, bits: np.ndarray) -> None:
         region = self.g.regions[name]
         padded = np.zeros(region.depth * BITMAP_WORD, dtype=np.int64)
-        padded[:len(bits)] = bits
+        padded[: len(bits)] = bits
         await self.write_region(name, padded)
 
     async def read_state(self) -> dict[str, np.ndarray]:
         """The neuron, readout and error state, trimmed to the real (unpadded) neurons."""
         c = self.cfg
         state = {}
-        for name, n in (("u", c.n_rec), ("a", c.n_rec), ("ref", c.n_rec), ("v", c.n_rec),
-                        ("y", c.n_out), ("e", c.n_out), ("z", c.n_rec)):
+        for name, n in (
+            ("u", c.n_rec),
+            ("a", c.n_rec),
+            ("ref", c.n_rec),
+            ("v", c.n_rec),
+            ("y", c.n_out),
+            ("e", c.n_out),
+            ("z", c.n_rec),
+        ):
             state[name] = (await self.read_region(name))[:n]
         return state
 
@@ -111,8 +119,14 @@ class CoreDriver:
         await self.write_bitmap("z", s.z[batch_index])
 
     # ticks -------------------------------------------------------------------------------------
-    async def tick(self, x: np.ndarray, target: np.ndarray | None = None, valid: bool = False,
-                   learn: bool = False, write_target: bool = True) -> int:
+    async def tick(
+        self,
+        x: np.ndarray,
+        target: np.ndarray | None = None,
+        valid: bool = False,
+        learn: bool = False,
+        write_target: bool = True,
+    ) -> int:
         """Run one tick with input spikes ``x`` (n_in 0/1) and return its cycle count.
         Weights change only if ``learn`` and ``valid``."""
         await self.write_bitmap("x", x)

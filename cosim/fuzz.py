@@ -25,10 +25,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plasticore.contract.frame_codec import (
-    ReplyDecoder, encode_request, mem_args, reg_read_args, reg_write_args, run_args,
+    ReplyDecoder,
+    encode_request,
+    mem_args,
+    reg_read_args,
+    reg_write_args,
+    run_args,
 )
 from plasticore.contract.protocol_spec import (
-    MAX_LENGTH, MEM_ARGS, N_REGS, SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status,
+    MAX_LENGTH,
+    MEM_ARGS,
+    N_REGS,
+    SYNC_REQUEST,
+    WRITABLE_REGS,
+    Command,
+    Reg,
+    Status,
 )
 from plasticore.contract.system_map import SystemMap
 
@@ -38,8 +50,16 @@ __all__ = ["FuzzReport", "FrameFuzzer", "run_campaign", "CATEGORIES"]
 
 #: case categories and their relative frequency
 CATEGORIES = {
-    "bitflip": 6, "truncate": 3, "length": 3, "command": 2, "range": 4, "oversize": 1,
-    "garbage": 2, "garbage_sync": 2, "splice": 2, "probe": 3,
+    "bitflip": 6,
+    "truncate": 3,
+    "length": 3,
+    "command": 2,
+    "range": 4,
+    "oversize": 1,
+    "garbage": 2,
+    "garbage_sync": 2,
+    "splice": 2,
+    "probe": 3,
 }
 _KNOWN = {int(c) for c in Command}
 
@@ -73,6 +93,7 @@ class FuzzReport:
     cycles : int
         Simulated cycles (if the transport counts them).
     """
+
     cases: int = 0
     by_category: dict[str, int] = field(default_factory=dict)
     bytes_sent: int = 0
@@ -113,9 +134,14 @@ class FrameFuzzer:
         return self.rng.integers(0, 256, size=n, dtype=np.uint8).tobytes()
 
     def random_words(self, region, n: int) -> list[int]:
-        return [int(v) for v in self.rng.integers(0, 1 << min(region.word_bits, 62), size=n)] if region.word_bits <= 62 \
-            else [int.from_bytes(self._bytes(region.bytes_per_word), "little") & ((1 << region.word_bits) - 1)
-                  for _ in range(n)]
+        return (
+            [int(v) for v in self.rng.integers(0, 1 << min(region.word_bits, 62), size=n)]
+            if region.word_bits <= 62
+            else [
+                int.from_bytes(self._bytes(region.bytes_per_word), "little") & ((1 << region.word_bits) - 1)
+                for _ in range(n)
+            ]
+        )
 
     def _span(self, region, write: bool) -> tuple[int, int]:
         """A valid word span; a quarter of them end exactly at the region's end."""
@@ -163,38 +189,41 @@ class FrameFuzzer:
             if cmd == Command.WRITE_MEM and region < len(self.regions):
                 data = bytes(count * self.map.region(region).bytes_per_word)
             if len(data) + MEM_ARGS > m.max_payload:
-                data = b""      # the length check answers first; still a bad request
+                data = b""  # the length check answers first; still a bad request
             return encode_request(cmd, tag, mem_args(region, addr, count) + data)
 
-        if choice == 0:                     # no such region
+        if choice == 0:  # no such region
             return mem(self._int(len(self.regions), 255), 0, 1)
-        if choice == 1:                     # runs past the end: by one word, or more
+        if choice == 1:  # runs past the end: by one word, or more
             count = self._int(1, min(r.depth, 16))
             past = 1 if self._int(0, 1) else self._int(2, 40)
             return mem(r.index, r.depth - count + past, count)
-        if choice == 2:                     # zero words
+        if choice == 2:  # zero words
             return mem(r.index, 0, 0)
-        if choice == 3:                     # an address that only fits in 32 bits
+        if choice == 3:  # an address that only fits in 32 bits
             return mem(r.index, self._int(1 << 16, 0xFFFF_FFFF), 1)
-        if choice == 4:                     # a read larger than max_payload
-            return encode_request(Command.READ_MEM, tag, mem_args(r.index, 0, min(0xFFFF, m.max_payload // r.bytes_per_word + 1)))
-        if choice == 5:                     # registers past the end / zero registers
+        if choice == 4:  # a read larger than max_payload
+            return encode_request(
+                Command.READ_MEM, tag, mem_args(r.index, 0, min(0xFFFF, m.max_payload // r.bytes_per_word + 1))
+            )
+        if choice == 5:  # registers past the end / zero registers
             first = self._int(0, N_REGS)
-            return encode_request(Command.READ_REG, tag, reg_read_args(first, N_REGS - first + self._int(1, 5)
-                                                                       if self._int(0, 1) else 0))
-        if choice == 6:                     # read-only or missing register
+            return encode_request(
+                Command.READ_REG, tag, reg_read_args(first, N_REGS - first + self._int(1, 5) if self._int(0, 1) else 0)
+            )
+        if choice == 6:  # read-only or missing register
             read_only = [r for r in range(N_REGS) if r not in WRITABLE_REGS]
             reg = read_only[self._int(0, len(read_only) - 1)] if self._int(0, 1) else self._int(N_REGS, 255)
             return encode_request(Command.WRITE_REG, tag, reg_write_args(reg, self._int(0, 0xFFFF_FFFF)))
-        if choice == 7:                     # a frame timeout / watchdog below the minimum
+        if choice == 7:  # a frame timeout / watchdog below the minimum
             reg = (Reg.FRAME_TIMEOUT, Reg.WATCHDOG)[self._int(0, 1)]
             return encode_request(Command.WRITE_REG, tag, reg_write_args(reg, self._int(0, 15)))
-        if choice == 8:                     # no ticks, or ticks past the window
+        if choice == 8:  # no ticks, or ticks past the window
             if self._int(0, 1):
                 return encode_request(Command.RUN, tag, run_args(self._int(0, m.window), 0, 0))
             first = self._int(0, m.window)
             return encode_request(Command.RUN, tag, run_args(first, self._int(m.window - first + 1, 0xFFFF), 0))
-        return encode_request(Command.RUN, tag, run_args(0, 1, self._int(2, 255)))   # unknown flags
+        return encode_request(Command.RUN, tag, run_args(0, 1, self._int(2, 255)))  # unknown flags
 
     def _bad_length(self) -> bytes:
         cmd, payload = self.valid_request()
@@ -222,7 +251,7 @@ class FrameFuzzer:
             data = bytes(frame)
         elif cat == "truncate":
             frame = self.frame()
-            data = frame[:self._int(1, len(frame) - 1)]
+            data = frame[: self._int(1, len(frame) - 1)]
         elif cat == "length":
             data = self._bad_length()
         elif cat == "command":
@@ -234,16 +263,19 @@ class FrameFuzzer:
             data = self._out_of_range()
         elif cat == "oversize":
             n = self._int(self.map.max_payload + 1, MAX_LENGTH)
-            data = bytes([SYNC_REQUEST]) + struct.pack("<BBH", self._int(0, 255), self._tag(), n) + \
-                self._bytes(self._int(0, 64))
-        elif cat == "garbage":              # no sync byte: the engine must stay silent
+            data = (
+                bytes([SYNC_REQUEST])
+                + struct.pack("<BBH", self._int(0, 255), self._tag(), n)
+                + self._bytes(self._int(0, 64))
+            )
+        elif cat == "garbage":  # no sync byte: the engine must stay silent
             junk = bytes(b for b in self._bytes(self._int(1, 64)) if b != SYNC_REQUEST)
             data = junk + (self.frame(read_only=True) if self._int(0, 1) else b"")
         elif cat == "garbage_sync":
             junk = bytearray(self._bytes(self._int(1, 48)))
             junk[self._int(0, len(junk) - 1)] = SYNC_REQUEST
             data = bytes(junk)
-        elif cat == "splice":               # a damaged frame, then a good one in the same burst
+        elif cat == "splice":  # a damaged frame, then a good one in the same burst
             first = bytearray(self.frame())
             first[self._int(1, len(first) - 1)] ^= 1 << self._int(0, 7)
             data = bytes(first) + self.frame(read_only=True)
@@ -259,10 +291,12 @@ def _exchange(transport, data: bytes) -> list:
 
 def _compare(report: FuzzReport, where: str, got: list, expected: list) -> None:
     if len(got) != len(expected):
-        report.mismatches.append(f"{where}: {len(got)} replies, expected {len(expected)} "
-                                 f"(got {[r.describe() for r in got]}, expected {[str(e) for e in expected]})")
+        report.mismatches.append(
+            f"{where}: {len(got)} replies, expected {len(expected)} "
+            f"(got {[r.describe() for r in got]}, expected {[str(e) for e in expected]})"
+        )
         return
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         if not e.matches(g):
             report.mismatches.append(f"{where}: got {g.describe()} payload {g.payload[:16].hex()}, expected {e}")
 
@@ -276,7 +310,7 @@ def run_campaign(transport, smap: SystemMap, cases: int, seed: int = 0) -> FuzzR
     regs_reply = _exchange(transport, encode_request(Command.READ_REG, 0, reg_read_args(0, N_REGS)))
     if len(regs_reply) != 1 or not regs_reply[0].ok:
         raise RuntimeError(f"the device does not answer READ_REG: {[r.describe() for r in regs_reply]}")
-    regs = [int.from_bytes(regs_reply[0].payload[4 * i:4 * i + 4], "little") for i in range(N_REGS)]
+    regs = [int.from_bytes(regs_reply[0].payload[4 * i : 4 * i + 4], "little") for i in range(N_REGS)]
     model = ProtocolModel(smap, {int(r): regs[r] for r in WRITABLE_REGS})
     frames_ok0, frames_err0 = regs[Reg.FRAMES_OK], regs[Reg.FRAMES_ERR]
     seen_ok = seen_err = 0
@@ -297,8 +331,12 @@ def run_campaign(transport, smap: SystemMap, cases: int, seed: int = 0) -> FuzzR
         step = smap.max_words(r, write=True)
         for lo in range(0, r.depth, step):
             n = min(step, r.depth - lo)
-            send(f"fill {r.name}", encode_request(Command.WRITE_MEM, 1,
-                                                  mem_args(r.index, lo, n) + r.words_to_bytes(fz.random_words(r, n))))
+            send(
+                f"fill {r.name}",
+                encode_request(
+                    Command.WRITE_MEM, 1, mem_args(r.index, lo, n) + r.words_to_bytes(fz.random_words(r, n))
+                ),
+            )
     commits = model.commits
 
     for i in range(cases):
@@ -330,7 +368,7 @@ def run_campaign(transport, smap: SystemMap, cases: int, seed: int = 0) -> FuzzR
             report.words_checked += n
     got = _exchange(transport, encode_request(Command.READ_REG, 3, reg_read_args(0, N_REGS)))
     if len(got) == 1 and got[0].ok:
-        after = [int.from_bytes(got[0].payload[4 * i:4 * i + 4], "little") for i in range(N_REGS)]
+        after = [int.from_bytes(got[0].payload[4 * i : 4 * i + 4], "little") for i in range(N_REGS)]
         for reg in WRITABLE_REGS:
             if after[reg] != model.regs[int(reg)]:
                 report.mismatches.append(f"register {Reg(reg).name}: {after[reg]:#x} != {model.regs[int(reg)]:#x}")
@@ -339,7 +377,8 @@ def run_campaign(transport, smap: SystemMap, cases: int, seed: int = 0) -> FuzzR
         if after[Reg.FRAMES_OK] - frames_ok0 != seen_ok + 1 or after[Reg.FRAMES_ERR] - frames_err0 != seen_err:
             report.mismatches.append(
                 f"frame counters: ok +{after[Reg.FRAMES_OK] - frames_ok0} err +{after[Reg.FRAMES_ERR] - frames_err0}, "
-                f"replies seen ok {seen_ok + 1} err {seen_err}")
+                f"replies seen ok {seen_ok + 1} err {seen_err}"
+            )
     else:
         report.mismatches.append(f"final READ_REG failed: {[r.describe() for r in got]}")
     report.seconds = time.perf_counter() - start

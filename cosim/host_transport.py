@@ -30,11 +30,11 @@ import threading
 import time
 from pathlib import Path
 
-from plasticore.golden.config import Config
 from plasticore.contract.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
+from plasticore.golden.config import Config
 
-from .runner import BUILD, MAKE_VARIABLES, ROOT, RTL_ROOMS, build_model, prepare_simulator
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
+from .runner import BUILD, MAKE_VARIABLES, ROOT, RTL_ROOMS, build_model, prepare_simulator
 
 __all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
 
@@ -46,8 +46,13 @@ DEFAULT_READ_CYCLES = 200_000_000
 class SystemParams:
     """The parameters of ``plasticore.hdl.system.System`` besides the config."""
 
-    def __init__(self, window: int = DEFAULT_WINDOW, max_payload: int = DEFAULT_MAX_PAYLOAD,
-                 frame_timeout: int | None = None, watchdog: int | None = None):
+    def __init__(
+        self,
+        window: int = DEFAULT_WINDOW,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        frame_timeout: int | None = None,
+        watchdog: int | None = None,
+    ):
         from plasticore.hdl.system import DEFAULT_FRAME_TIMEOUT
 
         self.window = window
@@ -75,14 +80,19 @@ for m in list(sys.modules.values()):
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _system_sources() -> tuple[Path, ...]:
     """The files of ``RTL_ROOMS`` that ``plasticore.hdl.system`` imports, found in a fresh interpreter:
     in this process sys.modules also holds whatever the caller imported (plasticore.cosim.runner.rtl_key
     looks there), which would make the key depend on the caller."""
-    out = subprocess.run([sys.executable, "-c", _CLOSURE, *(str(ROOT / room) for room in RTL_ROOMS)],
-                         capture_output=True, text=True, check=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])})
+    out = subprocess.run(
+        [sys.executable, "-c", _CLOSURE, *(str(ROOT / room) for room in RTL_ROOMS)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
+    )
     return tuple(sorted(Path(line) for line in out.stdout.split()))
 
 
@@ -118,8 +128,15 @@ class SimulatedTransport:
     and wall time.
     """
 
-    def __init__(self, cfg: Config, params: SystemParams | None = None, sim: str = "verilator",
-                 waves: bool = False, out_dir: Path | None = None, start_timeout: float = 600.0):
+    def __init__(
+        self,
+        cfg: Config,
+        params: SystemParams | None = None,
+        sim: str = "verilator",
+        waves: bool = False,
+        out_dir: Path | None = None,
+        start_timeout: float = 600.0,
+    ):
         self.cfg = cfg
         self.params = params or SystemParams()
         self.map = SystemMap(cfg, self.params.window, self.params.max_payload)
@@ -150,9 +167,17 @@ class SimulatedTransport:
 
         def simulate():
             try:
-                runner.test(test_module="plasticore.cosim.tb_system", hdl_toplevel=TOPLEVEL,
-                            hdl_toplevel_lang="verilog", extra_env=env, waves=waves, test_dir=self.out_dir, build_dir=bdir,
-                            results_xml=str(results), log_file=self.out_dir / "sim.log")
+                runner.test(
+                    test_module="plasticore.cosim.tb_system",
+                    hdl_toplevel=TOPLEVEL,
+                    hdl_toplevel_lang="verilog",
+                    extra_env=env,
+                    waves=waves,
+                    test_dir=self.out_dir,
+                    build_dir=bdir,
+                    results_xml=str(results),
+                    log_file=self.out_dir / "sim.log",
+                )
             except BaseException as exc:  # noqa: BLE001 (SystemExit from cocotb's runner included)
                 self._error = exc
 
@@ -163,7 +188,7 @@ class SimulatedTransport:
             while self._conn is None:
                 try:
                     self._conn, _ = server.accept()
-                except socket.timeout:
+                except TimeoutError:
                     if not self._thread.is_alive():
                         raise RuntimeError(f"the simulator ended before connecting{self._log_tail()}") from None
                     if time.monotonic() > deadline:

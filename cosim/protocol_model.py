@@ -19,8 +19,20 @@ from dataclasses import dataclass
 
 from plasticore.contract.frame_codec import Reply
 from plasticore.contract.protocol_spec import (
-    CRC_INIT, FIXED_LENGTHS, MEM_ARGS, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, N_REGS, RUN_FLAG_LEARN, RUN_FLAGS_KNOWN,
-    SYNC_REQUEST, WRITABLE_REGS, Command, Reg, Status, crc16_update,
+    CRC_INIT,
+    FIXED_LENGTHS,
+    MEM_ARGS,
+    MIN_FRAME_TIMEOUT,
+    MIN_WATCHDOG,
+    N_REGS,
+    RUN_FLAG_LEARN,
+    RUN_FLAGS_KNOWN,
+    SYNC_REQUEST,
+    WRITABLE_REGS,
+    Command,
+    Reg,
+    Status,
+    crc16_update,
 )
 from plasticore.contract.system_map import SystemMap
 
@@ -46,7 +58,7 @@ class Expected:
             return True
         if self.known is None:
             return r.payload == self.payload
-        return all(k == 0 or a == b for a, b, k in zip(r.payload, self.payload, self.known))
+        return all(k == 0 or a == b for a, b, k in zip(r.payload, self.payload, self.known, strict=True))
 
     def __str__(self):
         try:
@@ -96,8 +108,9 @@ class ProtocolModel:
         #: words of a region that no memory backs: the banks of B are padded to a power-of-two
         #: stride (plasticore.contract.geometry), and the padding is neither stored nor read back
         g = smap.geometry
-        self.holes = {"b_fb": frozenset(w for w in range(smap.regions["b_fb"].depth)
-                                        if w % g.fb_bank_stride >= g.fb_bank_depth)}
+        self.holes = {
+            "b_fb": frozenset(w for w in range(smap.regions["b_fb"].depth) if w % g.fb_bank_stride >= g.fb_bank_depth)
+        }
         self._hunt()
 
     # memory mirror --------------------------------------------------------------------------
@@ -120,11 +133,9 @@ class ProtocolModel:
         self.crc_bytes = 0
         self.crc = CRC_INIT
 
-    def _reply(self, status: int, length: int = 0, payload: bytes | None = b"",
-               known: bytes | None = None) -> Expected:
+    def _reply(self, status: int, length: int = 0, payload: bytes | None = b"", known: bytes | None = None) -> Expected:
         ok = status == Status.OK
-        e = Expected(self.cmd, self.tag, status, length if ok else 0, payload if ok else b"",
-                     known if ok else None)
+        e = Expected(self.cmd, self.tag, status, length if ok else 0, payload if ok else b"", known if ok else None)
         self._hunt()
         return e
 
@@ -187,8 +198,9 @@ class ProtocolModel:
                 return Status.RANGE
             if index not in WRITABLE_REGS:
                 return Status.READ_ONLY
-            if (index == Reg.FRAME_TIMEOUT and value < MIN_FRAME_TIMEOUT) or \
-               (index == Reg.WATCHDOG and value < MIN_WATCHDOG):
+            if (index == Reg.FRAME_TIMEOUT and value < MIN_FRAME_TIMEOUT) or (
+                index == Reg.WATCHDOG and value < MIN_WATCHDOG
+            ):
                 return Status.RANGE
             return Status.OK
         if command in (Command.READ_MEM, Command.WRITE_MEM, Command.CLEAR_MEM):
@@ -217,7 +229,7 @@ class ProtocolModel:
                 return r
         return None
 
-    def parser_copy(self) -> "ProtocolModel":
+    def parser_copy(self) -> ProtocolModel:
         """A model in the same parser state sharing nothing mutable: to predict a burst
         without committing it."""
         twin = copy.copy(self)
@@ -270,8 +282,7 @@ class ProtocolModel:
     def _run(self, p: bytes) -> Expected:
         """RUN: the core's state, its registers and the output buffers change in ways the model
         does not compute (golden does, in the tests that run ticks)."""
-        changed = ["u", "a", "ref", "v", "y", "e", "z", "x", "target", "xbar", "zbar",
-                   "out_y", "out_z", "out_cycles"]
+        changed = ["u", "a", "ref", "v", "y", "e", "z", "x", "target", "xbar", "zbar", "out_y", "out_z", "out_cycles"]
         if p[4] & RUN_FLAG_LEARN:
             changed += [name for name in self.map.geometry.regions if name not in changed]
         for name in changed:

@@ -24,16 +24,26 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from plasticore.golden.config import Config
 
-__all__ = ["CosimResult", "run_lockstep", "build_dir_for", "build_model", "model_lock", "MAKE_VARIABLES",
-           "with_make_variables", "SIMULATORS", "ROOT", "RTL_ROOMS"]
+__all__ = [
+    "CosimResult",
+    "run_lockstep",
+    "build_dir_for",
+    "build_model",
+    "model_lock",
+    "MAKE_VARIABLES",
+    "with_make_variables",
+    "SIMULATORS",
+    "ROOT",
+    "RTL_ROOMS",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "cosim"
@@ -52,7 +62,7 @@ SIMULATORS = ("verilator", "icarus")
 MAKE_VARIABLES = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rtl_sources(top_module: str) -> tuple[Path, ...]:
     """Our source files that ``top_module`` imports (its closure within ``RTL_ROOMS``):
     their content decides whether a built model is still valid. Found in a fresh interpreter,
@@ -64,11 +74,16 @@ def _rtl_sources(top_module: str) -> tuple[Path, ...]:
         "    f = getattr(m, '__file__', None)\n"
         "    if f: print(pathlib.Path(f).resolve())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     ours = tuple(ROOT / room for room in RTL_ROOMS)
-    files = {Path(line) for line in out.stdout.splitlines()
-             if any(Path(line).is_relative_to(d) for d in ours)}
+    files = {Path(line) for line in out.stdout.splitlines() if any(Path(line).is_relative_to(d) for d in ours)}
     return tuple(sorted(files))
 
 
@@ -130,6 +145,7 @@ class CosimResult:
     waveform : :class:`~pathlib.Path` or None
         The waveform, if one was recorded.
     """
+
     report: dict
     out_dir: Path
     waveform: Path | None = None
@@ -188,13 +204,16 @@ def _build_and_prune(runner, source: Path, toplevel: str, bdir: Path, waves: boo
     build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
     log = bdir / "build.log"
     try:
-        runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=bdir, waves=waves,
-                     build_args=build_args, log_file=log)
+        runner.build(
+            sources=[source], hdl_toplevel=toplevel, build_dir=bdir, waves=waves, build_args=build_args, log_file=log
+        )
     except (RuntimeError, SystemExit) as exc:
         tail = log.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:] if log.exists() else []
         free = shutil.disk_usage(bdir).free / 2**20
-        raise RuntimeError(f"{sim} build of {source.name} in {bdir} failed ({exc}); "
-                           f"{free:.0f} MiB free on its disk; end of {log.name}:\n" + "\n".join(tail)) from exc
+        raise RuntimeError(
+            f"{sim} build of {source.name} in {bdir} failed ({exc}); "
+            f"{free:.0f} MiB free on its disk; end of {log.name}:\n" + "\n".join(tail)
+        ) from exc
     if sim == "verilator":
         for pattern in _INTERMEDIATES:
             for path in bdir.glob(pattern):
@@ -234,24 +253,40 @@ def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_a
     }
     results = out_dir / ("results-waves.xml" if waves else "results.xml")
     try:
-        runner.test(test_module="plasticore.cosim.tb_core", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
-                    extra_env=env, waves=waves, test_dir=out_dir, build_dir=bdir, results_xml=str(results),
-                    log_file=out_dir / "sim.log")
+        runner.test(
+            test_module="plasticore.cosim.tb_core",
+            hdl_toplevel=TOPLEVEL,
+            hdl_toplevel_lang="verilog",
+            extra_env=env,
+            waves=waves,
+            test_dir=out_dir,
+            build_dir=bdir,
+            results_xml=str(results),
+            log_file=out_dir / "sim.log",
+        )
     except SystemExit:  # cocotb's runner exits when a test fails under pytest
         pass
     n_tests, n_failed = get_results(results) if results.exists() else (0, 1)
     if not report_path.exists() or n_failed:
-        log = (out_dir / "sim.log")
+        log = out_dir / "sim.log"
         tail = "\n".join(log.read_text().splitlines()[-30:]) if log.exists() else "(no log)"
         raise RuntimeError(f"co-simulation bench failed ({n_failed} of {n_tests} tests); log tail:\n{tail}")
     return json.loads(report_path.read_text())
 
 
-def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | None = None,
-                 valid: np.ndarray | None = None, sim: str = "verilator",
-                 out_dir: Path | None = None, keep_waves_on_failure: bool = True,
-                 golden_config: Config | None = None, learn: bool = False,
-                 weights_every: int = 50) -> CosimResult:
+def run_lockstep(
+    cfg: Config,
+    weights,
+    x_seq: np.ndarray,
+    targets: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    sim: str = "verilator",
+    out_dir: Path | None = None,
+    keep_waves_on_failure: bool = True,
+    golden_config: Config | None = None,
+    learn: bool = False,
+    weights_every: int = 50,
+) -> CosimResult:
     """Run golden and the RTL side by side under cocotb (see plasticore.cosim.compare.lockstep).
 
     ``golden_config`` (default: ``cfg``) lets a test compare the RTL built for ``cfg`` with a
@@ -264,11 +299,15 @@ def run_lockstep(cfg: Config, weights, x_seq: np.ndarray, targets: np.ndarray | 
     np.savez(
         inputs,
         config=json.dumps((golden_config or cfg).to_dict()),
-        w_in=weights.w_in, w_rec=weights.w_rec, w_out=weights.w_out, b_fb=weights.b_fb,
+        w_in=weights.w_in,
+        w_rec=weights.w_rec,
+        w_out=weights.w_out,
+        b_fb=weights.b_fb,
         x=x_seq,
         targets=np.zeros((ticks, cfg.n_out), dtype=np.int64) if targets is None else targets,
         valid=np.zeros(ticks, dtype=bool) if valid is None else valid,
-        learn=learn, weights_every=weights_every,
+        learn=learn,
+        weights_every=weights_every,
     )
     report = _run(cfg, sim, inputs, out_dir, waves=False, stop_at_first=False)
     result = CosimResult(report, out_dir)

@@ -38,13 +38,22 @@ def random_config(seed: int) -> Config:
         try:
             cfg = Config(
                 name=f"random{seed}",
-                n_in=int(rng.integers(1, 41)), n_rec=n_rec, n_out=int(rng.integers(1, 6)),
+                n_in=int(rng.integers(1, 41)),
+                n_rec=n_rec,
+                n_out=int(rng.integers(1, 6)),
                 n_alif=int(rng.choice([0, n_rec // 2, n_rec, int(rng.integers(0, n_rec + 1))])),
-                w_bits=w_bits, u_bits=u_bits, a_bits=a_bits, y_bits=y_bits,
-                v_bits=int(rng.integers(8, 25)), e_bits=int(rng.integers(4, 25)),
-                ref_bits=int(rng.integers(1, 5)), decay_bits=int(rng.integers(4, 13)),
-                tau_m=float(rng.uniform(1, 50)), tau_a=float(rng.uniform(5, 500)),
-                tau_out=float(rng.uniform(1, 50)), tau_v=float(rng.uniform(1, 50)),
+                w_bits=w_bits,
+                u_bits=u_bits,
+                a_bits=a_bits,
+                y_bits=y_bits,
+                v_bits=int(rng.integers(8, 25)),
+                e_bits=int(rng.integers(4, 25)),
+                ref_bits=int(rng.integers(1, 5)),
+                decay_bits=int(rng.integers(4, 13)),
+                tau_m=float(rng.uniform(1, 50)),
+                tau_a=float(rng.uniform(5, 500)),
+                tau_out=float(rng.uniform(1, 50)),
+                tau_v=float(rng.uniform(1, 50)),
                 threshold=threshold,
                 adapt_inc=int(rng.integers(0, 1 << a_bits)),
                 refractory=int(rng.integers(0, 1 << int(rng.integers(1, 4)))),
@@ -55,17 +64,21 @@ def random_config(seed: int) -> Config:
                 fb_shift=int(rng.integers(0, 17)),
                 lanes=int(rng.choice([1, 2, 3, 4, 5, 8, 16])),
                 pseudo_derivative=str(rng.choice(["boxcar", "piecewise_linear"])),
-                pd_window=pd_window, h_bits=h_bits, trace_bits=trace_bits,
+                pd_window=pd_window,
+                h_bits=h_bits,
+                trace_bits=trace_bits,
                 trace_inc=int(rng.integers(1, 1 << trace_bits)),
                 tau_trace=float(rng.uniform(2, 40)) if rng.random() < 0.3 else None,
-                lr_shift=int(rng.integers(0, 20)), out_lr_shift=int(rng.integers(0, 20)),
+                lr_shift=int(rng.integers(0, 20)),
+                out_lr_shift=int(rng.integers(0, 20)),
                 learn_readout=bool(rng.random() < 0.8),
                 seed=seed,
             )
         except ConfigError:
             continue
         return _with_feedback_engines(
-            _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed)
+            _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+        )
     raise RuntimeError(f"no valid random config found for seed {seed}")
 
 
@@ -144,14 +157,16 @@ class Stimulus:
     valid : numpy.ndarray
         Whether each tick's target is valid, ``(ticks,)`` of bool.
     """
+
     weights: Weights
-    x: np.ndarray        # (ticks, n_in) 0/1
+    x: np.ndarray  # (ticks, n_in) 0/1
     targets: np.ndarray  # (ticks, n_out)
-    valid: np.ndarray    # (ticks,) bool
+    valid: np.ndarray  # (ticks,) bool
 
 
-def make_stimulus(cfg: Config, ticks: int, seed: int = 0, rate: float | None = None,
-                  weight_scale: float | None = None) -> Stimulus:
+def make_stimulus(
+    cfg: Config, ticks: int, seed: int = 0, rate: float | None = None, weight_scale: float | None = None
+) -> Stimulus:
     """Random weights, Poisson inputs, random targets with random valid flags."""
     rng = np.random.default_rng(seed)
     scale = float(rng.choice([0.3, 1.0, 3.0])) if weight_scale is None else weight_scale

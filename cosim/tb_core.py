@@ -21,12 +21,11 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
 
-from plasticore.golden.config import Config
-from plasticore.golden.network import Weights
 from plasticore.contract.geometry import Geometry
-
 from plasticore.cosim.compare import lockstep
 from plasticore.cosim.driver import CoreDriver
+from plasticore.golden.config import Config
+from plasticore.golden.network import Weights
 
 
 class CocotbPort:
@@ -79,8 +78,8 @@ class CocotbPort:
         await self._cycle()
         d.ctl__start.value = 0
         await with_timeout(RisingEdge(d.ctl__done), 10_000_000, "ns")
-        await self._cycle()          # the FINISH cycle
-        await self._cycle()          # back in IDLE: the cycle count is latched
+        await self._cycle()  # the FINISH cycle
+        await self._cycle()  # back in IDLE: the cycle count is latched
         self.sim_cycles += int(d.ctl__cycles.value) - 1  # busy cycles not seen by _cycle
 
     async def cycles(self) -> int:
@@ -104,9 +103,17 @@ async def lockstep_against_golden(dut):
 
     driver = CoreDriver(Geometry(cfg), port)
     start = time.perf_counter()
-    report = await lockstep(cfg, driver, w, data["x"], data["targets"], data["valid"],
-                            learn=bool(data["learn"]), weights_every=int(data["weights_every"]),
-                            stop_at_first=os.environ.get("PLASTICORE_COSIM_STOP") == "1")
+    report = await lockstep(
+        cfg,
+        driver,
+        w,
+        data["x"],
+        data["targets"],
+        data["valid"],
+        learn=bool(data["learn"]),
+        weights_every=int(data["weights_every"]),
+        stop_at_first=os.environ.get("PLASTICORE_COSIM_STOP") == "1",
+    )
     seconds = time.perf_counter() - start
     out = report.as_dict()
     out["sim_cycles"] = port.sim_cycles

@@ -77,7 +77,7 @@ class ByteBench:
         while i < n:
             rx_payload.value = data[i]
             if rx_ready.value:
-                i += 1            # taken at the coming rising edge
+                i += 1  # taken at the coming rising edge
             await self._edge()
         rx_valid.value = 0
 
@@ -85,7 +85,7 @@ class ByteBench:
         """Run until ``want`` bytes are out, the engine is idle (if asked) or ``cycles`` passed.
         Returns True when the cycle limit ended the run."""
         end = self.cycle() + cycles
-        streaming = bool(self.tx_valid.value)   # the byte at this edge is already recorded
+        streaming = bool(self.tx_valid.value)  # the byte at this edge is already recorded
         while True:
             if want is not None and len(self.out) >= want:
                 return False
@@ -141,7 +141,6 @@ async def serve_host(dut):
                 break
             else:
                 raise RuntimeError(f"unknown bench operation {op}")
-            sock.sendall(ANSWER.pack(int(limit), int(dut.idle.value), bench.cycle(), len(bench.out))
-                         + bytes(bench.out))
+            sock.sendall(ANSWER.pack(int(limit), int(dut.idle.value), bench.cycle(), len(bench.out)) + bytes(bench.out))
     finally:
         sock.close()

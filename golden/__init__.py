@@ -14,9 +14,23 @@ from .numerics import FixedNumerics, FloatNumerics, numerics
 from .rules import RULES, LearningRule
 
 __all__ = [
-    "Config", "ConfigError", "PRESETS", "load_config", "preset",
-    "Recording", "State", "TickOut", "Weights", "init_state", "init_weights", "poisson_inputs",
-    "run", "tick",
-    "FixedNumerics", "FloatNumerics", "numerics",
-    "RULES", "LearningRule",
+    "Config",
+    "ConfigError",
+    "PRESETS",
+    "load_config",
+    "preset",
+    "Recording",
+    "State",
+    "TickOut",
+    "Weights",
+    "init_state",
+    "init_weights",
+    "poisson_inputs",
+    "run",
+    "tick",
+    "FixedNumerics",
+    "FloatNumerics",
+    "numerics",
+    "RULES",
+    "LearningRule",
 ]

@@ -15,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .rules import RULES as _RULE_REGISTRY
 
@@ -248,9 +249,7 @@ class Config:
             return
         if "choices" in meta:
             if value not in meta["choices"]:
-                raise ConfigError(
-                    f"{f.name}: {value!r} is not allowed; choose one of {', '.join(meta['choices'])}"
-                )
+                raise ConfigError(f"{f.name}: {value!r} is not allowed; choose one of {', '.join(meta['choices'])}")
             return
         lo, hi = meta["range"]
         if value is None and f.name in ("tau_trace", "wout_bits", "fb_banks"):
@@ -300,14 +299,22 @@ class Config:
             self.out_shift,
             f"0..{self.y_bits - wout_bits} (readout weights {wout_bits} bits, y_bits={self.y_bits})",
         )
-        need(self.fb_acc_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
-             f"values with e_bits + {self.fb_w_bits}-bit feedback weights + log2(n_out) <= {_MAX_EXACT_BITS}")
+        need(
+            self.fb_acc_bits <= _MAX_EXACT_BITS,
+            "e_bits",
+            self.e_bits,
+            f"values with e_bits + {self.fb_w_bits}-bit feedback weights + log2(n_out) <= {_MAX_EXACT_BITS}",
+        )
         # learning (docs/numerics.md, "Learning")
         tr_max = (1 << self.trace_bits) - 1
         need(self.trace_inc <= tr_max, "trace_inc", self.trace_inc, f"1..{tr_max} (trace_bits={self.trace_bits})")
         for name in ("lr_shift", "out_lr_shift"):
-            need(getattr(self, name) <= _SROUND_MAX_SHIFT, name, getattr(self, name),
-                 f"0..{_SROUND_MAX_SHIFT} (stochastic rounding adds the low bits of a 32-bit LFSR draw)")
+            need(
+                getattr(self, name) <= _SROUND_MAX_SHIFT,
+                name,
+                getattr(self, name),
+                f"0..{_SROUND_MAX_SHIFT} (stochastic rounding adds the low bits of a 32-bit LFSR draw)",
+            )
         if self.pseudo_derivative == "piecewise_linear":
             w = self.pd_window
             if w & (w - 1) or w < (1 << self.h_bits):
@@ -315,14 +322,26 @@ class Config:
                     f"pd_window: {w!r} must be a power of two >= 2**h_bits = {1 << self.h_bits} for the "
                     f"piecewise-linear pseudo-derivative (h is a right shift of pd_window - |U - A|)"
                 )
-        need(self.dw_prod_bits <= _MAX_EXACT_BITS, "v_bits", self.v_bits,
-             f"values with v_bits + h_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
-        need(self.dwout_prod_bits <= _MAX_EXACT_BITS, "e_bits", self.e_bits,
-             f"values with e_bits + trace_bits <= {_MAX_EXACT_BITS - 1}")
+        need(
+            self.dw_prod_bits <= _MAX_EXACT_BITS,
+            "v_bits",
+            self.v_bits,
+            f"values with v_bits + h_bits + trace_bits <= {_MAX_EXACT_BITS - 1}",
+        )
+        need(
+            self.dwout_prod_bits <= _MAX_EXACT_BITS,
+            "e_bits",
+            self.e_bits,
+            f"values with e_bits + trace_bits <= {_MAX_EXACT_BITS - 1}",
+        )
         # learning banks (hdl/core.py): each bank's lanes walk their own stretch of the LFSR
         # sequence (plasticore.golden.lfsr.lane_seeds), and bank and address are bit fields of a row index
-        need(self.lfsr_lanes <= 256, "weight_banks", self.weight_banks,
-             f"1..{max(1, 256 // self.lanes - 1)} (at most 256 LFSR lanes in all, lanes={self.lanes})")
+        need(
+            self.lfsr_lanes <= 256,
+            "weight_banks",
+            self.weight_banks,
+            f"1..{max(1, 256 // self.lanes - 1)} (at most 256 LFSR lanes in all, lanes={self.lanes})",
+        )
         if self.weight_banks > 1:
             words = -(-self.n_rec // self.lanes)
             if self.weight_banks & (self.weight_banks - 1) or words & (words - 1):
@@ -450,7 +469,7 @@ class Config:
         return [j >= self.n_lif for j in range(self.n_rec)]
 
     # conversions ------------------------------------------------------------------------
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """A new, validated config with some fields changed."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
@@ -461,7 +480,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
+    def from_dict(cls, data: dict[str, Any]) -> Config:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -494,8 +513,16 @@ PRESETS: dict[str, Config] = {
     "ice40": Config(name="ice40", n_in=16, n_rec=32, n_alif=0, n_out=2, lanes=1),
     # The ReckOn chip's shape: 256 inputs, 256 recurrent LIF, 16 outputs, 8-bit weights.
     "reckon": Config(
-        name="reckon", n_in=256, n_rec=256, n_alif=0, n_out=16, w_bits=8, lanes=8,
-        threshold=2048, pd_window=1024, fb_shift=12,
+        name="reckon",
+        n_in=256,
+        n_rec=256,
+        n_alif=0,
+        n_out=16,
+        w_bits=8,
+        lanes=8,
+        threshold=2048,
+        pd_window=1024,
+        fb_shift=12,
     ),
 }
 
@@ -513,9 +540,7 @@ def load_config(spec: str) -> Config:
         return PRESETS[spec]
     path = Path(spec)
     if not path.exists():
-        raise ConfigError(
-            f"config: {spec!r} is neither a preset ({', '.join(PRESETS)}) nor an existing JSON file"
-        )
+        raise ConfigError(f"config: {spec!r} is neither a preset ({', '.join(PRESETS)}) nor an existing JSON file")
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:

@@ -106,11 +106,11 @@ def init_traces(cfg: Config, num: Numerics, batch: int = 1) -> Traces:
 
 def init_learning(cfg: Config, num: Numerics, batch: int = 1) -> LearnState:
     """Zero traces and the LFSR lanes at their configured seeds."""
-    return LearnState(init_traces(cfg, num, batch),
-                      lfsr_mod.lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes))
+    return LearnState(init_traces(cfg, num, batch), lfsr_mod.lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes))
 
 
 # -- the operations --------------------------------------------------------------------------------
+
 
 def decay_floor(num: Numerics, x: NDArray[Any], q: int, decay_bits: int) -> NDArray[Any]:
     """Trace decay ``(x * q) >> decay_bits`` (truncating; exact product in float).
@@ -127,14 +127,17 @@ def decay_floor(num: Numerics, x: NDArray[Any], q: int, decay_bits: int) -> NDAr
 
 def update_traces(cfg: Config, num: Numerics, tr: Traces, x: NDArray[Any], z: NDArray[Any]) -> Traces:
     """``bar <- sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
+
     def one(bar: NDArray[Any], spikes: NDArray[Any]) -> NDArray[Any]:
         new = decay_floor(num, bar, cfg.trace_q, cfg.decay_bits) + cfg.trace_inc * spikes
         return num.sat(new, cfg.trace_bits, signed=False).astype(num.dtype)
+
     return Traces(one(tr.x_bar, x), one(tr.z_bar, z))
 
 
-def pseudo_derivative(cfg: Config, num: Numerics, u: NDArray[Any], thr: NDArray[Any],
-                      ready: NDArray[Any]) -> NDArray[Any]:
+def pseudo_derivative(
+    cfg: Config, num: Numerics, u: NDArray[Any], thr: NDArray[Any], ready: NDArray[Any]
+) -> NDArray[Any]:
     """h_j in ``0 .. 2**h_bits - 1`` from the U and A the spike decision compared.
 
     ``ready``: the neuron was not refractory (the spike's own blocking condition); h is 0
@@ -151,8 +154,9 @@ def pseudo_derivative(cfg: Config, num: Numerics, u: NDArray[Any], thr: NDArray[
     return np.where(ready, h, 0).astype(num.dtype)
 
 
-def presynaptic_factors(cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any],
-                        z_prev: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+def presynaptic_factors(
+    cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any], z_prev: NDArray[Any]
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """e_bar of the input rows and of the recurrent rows, ``(batch, n_in)``, ``(batch, n_rec)``:
     the configured rule's (:meth:`plasticore.golden.rules.LearningRule.presynaptic_factors`).
 
@@ -176,8 +180,9 @@ def sround(num: Numerics, p: NDArray[Any], s: int, r: NDArray[np.uint32] | None)
     return rounded
 
 
-def draw_matrix(states: NDArray[np.uint32], rows: int, cols: int,
-                lanes: int) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
+def draw_matrix(
+    states: NDArray[np.uint32], rows: int, cols: int, lanes: int
+) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
     """LFSR draws for ``rows`` visited rows of ``cols`` post-synaptic columns.
 
     Each row is ``ceil(cols / lanes)`` words; word ``w``, lane ``l`` is column ``w*lanes + l``;
@@ -189,9 +194,16 @@ def draw_matrix(states: NDArray[np.uint32], rows: int, cols: int,
     return vals.reshape(rows, words * lanes)[:, :cols], states
 
 
-def update_rows(cfg: Config, num: Numerics, w_t: NDArray[Any], factor: NDArray[Any], pre: NDArray[Any],
-                shift: int, lfsr: NDArray[np.uint32],
-                bits: int | None = None) -> tuple[NDArray[Any], NDArray[np.uint32]]:
+def update_rows(
+    cfg: Config,
+    num: Numerics,
+    w_t: NDArray[Any],
+    factor: NDArray[Any],
+    pre: NDArray[Any],
+    shift: int,
+    lfsr: NDArray[np.uint32],
+    bits: int | None = None,
+) -> tuple[NDArray[Any], NDArray[np.uint32]]:
     """One batch element's update of a weight matrix stored row-per-presynaptic-unit.
 
     ``w_t``: ``(n_pre, n_post)`` (the transpose of ``post x pre``); ``factor``: the post-synaptic
@@ -210,8 +222,15 @@ def update_rows(cfg: Config, num: Numerics, w_t: NDArray[Any], factor: NDArray[A
     return out, lfsr
 
 
-def update_banked_rows(cfg: Config, num: Numerics, w_t: NDArray[Any], factor: NDArray[Any], pre: NDArray[Any],
-                       shift: int, lfsr: NDArray[np.uint32]) -> tuple[NDArray[Any], NDArray[np.uint32]]:
+def update_banked_rows(
+    cfg: Config,
+    num: Numerics,
+    w_t: NDArray[Any],
+    factor: NDArray[Any],
+    pre: NDArray[Any],
+    shift: int,
+    lfsr: NDArray[np.uint32],
+) -> tuple[NDArray[Any], NDArray[np.uint32]]:
     """:func:`update_rows` of the presynaptic table (Win rows, then Wrec rows) by the
     ``weight_banks`` updaters: bank ``b`` updates the rows ``i`` with ``i mod K == b``, in
     order, drawing from lanes ``b*P .. b*P+P-1`` of ``lfsr`` (all ``Config.lfsr_lanes``)."""
@@ -220,25 +239,36 @@ def update_banked_rows(cfg: Config, num: Numerics, w_t: NDArray[Any], factor: ND
     bank_of_row = np.arange(len(pre)) % K
     for bank in range(K):
         lanes = slice(bank * P, (bank + 1) * P)
-        w_t, lfsr[lanes] = update_rows(cfg, num, w_t, factor, np.where(bank_of_row == bank, pre, 0),
-                                       shift, lfsr[lanes])
+        w_t, lfsr[lanes] = update_rows(cfg, num, w_t, factor, np.where(bank_of_row == bank, pre, 0), shift, lfsr[lanes])
     return w_t, lfsr
 
 
-def _update_readout(cfg: Config, num: Numerics, w_out_t: NDArray[Any], e: NDArray[Any], z_bar: NDArray[Any],
-                    lfsr: NDArray[np.uint32]) -> tuple[NDArray[Any], NDArray[np.uint32]]:
+def _update_readout(
+    cfg: Config, num: Numerics, w_out_t: NDArray[Any], e: NDArray[Any], z_bar: NDArray[Any], lfsr: NDArray[np.uint32]
+) -> tuple[NDArray[Any], NDArray[np.uint32]]:
     """The readout update, drawing from ``cfg.readout_lanes``."""
     lfsr = lfsr.copy()
     lanes = cfg.readout_lanes
-    w_out_t, lfsr[lanes] = update_rows(cfg, num, w_out_t, e, z_bar, cfg.out_lr_shift, lfsr[lanes],
-                                       cfg.weight_bits["w_out"])
+    w_out_t, lfsr[lanes] = update_rows(
+        cfg, num, w_out_t, e, z_bar, cfg.out_lr_shift, lfsr[lanes], cfg.weight_bits["w_out"]
+    )
     return w_out_t, lfsr
 
 
 # -- one learning tick ------------------------------------------------------------------------------
 
-def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: TickOut,
-          x: NDArray[Any], valid: NDArray[Any] | None, ls: LearnState) -> tuple[Weights, LearnState, NDArray[Any]]:
+
+def learn(
+    cfg: Config,
+    num: Numerics,
+    w: Weights,
+    prev: State,
+    new: State,
+    out: TickOut,
+    x: NDArray[Any],
+    valid: NDArray[Any] | None,
+    ls: LearnState,
+) -> tuple[Weights, LearnState, NDArray[Any]]:
     """Learning steps 7-11 after a network tick from ``prev`` to ``new`` with output ``out``.
 
     ``valid``: (batch,) target-valid flags; weights change only where true (None: no target,
@@ -264,7 +294,7 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
                 w_pre_t, lfsr = update_banked_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
                 if cfg.learn_readout:
                     w_out_t, lfsr = _update_readout(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b], lfsr)
-            w_in, w_rec, w_out = w_pre_t[:cfg.n_in].T, w_pre_t[cfg.n_in:].T, w_out_t.T
+            w_in, w_rec, w_out = w_pre_t[: cfg.n_in].T, w_pre_t[cfg.n_in :].T, w_out_t.T
         else:
             gm = g * vmask[:, None]
             scale = 1.0 / (1 << cfg.lr_shift)
@@ -273,14 +303,20 @@ def learn(cfg: Config, num: Numerics, w: Weights, prev: State, new: State, out: 
             if cfg.learn_readout:
                 em = out.e * vmask[:, None]
                 w_out = w_out - (em.T @ tr_new.z_bar) / (1 << cfg.out_lr_shift)
-        w = Weights(np.ascontiguousarray(w_in), np.ascontiguousarray(w_rec), np.ascontiguousarray(w_out),
-                    w.b_fb)
+        w = Weights(np.ascontiguousarray(w_in), np.ascontiguousarray(w_rec), np.ascontiguousarray(w_out), w.b_fb)
     return w, LearnState(tr_new, lfsr), h
 
 
-def learning_tick(cfg: Config, num: Numerics, w: Weights, s: State, ls: LearnState, x: NDArray[Any],
-                  target: NDArray[Any] | None = None, valid: NDArray[Any] | None = None,
-                  ) -> tuple[Weights, State, LearnState, TickOut]:
+def learning_tick(
+    cfg: Config,
+    num: Numerics,
+    w: Weights,
+    s: State,
+    ls: LearnState,
+    x: NDArray[Any],
+    target: NDArray[Any] | None = None,
+    valid: NDArray[Any] | None = None,
+) -> tuple[Weights, State, LearnState, TickOut]:
     """One network tick (steps 1-6) followed by learning (steps 7-11).
 
     With no target, only the traces advance (the weights do not change).

@@ -14,7 +14,7 @@ polynomial is primitive.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,7 +62,7 @@ def _apply_cols(cols: tuple[int, ...], s: int) -> int:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _power_of_two_columns(k: int) -> tuple[int, ...]:
     """Columns of A^(2^k), by repeated squaring."""
     if k == 0:
@@ -71,7 +71,7 @@ def _power_of_two_columns(k: int) -> tuple[int, ...]:
     return _compose(half, half)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _byte_tables(k: int) -> np.ndarray:
     """For A^(2^k): table[byte_index, value] = image of ``value << 8*byte_index``."""
     cols = _power_of_two_columns(k)
@@ -127,4 +127,4 @@ def lane_seeds(seed: int, lanes: int) -> np.ndarray:
     """
     if not 1 <= seed <= _MASK:
         raise ValueError(f"lfsr_seed: {seed!r} is outside the allowed range 1..{_MASK}")
-    return np.array([int(jump(seed, l << 24)) for l in range(lanes)], dtype=np.uint32)
+    return np.array([int(jump(seed, lane << 24)) for lane in range(lanes)], dtype=np.uint32)

@@ -23,8 +23,7 @@ from .numerics import Numerics, signed_range
 from .numerics import numerics as numerics_by_name
 from .rules import RULES
 
-__all__ = ["Weights", "State", "TickOut", "Recording", "init_weights", "init_state", "tick", "run",
-           "poisson_inputs"]
+__all__ = ["Weights", "State", "TickOut", "Recording", "init_weights", "init_state", "tick", "run", "poisson_inputs"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +67,7 @@ class Weights:
             bits = cfg.weight_bits[name]
             lo, hi = signed_range(bits)
             if arr.size and (arr.min() < lo or arr.max() > hi):
-                raise ValueError(
-                    f"{name}: values {arr.min()}..{arr.max()} are outside the {bits}-bit range {lo}..{hi}"
-                )
+                raise ValueError(f"{name}: values {arr.min()}..{arr.max()} are outside the {bits}-bit range {lo}..{hi}")
 
     def feedback(self, cfg: Config) -> NDArray[Any]:
         """The matrix B that carries errors to dendrites under the configured rule: ``w_out.T``
@@ -134,6 +131,7 @@ class TickOut:
 
 def init_state(cfg: Config, num: Numerics, batch: int = 1) -> State:
     """The reset state: every value zero."""
+
     def zeros(n: int) -> NDArray[Any]:
         return np.zeros((batch, n), dtype=num.dtype)
 
@@ -148,8 +146,9 @@ def init_state(cfg: Config, num: Numerics, batch: int = 1) -> State:
     )
 
 
-def init_weights(cfg: Config, seed: int | None = None, in_scale: float = 0.5,
-                 rec_scale: float = 0.25, out_scale: float = 0.5) -> Weights:
+def init_weights(
+    cfg: Config, seed: int | None = None, in_scale: float = 0.5, rec_scale: float = 0.25, out_scale: float = 0.5
+) -> Weights:
     """Random integer weights from ``seed`` (default ``cfg.seed``), reproducible bit for bit.
 
     Input and recurrent weights are Gaussian; ``*_scale`` is the standard deviation as a
@@ -177,9 +176,16 @@ def init_weights(cfg: Config, seed: int | None = None, in_scale: float = 0.5,
     return weights
 
 
-def tick(cfg: Config, num: Numerics, w: Weights, s: State, x: NDArray[Any],
-         target: NDArray[Any] | None = None, valid: NDArray[Any] | None = None,
-         force_z: NDArray[Any] | None = None) -> tuple[State, TickOut]:
+def tick(
+    cfg: Config,
+    num: Numerics,
+    w: Weights,
+    s: State,
+    x: NDArray[Any],
+    target: NDArray[Any] | None = None,
+    valid: NDArray[Any] | None = None,
+    force_z: NDArray[Any] | None = None,
+) -> tuple[State, TickOut]:
     """Advance the network by one tick (docs/numerics.md, "One tick").
 
     ``x``: input spikes (batch, n_in) of 0/1. ``target``: y* (batch, n_out) in readout units;
@@ -272,10 +278,16 @@ class Recording:
         return int(self.z.sum())
 
 
-def run(cfg: Config, w: Weights, x_seq: NDArray[Any], numerics: str | Numerics = "fixed",
-        targets: NDArray[Any] | None = None, valid: NDArray[Any] | None = None,
-        state: State | None = None,
-        progress: Callable[[Iterable[int]], Iterable[int]] | None = None) -> Recording:
+def run(
+    cfg: Config,
+    w: Weights,
+    x_seq: NDArray[Any],
+    numerics: str | Numerics = "fixed",
+    targets: NDArray[Any] | None = None,
+    valid: NDArray[Any] | None = None,
+    state: State | None = None,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> Recording:
     """Run ``x_seq`` of shape ``(ticks, batch, n_in)`` and record every state every tick.
 
     ``targets``: ``(ticks, batch, n_out)``; ``valid``: ``(ticks, batch)``.
@@ -300,8 +312,7 @@ def run(cfg: Config, w: Weights, x_seq: NDArray[Any], numerics: str | Numerics =
     return Recording(**{k: np.stack(v) if v else np.zeros((0,)) for k, v in rec.items()}, final=s)
 
 
-def poisson_inputs(cfg: Config, ticks: int, rate: float, batch: int = 1,
-                   seed: int | None = None) -> NDArray[np.int64]:
+def poisson_inputs(cfg: Config, ticks: int, rate: float, batch: int = 1, seed: int | None = None) -> NDArray[np.int64]:
     """Bernoulli input spike trains, ``rate`` spikes per input per tick, as 0/1 int64."""
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate: {rate!r} is outside the allowed range 0..1 (spikes per tick)")

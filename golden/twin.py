@@ -120,8 +120,9 @@ class TwinReport:
         return self.divergence_margin <= self.bounds.u + self.bounds.a + FLOAT_SLACK
 
 
-def compare_twins(cfg: Config, w: Weights, x_seq: np.ndarray, targets: np.ndarray | None = None,
-                  valid: np.ndarray | None = None) -> TwinReport:
+def compare_twins(
+    cfg: Config, w: Weights, x_seq: np.ndarray, targets: np.ndarray | None = None, valid: np.ndarray | None = None
+) -> TwinReport:
     """Run fixed and float on ``x_seq`` (ticks, batch, n_in), the float twin forced onto the
     fixed model's spikes, and measure every state's deviation."""
     fx, fl = FixedNumerics(), FloatNumerics()
@@ -132,8 +133,11 @@ def compare_twins(cfg: Config, w: Weights, x_seq: np.ndarray, targets: np.ndarra
     saturated = False
     first_div, margin = None, None
     rails = {
-        "u": signed_range(cfg.u_bits), "a": unsigned_range(cfg.a_bits),
-        "y": signed_range(cfg.y_bits), "v": signed_range(cfg.v_bits), "e": signed_range(cfg.e_bits),
+        "u": signed_range(cfg.u_bits),
+        "a": unsigned_range(cfg.a_bits),
+        "y": signed_range(cfg.y_bits),
+        "v": signed_range(cfg.v_bits),
+        "e": signed_range(cfg.e_bits),
     }
     spikes = 0
     for t in range(ticks):

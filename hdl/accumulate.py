@@ -61,8 +61,16 @@ class RowAccumulator(wiring.Component):
         Write-back of the accumulator word with the weight word added.
     """
 
-    def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
-                 acc_bits: int, factor_bits: int | None = None):
+    def __init__(
+        self,
+        *,
+        n_rows: int,
+        words_per_row: int,
+        lanes: int,
+        weight_bits: int,
+        acc_bits: int,
+        factor_bits: int | None = None,
+    ):
         self.n_rows = n_rows
         self.words_per_row = words_per_row
         self.lanes = lanes
@@ -74,21 +82,23 @@ class RowAccumulator(wiring.Component):
         self.weight_layout = data.ArrayLayout(signed(weight_bits), lanes)
         self.acc_layout = data.ArrayLayout(signed(acc_bits), lanes)
         word = range(max(words_per_row, 2))
-        super().__init__({
-            "rows": In(stream.Signature(row_shape)),
-            "busy": Out(1),
-            # weight read (the owner maps row and word to a memory and an address)
-            "rd_en": Out(1),
-            "rd_row": Out(range(max(n_rows, 2))),
-            "rd_word": Out(word),
-            "w_data": In(self.weight_layout),
-            # accumulator read and write
-            "acc_rd_addr": Out(word),
-            "acc_rd_data": In(self.acc_layout),
-            "acc_wr_en": Out(1),
-            "acc_wr_addr": Out(word),
-            "acc_wr_data": Out(self.acc_layout),
-        })
+        super().__init__(
+            {
+                "rows": In(stream.Signature(row_shape)),
+                "busy": Out(1),
+                # weight read (the owner maps row and word to a memory and an address)
+                "rd_en": Out(1),
+                "rd_row": Out(range(max(n_rows, 2))),
+                "rd_word": Out(word),
+                "w_data": In(self.weight_layout),
+                # accumulator read and write
+                "acc_rd_addr": Out(word),
+                "acc_rd_data": In(self.acc_layout),
+                "acc_wr_en": Out(1),
+                "acc_wr_addr": Out(word),
+                "acc_wr_data": Out(self.acc_layout),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

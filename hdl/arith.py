@@ -57,7 +57,7 @@ def const_mul(x: Value, q: int, logic: bool = True) -> Value:
     if q == 0:
         return Const(0, x.shape())
     digits = csd_digits(q)
-    positive = [x << shift for shift, sign in digits if sign > 0]   # the top digit is always +1
+    positive = [x << shift for shift, sign in digits if sign > 0]  # the top digit is always +1
     negative = [x << shift for shift, sign in digits if sign < 0]
     total = _adder_tree(positive)
     return total - _adder_tree(negative) if negative else total

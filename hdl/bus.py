@@ -45,14 +45,16 @@ class MemoryBus(wiring.Signature):
 
     def __init__(self, geometry: Geometry):
         self.geometry = geometry
-        super().__init__({
-            "addr": Out(geometry.bus_addr_bits),
-            "wdata": Out(geometry.bus_data_bits),
-            "we": Out(1),
-            "re": Out(1),
-            "rdata": In(geometry.bus_data_bits),
-            "rvalid": In(1),
-        })
+        super().__init__(
+            {
+                "addr": Out(geometry.bus_addr_bits),
+                "wdata": Out(geometry.bus_data_bits),
+                "we": Out(1),
+                "re": Out(1),
+                "rdata": In(geometry.bus_data_bits),
+                "rvalid": In(1),
+            }
+        )
 
     def __eq__(self, other):
         return type(self) is type(other) and self.geometry.cfg == other.geometry.cfg
@@ -87,12 +89,14 @@ class TickControl(wiring.Signature):
     """
 
     def __init__(self):
-        super().__init__({
-            "start": Out(1),    # pulse: run one tick (ignored while busy)
-            "valid": Out(1),    # the targets of this tick are valid (sampled with start)
-            "learn": Out(1),    # update weights on this tick if its target is valid (sampled with start)
-            "busy": In(1),
-            "done": In(1),      # one-cycle pulse when the tick has finished
-            "cycles": In(32),   # cycles the last tick took, start to done
-            "ticks": In(32),    # ticks run since reset
-        })
+        super().__init__(
+            {
+                "start": Out(1),  # pulse: run one tick (ignored while busy)
+                "valid": Out(1),  # the targets of this tick are valid (sampled with start)
+                "learn": Out(1),  # update weights on this tick if its target is valid (sampled with start)
+                "busy": In(1),
+                "done": In(1),  # one-cycle pulse when the tick has finished
+                "cycles": In(32),  # cycles the last tick took, start to done
+                "ticks": In(32),  # ticks run since reset
+            }
+        )

@@ -56,12 +56,14 @@ class ReplyStart(wiring.Signature):
 
     def __init__(self, max_payload: int):
         self.max_payload = max_payload
-        super().__init__({
-            "start": Out(1),
-            "status": Out(8),
-            "length": Out(range(max_payload + 1)),
-            "from_mem": Out(1),
-        })
+        super().__init__(
+            {
+                "start": Out(1),
+                "status": Out(8),
+                "length": Out(range(max_payload + 1)),
+                "from_mem": Out(1),
+            }
+        )
 
     def __eq__(self, other):
         return type(self) is type(other) and self.max_payload == other.max_payload
@@ -135,32 +137,34 @@ class CommandSequencer(wiring.Component):
         self.map = smap
         max_bpw = max_bytes_per_word(smap)
         addr_bits, max_count = cursor_shape(smap)
-        super().__init__({
-            "request": In(Request(smap.max_payload)),
-            "received": In(1),
-            "received_status": In(8),
-            "check": In(8),
-            "bytes_per_word": In(range(max_bpw + 1)),
-            "read_length": In(range(smap.max_payload + 1)),
-            "access": Out(RegionAccess(smap)),
-            "payload": Out(ReadPort.Signature(addr_width=ceil_log2(smap.max_payload), shape=8).flip()),
-            "timer": Out(TimerControl()),
-            "ctl": Out(TickControl()),
-            "cursor_load": Out(1),
-            "cursor_first": Out(addr_bits),
-            "cursor_count": Out(range(max_count + 1)),
-            "cursor_step": Out(1),
-            "cursor_addr": In(addr_bits),
-            "cursor_left": In(range(max_count + 1)),
-            "put": Out(1),
-            "put_index": Out(range(max_bpw + 1)),
-            "put_data": Out(8),
-            "word": In(8 * max_bpw),
-            "reply": Out(ReplyStart(smap.max_payload)),
-            "run_begin": Out(1),
-            "tick_done": Out(1),
-            "tripped": Out(1),
-        })
+        super().__init__(
+            {
+                "request": In(Request(smap.max_payload)),
+                "received": In(1),
+                "received_status": In(8),
+                "check": In(8),
+                "bytes_per_word": In(range(max_bpw + 1)),
+                "read_length": In(range(smap.max_payload + 1)),
+                "access": Out(RegionAccess(smap)),
+                "payload": Out(ReadPort.Signature(addr_width=ceil_log2(smap.max_payload), shape=8).flip()),
+                "timer": Out(TimerControl()),
+                "ctl": Out(TickControl()),
+                "cursor_load": Out(1),
+                "cursor_first": Out(addr_bits),
+                "cursor_count": Out(range(max_count + 1)),
+                "cursor_step": Out(1),
+                "cursor_addr": In(addr_bits),
+                "cursor_left": In(range(max_count + 1)),
+                "put": Out(1),
+                "put_index": Out(range(max_bpw + 1)),
+                "put_data": Out(8),
+                "word": In(8 * max_bpw),
+                "reply": Out(ReplyStart(smap.max_payload)),
+                "run_begin": Out(1),
+                "tick_done": Out(1),
+                "tripped": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -178,19 +182,25 @@ class CommandSequencer(wiring.Component):
         # whenever no state uses the port, it reads the limit of the next wait: WATCHDOG in
         # VALID_GET (so that it is there in START), else FRAME_TIMEOUT
         read_wd = Signal()
-        m.d.comb += [acc.region.eq(REGS),
-                     acc.addr.eq(Mux(read_wd, REGISTER_WORDS[Reg.WATCHDOG], REGISTER_WORDS[Reg.FRAME_TIMEOUT]))]
+        m.d.comb += [
+            acc.region.eq(REGS),
+            acc.addr.eq(Mux(read_wd, REGISTER_WORDS[Reg.WATCHDOG], REGISTER_WORDS[Reg.FRAME_TIMEOUT])),
+        ]
 
         def reply(status, length=0, from_mem=False):
-            m.d.comb += [self.reply.start.eq(1), self.reply.status.eq(status), self.reply.length.eq(length),
-                         self.reply.from_mem.eq(from_mem)]
+            m.d.comb += [
+                self.reply.start.eq(1),
+                self.reply.status.eq(status),
+                self.reply.length.eq(length),
+                self.reply.from_mem.eq(from_mem),
+            ]
             m.next = "IDLE"
 
-        t = Signal(range(max(smap.window, 2)))   # the buffer slot of the running tick
+        t = Signal(range(max(smap.window, 2)))  # the buffer slot of the running tick
         ticks_left = Signal(range(smap.window + 1))
         k = Signal(range(max(max(r.depth for r in regions if not r.is_buffer), 2) + 1))
         valid_bit = Signal()
-        wm_p = Signal(range(smap.max_payload + 1))   # payload byte address
+        wm_p = Signal(range(smap.max_payload + 1))  # payload byte address
         wm_b = Signal(range(max_bpw + 1))
 
         def copy_states(name, src, src_base, dst, dst_base, n, next_state):
@@ -199,8 +209,7 @@ class CommandSequencer(wiring.Component):
                 m.d.comb += [acc.re.eq(1), acc.region.eq(src.index), acc.addr.eq(src_base + k)]
                 m.next = f"{name}_WR"
             with m.State(f"{name}_WR"):
-                m.d.comb += [acc.we.eq(1), acc.region.eq(dst.index), acc.addr.eq(dst_base + k),
-                             acc.wdata.eq(acc.rdata)]
+                m.d.comb += [acc.we.eq(1), acc.region.eq(dst.index), acc.addr.eq(dst_base + k), acc.wdata.eq(acc.rdata)]
                 with m.If(k == n - 1):
                     m.d.sync += k.eq(0)
                     m.next = next_state
@@ -222,9 +231,11 @@ class CommandSequencer(wiring.Component):
                     reply(self.check)
                 with m.Else():
                     is_read_reg = self.request.cmd == Command.READ_REG
-                    m.d.comb += [self.cursor_load.eq(1),
-                                 self.cursor_first.eq(Mux(is_read_reg, r_index, a_addr)),
-                                 self.cursor_count.eq(Mux(is_read_reg, r_count, a_count))]
+                    m.d.comb += [
+                        self.cursor_load.eq(1),
+                        self.cursor_first.eq(Mux(is_read_reg, r_index, a_addr)),
+                        self.cursor_count.eq(Mux(is_read_reg, r_count, a_count)),
+                    ]
                     m.d.sync += [wm_p.eq(MEM_ARGS), wm_b.eq(0)]
                     with m.Switch(self.request.cmd):
                         with m.Case(Command.NOP):
@@ -264,8 +275,13 @@ class CommandSequencer(wiring.Component):
                     m.d.sync += wm_b.eq(wm_b + 1)
                     m.next = "WM_RD"
             with m.State("WM_WR"):
-                m.d.comb += [acc.we.eq(1), acc.region.eq(a_region), acc.addr.eq(self.cursor_addr),
-                             acc.wdata.eq(self.word), self.cursor_step.eq(1)]
+                m.d.comb += [
+                    acc.we.eq(1),
+                    acc.region.eq(a_region),
+                    acc.addr.eq(self.cursor_addr),
+                    acc.wdata.eq(self.word),
+                    self.cursor_step.eq(1),
+                ]
                 m.d.sync += wm_b.eq(0)
                 with m.If(self.cursor_left == 1):
                     reply(Status.OK)
@@ -274,8 +290,13 @@ class CommandSequencer(wiring.Component):
 
             # ---- CLEAR_MEM ----
             with m.State("CLEAR"):
-                m.d.comb += [acc.we.eq(1), acc.region.eq(a_region), acc.addr.eq(self.cursor_addr),
-                             acc.wdata.eq(0), self.cursor_step.eq(1)]
+                m.d.comb += [
+                    acc.we.eq(1),
+                    acc.region.eq(a_region),
+                    acc.addr.eq(self.cursor_addr),
+                    acc.wdata.eq(0),
+                    self.cursor_step.eq(1),
+                ]
                 with m.If(self.cursor_left == 1):
                     reply(Status.OK)
 
@@ -283,8 +304,7 @@ class CommandSequencer(wiring.Component):
             in_x, in_tg = by_name["in_x"], by_name["in_target"]
             out_y, out_z = by_name["out_y"], by_name["out_z"]
             copy_states("X", in_x, t * in_x.per_tick, by_name["x"], 0, core["x"].depth, "T_RD")
-            copy_states("T", in_tg, t * in_tg.per_tick, by_name["target"], 0, core["target"].depth,
-                        "VALID_RD")
+            copy_states("T", in_tg, t * in_tg.per_tick, by_name["target"], 0, core["target"].depth, "VALID_RD")
             with m.State("VALID_RD"):
                 m.d.comb += [acc.re.eq(1), acc.region.eq(by_name["in_valid"].index), acc.addr.eq(t)]
                 m.next = "VALID_GET"
@@ -293,8 +313,12 @@ class CommandSequencer(wiring.Component):
                 m.d.sync += valid_bit.eq(acc.rdata[0])
                 m.next = "START"
             with m.State("START"):
-                m.d.comb += [ctl.start.eq(1), ctl.valid.eq(valid_bit),
-                             ctl.learn.eq((run_flags & RUN_FLAG_LEARN) != 0), self.timer.load.eq(1)]
+                m.d.comb += [
+                    ctl.start.eq(1),
+                    ctl.valid.eq(valid_bit),
+                    ctl.learn.eq((run_flags & RUN_FLAG_LEARN) != 0),
+                    self.timer.load.eq(1),
+                ]
                 m.next = "WAIT"
             with m.State("WAIT"):
                 m.d.comb += self.timer.count.eq(1)
@@ -303,9 +327,14 @@ class CommandSequencer(wiring.Component):
                 with m.Elif(self.timer.expired):
                     m.d.comb += self.tripped.eq(1)
                     reply(Status.WATCHDOG)
-            with m.State("POST"):   # the core is idle again; its cycle count is latched
-                m.d.comb += [acc.we.eq(1), acc.region.eq(by_name["out_cycles"].index), acc.addr.eq(t),
-                             acc.wdata.eq(ctl.cycles), self.tick_done.eq(1)]
+            with m.State("POST"):  # the core is idle again; its cycle count is latched
+                m.d.comb += [
+                    acc.we.eq(1),
+                    acc.region.eq(by_name["out_cycles"].index),
+                    acc.addr.eq(t),
+                    acc.wdata.eq(ctl.cycles),
+                    self.tick_done.eq(1),
+                ]
                 m.next = "Y_RD"
             copy_states("Y", by_name["y"], 0, out_y, t * out_y.per_tick, core["y"].depth, "Z_RD")
             copy_states("Z", by_name["z"], 0, out_z, t * out_z.per_tick, core["z"].depth, "NEXT")

@@ -23,6 +23,7 @@ __all__ = ["Phase", "PhaseController"]
 
 class Phase(enum.Enum, shape=3):
     """The phases of a tick, in the order they run."""
+
     IDLE = 0
     ACCUMULATE = 1
     NEURON = 2
@@ -75,25 +76,27 @@ class PhaseController(wiring.Component):
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
-        super().__init__({
-            "ctl": In(TickControl()),
-            "phase": Out(Phase),
-            "valid": Out(1),
-            "learn": Out(1),
-            "start_tick": Out(1),
-            "start_neuron": Out(1),
-            "start_readout": Out(1),
-            "start_output": Out(1),
-            "start_learn_w": Out(1),
-            "start_learn_out": Out(1),
-            "finish": Out(1),
-            "accumulate_done": In(1),
-            "neuron_done": In(1),
-            "readout_done": In(1),
-            "output_done": In(1),
-            "learn_w_done": In(1),
-            "learn_out_done": In(1),
-        })
+        super().__init__(
+            {
+                "ctl": In(TickControl()),
+                "phase": Out(Phase),
+                "valid": Out(1),
+                "learn": Out(1),
+                "start_tick": Out(1),
+                "start_neuron": Out(1),
+                "start_readout": Out(1),
+                "start_output": Out(1),
+                "start_learn_w": Out(1),
+                "start_learn_out": Out(1),
+                "finish": Out(1),
+                "accumulate_done": In(1),
+                "neuron_done": In(1),
+                "readout_done": In(1),
+                "output_done": In(1),
+                "learn_w_done": In(1),
+                "learn_out_done": In(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -120,9 +123,11 @@ class PhaseController(wiring.Component):
                 m.d.comb += self.phase.eq(Phase.IDLE)
                 with m.If(self.ctl.start):
                     m.d.comb += self.start_tick.eq(1)
-                    m.d.sync += [self.valid.eq(self.ctl.valid),
-                                 self.learn.eq(self.ctl.learn & self.ctl.valid),
-                                 count.eq(0)]
+                    m.d.sync += [
+                        self.valid.eq(self.ctl.valid),
+                        self.learn.eq(self.ctl.learn & self.ctl.valid),
+                        count.eq(0),
+                    ]
                     m.next = "ACCUMULATE"
 
             with m.State("ACCUMULATE"):

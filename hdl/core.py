@@ -112,10 +112,12 @@ class Core(wiring.Component):
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.geometry = Geometry(cfg)
-        super().__init__({
-            "bus": In(MemoryBus(self.geometry)),
-            "ctl": In(TickControl()),
-        })
+        super().__init__(
+            {
+                "bus": In(MemoryBus(self.geometry)),
+                "ctl": In(TickControl()),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -139,9 +141,9 @@ class Core(wiring.Component):
         z_len = max(geom.n_rec_padded, regions["z"].depth * BITMAP_WORD)
         z_prev = Signal(z_len)
         z_new = Signal(z_len)
-        xbar_nz = Signal(nwi * P)               # x_bar_i(t) != 0
-        zprev_nz = Signal(geom.n_rec_padded)    # z_bar_j(t-1) != 0
-        zbar_nz = Signal(geom.n_rec_padded)     # z_bar_j(t) != 0 (kept in step with the zbar memory)
+        xbar_nz = Signal(nwi * P)  # x_bar_i(t) != 0
+        zprev_nz = Signal(geom.n_rec_padded)  # z_bar_j(t-1) != 0
+        zbar_nz = Signal(geom.n_rec_padded)  # z_bar_j(t) != 0 (kept in step with the zbar memory)
         e_regs = Signal(data.ArrayLayout(signed(cfg.e_bits), geom.n_out_padded))
         e_flat = e_regs.as_value()
         e_word_bits = regions["e"].word_bits
@@ -163,10 +165,11 @@ class Core(wiring.Component):
                 with m.Case(regions["e"].index):
                     m.d.sync += e_flat.word_select(word, e_word_bits).eq(self.bus.wdata[:e_word_bits])
                 with m.Case(regions["zbar"].index):
-                    written = data.View(data.ArrayLayout(unsigned(cfg.trace_bits), P),
-                                        self.bus.wdata[:regions["zbar"].word_bits])
+                    written = data.View(
+                        data.ArrayLayout(unsigned(cfg.trace_bits), P), self.bus.wdata[: regions["zbar"].word_bits]
+                    )
                     m.d.sync += zbar_nz.word_select(word, P).eq(Cat(written[lane] != 0 for lane in range(P)))
-        register_word = Signal(self.bus.rdata.shape())   # bus reads of registers, captured at request
+        register_word = Signal(self.bus.rdata.shape())  # bus reads of registers, captured at request
         m.d.comb += mems.register_rdata.eq(register_word)
         with m.If(self.bus.re & idle):
             with m.Switch(region):
@@ -179,17 +182,26 @@ class Core(wiring.Component):
 
         # the engines; their memory reads answer them whatever the phase ------------------------
         m.submodules.integrate = integrate = RowIntegrator(
-            n_rows=geom.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
-            acc_bits=cfg.in_acc_bits, banks=K)
-        m.d.comb += integrate.spikes.eq(Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec]))
+            n_rows=geom.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits, acc_bits=cfg.in_acc_bits, banks=K
+        )
+        m.d.comb += integrate.spikes.eq(Cat(x_bits[: cfg.n_in], z_prev[: cfg.n_rec]))
         for bank in range(K):
-            m.d.comb += [integrate.weights[bank].data.eq(mems.w_pre[bank].read.data),
-                         integrate.acc[bank].read.data.eq(mems.acc[bank].read.data)]
+            m.d.comb += [
+                integrate.weights[bank].data.eq(mems.w_pre[bank].read.data),
+                integrate.acc[bank].read.data.eq(mems.acc[bank].read.data),
+            ]
 
         m.submodules.feedback = feedback = FeedbackIntegrator(
-            n_errors=cfg.n_out, errors_padded=geom.n_out_padded, words_per_row=nw, lanes=P,
-            bank_depth=geom.fb_bank_depth, weight_bits=cfg.fb_w_bits, acc_bits=cfg.fb_acc_bits,
-            error_bits=cfg.e_bits, engines=KF)
+            n_errors=cfg.n_out,
+            errors_padded=geom.n_out_padded,
+            words_per_row=nw,
+            lanes=P,
+            bank_depth=geom.fb_bank_depth,
+            weight_bits=cfg.fb_w_bits,
+            acc_bits=cfg.fb_acc_bits,
+            error_bits=cfg.e_bits,
+            engines=KF,
+        )
         m.d.comb += feedback.errors.eq(e_regs)
         for bank in range(P):
             m.d.comb += feedback.b_fb[bank].data.eq(mems.b_fb[bank].read.data)
@@ -197,35 +209,45 @@ class Core(wiring.Component):
             m.d.comb += feedback.acc[c].read.data.eq(mems.fb_acc[c].read.data)
 
         m.submodules.readout = readout = RowIntegrator(
-            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.weight_bits["w_out"],
-            acc_bits=cfg.out_acc_bits)
-        m.d.comb += [readout.spikes.eq(z_new[:cfg.n_rec]),
-                     readout.weights[0].data.eq(mems.w_out.read.data),
-                     readout.acc[0].read.data.eq(mems.out_acc.read.data)]
+            n_rows=cfg.n_rec,
+            words_per_row=nwo,
+            lanes=P,
+            weight_bits=cfg.weight_bits["w_out"],
+            acc_bits=cfg.out_acc_bits,
+        )
+        m.d.comb += [
+            readout.spikes.eq(z_new[: cfg.n_rec]),
+            readout.weights[0].data.eq(mems.w_out.read.data),
+            readout.acc[0].read.data.eq(mems.out_acc.read.data),
+        ]
 
         m.submodules.xbar_pass = xbar_pass = WordPass(nwi)
         m.submodules.neuron = neuron = NeuronPass(cfg)
         m.d.comb += [
-            neuron.u.eq(mems.u.read.data), neuron.a.eq(mems.a.read.data),
-            neuron.ref.eq(mems.ref.read.data), neuron.v.eq(mems.v.read.data),
-            neuron.zbar.eq(mems.zbar.read.data), neuron.z_prev.eq(z_prev),
+            neuron.u.eq(mems.u.read.data),
+            neuron.a.eq(mems.a.read.data),
+            neuron.ref.eq(mems.ref.read.data),
+            neuron.v.eq(mems.v.read.data),
+            neuron.zbar.eq(mems.zbar.read.data),
+            neuron.z_prev.eq(z_prev),
             *(neuron.acc[b].eq(mems.acc[b].read.data) for b in range(K)),
             *(neuron.fb[c].eq(mems.fb_acc[c].read.data) for c in range(KF)),
         ]
         m.submodules.output = output = OutputPass(cfg)
         m.d.comb += [
             output.valid.eq(ctrl.valid),
-            output.y.eq(mems.y.read.data), output.target.eq(mems.target.read.data),
+            output.y.eq(mems.y.read.data),
+            output.target.eq(mems.target.read.data),
             output.out_acc.eq(mems.out_acc.read.data),
         ]
 
         m.submodules.learning = learning = Learning(cfg)
         if cfg.rule == "erbp":
-            m.d.comb += learning.rows.eq(Cat(x_bits[:cfg.n_in], z_prev[:cfg.n_rec]))
+            m.d.comb += learning.rows.eq(Cat(x_bits[: cfg.n_in], z_prev[: cfg.n_rec]))
         else:
-            m.d.comb += learning.rows.eq(Cat(xbar_nz[:cfg.n_in], zprev_nz[:cfg.n_rec]))
+            m.d.comb += learning.rows.eq(Cat(xbar_nz[: cfg.n_in], zprev_nz[: cfg.n_rec]))
         m.d.comb += [
-            learning.readout_rows.eq(zbar_nz[:cfg.n_rec]),
+            learning.readout_rows.eq(zbar_nz[: cfg.n_rec]),
             learning.errors.eq(e_regs),
             learning.w_out.read.data.eq(mems.w_out.read.data),
             learning.zbar.data.eq(mems.zbar.read.data),
@@ -252,17 +274,19 @@ class Core(wiring.Component):
             ctrl.neuron_done.eq(~neuron.busy),
             ctrl.readout_done.eq(~readout.busy),
             ctrl.output_done.eq(~output.busy),
-            ctrl.learn_w_done.eq(~(learning.hidden_busy
-                                   | (learning.readout_busy if concurrent_readout else 0))),
+            ctrl.learn_w_done.eq(~(learning.hidden_busy | (learning.readout_busy if concurrent_readout else 0))),
             ctrl.learn_out_done.eq(~learning.readout_busy),
         ]
-        with m.If(ctrl.finish):   # z(t) becomes the recurrent input of the next tick
+        with m.If(ctrl.finish):  # z(t) becomes the recurrent input of the next tick
             m.d.sync += z_prev.eq(z_new)
 
         def learn_readout_ports():
             """The memory ports of the readout update (its own: z-bar, Wout, and B if symmetric)."""
-            m.d.comb += [*_read(mems.w_out, learning.w_out.read), *_write(mems.w_out, learning.w_out.write),
-                         mems.zbar.read.addr.eq(learning.zbar.addr)]
+            m.d.comb += [
+                *_read(mems.w_out, learning.w_out.read),
+                *_write(mems.w_out, learning.w_out.write),
+                mems.zbar.read.addr.eq(learning.zbar.addr),
+            ]
             if RULES[cfg.rule].symmetric_feedback:
                 for bank in range(P):
                     m.d.comb += _write(mems.b_fb[bank], learning.b_fb[bank])
@@ -271,20 +295,25 @@ class Core(wiring.Component):
         with m.Switch(ctrl.phase):
             with m.Case(Phase.ACCUMULATE):
                 for bank in range(K):
-                    m.d.comb += [*_read(mems.w_pre[bank], integrate.weights[bank]),
-                                 *_read(mems.acc[bank], integrate.acc[bank].read),
-                                 *_write(mems.acc[bank], integrate.acc[bank].write)]
+                    m.d.comb += [
+                        *_read(mems.w_pre[bank], integrate.weights[bank]),
+                        *_read(mems.acc[bank], integrate.acc[bank].read),
+                        *_write(mems.acc[bank], integrate.acc[bank].write),
+                    ]
                 for bank in range(P):
                     m.d.comb += mems.b_fb[bank].read.addr.eq(feedback.b_fb[bank].addr)
                 for c in range(KF):
-                    m.d.comb += [*_read(mems.fb_acc[c], feedback.acc[c].read),
-                                 *_write(mems.fb_acc[c], feedback.acc[c].write)]
+                    m.d.comb += [
+                        *_read(mems.fb_acc[c], feedback.acc[c].read),
+                        *_write(mems.fb_acc[c], feedback.acc[c].write),
+                    ]
                 # input traces, step 10: x_bar(t) from x(t); nonzero flags for learning
                 m.d.comb += mems.xbar[0].read.addr.eq(xbar_pass.k)
                 s1w = xbar_pass.s1_word
                 x_word = x_bits.word_select(s1w, P)
-                new_traces = [trace_update(cfg, bar=mems.xbar[0].read.data[lane], spike=x_word[lane])
-                              for lane in range(P)]
+                new_traces = [
+                    trace_update(cfg, bar=mems.xbar[0].read.data[lane], spike=x_word[lane]) for lane in range(P)
+                ]
                 for copy in mems.xbar:
                     for lane in range(P):
                         m.d.comb += copy.write.data[lane].eq(new_traces[lane])
@@ -297,10 +326,12 @@ class Core(wiring.Component):
                 for memory in state:
                     m.d.comb += memory.read.addr.eq(neuron.rd_addr)
                 m.d.comb += [
-                    mems.u.write.data.eq(neuron.u_new), mems.a.write.data.eq(neuron.a_new),
-                    mems.ref.write.data.eq(neuron.ref_new), mems.v.write.data.eq(neuron.v_new),
+                    mems.u.write.data.eq(neuron.u_new),
+                    mems.a.write.data.eq(neuron.a_new),
+                    mems.ref.write.data.eq(neuron.ref_new),
+                    mems.v.write.data.eq(neuron.v_new),
                     mems.zbar.write.data.eq(neuron.zbar_new),
-                    *(acc.write.data.eq(0) for acc in (*mems.acc, *mems.fb_acc)),   # cleared
+                    *(acc.write.data.eq(0) for acc in (*mems.acc, *mems.fb_acc)),  # cleared
                     *(copy.write.data.eq(neuron.g_new) for copy in mems.g),
                     *(copy.write.data.eq(neuron.zbar_old) for copy in mems.zbar_prev),
                 ]
@@ -315,9 +346,11 @@ class Core(wiring.Component):
                     ]
 
             with m.Case(Phase.READOUT):
-                m.d.comb += [*_read(mems.w_out, readout.weights[0]),
-                             *_read(mems.out_acc, readout.acc[0].read),
-                             *_write(mems.out_acc, readout.acc[0].write)]
+                m.d.comb += [
+                    *_read(mems.w_out, readout.weights[0]),
+                    *_read(mems.out_acc, readout.acc[0].read),
+                    *_write(mems.out_acc, readout.acc[0].write),
+                ]
 
             with m.Case(Phase.OUTPUT):
                 for memory in (mems.y, mems.target, mems.out_acc):
@@ -337,8 +370,9 @@ class Core(wiring.Component):
 
         # the hidden rows learn from the end of NEURON (READOUT and OUTPUT use none of their
         # memories) until LEARN_W sees them done: their ports, in those phases only
-        with m.If(learn & ((ctrl.phase == Phase.READOUT) | (ctrl.phase == Phase.OUTPUT)
-                           | (ctrl.phase == Phase.LEARN_W))):
+        with m.If(
+            learn & ((ctrl.phase == Phase.READOUT) | (ctrl.phase == Phase.OUTPUT) | (ctrl.phase == Phase.LEARN_W))
+        ):
             for bank in range(K):
                 m.d.comb += [
                     *_read(mems.xbar[bank], learning.xbar[bank]),

@@ -37,8 +37,7 @@ _TAPS = _taps()
 def crc16_next(crc: Value, byte: Value) -> Value:
     """The CRC register after ``byte`` (a 16-bit value expression)."""
     bits = Cat(crc, byte)
-    return Cat(*(reduce(lambda a, b: a ^ b, [bits[i] for i in taps]) if taps else Const(0)
-                 for taps in _TAPS))
+    return Cat(*(reduce(lambda a, b: a ^ b, [bits[i] for i in taps]) if taps else Const(0) for taps in _TAPS))
 
 
 class CRCPort(wiring.Signature):
@@ -59,13 +58,15 @@ class CRCPort(wiring.Signature):
     """
 
     def __init__(self):
-        super().__init__({
-            "clear": Out(1),
-            "en": Out(1),
-            "data": Out(8),
-            "crc": In(16),
-            "next": In(16),
-        })
+        super().__init__(
+            {
+                "clear": Out(1),
+                "en": Out(1),
+                "data": Out(8),
+                "crc": In(16),
+                "next": In(16),
+            }
+        )
 
 
 class CRC16(wiring.Component):
@@ -87,13 +88,15 @@ class CRC16(wiring.Component):
     """
 
     def __init__(self):
-        super().__init__({
-            "clear": In(1),
-            "en": In(1),
-            "data": In(8),
-            "crc": Out(16, init=CRC_INIT),
-            "next": Out(16),
-        })
+        super().__init__(
+            {
+                "clear": In(1),
+                "en": In(1),
+                "data": In(8),
+                "crc": Out(16, init=CRC_INIT),
+                "next": Out(16),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -62,13 +62,15 @@ class FrameChecker(wiring.Component):
 
     def __init__(self, smap: SystemMap):
         self.map = smap
-        super().__init__({
-            "request": In(Request(smap.max_payload)),
-            "busy": In(1),
-            "status": Out(8),
-            "bytes_per_word": Out(range(max_bytes_per_word(smap) + 1)),
-            "read_length": Out(range(smap.max_payload + 1)),
-        })
+        super().__init__(
+            {
+                "request": In(Request(smap.max_payload)),
+                "busy": In(1),
+                "status": Out(8),
+                "bytes_per_word": Out(range(max_bytes_per_word(smap) + 1)),
+                "read_length": Out(range(smap.max_payload + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -89,15 +91,17 @@ class FrameChecker(wiring.Component):
         abits = max_depth.bit_length()
         depth = Signal(range(max_depth + 1))
         bpw = self.bytes_per_word
-        nbytes = Signal(range(max_depth * max_bpw + 1))   # count * bytes per word (count in range)
+        nbytes = Signal(range(max_depth * max_bpw + 1))  # count * bytes per word (count in range)
         with m.Switch(a_region):
             for r in regions:
                 with m.Case(r.index):
-                    m.d.comb += [depth.eq(r.depth), bpw.eq(r.bytes_per_word),
-                                 nbytes.eq(a_count[:abits] * r.bytes_per_word)]
+                    m.d.comb += [
+                        depth.eq(r.depth),
+                        bpw.eq(r.bytes_per_word),
+                        nbytes.eq(a_count[:abits] * r.bytes_per_word),
+                    ]
         narrow = (a_addr[abits:] == 0) & ((a_count[abits:] == 0) if abits < 16 else 1)
-        mem_in_range = (region_ok & narrow & (a_count != 0)
-                        & ((a_addr[:abits] + a_count[:abits]) <= depth))
+        mem_in_range = region_ok & narrow & (a_count != 0) & ((a_addr[:abits] + a_count[:abits]) <= depth)
         # the core serves its bus only while idle: refuse rather than lose an access
         core_busy = self.busy & (a_region < smap.n_core_regions)
 
@@ -119,8 +123,10 @@ class FrameChecker(wiring.Component):
                     m.d.comb += frame_check.eq(Status.RANGE)
                 with m.Elif(~writable):
                     m.d.comb += frame_check.eq(Status.READ_ONLY)
-                with m.Elif(((r_index == Reg.FRAME_TIMEOUT) & (r_value < MIN_FRAME_TIMEOUT))
-                            | ((r_index == Reg.WATCHDOG) & (r_value < MIN_WATCHDOG))):
+                with m.Elif(
+                    ((r_index == Reg.FRAME_TIMEOUT) & (r_value < MIN_FRAME_TIMEOUT))
+                    | ((r_index == Reg.WATCHDOG) & (r_value < MIN_WATCHDOG))
+                ):
                     m.d.comb += frame_check.eq(Status.RANGE)
             with m.Case(Command.READ_MEM):
                 with m.If(length != fixed[Command.READ_MEM]):
@@ -142,8 +148,9 @@ class FrameChecker(wiring.Component):
             with m.Case(Command.RUN):
                 with m.If(length != fixed[Command.RUN]):
                     m.d.comb += frame_check.eq(Status.LENGTH)
-                with m.Elif((run_count == 0) | ((run_start + run_count) > smap.window)
-                            | ((run_flags & ~RUN_FLAGS_KNOWN) != 0)):
+                with m.Elif(
+                    (run_count == 0) | ((run_start + run_count) > smap.window) | ((run_flags & ~RUN_FLAGS_KNOWN) != 0)
+                ):
                     m.d.comb += frame_check.eq(Status.RANGE)
             with m.Default():
                 m.d.comb += frame_check.eq(Status.COMMAND)
@@ -157,6 +164,7 @@ class FrameChecker(wiring.Component):
                 m.d.comb += refused_busy.eq(core_busy)
             with m.Case(Command.RUN):
                 m.d.comb += refused_busy.eq(self.busy)
-        m.d.comb += self.status.eq(Mux(frame_check_q != Status.OK, frame_check_q,
-                                       Mux(refused_busy, Status.BUSY, Status.OK)))
+        m.d.comb += self.status.eq(
+            Mux(frame_check_q != Status.OK, frame_check_q, Mux(refused_busy, Status.BUSY, Status.OK))
+        )
         return m

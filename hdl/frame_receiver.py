@@ -45,12 +45,14 @@ class Request(wiring.Signature):
 
     def __init__(self, max_payload: int):
         self.max_payload = max_payload
-        super().__init__({
-            "cmd": Out(8),
-            "tag": Out(8),
-            "length": Out(range(max_payload + 1)),
-            "args": Out(8 * MEM_ARGS),
-        })
+        super().__init__(
+            {
+                "cmd": Out(8),
+                "tag": Out(8),
+                "length": Out(range(max_payload + 1)),
+                "args": Out(8 * MEM_ARGS),
+            }
+        )
 
     def __eq__(self, other):
         return type(self) is type(other) and self.max_payload == other.max_payload
@@ -97,23 +99,25 @@ class FrameReceiver(wiring.Component):
     def __init__(self, max_payload: int):
         self.max_payload = max_payload
         addr_width = ceil_log2(max_payload)
-        super().__init__({
-            "rx": In(stream.Signature(8)),
-            "request": Out(Request(max_payload)),
-            "payload": Out(WritePort.Signature(addr_width=addr_width, shape=8).flip()),
-            "crc": Out(CRCPort()),
-            "timer": Out(TimerControl()),
-            "done": Out(1),
-            "status": Out(8),
-            "release": In(1),
-            "hunting": Out(1),
-        })
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),
+                "request": Out(Request(max_payload)),
+                "payload": Out(WritePort.Signature(addr_width=addr_width, shape=8).flip()),
+                "crc": Out(CRCPort()),
+                "timer": Out(TimerControl()),
+                "done": Out(1),
+                "status": Out(8),
+                "release": In(1),
+                "hunting": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         cmd, tag, length, args = self.request.cmd, self.request.tag, self.request.length, self.request.args
-        hidx = Signal(2)                                    # header / CRC byte index
-        rx_idx = Signal(range(self.max_payload + 1))       # payload bytes received
+        hidx = Signal(2)  # header / CRC byte index
+        rx_idx = Signal(range(self.max_payload + 1))  # payload bytes received
         byte = self.rx.payload
         got = Signal()
         m.d.comb += [got.eq(self.rx.valid & self.rx.ready), self.crc.data.eq(byte)]
@@ -161,14 +165,18 @@ class FrameReceiver(wiring.Component):
                                 m.next = "PAYLOAD"
 
             with m.State("PAYLOAD"):
-                m.d.comb += [self.rx.ready.eq(1), self.payload.addr.eq(rx_idx), self.payload.data.eq(byte),
-                             self.payload.en.eq(got)]
+                m.d.comb += [
+                    self.rx.ready.eq(1),
+                    self.payload.addr.eq(rx_idx),
+                    self.payload.data.eq(byte),
+                    self.payload.en.eq(got),
+                ]
                 receiving_timeout()
                 with m.If(got):
                     m.d.sync += rx_idx.eq(rx_idx + 1)
                     for i in range(MEM_ARGS):
                         with m.If(rx_idx == i):
-                            m.d.sync += args[8 * i:8 * i + 8].eq(byte)
+                            m.d.sync += args[8 * i : 8 * i + 8].eq(byte)
                     with m.If(rx_idx == length - 1):
                         m.next = "CRC"
 
@@ -180,7 +188,7 @@ class FrameReceiver(wiring.Component):
                     with m.If(hidx == 1):
                         end(Mux(self.crc.next == 0, Status.OK, Status.CRC))
 
-            with m.State("HELD"):        # the request executes and is answered
+            with m.State("HELD"):  # the request executes and is answered
                 with m.If(self.release):
                     m.next = "HUNT"
         m.d.comb += self.hunting.eq(fsm.ongoing("HUNT"))

@@ -87,20 +87,22 @@ class RowIntegrator(wiring.Component):
         Read and write ports of the banks' accumulators (the read transparent for the write).
     """
 
-    def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
-                 acc_bits: int, banks: int = 1):
+    def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int, acc_bits: int, banks: int = 1):
         self.n_rows, self.words_per_row, self.lanes = n_rows, words_per_row, lanes
         self.weight_bits, self.acc_bits, self.banks = weight_bits, acc_bits, banks
         self.bank_rows = -(-n_rows // banks)
         weight_addr_bits = (max(self.bank_rows * words_per_row, 1) - 1).bit_length()
-        super().__init__({
-            "spikes": In(n_rows),
-            "start": In(1),
-            "busy": Out(1),
-            "weights": In(ReadPort.Signature(addr_width=weight_addr_bits,
-                                             shape=lanes_of(lanes, weight_bits))).array(banks),
-            "acc": In(RamPorts(words_per_row, lanes_of(lanes, acc_bits))).array(banks),
-        })
+        super().__init__(
+            {
+                "spikes": In(n_rows),
+                "start": In(1),
+                "busy": Out(1),
+                "weights": In(
+                    ReadPort.Signature(addr_width=weight_addr_bits, shape=lanes_of(lanes, weight_bits))
+                ).array(banks),
+                "acc": In(RamPorts(words_per_row, lanes_of(lanes, acc_bits))).array(banks),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -108,8 +110,13 @@ class RowIntegrator(wiring.Component):
         busy = []
         for bank in range(K):
             scan = strided_scanner(m, f"scan{suffix(bank, K)}", self.spikes, bank, K)
-            engine = RowAccumulator(n_rows=self.bank_rows, words_per_row=nw, lanes=self.lanes,
-                                    weight_bits=self.weight_bits, acc_bits=self.acc_bits)
+            engine = RowAccumulator(
+                n_rows=self.bank_rows,
+                words_per_row=nw,
+                lanes=self.lanes,
+                weight_bits=self.weight_bits,
+                acc_bits=self.acc_bits,
+            )
             m.submodules[f"accumulate{suffix(bank, K)}"] = engine
             wiring.connect(m, scan.indices, engine.rows)
             weights = self.weights[bank]
@@ -164,19 +171,35 @@ class FeedbackIntegrator(wiring.Component):
         Read and write ports of the engines' accumulators.
     """
 
-    def __init__(self, *, n_errors: int, errors_padded: int, words_per_row: int, lanes: int,
-                 bank_depth: int, weight_bits: int, acc_bits: int, error_bits: int, engines: int):
+    def __init__(
+        self,
+        *,
+        n_errors: int,
+        errors_padded: int,
+        words_per_row: int,
+        lanes: int,
+        bank_depth: int,
+        weight_bits: int,
+        acc_bits: int,
+        error_bits: int,
+        engines: int,
+    ):
         self.n_errors, self.words_per_row, self.lanes = n_errors, words_per_row, lanes
         self.weight_bits, self.acc_bits, self.error_bits = weight_bits, acc_bits, error_bits
         self.engines = engines
-        super().__init__({
-            "errors": In(data.ArrayLayout(signed(error_bits), errors_padded)),
-            "start": In(1),
-            "busy": Out(1),
-            "b_fb": In(ReadPort.Signature(addr_width=(max(bank_depth, 1) - 1).bit_length(),
-                                          shape=lanes_of(lanes, weight_bits))).array(lanes),
-            "acc": In(RamPorts(words_per_row, lanes_of(lanes, acc_bits))).array(engines),
-        })
+        super().__init__(
+            {
+                "errors": In(data.ArrayLayout(signed(error_bits), errors_padded)),
+                "start": In(1),
+                "busy": Out(1),
+                "b_fb": In(
+                    ReadPort.Signature(
+                        addr_width=(max(bank_depth, 1) - 1).bit_length(), shape=lanes_of(lanes, weight_bits)
+                    )
+                ).array(lanes),
+                "acc": In(RamPorts(words_per_row, lanes_of(lanes, acc_bits))).array(engines),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -190,8 +213,13 @@ class FeedbackIntegrator(wiring.Component):
         for c in range(KF):
             scan = strided_scanner(m, f"scan{suffix(c, KF)}", nonzero, c, KF)
             engine = RowAccumulator(
-                n_rows=scan.n, words_per_row=nw, lanes=P, weight_bits=self.weight_bits,
-                acc_bits=self.acc_bits, factor_bits=self.error_bits)
+                n_rows=scan.n,
+                words_per_row=nw,
+                lanes=P,
+                weight_bits=self.weight_bits,
+                acc_bits=self.acc_bits,
+                factor_bits=self.error_bits,
+            )
             m.submodules[f"accumulate{suffix(c, KF)}"] = engine
             k_scan = bank_member(scan.indices.payload, c, kf_bits)
             k_read = bank_member(engine.rd_row, c, kf_bits)

@@ -37,8 +37,19 @@ class NeuronOut:
     z: Value
 
 
-def neuron_update(cfg: Config, *, acc: Value, fb: Value, u: Value, a: Value, ref: Value, v: Value,
-                  z_prev: Value, is_alif: Value, is_real: Value) -> NeuronOut:
+def neuron_update(
+    cfg: Config,
+    *,
+    acc: Value,
+    fb: Value,
+    u: Value,
+    a: Value,
+    ref: Value,
+    v: Value,
+    z_prev: Value,
+    is_alif: Value,
+    is_real: Value,
+) -> NeuronOut:
     """Steps 1-5 of a tick for one neuron, given its accumulated synaptic sum ``acc`` and the
     accumulated feedback ``fb = sum_k B[j,k] e_k(t-1)``."""
     d, logic = cfg.decay_bits, cfg.decay_multipliers == "logic"
@@ -60,7 +71,7 @@ def neuron_update(cfg: Config, *, acc: Value, fb: Value, u: Value, a: Value, ref
     threshold = cfg.threshold + a_new
     z = (u_new >= threshold) & (ref == 0) & is_real
     ref_new = Mux(z, cfg.refractory, Mux(ref == 0, 0, ref - 1))
-    return NeuronOut(u=u_new, a=a_new, ref=ref_new[:cfg.ref_bits], v=v_new, z=z)
+    return NeuronOut(u=u_new, a=a_new, ref=ref_new[: cfg.ref_bits], v=v_new, z=z)
 
 
 def readout_update(cfg: Config, *, y: Value, out_acc: Value) -> Value:

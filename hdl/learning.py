@@ -80,23 +80,30 @@ class Learning(wiring.Component):
         K = cfg.weight_banks
         self.bank_rows = -(-geom.n_pre // K)
         trace = lanes_of(P, cfg.trace_bits, False)
-        super().__init__({
-            "rows": In(cfg.n_in + cfg.n_rec),
-            "readout_rows": In(cfg.n_rec),
-            "errors": In(data.ArrayLayout(signed(cfg.e_bits), geom.n_out_padded)),
-            "start_hidden": In(1),
-            "start_readout": In(1),
-            "hidden_busy": Out(1),
-            "readout_busy": Out(1),
-            "w_pre": In(RamPorts(self.bank_rows * nw, lanes_of(P, cfg.w_bits))).array(K),
-            "xbar": In(_read_signature(nwi, trace)).array(K),
-            "zbar_prev": In(_read_signature(nw, trace)).array(K),
-            "g": In(_read_signature(nw, post_factor_layout(cfg))).array(K),
-            "w_out": In(RamPorts(geom.regions["w_out"].depth, lanes_of(P, cfg.weight_bits["w_out"]))),
-            "zbar": In(_read_signature(nw, trace)),
-            "b_fb": In(WritePort.Signature(addr_width=(max(geom.fb_bank_depth, 1) - 1).bit_length(),
-                                           shape=lanes_of(P, cfg.fb_w_bits), granularity=1)).array(P),
-        })
+        super().__init__(
+            {
+                "rows": In(cfg.n_in + cfg.n_rec),
+                "readout_rows": In(cfg.n_rec),
+                "errors": In(data.ArrayLayout(signed(cfg.e_bits), geom.n_out_padded)),
+                "start_hidden": In(1),
+                "start_readout": In(1),
+                "hidden_busy": Out(1),
+                "readout_busy": Out(1),
+                "w_pre": In(RamPorts(self.bank_rows * nw, lanes_of(P, cfg.w_bits))).array(K),
+                "xbar": In(_read_signature(nwi, trace)).array(K),
+                "zbar_prev": In(_read_signature(nw, trace)).array(K),
+                "g": In(_read_signature(nw, post_factor_layout(cfg))).array(K),
+                "w_out": In(RamPorts(geom.regions["w_out"].depth, lanes_of(P, cfg.weight_bits["w_out"]))),
+                "zbar": In(_read_signature(nw, trace)),
+                "b_fb": In(
+                    WritePort.Signature(
+                        addr_width=(max(geom.fb_bank_depth, 1) - 1).bit_length(),
+                        shape=lanes_of(P, cfg.fb_w_bits),
+                        granularity=1,
+                    )
+                ).array(P),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -120,14 +127,22 @@ class Learning(wiring.Component):
         for bank in range(K):
             scan = strided_scanner(m, f"scan{suffix(bank, K)}", self.rows, bank, K)
             updater = RowUpdater(
-                n_rows=self.bank_rows, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits,
-                post_bits=g_post_bits, gate_bits=g_gate_bits, pre_bits=cfg.trace_bits,
-                shift=cfg.lr_shift, multipliers=cfg.learn_multipliers, pipelined=cfg.pipelined)
+                n_rows=self.bank_rows,
+                words_per_row=nw,
+                lanes=P,
+                weight_bits=cfg.w_bits,
+                post_bits=g_post_bits,
+                gate_bits=g_gate_bits,
+                pre_bits=cfg.trace_bits,
+                shift=cfg.lr_shift,
+                multipliers=cfg.learn_multipliers,
+                pipelined=cfg.pipelined,
+            )
             m.submodules[f"learn_w{suffix(bank, K)}"] = updater
             wiring.connect(m, scan.indices, updater.rows)
             m.d.comb += [
                 scan.start.eq(self.start_hidden),
-                updater.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P:(bank + 1) * P])),
+                updater.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P : (bank + 1) * P])),
             ]
             scans.append(scan)
             updaters.append(updater)
@@ -136,17 +151,26 @@ class Learning(wiring.Component):
         # the readout rows
         m.submodules.learn_out_scan = lo_scan = SpikeScanner(cfg.n_rec)
         m.submodules.learn_out = lo = RowUpdater(
-            n_rows=cfg.n_rec, words_per_row=nwo, lanes=P, weight_bits=cfg.weight_bits["w_out"],
-            post_bits=cfg.e_bits, pre_bits=cfg.trace_bits, shift=cfg.out_lr_shift,
-            pipelined=cfg.pipelined)
-        m.d.comb += [lo_scan.bits.eq(self.readout_rows), lo_scan.start.eq(self.start_readout),
-                     self.readout_busy.eq(lo_scan.busy | lo.busy)]
+            n_rows=cfg.n_rec,
+            words_per_row=nwo,
+            lanes=P,
+            weight_bits=cfg.weight_bits["w_out"],
+            post_bits=cfg.e_bits,
+            pre_bits=cfg.trace_bits,
+            shift=cfg.out_lr_shift,
+            pipelined=cfg.pipelined,
+        )
+        m.d.comb += [
+            lo_scan.bits.eq(self.readout_rows),
+            lo_scan.start.eq(self.start_readout),
+            self.readout_busy.eq(lo_scan.busy | lo.busy),
+        ]
         wiring.connect(m, lo_scan.indices, lo.rows)
 
         readout_lfsrs = lfsrs[cfg.readout_lanes]
         assert len(readout_lfsrs) == P  # (a short Cat would pad the draws with zeros silently)
         m.d.comb += lo.draws.eq(Cat(lfsr.draw for lfsr in readout_lfsrs))
-        steps = [[] for _ in lfsrs]      # the engines that step each lane
+        steps = [[] for _ in lfsrs]  # the engines that step each lane
         for bank, updater in enumerate(updaters):
             for lane in range(bank * P, (bank + 1) * P):
                 steps[lane].append(updater.step)
@@ -162,8 +186,9 @@ class Learning(wiring.Component):
             row = bank_member(updater.pre_row, bank, bank_bits)
             pre_is_rec = Signal(name=f"pre_is_rec{suffix(bank, K)}")
             pre_lane = Signal(range(max(P, 2)), name=f"pre_lane{suffix(bank, K)}")
-            row_word, row_lane = split_index(Mux(row >= cfg.n_in, row - cfg.n_in, row)[:len(row)], P,
-                                             max(cfg.n_in, cfg.n_rec))
+            row_word, row_lane = split_index(
+                Mux(row >= cfg.n_in, row - cfg.n_in, row)[: len(row)], P, max(cfg.n_in, cfg.n_rec)
+            )
             with m.If(updater.pre_read):
                 m.d.sync += [pre_is_rec.eq(row >= cfg.n_in), pre_lane.eq(row_lane)]
             if cfg.rule == "erbp":
@@ -173,7 +198,8 @@ class Learning(wiring.Component):
                 m.d.comb += updater.pre_value.eq(Mux(pre_is_rec, zprev_data[pre_lane], xbar_data[pre_lane]))
             w_pre = self.w_pre[bank]
             m.d.comb += [
-                self.xbar[bank].addr.eq(row_word), self.zbar_prev[bank].addr.eq(row_word),
+                self.xbar[bank].addr.eq(row_word),
+                self.zbar_prev[bank].addr.eq(row_word),
                 w_pre.read.addr.eq(updater.rd_row * nw + updater.rd_word),
                 w_pre.read.en.eq(updater.rd_en),
                 self.g[bank].addr.eq(updater.rd_word),
@@ -209,8 +235,7 @@ class Learning(wiring.Component):
             for bank, port in enumerate(self.b_fb):
                 m.d.comb += [
                     port.addr.eq(lo.wr_word * nw + wr_word_of_j),
-                    port.en.eq(Mux(lo.wr_en & ((lo.wr_word * P + bank) < cfg.n_out),
-                                   Const(1, P) << wr_lane_of_j, 0)),
+                    port.en.eq(Mux(lo.wr_en & ((lo.wr_word * P + bank) < cfg.n_out), Const(1, P) << wr_lane_of_j, 0)),
                 ]
                 for lane in range(P):
                     m.d.comb += port.data[lane].eq(lo.wr_data[bank])

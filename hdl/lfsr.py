@@ -40,11 +40,13 @@ class GaloisLFSR(wiring.Component):
             self._MustUse__silence = True  # refused, so never elaborated: no "unused" warning
             raise ValueError(f"lfsr seed: {seed!r} is outside the allowed range 1..{(1 << golden_lfsr.WIDTH) - 1}")
         self.seed = seed
-        super().__init__({
-            "step": In(1),
-            "state": Out(golden_lfsr.WIDTH, init=seed),
-            "draw": Out(golden_lfsr.WIDTH),   # the state after one step: the value a draw returns
-        })
+        super().__init__(
+            {
+                "step": In(1),
+                "state": Out(golden_lfsr.WIDTH, init=seed),
+                "draw": Out(golden_lfsr.WIDTH),  # the state after one step: the value a draw returns
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -56,10 +56,12 @@ class RamPorts(wiring.Signature):
     def __init__(self, depth: int, shape, granularity: int | None = None):
         self.depth, self.shape, self.granularity = depth, shape, granularity
         addr_width = (max(depth, 1) - 1).bit_length()
-        super().__init__({
-            "read": Out(ReadPort.Signature(addr_width=addr_width, shape=shape)),
-            "write": Out(WritePort.Signature(addr_width=addr_width, shape=shape, granularity=granularity)),
-        })
+        super().__init__(
+            {
+                "read": Out(ReadPort.Signature(addr_width=addr_width, shape=shape)),
+                "write": Out(WritePort.Signature(addr_width=addr_width, shape=shape, granularity=granularity)),
+            }
+        )
 
 
 class CoreMemories(wiring.Component):
@@ -110,7 +112,7 @@ class CoreMemories(wiring.Component):
         self.geometry = geom = Geometry(cfg)
         P, nw, nwo, nwi = geom.lanes, geom.words_rec, geom.words_out, geom.words_in
         K, KF = cfg.weight_banks, cfg.feedback_banks
-        self.bank_rows = ceil_div(geom.n_pre, K)   # rows per weight bank
+        self.bank_rows = ceil_div(geom.n_pre, K)  # rows per weight bank
         trace = lanes_of(P, cfg.trace_bits, False)
         # name: (depth, word layout, number of copies, read transparent for the write, per-bank copy)
         self.specs = {
@@ -152,7 +154,7 @@ class CoreMemories(wiring.Component):
 
         # the memories: named as the memory map's regions, a copy's index appended when the
         # config has more than one (the B banks always numbered)
-        memory_ports = {}   # name: [(read port, write port) of each copy]
+        memory_ports = {}  # name: [(read port, write port) of each copy]
         for name, (depth, layout, copies, transparent, per_bank) in self.specs.items():
             memory_ports[name] = []
             for index in range(copies or 1):
@@ -179,7 +181,7 @@ class CoreMemories(wiring.Component):
                 rp.en.eq(Mux(self.idle, 1, ports.read.en)),
                 ports.read.data.eq(rp.data),
                 wp.addr.eq(Mux(self.idle, bus_addr, ports.write.addr)),
-                wp.data.eq(Mux(self.idle, self.bus.wdata[:len(wp.data.as_value())], ports.write.data.as_value())),
+                wp.data.eq(Mux(self.idle, self.bus.wdata[: len(wp.data.as_value())], ports.write.data.as_value())),
                 wp.en.eq(Mux(bus_write & bus_enable, all_lanes, 0) | ports.write.en),
             ]
 
@@ -190,11 +192,15 @@ class CoreMemories(wiring.Component):
         for name in ("w_out", "u", "a", "ref", "v", "y", "target", "xbar", "zbar"):
             for ports, (rp, wp) in copies(name):
                 serve(ports, rp, wp, word, region == regions[name].index)
-        for name in ("acc", "fb_acc", "out_acc", "zbar_prev", "g"):   # the core's alone
+        for name in ("acc", "fb_acc", "out_acc", "zbar_prev", "g"):  # the core's alone
             for ports, (rp, wp) in copies(name):
                 m.d.comb += [
-                    rp.addr.eq(ports.read.addr), rp.en.eq(ports.read.en), ports.read.data.eq(rp.data),
-                    wp.addr.eq(ports.write.addr), wp.data.eq(ports.write.data), wp.en.eq(ports.write.en),
+                    rp.addr.eq(ports.read.addr),
+                    rp.en.eq(ports.read.en),
+                    ports.read.data.eq(rp.data),
+                    wp.addr.eq(ports.write.addr),
+                    wp.data.eq(ports.write.data),
+                    wp.en.eq(ports.write.en),
                 ]
 
         # Win and Wrec are two bus regions of the one presynaptic table (split in K banks by the
@@ -202,11 +208,16 @@ class CoreMemories(wiring.Component):
         pre_region_is_rec = region == regions["w_rec"].index
         pre_addr = Mux(pre_region_is_rec, word + cfg.n_in * nw, word)
         word_bits, bank_bits = (nw - 1).bit_length(), (K - 1).bit_length()
-        bus_pre_bank = pre_addr[word_bits:word_bits + bank_bits] if K > 1 else 0
-        bus_pre_addr = Cat(pre_addr[:word_bits], pre_addr[word_bits + bank_bits:]) if K > 1 else pre_addr
+        bus_pre_bank = pre_addr[word_bits : word_bits + bank_bits] if K > 1 else 0
+        bus_pre_addr = Cat(pre_addr[:word_bits], pre_addr[word_bits + bank_bits :]) if K > 1 else pre_addr
         for bank, (ports, (rp, wp)) in enumerate(copies("w_pre")):
-            serve(ports, rp, wp, bus_pre_addr,
-                  ((region == regions["w_in"].index) | pre_region_is_rec) & (bus_pre_bank == bank))
+            serve(
+                ports,
+                rp,
+                wp,
+                bus_pre_addr,
+                ((region == regions["w_in"].index) | pre_region_is_rec) & (bus_pre_bank == bank),
+            )
         read_pre_bank = Signal(range(max(K, 2)))
         m.d.sync += read_pre_bank.eq(bus_pre_bank)
         w_pre_data = Array(rp.data.as_value() for rp, _ in memory_ports["w_pre"])

@@ -89,16 +89,18 @@ class WordPass(wiring.Component):
         self.n = n
         self.stages = stages
         word = range(max(n, 2))
-        super().__init__({
-            "start": In(1),
-            "k": Out(word),
-            "active": Out(1),
-            "s1_valid": Out(1),
-            "s1_word": Out(word),
-            "out_valid": Out(1),
-            "out_word": Out(word),
-            "busy": Out(1),
-        })
+        super().__init__(
+            {
+                "start": In(1),
+                "k": Out(word),
+                "active": Out(1),
+                "s1_valid": Out(1),
+                "s1_word": Out(word),
+                "out_valid": Out(1),
+                "out_word": Out(word),
+                "busy": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -113,8 +115,11 @@ class WordPass(wiring.Component):
             m.d.sync += [self.out_valid.eq(self.s1_valid), self.out_word.eq(self.s1_word)]
             m.d.comb += self.busy.eq(self.active | self.s1_valid | self.out_valid)
         else:
-            m.d.comb += [self.out_valid.eq(self.s1_valid), self.out_word.eq(self.s1_word),
-                         self.busy.eq(self.active | self.s1_valid)]
+            m.d.comb += [
+                self.out_valid.eq(self.s1_valid),
+                self.out_word.eq(self.s1_word),
+                self.busy.eq(self.active | self.s1_valid),
+            ]
         return m
 
 
@@ -196,32 +201,34 @@ class NeuronPass(wiring.Component):
         P = cfg.lanes
         word = range(max(self.n_words, 2))
         trace = lanes_of(P, cfg.trace_bits, False)
-        super().__init__({
-            "start": In(1),
-            "busy": Out(1),
-            "rd_addr": Out(word),
-            "u": In(lanes_of(P, cfg.u_bits)),
-            "a": In(lanes_of(P, cfg.a_bits, False)),
-            "ref": In(lanes_of(P, cfg.ref_bits, False)),
-            "v": In(lanes_of(P, cfg.v_bits)),
-            "zbar": In(trace),
-            "acc": In(lanes_of(P, cfg.in_acc_bits)).array(cfg.weight_banks),
-            "fb": In(lanes_of(P, cfg.fb_acc_bits)).array(cfg.feedback_banks),
-            "z_prev": In(geom.n_rec_padded),
-            "s1_word": Out(word),
-            "wr_en": Out(1),
-            "wr_addr": Out(word),
-            "u_new": Out(lanes_of(P, cfg.u_bits)),
-            "a_new": Out(lanes_of(P, cfg.a_bits, False)),
-            "ref_new": Out(lanes_of(P, cfg.ref_bits, False)),
-            "v_new": Out(lanes_of(P, cfg.v_bits)),
-            "zbar_new": Out(trace),
-            "zbar_old": Out(trace),
-            "g_new": Out(post_factor_layout(cfg)),
-            "z": Out(P),
-            "zbar_old_nonzero": Out(P),
-            "zbar_new_nonzero": Out(P),
-        })
+        super().__init__(
+            {
+                "start": In(1),
+                "busy": Out(1),
+                "rd_addr": Out(word),
+                "u": In(lanes_of(P, cfg.u_bits)),
+                "a": In(lanes_of(P, cfg.a_bits, False)),
+                "ref": In(lanes_of(P, cfg.ref_bits, False)),
+                "v": In(lanes_of(P, cfg.v_bits)),
+                "zbar": In(trace),
+                "acc": In(lanes_of(P, cfg.in_acc_bits)).array(cfg.weight_banks),
+                "fb": In(lanes_of(P, cfg.fb_acc_bits)).array(cfg.feedback_banks),
+                "z_prev": In(geom.n_rec_padded),
+                "s1_word": Out(word),
+                "wr_en": Out(1),
+                "wr_addr": Out(word),
+                "u_new": Out(lanes_of(P, cfg.u_bits)),
+                "a_new": Out(lanes_of(P, cfg.a_bits, False)),
+                "ref_new": Out(lanes_of(P, cfg.ref_bits, False)),
+                "v_new": Out(lanes_of(P, cfg.v_bits)),
+                "zbar_new": Out(trace),
+                "zbar_old": Out(trace),
+                "g_new": Out(post_factor_layout(cfg)),
+                "z": Out(P),
+                "zbar_old_nonzero": Out(P),
+                "zbar_new_nonzero": Out(P),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -238,7 +245,7 @@ class NeuronPass(wiring.Component):
         staging = _Staging(m, as_signals=cfg.weight_banks > 1, pipelined=cfg.pipelined)
         named, stage_register = staging.named, staging.stage_register
         factored = cfg.learn_multipliers == "factored"
-        s1w, ow = words.s1_word, words.out_word   # compute (first half), write
+        s1w, ow = words.s1_word, words.out_word  # compute (first half), write
         z_prev_word = self.z_prev.word_select(s1w, P)
         for lane in range(P):
             j = s1w * P + lane
@@ -247,9 +254,17 @@ class NeuronPass(wiring.Component):
             acc_sum = named(f"acc_sum{lane}", signed(cfg.in_acc_bits), sum(acc[lane] for acc in self.acc))
             fb_sum = named(f"fb_sum{lane}", signed(cfg.fb_acc_bits), sum(fb[lane] for fb in self.fb))
             out = neuron_update(
-                cfg, acc=acc_sum, fb=fb_sum, u=self.u[lane],
-                a=self.a[lane], ref=self.ref[lane], v=self.v[lane],
-                z_prev=z_prev_word[lane], is_alif=(j >= cfg.n_lif), is_real=(j < cfg.n_rec))
+                cfg,
+                acc=acc_sum,
+                fb=fb_sum,
+                u=self.u[lane],
+                a=self.a[lane],
+                ref=self.ref[lane],
+                v=self.v[lane],
+                z_prev=z_prev_word[lane],
+                is_alif=(j >= cfg.n_lif),
+                is_real=(j < cfg.n_rec),
+            )
             # the lane's results as signals (each is used several times below, and g by every
             # bank's copy), or, with two stages, registers: stage 2 derives h, g and the trace
             u_new = stage_register(f"u_new{lane}", signed(cfg.u_bits), out.u)
@@ -259,20 +274,25 @@ class NeuronPass(wiring.Component):
             ref_new = stage_register(f"ref_new{lane}", unsigned(cfg.ref_bits), out.ref)
             ready = stage_register(f"ready{lane}", 1, self.ref[lane] == 0)
             old_bar = stage_register(f"zbar_old{lane}", unsigned(cfg.trace_bits), self.zbar[lane])
-            h = named(f"h{lane}", unsigned(cfg.h_bits), pseudo_derivative(
-                cfg, u=u_new, threshold=cfg.threshold + a_new, ready=ready))
+            h = named(
+                f"h{lane}",
+                unsigned(cfg.h_bits),
+                pseudo_derivative(cfg, u=u_new, threshold=cfg.threshold + a_new, ready=ready),
+            )
             is_neuron = ow * P + lane < cfg.n_rec
-            if factored:   # g = V * h, kept as its factors (h = 0 off the neurons)
-                m.d.comb += [self.g_new[lane].value.eq(v_new),
-                             self.g_new[lane].gate.eq(Mux(is_neuron, h, 0))]
+            if factored:  # g = V * h, kept as its factors (h = 0 off the neurons)
+                m.d.comb += [self.g_new[lane].value.eq(v_new), self.g_new[lane].gate.eq(Mux(is_neuron, h, 0))]
             else:
                 g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(is_neuron, v_new * h, 0))
                 m.d.comb += self.g_new[lane].eq(g_new)
             new_bar = named(f"zbar_new{lane}", unsigned(cfg.trace_bits), trace_update(cfg, bar=old_bar, spike=z))
             m.d.comb += [
-                self.u_new[lane].eq(u_new), self.a_new[lane].eq(a_new),
-                self.ref_new[lane].eq(ref_new), self.v_new[lane].eq(v_new),
-                self.zbar_new[lane].eq(new_bar), self.zbar_old[lane].eq(old_bar),
+                self.u_new[lane].eq(u_new),
+                self.a_new[lane].eq(a_new),
+                self.ref_new[lane].eq(ref_new),
+                self.v_new[lane].eq(v_new),
+                self.zbar_new[lane].eq(new_bar),
+                self.zbar_old[lane].eq(old_bar),
                 self.z[lane].eq(z),
                 self.zbar_old_nonzero[lane].eq(old_bar != 0),
                 self.zbar_new_nonzero[lane].eq(new_bar != 0),
@@ -315,19 +335,21 @@ class OutputPass(wiring.Component):
         self.n_words = Geometry(cfg).words_out
         P = cfg.lanes
         word = range(max(self.n_words, 2))
-        super().__init__({
-            "start": In(1),
-            "busy": Out(1),
-            "valid": In(1),
-            "rd_addr": Out(word),
-            "y": In(lanes_of(P, cfg.y_bits)),
-            "target": In(lanes_of(P, cfg.y_bits)),
-            "out_acc": In(lanes_of(P, cfg.out_acc_bits)),
-            "wr_en": Out(1),
-            "wr_addr": Out(word),
-            "y_new": Out(lanes_of(P, cfg.y_bits)),
-            "e": Out(lanes_of(P, cfg.e_bits)),
-        })
+        super().__init__(
+            {
+                "start": In(1),
+                "busy": Out(1),
+                "valid": In(1),
+                "rd_addr": Out(word),
+                "y": In(lanes_of(P, cfg.y_bits)),
+                "target": In(lanes_of(P, cfg.y_bits)),
+                "out_acc": In(lanes_of(P, cfg.out_acc_bits)),
+                "wr_en": Out(1),
+                "wr_addr": Out(word),
+                "y_new": Out(lanes_of(P, cfg.y_bits)),
+                "e": Out(lanes_of(P, cfg.e_bits)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -343,10 +365,13 @@ class OutputPass(wiring.Component):
         stage_register = _Staging(m, as_signals=cfg.weight_banks > 1, pipelined=cfg.pipelined).stage_register
         s1w = words.s1_word
         for lane in range(P):
-            y_new = stage_register(f"y_new{lane}", signed(cfg.y_bits), readout_update(
-                cfg, y=self.y[lane], out_acc=self.out_acc[lane]))
+            y_new = stage_register(
+                f"y_new{lane}", signed(cfg.y_bits), readout_update(cfg, y=self.y[lane], out_acc=self.out_acc[lane])
+            )
             target = stage_register(f"target{lane}", signed(cfg.y_bits), self.target[lane])
             counts = stage_register(f"e_counts{lane}", 1, self.valid & (s1w * P + lane < cfg.n_out))
-            m.d.comb += [self.y_new[lane].eq(y_new),
-                         self.e[lane].eq(readout_error(cfg, y_new=y_new, target=target, counts=counts))]
+            m.d.comb += [
+                self.y_new[lane].eq(y_new),
+                self.e[lane].eq(readout_error(cfg, y_new=y_new, target=target, counts=counts)),
+            ]
         return m

@@ -115,14 +115,16 @@ class ProtocolEngine(wiring.Component):
         self.map = smap
         self.frame_timeout = frame_timeout
         self.watchdog = watchdog
-        super().__init__({
-            "rx": In(stream.Signature(8)),
-            "tx": Out(stream.Signature(8)),
-            "bus": Out(MemoryBus(smap.geometry)),
-            "ctl": Out(TickControl()),
-            "idle": Out(1),
-            "clock": Out(32),
-        })
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),
+                "tx": Out(stream.Signature(8)),
+                "bus": Out(MemoryBus(smap.geometry)),
+                "ctl": Out(TickControl()),
+                "idle": Out(1),
+                "clock": Out(32),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -151,41 +153,73 @@ class ProtocolEngine(wiring.Component):
         # the receiver hands the frame to the sequencer, the transmitter releases it
         m.d.comb += [seq.received.eq(rcv.done), seq.received_status.eq(rcv.status), rcv.release.eq(xmt.done)]
         # the checker's verdict and the addressed region's word size
-        m.d.comb += [chk.busy.eq(self.ctl.busy), seq.check.eq(chk.status), seq.read_length.eq(chk.read_length),
-                     seq.bytes_per_word.eq(chk.bytes_per_word), xmt.bytes_per_word.eq(chk.bytes_per_word)]
+        m.d.comb += [
+            chk.busy.eq(self.ctl.busy),
+            seq.check.eq(chk.status),
+            seq.read_length.eq(chk.read_length),
+            seq.bytes_per_word.eq(chk.bytes_per_word),
+            xmt.bytes_per_word.eq(chk.bytes_per_word),
+        ]
         # the word port: the sequencer's, lent to the transmitter for its reads
         acc, s_acc, x_acc = port.access, seq.access, xmt.access
         with m.If(x_acc.re):
             m.d.comb += [acc.region.eq(x_acc.region), acc.addr.eq(x_acc.addr)]
         with m.Else():
             m.d.comb += [acc.region.eq(s_acc.region), acc.addr.eq(s_acc.addr)]
-        m.d.comb += [acc.wdata.eq(s_acc.wdata), acc.we.eq(s_acc.we), acc.re.eq(s_acc.re | x_acc.re),
-                     s_acc.rdata.eq(acc.rdata), x_acc.rdata.eq(acc.rdata)]
+        m.d.comb += [
+            acc.wdata.eq(s_acc.wdata),
+            acc.we.eq(s_acc.we),
+            acc.re.eq(s_acc.re | x_acc.re),
+            s_acc.rdata.eq(acc.rdata),
+            x_acc.rdata.eq(acc.rdata),
+        ]
         # one wait timer: the frame timeout (receiver) and the watchdog (sequencer); the limit is
         # what the port reads while no state uses it
-        m.d.comb += [timer.limit.eq(acc.rdata[:REG_BITS]),
-                     timer.load.eq(rcv.timer.load | seq.timer.load),
-                     timer.count.eq(rcv.timer.count | seq.timer.count),
-                     rcv.timer.expired.eq(timer.expired), seq.timer.expired.eq(timer.expired)]
+        m.d.comb += [
+            timer.limit.eq(acc.rdata[:REG_BITS]),
+            timer.load.eq(rcv.timer.load | seq.timer.load),
+            timer.count.eq(rcv.timer.count | seq.timer.count),
+            rcv.timer.expired.eq(timer.expired),
+            seq.timer.expired.eq(timer.expired),
+        ]
         # one CRC register: over the request while receiving, else over the reply
-        m.d.comb += [crc.clear.eq(rcv.crc.clear | xmt.crc.clear),
-                     crc.en.eq(rcv.crc.en | xmt.crc.en),
-                     crc.data.eq(Mux(rcv.crc.en, rcv.crc.data, xmt.crc.data)),
-                     rcv.crc.crc.eq(crc.crc), rcv.crc.next.eq(crc.next),
-                     xmt.crc.crc.eq(crc.crc), xmt.crc.next.eq(crc.next)]
+        m.d.comb += [
+            crc.clear.eq(rcv.crc.clear | xmt.crc.clear),
+            crc.en.eq(rcv.crc.en | xmt.crc.en),
+            crc.data.eq(Mux(rcv.crc.en, rcv.crc.data, xmt.crc.data)),
+            rcv.crc.crc.eq(crc.crc),
+            rcv.crc.next.eq(crc.next),
+            xmt.crc.crc.eq(crc.crc),
+            xmt.crc.next.eq(crc.next),
+        ]
         # one word cursor (WRITE_MEM, CLEAR_MEM, the reply's payload) and one word register
-        m.d.comb += [cursor.load.eq(seq.cursor_load), cursor.first.eq(seq.cursor_first),
-                     cursor.count.eq(seq.cursor_count), cursor.step.eq(seq.cursor_step | xmt.cursor_step),
-                     seq.cursor_addr.eq(cursor.addr), seq.cursor_left.eq(cursor.left),
-                     xmt.cursor_addr.eq(cursor.addr), xmt.cursor_left.eq(cursor.left),
-                     xmt.put.eq(seq.put), xmt.put_index.eq(seq.put_index), xmt.put_data.eq(seq.put_data),
-                     seq.word.eq(xmt.word)]
+        m.d.comb += [
+            cursor.load.eq(seq.cursor_load),
+            cursor.first.eq(seq.cursor_first),
+            cursor.count.eq(seq.cursor_count),
+            cursor.step.eq(seq.cursor_step | xmt.cursor_step),
+            seq.cursor_addr.eq(cursor.addr),
+            seq.cursor_left.eq(cursor.left),
+            xmt.cursor_addr.eq(cursor.addr),
+            xmt.cursor_left.eq(cursor.left),
+            xmt.put.eq(seq.put),
+            xmt.put_index.eq(seq.put_index),
+            xmt.put_data.eq(seq.put_data),
+            seq.word.eq(xmt.word),
+        ]
         # the registers
-        m.d.comb += [regs.index.eq(xmt.reg_index), xmt.reg_value.eq(regs.value),
-                     regs.busy.eq(self.ctl.busy), regs.ticks.eq(self.ctl.ticks), regs.cycles.eq(self.ctl.cycles),
-                     regs.run_begin.eq(seq.run_begin), regs.tick_done.eq(seq.tick_done),
-                     regs.tripped.eq(seq.tripped),
-                     regs.reply.eq(seq.reply.start), regs.reply_ok.eq(seq.reply.status == Status.OK),
-                     self.clock.eq(regs.clock)]
+        m.d.comb += [
+            regs.index.eq(xmt.reg_index),
+            xmt.reg_value.eq(regs.value),
+            regs.busy.eq(self.ctl.busy),
+            regs.ticks.eq(self.ctl.ticks),
+            regs.cycles.eq(self.ctl.cycles),
+            regs.run_begin.eq(seq.run_begin),
+            regs.tick_done.eq(seq.tick_done),
+            regs.tripped.eq(seq.tripped),
+            regs.reply.eq(seq.reply.start),
+            regs.reply_ok.eq(seq.reply.status == Status.OK),
+            self.clock.eq(regs.clock),
+        ]
         m.d.comb += self.idle.eq(rcv.hunting & ~self.tx.valid)
         return m

@@ -57,14 +57,16 @@ class RegionAccess(wiring.Signature):
     def __init__(self, smap: SystemMap):
         self.map = smap
         width = 8 * max(r.bytes_per_word for r in smap.regions.values())
-        super().__init__({
-            "region": Out(range(len(smap.regions) + 1)),
-            "addr": Out(smap.addr_bits),
-            "wdata": Out(width),
-            "we": Out(1),
-            "re": Out(1),
-            "rdata": In(width),
-        })
+        super().__init__(
+            {
+                "region": Out(range(len(smap.regions) + 1)),
+                "addr": Out(smap.addr_bits),
+                "wdata": Out(width),
+                "we": Out(1),
+                "re": Out(1),
+                "rdata": In(width),
+            }
+        )
 
     def __eq__(self, other):
         return type(self) is type(other) and self.map is other.map
@@ -102,10 +104,12 @@ class RegionPort(wiring.Component):
             raise ValueError(f"reg_init: needs exactly the writable registers, not {sorted(reg_init)!r}")
         self.map = smap
         self.reg_init = dict(reg_init)
-        super().__init__({
-            "access": In(RegionAccess(smap)),
-            "bus": Out(MemoryBus(smap.geometry)),
-        })
+        super().__init__(
+            {
+                "access": In(RegionAccess(smap)),
+                "bus": Out(MemoryBus(smap.geometry)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -115,7 +119,7 @@ class RegionPort(wiring.Component):
         REGS = register_region(smap)
         is_core = acc.region < smap.n_core_regions
         m.d.comb += [
-            self.bus.addr.eq(Cat(acc.addr[:geom.word_addr_bits], acc.region[:geom.region_bits])),
+            self.bus.addr.eq(Cat(acc.addr[: geom.word_addr_bits], acc.region[: geom.region_bits])),
             self.bus.wdata.eq(acc.wdata),
             self.bus.we.eq(acc.we & is_core),
             self.bus.re.eq(acc.re & is_core),
@@ -127,8 +131,9 @@ class RegionPort(wiring.Component):
         wregs = sorted(WRITABLE_REGS)
         buf_bits = max([r.word_bits for r in buffers] + [REG_BITS])
         depth_all = total + len(wregs)
-        m.submodules.buffers = bmem = Memory(shape=buf_bits, depth=depth_all,
-                                             init=[0] * total + [self.reg_init[reg] for reg in wregs])
+        m.submodules.buffers = bmem = Memory(
+            shape=buf_bits, depth=depth_all, init=[0] * total + [self.reg_init[reg] for reg in wregs]
+        )
         bwp, brp = bmem.write_port(), bmem.read_port()
         buf_base = Signal(range(depth_all))
         buf_mask = Signal(buf_bits)
@@ -139,8 +144,13 @@ class RegionPort(wiring.Component):
             with m.Case(REGS):
                 m.d.comb += [buf_base.eq(base[REGS]), buf_mask.eq((1 << buf_bits) - 1)]
         buf_addr = Signal(range(depth_all))
-        m.d.comb += [buf_addr.eq(buf_base + acc.addr), brp.addr.eq(buf_addr), bwp.addr.eq(buf_addr),
-                     bwp.data.eq(acc.wdata & buf_mask), bwp.en.eq(acc.we & ~is_core)]
+        m.d.comb += [
+            buf_addr.eq(buf_base + acc.addr),
+            brp.addr.eq(buf_addr),
+            bwp.addr.eq(buf_addr),
+            bwp.data.eq(acc.wdata & buf_mask),
+            bwp.en.eq(acc.we & ~is_core),
+        ]
         last_core = Signal()
         m.d.sync += last_core.eq(is_core)
         m.d.comb += acc.rdata.eq(Mux(last_core, self.bus.rdata, brp.data))

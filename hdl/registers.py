@@ -58,26 +58,28 @@ class Registers(wiring.Component):
 
     def __init__(self, smap: SystemMap):
         self.map = smap
-        super().__init__({
-            "index": In(range(N_REGS)),
-            "value": Out(REG_BITS),
-            "busy": In(1),
-            "ticks": In(32),
-            "cycles": In(32),
-            "run_begin": In(1),
-            "tick_done": In(1),
-            "tripped": In(1),
-            "reply": In(1),
-            "reply_ok": In(1),
-            "clock": Out(32),
-        })
+        super().__init__(
+            {
+                "index": In(range(N_REGS)),
+                "value": Out(REG_BITS),
+                "busy": In(1),
+                "ticks": In(32),
+                "cycles": In(32),
+                "run_begin": In(1),
+                "tick_done": In(1),
+                "tripped": In(1),
+                "reply": In(1),
+                "reply_ok": In(1),
+                "clock": Out(32),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         smap, geom = self.map, self.map.geometry
         clock = self.clock
         frames_ok, frames_err = Signal(32), Signal(32)
-        run_ticks = Signal(range(smap.window + 1))   # a RUN runs at most a window of ticks
+        run_ticks = Signal(range(smap.window + 1))  # a RUN runs at most a window of ticks
         tick_max = (1 << tick_counter_bits(smap.cfg)) - 1
         copy_max = 2 * sum(geom.regions[n].depth for n in ("x", "target", "y", "z")) + 8
         run_core_cycles = Signal(range(smap.window * tick_max + 1))
@@ -87,8 +89,7 @@ class Registers(wiring.Component):
         with m.If(running):
             m.d.sync += run_cycles.eq(run_cycles + 1)
         with m.If(self.run_begin):
-            m.d.sync += [run_ticks.eq(0), run_core_cycles.eq(0), run_cycles.eq(0),
-                         running.eq(1), wd_tripped.eq(0)]
+            m.d.sync += [run_ticks.eq(0), run_core_cycles.eq(0), run_cycles.eq(0), running.eq(1), wd_tripped.eq(0)]
         with m.If(self.tick_done):
             m.d.sync += [run_core_cycles.eq(run_core_cycles + self.cycles), run_ticks.eq(run_ticks + 1)]
         with m.If(self.tripped):

@@ -76,24 +76,26 @@ class ReplyTransmitter(wiring.Component):
         self.map = smap
         max_bpw = max_bytes_per_word(smap)
         addr_bits, max_count = cursor_shape(smap)
-        super().__init__({
-            "tx": Out(stream.Signature(8)),
-            "request": In(Request(smap.max_payload)),
-            "reply": In(ReplyStart(smap.max_payload)),
-            "crc": Out(CRCPort()),
-            "access": Out(RegionAccess(smap)),
-            "bytes_per_word": In(range(max_bpw + 1)),
-            "cursor_addr": In(addr_bits),
-            "cursor_left": In(range(max_count + 1)),
-            "cursor_step": Out(1),
-            "reg_index": Out(range(N_REGS)),
-            "reg_value": In(REG_BITS),
-            "put": In(1),
-            "put_index": In(range(max_bpw + 1)),
-            "put_data": In(8),
-            "word": Out(8 * max_bpw),
-            "done": Out(1),
-        })
+        super().__init__(
+            {
+                "tx": Out(stream.Signature(8)),
+                "request": In(Request(smap.max_payload)),
+                "reply": In(ReplyStart(smap.max_payload)),
+                "crc": Out(CRCPort()),
+                "access": Out(RegionAccess(smap)),
+                "bytes_per_word": In(range(max_bpw + 1)),
+                "cursor_addr": In(addr_bits),
+                "cursor_left": In(range(max_count + 1)),
+                "cursor_step": Out(1),
+                "reg_index": Out(range(N_REGS)),
+                "reg_value": In(REG_BITS),
+                "put": In(1),
+                "put_index": In(range(max_bpw + 1)),
+                "put_data": In(8),
+                "word": Out(8 * max_bpw),
+                "done": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -119,9 +121,9 @@ class ReplyTransmitter(wiring.Component):
         status = Signal(8)
         reply_len = Signal(range(smap.max_payload + 1))
         tidx = Signal(3)
-        sh = Signal(max(WB, 32))          # bytes of the word being sent, low byte first
+        sh = Signal(max(WB, 32))  # bytes of the word being sent, low byte first
         sh_n = Signal(range(max(max_bpw, 4) + 1))
-        src_mem = Signal()                # payload words come from memory (else registers)
+        src_mem = Signal()  # payload words come from memory (else registers)
         rd_pending = Signal()
         m.d.comb += [self.word.eq(sh), self.reg_index.eq(self.cursor_addr)]
         with m.If(self.put):
@@ -133,8 +135,14 @@ class ReplyTransmitter(wiring.Component):
                     m.next = "HEADER"
 
             with m.State("HEADER"):
-                header = [SYNC_REPLY, self.request.cmd, self.request.tag, status,
-                          reply_len[0:8], reply_len.as_unsigned() >> 8]
+                header = [
+                    SYNC_REPLY,
+                    self.request.cmd,
+                    self.request.tag,
+                    status,
+                    reply_len[0:8],
+                    reply_len.as_unsigned() >> 8,
+                ]
                 m.d.comb += [out_avail.eq(1), out_crc.eq(tidx != 0)]
                 with m.Switch(tidx):
                     for i, b in enumerate(header):
@@ -154,20 +162,22 @@ class ReplyTransmitter(wiring.Component):
                 with m.If(emit):
                     m.d.sync += [sh.eq(sh >> 8), sh_n.eq(sh_n - 1)]
                 with m.If(rd_pending):
-                    m.d.sync += [sh.eq(acc.rdata), sh_n.eq(Mux(src_mem, bpw, REG_BITS // 8)),
-                                 rd_pending.eq(0)]
+                    m.d.sync += [sh.eq(acc.rdata), sh_n.eq(Mux(src_mem, bpw, REG_BITS // 8)), rd_pending.eq(0)]
                 with m.Elif((sh_n == 0) & (self.cursor_left != 0)):
                     m.d.comb += self.cursor_step.eq(1)
                     with m.If(src_mem):
                         m.d.comb += [acc.re.eq(1), acc.region.eq(a_region), acc.addr.eq(self.cursor_addr)]
                         m.d.sync += rd_pending.eq(1)
                     with m.Else():
-                        with m.Switch(self.reg_index):   # (index checked)
+                        with m.Switch(self.reg_index):  # (index checked)
                             for reg in Reg:
                                 with m.Case(int(reg)):
-                                    if reg in WRITABLE_REGS:   # from the register memory, like a word
-                                        m.d.comb += [acc.re.eq(1), acc.region.eq(REGS),
-                                                     acc.addr.eq(REGISTER_WORDS[reg])]
+                                    if reg in WRITABLE_REGS:  # from the register memory, like a word
+                                        m.d.comb += [
+                                            acc.re.eq(1),
+                                            acc.region.eq(REGS),
+                                            acc.addr.eq(REGISTER_WORDS[reg]),
+                                        ]
                                         m.d.sync += rd_pending.eq(1)
                                     else:
                                         m.d.sync += [sh.eq(self.reg_value), sh_n.eq(REG_BITS // 8)]

@@ -49,12 +49,14 @@ class SpikeScanner(wiring.Component):
         self.n = n
         self.chunk = min(chunk, n)
         self.n_chunks = -(-n // self.chunk)
-        super().__init__({
-            "bits": In(n),
-            "start": In(1),
-            "busy": Out(1),
-            "indices": Out(stream.Signature(range(max(n, 2)))),
-        })
+        super().__init__(
+            {
+                "bits": In(n),
+                "start": In(1),
+                "busy": Out(1),
+                "indices": Out(stream.Signature(range(max(n, 2)))),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -61,18 +61,26 @@ class System(wiring.Component):
         Register CLOCK: cycles since reset (a board blinks a LED with it).
     """
 
-    def __init__(self, cfg: Config, window: int = DEFAULT_WINDOW, max_payload: int = DEFAULT_MAX_PAYLOAD,
-                 frame_timeout: int = DEFAULT_FRAME_TIMEOUT, watchdog: int | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        window: int = DEFAULT_WINDOW,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        frame_timeout: int = DEFAULT_FRAME_TIMEOUT,
+        watchdog: int | None = None,
+    ):
         self.cfg = cfg
         self.map = SystemMap(cfg, window, max_payload)
         self.frame_timeout = frame_timeout
         self.watchdog = default_watchdog(cfg) if watchdog is None else watchdog
-        super().__init__({
-            "rx": In(stream.Signature(8)),
-            "tx": Out(stream.Signature(8)),
-            "idle": Out(1),
-            "clock": Out(32),
-        })
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),
+                "tx": Out(stream.Signature(8)),
+                "idle": Out(1),
+                "clock": Out(32),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

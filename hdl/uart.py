@@ -35,12 +35,16 @@ def divisor_for(clk_hz: float, baud: int) -> int:
         raise ValueError(f"baud {baud!r} and clock {clk_hz!r} Hz must be positive")
     divisor = round(clk_hz / baud)
     if divisor < MIN_DIVISOR:
-        raise ValueError(f"baud: {baud} is too fast for a {clk_hz / 1e6:g} MHz clock "
-                         f"(needs at least {MIN_DIVISOR} cycles per bit; at most {int(clk_hz // MIN_DIVISOR)} baud)")
+        raise ValueError(
+            f"baud: {baud} is too fast for a {clk_hz / 1e6:g} MHz clock "
+            f"(needs at least {MIN_DIVISOR} cycles per bit; at most {int(clk_hz // MIN_DIVISOR)} baud)"
+        )
     error = abs(clk_hz / divisor - baud) / baud
     if error > 0.02:
-        raise ValueError(f"baud: {baud} on a {clk_hz / 1e6:g} MHz clock is off by {100 * error:.1f} % "
-                         f"(divisor {divisor}); the limit is 2 %")
+        raise ValueError(
+            f"baud: {baud} on a {clk_hz / 1e6:g} MHz clock is off by {100 * error:.1f} % "
+            f"(divisor {divisor}); the limit is 2 %"
+        )
     return divisor
 
 
@@ -73,10 +77,12 @@ class UARTTx(wiring.Component):
         if divisor < MIN_DIVISOR:
             raise ValueError(f"divisor: {divisor!r} is below the minimum {MIN_DIVISOR}")
         self.divisor = divisor
-        super().__init__({
-            "data": In(stream.Signature(8)),
-            "tx": Out(1, init=1),
-        })
+        super().__init__(
+            {
+                "data": In(stream.Signature(8)),
+                "tx": Out(1, init=1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -86,11 +92,13 @@ class UARTTx(wiring.Component):
         m.d.comb += [self.tx.eq(shift[0]), self.data.ready.eq(bits == 0)]
         with m.If(bits == 0):
             with m.If(self.data.valid):
-                m.d.sync += [shift.eq(Cat(Const(0, 1), self.data.payload, Const(1, 1))),
-                             bits.eq(10), count.eq(self.divisor - 1)]
+                m.d.sync += [
+                    shift.eq(Cat(Const(0, 1), self.data.payload, Const(1, 1))),
+                    bits.eq(10),
+                    count.eq(self.divisor - 1),
+                ]
         with m.Elif(count == 0):
-            m.d.sync += [shift.eq(Cat(shift[1:], Const(1, 1))), bits.eq(bits - 1),
-                         count.eq(self.divisor - 1)]
+            m.d.sync += [shift.eq(Cat(shift[1:], Const(1, 1))), bits.eq(bits - 1), count.eq(self.divisor - 1)]
         with m.Else():
             m.d.sync += count.eq(count - 1)
         return m
@@ -123,12 +131,14 @@ class UARTRx(wiring.Component):
         if divisor < MIN_DIVISOR:
             raise ValueError(f"divisor: {divisor!r} is below the minimum {MIN_DIVISOR}")
         self.divisor = divisor
-        super().__init__({
-            "rx": In(1, init=1),
-            "data": Out(stream.Signature(8)),
-            "frame_error": Out(1),
-            "overrun": Out(1),
-        })
+        super().__init__(
+            {
+                "rx": In(1, init=1),
+                "data": Out(stream.Signature(8)),
+                "frame_error": Out(1),
+                "overrun": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -148,19 +158,18 @@ class UARTRx(wiring.Component):
                     # the edge happened _SYNC_STAGES cycles ago; sample half a bit after it
                     m.d.sync += count.eq(max(0, self.divisor // 2 - _SYNC_STAGES - 1))
                     m.next = "START"
-            with m.State("START"):           # wait to the middle of the start bit
+            with m.State("START"):  # wait to the middle of the start bit
                 with m.If(count == 0):
                     with m.If(line):
-                        m.next = "IDLE"          # a glitch, not a start bit
+                        m.next = "IDLE"  # a glitch, not a start bit
                     with m.Else():
                         m.d.sync += [count.eq(self.divisor - 1), bit.eq(0)]
                         m.next = "DATA"
                 with m.Else():
                     m.d.sync += count.eq(count - 1)
-            with m.State("DATA"):            # sample each bit in its middle
+            with m.State("DATA"):  # sample each bit in its middle
                 with m.If(count == 0):
-                    m.d.sync += [shift.eq(Cat(shift[1:], line)), bit.eq(bit + 1),
-                                 count.eq(self.divisor - 1)]
+                    m.d.sync += [shift.eq(Cat(shift[1:], line)), bit.eq(bit + 1), count.eq(self.divisor - 1)]
                     with m.If(bit == 7):
                         m.next = "STOP"
                 with m.Else():
@@ -178,7 +187,7 @@ class UARTRx(wiring.Component):
                         m.next = "BREAK"
                 with m.Else():
                     m.d.sync += count.eq(count - 1)
-            with m.State("BREAK"):           # after a framing error: wait for an idle line
+            with m.State("BREAK"):  # after a framing error: wait for an idle line
                 with m.If(line):
                     m.next = "IDLE"
         return m
@@ -216,28 +225,38 @@ class UART(wiring.Component):
     def __init__(self, divisor: int, rx_fifo_depth: int = 0):
         self.divisor = divisor
         self.rx_fifo_depth = rx_fifo_depth
-        super().__init__({
-            "rx_pin": In(1, init=1),
-            "tx_pin": Out(1, init=1),
-            "rx": Out(stream.Signature(8)),
-            "tx": In(stream.Signature(8)),
-            "frame_error": Out(1),
-            "overrun": Out(1),
-        })
+        super().__init__(
+            {
+                "rx_pin": In(1, init=1),
+                "tx_pin": Out(1, init=1),
+                "rx": Out(stream.Signature(8)),
+                "tx": In(stream.Signature(8)),
+                "frame_error": Out(1),
+                "overrun": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.receiver = rx = UARTRx(self.divisor)
         m.submodules.transmitter = tx = UARTTx(self.divisor)
-        m.d.comb += [rx.rx.eq(self.rx_pin), self.tx_pin.eq(tx.tx),
-                     self.frame_error.eq(rx.frame_error), self.overrun.eq(rx.overrun)]
+        m.d.comb += [
+            rx.rx.eq(self.rx_pin),
+            self.tx_pin.eq(tx.tx),
+            self.frame_error.eq(rx.frame_error),
+            self.overrun.eq(rx.overrun),
+        ]
         wiring.connect(m, wiring.flipped(self.tx), tx.data)
         if self.rx_fifo_depth:
             m.submodules.rx_fifo = fifo = SyncFIFOBuffered(width=8, depth=self.rx_fifo_depth)
-            m.d.comb += [fifo.w_data.eq(rx.data.payload), fifo.w_en.eq(rx.data.valid),
-                         rx.data.ready.eq(fifo.w_rdy),
-                         self.rx.valid.eq(fifo.r_rdy), self.rx.payload.eq(fifo.r_data),
-                         fifo.r_en.eq(self.rx.ready)]
+            m.d.comb += [
+                fifo.w_data.eq(rx.data.payload),
+                fifo.w_en.eq(rx.data.valid),
+                rx.data.ready.eq(fifo.w_rdy),
+                self.rx.valid.eq(fifo.r_rdy),
+                self.rx.payload.eq(fifo.r_data),
+                fifo.r_en.eq(self.rx.ready),
+            ]
         else:
             wiring.connect(m, rx.data, wiring.flipped(self.rx))
         return m

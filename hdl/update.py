@@ -92,14 +92,27 @@ class RowUpdater(wiring.Component):
         Step the lanes' LFSRs (once per written word).
     """
 
-    def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int,
-                 post_bits: int, pre_bits: int, shift: int, multipliers: str = "dsp",
-                 pipelined: bool = False, gate_bits: int = 0):
+    def __init__(
+        self,
+        *,
+        n_rows: int,
+        words_per_row: int,
+        lanes: int,
+        weight_bits: int,
+        post_bits: int,
+        pre_bits: int,
+        shift: int,
+        multipliers: str = "dsp",
+        pipelined: bool = False,
+        gate_bits: int = 0,
+    ):
         if multipliers not in LEARN_MULTIPLIERS:
             raise ValueError(f"multipliers: {multipliers!r} is not one of {LEARN_MULTIPLIERS}")
         if (multipliers == "factored") != (gate_bits > 0):
-            raise ValueError(f"multipliers {multipliers!r} with gate_bits {gate_bits}: the factored "
-                             f"products, and only they, take the post factor's gate")
+            raise ValueError(
+                f"multipliers {multipliers!r} with gate_bits {gate_bits}: the factored "
+                f"products, and only they, take the post factor's gate"
+            )
         self.multipliers = multipliers
         self.pipelined = pipelined
         # -(post * pre) (times the gate): signed times unsigned, negated
@@ -114,28 +127,30 @@ class RowUpdater(wiring.Component):
         self.draws_layout = data.ArrayLayout(unsigned(golden_lfsr.WIDTH), lanes)
         word = range(max(words_per_row, 2))
         row = range(max(n_rows, 2))
-        super().__init__({
-            "rows": In(stream.Signature(row)),
-            "busy": Out(1),
-            # the presynaptic factor of the accepted row: address now, value next cycle
-            "pre_row": Out(row),
-            "pre_read": Out(1),
-            "pre_value": In(unsigned(pre_bits)),
-            # stage 0: weight and post-factor reads of (rd_row, rd_word)
-            "rd_en": Out(1),
-            "rd_row": Out(row),
-            "rd_word": Out(word),
-            # stage 1: data of the word read in stage 0, and its write-back
-            "w_data": In(self.weight_layout),
-            "post": In(self.post_layout),
-            "wr_en": Out(1),
-            "wr_row": Out(row),
-            "wr_word": Out(word),
-            "wr_data": Out(self.weight_layout),
-            # the lanes' LFSRs: step once per written word, the draw is the stepped state
-            "draws": In(self.draws_layout),
-            "step": Out(1),
-        })
+        super().__init__(
+            {
+                "rows": In(stream.Signature(row)),
+                "busy": Out(1),
+                # the presynaptic factor of the accepted row: address now, value next cycle
+                "pre_row": Out(row),
+                "pre_read": Out(1),
+                "pre_value": In(unsigned(pre_bits)),
+                # stage 0: weight and post-factor reads of (rd_row, rd_word)
+                "rd_en": Out(1),
+                "rd_row": Out(row),
+                "rd_word": Out(word),
+                # stage 1: data of the word read in stage 0, and its write-back
+                "w_data": In(self.weight_layout),
+                "post": In(self.post_layout),
+                "wr_en": Out(1),
+                "wr_row": Out(row),
+                "wr_word": Out(word),
+                "wr_data": Out(self.weight_layout),
+                # the lanes' LFSRs: step once per written word, the draw is the stepped state
+                "draws": In(self.draws_layout),
+                "step": Out(1),
+            }
+        )
 
     @staticmethod
     def post_shape(post_bits: int, gate_bits: int = 0):
@@ -153,7 +168,7 @@ class RowUpdater(wiring.Component):
         active = Signal()
         row = Signal.like(self.rd_row)
         word = Signal.like(self.rd_word)
-        accepted = Signal()          # a row was accepted last cycle: its pre value is on pre_value
+        accepted = Signal()  # a row was accepted last cycle: its pre value is on pre_value
         pre = Signal.like(self.pre_value)
 
         def take_row():
@@ -204,7 +219,7 @@ class RowUpdater(wiring.Component):
             elif self.multipliers == "factored":
                 post = self.post[lane]
                 # h * e_bar < 2**(gate_bits + pre_bits): the adder tree's carry bits are zero
-                gated_pre = multiply_by_bits(pre, post.gate)[:len(pre) + len(post.gate)]
+                gated_pre = multiply_by_bits(pre, post.gate)[: len(pre) + len(post.gate)]
                 product = -(post.value * gated_pre)
             else:
                 product = -(self.post[lane] * pre)

@@ -30,11 +30,13 @@ class TimerControl(wiring.Signature):
     """
 
     def __init__(self):
-        super().__init__({
-            "load": Out(1),
-            "count": Out(1),
-            "expired": In(1),
-        })
+        super().__init__(
+            {
+                "load": Out(1),
+                "count": Out(1),
+                "expired": In(1),
+            }
+        )
 
 
 class WaitTimer(wiring.Component):
@@ -62,12 +64,14 @@ class WaitTimer(wiring.Component):
 
     def __init__(self, width: int = REG_BITS):
         self.width = width
-        super().__init__({
-            "limit": In(width),
-            "load": In(1),
-            "count": In(1),
-            "expired": Out(1),
-        })
+        super().__init__(
+            {
+                "limit": In(width),
+                "load": In(1),
+                "count": In(1),
+                "expired": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

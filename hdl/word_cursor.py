@@ -42,14 +42,16 @@ class WordCursor(wiring.Component):
     def __init__(self, addr_bits: int, max_count: int):
         self.addr_bits = addr_bits
         self.max_count = max_count
-        super().__init__({
-            "load": In(1),
-            "first": In(addr_bits),
-            "count": In(range(max_count + 1)),
-            "step": In(1),
-            "addr": Out(addr_bits),
-            "left": Out(range(max_count + 1)),
-        })
+        super().__init__(
+            {
+                "load": In(1),
+                "first": In(addr_bits),
+                "count": In(range(max_count + 1)),
+                "step": In(1),
+                "addr": Out(addr_bits),
+                "left": Out(range(max_count + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -7,15 +7,15 @@ turn them into ticks per second with a board's clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
+from plasticore.contract.cycles import Breakdown, tick_cycles
 from plasticore.golden import FixedNumerics, init_state, init_weights, tick
 from plasticore.golden.config import Config
 from plasticore.golden.learning import init_learning, learn, presynaptic_factors, update_traces
-from plasticore.contract.cycles import Breakdown, tick_cycles
 
 __all__ = ["ActivityCycles", "TickActivity", "activity", "cycles_at_activity", "DEFAULT_RATE"]
 
@@ -38,10 +38,11 @@ class ActivityCycles:
     learn_mean : float
         Mean cycles of a tick with a valid target and learning on.
     """
+
     rate: float
     ticks: int
-    infer_mean: float      # a tick without learning (no valid target)
-    learn_mean: float      # a tick with a valid target and learning on (inference + learning)
+    infer_mean: float  # a tick without learning (no valid target)
+    learn_mean: float  # a tick with a valid target and learning on (inference + learning)
 
     def ticks_per_s(self, clock_hz: float) -> tuple[float, float]:
         return clock_hz / self.infer_mean, clock_hz / self.learn_mean
@@ -51,16 +52,22 @@ class ActivityCycles:
 class TickActivity:
     """One tick of a golden run and its RTL cycle breakdown."""
 
-    x: np.ndarray             # input spikes
-    z_prev: np.ndarray        # spikes of the tick before
-    z_new: np.ndarray         # spikes of this tick
-    learn_rows: np.ndarray    # presynaptic rows with a nonzero factor (all False without learning)
-    cycles: Breakdown         # with learning when ``learning`` is on
-    infer_cycles: int         # the same tick without a target (no feedback, no learning)
+    x: np.ndarray  # input spikes
+    z_prev: np.ndarray  # spikes of the tick before
+    z_new: np.ndarray  # spikes of this tick
+    learn_rows: np.ndarray  # presynaptic rows with a nonzero factor (all False without learning)
+    cycles: Breakdown  # with learning when ``learning`` is on
+    infer_cycles: int  # the same tick without a target (no feedback, no learning)
 
 
-def activity(cfg: Config, rate: float = DEFAULT_RATE, ticks: int = 200, seed: int = 1,
-             supervised: bool = True, learning: bool = True) -> Iterator[TickActivity]:
+def activity(
+    cfg: Config,
+    rate: float = DEFAULT_RATE,
+    ticks: int = 200,
+    seed: int = 1,
+    supervised: bool = True,
+    learning: bool = True,
+) -> Iterator[TickActivity]:
     """Golden fixed-point ticks of Poisson input at ``rate`` with random weights, and their
     cycle counts: ``supervised`` gives every tick a valid target (the feedback engine works);
     ``learning`` then also updates the weights with the config's rule, as the RTL would."""
@@ -80,8 +87,9 @@ def activity(cfg: Config, rate: float = DEFAULT_RATE, ticks: int = 200, seed: in
             e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_tr, x[None], prev.z)
             rows = np.concatenate([e_in[0], e_rec[0]]) != 0
         w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([supervised and learning]), ls)
-        breakdown = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0],
-                                rows if learning else None, new_tr.z_bar[0] != 0)
+        breakdown = tick_cycles(
+            cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, new_tr.z_bar[0] != 0
+        )
         infer = tick_cycles(cfg, x, prev.z[0], no_error, out.z[0]).total
         yield TickActivity(x, prev.z[0], out.z[0], rows, breakdown, infer)
 
@@ -90,5 +98,9 @@ def cycles_at_activity(cfg: Config, rate: float = DEFAULT_RATE, ticks: int = 200
     """Mean cycles per tick over ``ticks`` ticks of Poisson input at ``rate``, with the
     config's own rule learning on every tick (a valid target each tick) and without."""
     ticks_seen = list(activity(cfg, rate, ticks, seed))
-    return ActivityCycles(rate, ticks, float(np.mean([t.infer_cycles for t in ticks_seen])),
-                          float(np.mean([t.cycles.total for t in ticks_seen])))
+    return ActivityCycles(
+        rate,
+        ticks,
+        float(np.mean([t.infer_cycles for t in ticks_seen])),
+        float(np.mean([t.cycles.total for t in ticks_seen])),
+    )

@@ -22,7 +22,15 @@ from plasticore.golden import FixedNumerics
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
 from plasticore.tasks import Split, Task
-from plasticore.training.train import Progress, TaskSpec, initial_weights, no_progress, sample_orders, score, task_targets
+from plasticore.training.train import (
+    Progress,
+    TaskSpec,
+    initial_weights,
+    no_progress,
+    sample_orders,
+    score,
+    task_targets,
+)
 
 from .host import Host
 
@@ -33,9 +41,9 @@ __all__ = ["ChipRun", "ChipTraining", "train_on_chip", "run_heldout_on_chip", "w
 class ChipRun:
     """Held-out samples run on the chip, learning off."""
 
-    y: np.ndarray        # (samples, ticks, n_out) readout
-    z: np.ndarray        # (samples, ticks, n_rec) recurrent spikes
-    cycles: np.ndarray   # (samples, ticks) core cycles of every tick
+    y: np.ndarray  # (samples, ticks, n_out) readout
+    z: np.ndarray  # (samples, ticks, n_rec) recurrent spikes
+    cycles: np.ndarray  # (samples, ticks) core cycles of every tick
 
 
 @dataclass
@@ -43,22 +51,21 @@ class ChipTraining:
     """What :func:`train_on_chip` measured."""
 
     metric: str
-    curve: list[float]            # held-out value before training, then after every epoch
-    heldout: list[ChipRun]        # the held-out runs behind ``curve``
-    train_y: np.ndarray           # (epochs, samples, ticks, n_out) readout while learning, in order
-    train_cycles: np.ndarray      # (epochs, samples, ticks) core cycles while learning
+    curve: list[float]  # held-out value before training, then after every epoch
+    heldout: list[ChipRun]  # the held-out runs behind ``curve``
+    train_y: np.ndarray  # (epochs, samples, ticks, n_out) readout while learning, in order
+    train_cycles: np.ndarray  # (epochs, samples, ticks) core cycles while learning
     orders: list[np.ndarray]
     weights_before: Weights
-    weights_after: Weights        # read back from the chip
-    seconds: float                # training and held-out runs (not the simulator build)
+    weights_after: Weights  # read back from the chip
+    seconds: float  # training and held-out runs (not the simulator build)
 
     @property
     def value(self) -> float:
         return self.curve[-1]
 
 
-def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = no_progress,
-                        desc: str = "held-out") -> ChipRun:
+def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = no_progress, desc: str = "held-out") -> ChipRun:
     """Every sample of ``split`` from a reset state, learning off."""
     c = chip.cfg
     y = np.zeros((len(split), split.ticks, c.n_out), dtype=np.int64)
@@ -71,19 +78,24 @@ def run_heldout_on_chip(chip: Host, split: Split, progress: Progress = no_progre
     return ChipRun(y, z, cycles)
 
 
-def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int,
-                  progress: Progress = no_progress) -> ChipTraining:
+def train_on_chip(
+    chip: Host, task: Task, spec: TaskSpec, epochs: int, progress: Progress = no_progress
+) -> ChipTraining:
     """Train ``task`` on ``chip`` (a fresh one: its LFSRs must not have drawn yet) as
     ``plasticore.training.train.train(task, ..., numerics="fixed", cfg=chip.cfg, spec=spec)`` does."""
     cfg: Config = chip.cfg
     if spec.anneal_every:
-        raise ValueError(f"task spec anneals learning rates every {spec.anneal_every} epochs; the chip's "
-                         "learning rates are bitstream constants: use a spec with anneal_every=None")
+        raise ValueError(
+            f"task spec anneals learning rates every {spec.anneal_every} epochs; the chip's "
+            "learning rates are bitstream constants: use a spec with anneal_every=None"
+        )
     if epochs < 1:
         raise ValueError(f"epochs: {epochs!r} is outside the allowed range 1..")
     if (cfg.n_in, cfg.n_out) != (task.n_in, task.n_out):
-        raise ValueError(f"config {cfg.name}: n_in {cfg.n_in}, n_out {cfg.n_out}; task {task.name} "
-                         f"needs n_in {task.n_in}, n_out {task.n_out}")
+        raise ValueError(
+            f"config {cfg.name}: n_in {cfg.n_in}, n_out {cfg.n_out}; task {task.name} "
+            f"needs n_in {task.n_in}, n_out {task.n_out}"
+        )
     fx = FixedNumerics()
     w0 = initial_weights(cfg, spec, fx)
     targets = task_targets(task.train, spec.target_scale, fx)
@@ -112,7 +124,9 @@ def train_on_chip(chip: Host, task: Task, spec: TaskSpec, epochs: int,
 def weights_equal(cfg: Config, a: Weights, b: Weights) -> dict[str, bool]:
     """Per matrix: equal bit for bit as the chip holds them (B as the rule uses it: Wout^T when
     feedback is symmetric)."""
-    out = {name: np.array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)))
-           for name in ("w_in", "w_rec", "w_out")}
+    out = {
+        name: np.array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)))
+        for name in ("w_in", "w_rec", "w_out")
+    }
     out["b_fb"] = np.array_equal(np.asarray(a.feedback(cfg)), np.asarray(b.feedback(cfg)))
     return out

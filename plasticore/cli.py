@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plasticore",
         description="plasticore: an open FPGA neuromorphic core with on-chip learning "
-                    "(golden model, RTL, co-simulation, synthesis).",
+        "(golden model, RTL, co-simulation, synthesis).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -36,9 +36,11 @@ __all__ = ["write_report", "compare_and_report", "PLOTS"]
 
 PLOTS = ("learning_curves.png", "raster.png", "weights.png", "readout.png")
 #: one colour and line style per way; RTL is drawn dashed over fixed so that equal curves show both
-STYLE = {"float": dict(color="tab:blue", ls="-", marker="o"),
-         "fixed": dict(color="tab:orange", ls="-", marker="s", lw=3, alpha=0.6),
-         "rtl": dict(color="black", ls="--", marker="x")}
+STYLE = {
+    "float": dict(color="tab:blue", ls="-", marker="o"),
+    "fixed": dict(color="tab:orange", ls="-", marker="s", lw=3, alpha=0.6),
+    "rtl": dict(color="black", ls="--", marker="x"),
+}
 LABEL = {"float": "golden float", "fixed": "golden fixed point", "rtl": "RTL (simulated chip)"}
 
 
@@ -109,8 +111,9 @@ def plot_raster(cmp: Comparison, path: Path, sample: int = 0) -> None:
         axes[2].plot(y[:, k], lw=1)
     valid = cmp.task.test.valid[sample]
     if valid.any():
-        axes[2].axvspan(np.argmax(valid), len(valid) - np.argmax(valid[::-1]) - 1, color="grey", alpha=0.15,
-                        label="scored ticks")
+        axes[2].axvspan(
+            np.argmax(valid), len(valid) - np.argmax(valid[::-1]) - 1, color="grey", alpha=0.15, label="scored ticks"
+        )
         axes[2].legend(loc="upper left")
     axes[2].set_ylabel("readout Y (LSB)")
     axes[2].set_xlabel("tick")
@@ -125,7 +128,7 @@ def plot_weights(cmp: Comparison, path: Path) -> None:
     plt = _pyplot()
     names = ("w_in", "w_rec", "w_out")
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, name in zip(axes, names):
+    for ax, name in zip(axes, names, strict=True):
         bits = cmp.cfg.weight_bits[name]
         lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
         bins = np.linspace(lo - 0.5, hi + 0.5, min(hi - lo + 2, 65))
@@ -134,8 +137,15 @@ def plot_weights(cmp: Comparison, path: Path) -> None:
         for way in ("float", "fixed", "rtl"):
             after = np.asarray(getattr(cmp.ways[way].weights_after, name), dtype=float).ravel()
             style = STYLE[way]
-            ax.hist(after, bins=bins, histtype="step", color=style["color"], ls=style["ls"],
-                    lw=style.get("lw", 1.5), label=f"after, {LABEL[way]}")
+            ax.hist(
+                after,
+                bins=bins,
+                histtype="step",
+                color=style["color"],
+                ls=style["ls"],
+                lw=style.get("lw", 1.5),
+                label=f"after, {LABEL[way]}",
+            )
         ax.set_yscale("log")
         ax.set_title(f"{name} ({before.size} weights, {bits}-bit)")
         ax.set_xlabel("weight (LSB)")
@@ -151,12 +161,16 @@ def plot_readout(cmp: Comparison, path: Path, sample: int = 0) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
     labels = cmp.task.test.labels
     target = cmp.task.test.target[sample] * cmp.spec.target_scale
-    for ax, (name, w) in zip(axes, cmp.ways.items()):
+    for ax, (name, w) in zip(axes, cmp.ways.items(), strict=True):
         y = w.heldout_y[sample]
         for k in range(y.shape[1]):
             strong = labels is not None and k == labels[sample]
-            ax.plot(y[:, k], lw=2.2 if strong else 0.8, color="tab:red" if strong else None,
-                    label=f"output {k} (the label)" if strong else None)
+            ax.plot(
+                y[:, k],
+                lw=2.2 if strong else 0.8,
+                color="tab:red" if strong else None,
+                label=f"output {k} (the label)" if strong else None,
+            )
         if labels is None:
             ax.plot(target, color="black", ls=":", label="target")
         ax.set_title(LABEL[name])
@@ -177,11 +191,17 @@ def write_report(cmp: Comparison, folder: Path, command: str, result: dict[str, 
     plot_raster(cmp, folder / "raster.png")
     plot_weights(cmp, folder / "weights.png")
     plot_readout(cmp, folder / "readout.png")
-    np.savez_compressed(folder / "weights.npz", **{
-        f"{prefix}_{name}": np.asarray(getattr(w, name))
-        for prefix, w in (("before", cmp.ways["fixed"].weights_before),
-                          *((k, v.weights_after) for k, v in cmp.ways.items()))
-        for name in ("w_in", "w_rec", "w_out", "b_fb")})
+    np.savez_compressed(
+        folder / "weights.npz",
+        **{
+            f"{prefix}_{name}": np.asarray(getattr(w, name))
+            for prefix, w in (
+                ("before", cmp.ways["fixed"].weights_before),
+                *((k, v.weights_after) for k, v in cmp.ways.items()),
+            )
+            for name in ("w_in", "w_rec", "w_out", "b_fb")
+        },
+    )
     (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     rtl = cmp.ways["rtl"]
     checks = "\n".join(f"| {k} | {'identical' if v else '**differ**'} |" for k, v in cmp.equality.items())
@@ -228,10 +248,19 @@ Simulator build: {cmp.build_seconds:.1f} s (cached after the first build).
     return path
 
 
-def compare_and_report(name: str, seed: int, folder: Path, command: str, rule: str | None = None,
-                       cfg=None, epochs: int | None = None, n_train: int | None = None, n_test: int | None = None,
-                       progress: Progress | None = None, data: str | Path | None = None
-                       ) -> tuple[Comparison, Path, dict[str, Any]]:
+def compare_and_report(
+    name: str,
+    seed: int,
+    folder: Path,
+    command: str,
+    rule: str | None = None,
+    cfg=None,
+    epochs: int | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    progress: Progress | None = None,
+    data: str | Path | None = None,
+) -> tuple[Comparison, Path, dict[str, Any]]:
     """The task ``name`` with its COMPARE_SPECS network (or ``cfg``), trained three ways, and its
     report written into ``folder``: what ``plasticore compare`` and ``plasticore demo`` run.
     ``data``: a user's ``.npz`` data set instead of the task ``name`` (:func:`load_data_compare_task`).

@@ -43,10 +43,13 @@ def _compare(args: argparse.Namespace, folder: Path):
     def progress(it, desc, total):
         return progress_bar(desc, total, unit="sample")(it)
 
-    command = (f"plasticore compare --task {name} --seed {args.seed} --train-samples {n_train} "
-               f"--test-samples {n_test} --epochs {epochs}")
-    cmp, md, _ = compare_and_report(name, args.seed, folder, command, epochs=epochs, n_train=n_train,
-                                    n_test=n_test, progress=progress)
+    command = (
+        f"plasticore compare --task {name} --seed {args.seed} --train-samples {n_train} "
+        f"--test-samples {n_test} --epochs {epochs}"
+    )
+    cmp, md, _ = compare_and_report(
+        name, args.seed, folder, command, epochs=epochs, n_train=n_train, n_test=n_test, progress=progress
+    )
     print(format_table(cmp))
     return cmp, md
 
@@ -76,9 +79,10 @@ def _synth_summary(report: dict) -> str:
     fmax = "-" if report["fmax_mhz"] is None else f"{report['fmax_mhz']:.1f} MHz"
     verdict = "fits" if report["fits"] else "does NOT fit"
     tps = report["ticks_per_s_learn"]
-    return (f"{report['board']} ({report['config']}): {verdict}; LUT {used('luts')}, FF {used('ffs')}, "
-            f"BRAM {used('bram')}, DSP {used('dsp')}; Fmax {fmax}"
-            + (f"; {tps:,.0f} ticks/s learning" if tps else ""))
+    return (
+        f"{report['board']} ({report['config']}): {verdict}; LUT {used('luts')}, FF {used('ffs')}, "
+        f"BRAM {used('bram')}, DSP {used('dsp')}; Fmax {fmax}" + (f"; {tps:,.0f} ticks/s learning" if tps else "")
+    )
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -95,8 +99,10 @@ def demo(args: argparse.Namespace) -> int:
         report = _synth(args, synth_cfg, folder)
         print(_synth_summary(report))
         with md.open("a") as f:
-            f.write(f"\n## Synthesis for {report['board']}\n\n{_synth_summary(report)}.\n"
-                    f"Full report: [synth-{report['board']}.md](synth-{report['board']}.md).\n")
+            f.write(
+                f"\n## Synthesis for {report['board']}\n\n{_synth_summary(report)}.\n"
+                f"Full report: [synth-{report['board']}.md](synth-{report['board']}.md).\n"
+            )
     minutes = (time.perf_counter() - start) / 60
     ok = cmp.rtl_equals_fixed
     print(f"== demo {'done' if ok else 'FAILED: RTL and golden fixed point differ'} in {minutes:.1f} min")

@@ -32,26 +32,46 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from plasticore.golden.config import Config
-from plasticore.golden.network import State, Weights
 from plasticore.contract.frame_codec import (
-    ReplyDecoder, encode_request, mem_args, reg_read_args, reg_write_args, run_args,
+    ReplyDecoder,
+    encode_request,
+    mem_args,
+    reg_read_args,
+    reg_write_args,
+    run_args,
 )
 from plasticore.contract.geometry import BITMAP_WORD
 from plasticore.contract.protocol_spec import (
-    MAGIC, PROTOCOL_VERSION, REPLY_HEADER, CRC_BYTES, RUN_FLAG_LEARN, SYNC_REPLY, Command, Reg,
+    CRC_BYTES,
+    MAGIC,
+    PROTOCOL_VERSION,
+    REPLY_HEADER,
+    RUN_FLAG_LEARN,
+    SYNC_REPLY,
+    Command,
+    Reg,
     Status,
 )
 from plasticore.contract.system_map import SystemMap
+from plasticore.golden.config import Config
+from plasticore.golden.network import State, Weights
 
 __all__ = [
-    "Transport", "SerialTransport", "Host", "Outputs", "ProtocolError", "LinkError", "IdentityError",
-    "STATE_REGIONS", "WEIGHT_REGIONS",
+    "Transport",
+    "SerialTransport",
+    "Host",
+    "Outputs",
+    "ProtocolError",
+    "LinkError",
+    "IdentityError",
+    "STATE_REGIONS",
+    "WEIGHT_REGIONS",
 ]
 
 #: the core regions that hold the network's running state, cleared by Host.reset_state between
@@ -65,8 +85,8 @@ class Transport(Protocol):
     """What the driver needs from a byte pipe."""
 
     def write(self, data: bytes) -> None: ...
-    def read(self, n: int) -> bytes: ...   # up to n bytes; fewer means "nothing more came"
-    def gap(self) -> None: ...             # idle the line past the frame timeout, drop input
+    def read(self, n: int) -> bytes: ...  # up to n bytes; fewer means "nothing more came"
+    def gap(self) -> None: ...  # idle the line past the frame timeout, drop input
     def close(self) -> None: ...
 
 
@@ -114,12 +134,12 @@ class SerialTransport:
 class Outputs:
     """What the output buffers recorded, one row per tick."""
 
-    y: np.ndarray       # (ticks, n_out) readout after each tick
-    z: np.ndarray       # (ticks, n_rec) spikes of each tick
+    y: np.ndarray  # (ticks, n_out) readout after each tick
+    z: np.ndarray  # (ticks, n_rec) spikes of each tick
     cycles: np.ndarray  # (ticks,) the core's cycle count of each tick
 
     @staticmethod
-    def concat(parts: list["Outputs"]) -> "Outputs":
+    def concat(parts: list[Outputs]) -> Outputs:
         return Outputs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("y", "z", "cycles")))
 
 
@@ -183,12 +203,14 @@ class _Link:
                 if reply.status == Status.OK:
                     return reply.payload
                 if reply.status not in (Status.CRC, Status.TIMEOUT):
-                    raise ProtocolError(f"{cmd.name}: the device answered {_status_name(reply.status)} "
-                                        f"({_STATUS_MEANING.get(reply.status, 'unknown status')})",
-                                        reply.status)
+                    raise ProtocolError(
+                        f"{cmd.name}: the device answered {_status_name(reply.status)} "
+                        f"({_STATUS_MEANING.get(reply.status, 'unknown status')})",
+                        reply.status,
+                    )
                 last = f"the request arrived damaged ({_status_name(reply.status)})"
                 self.transport.gap()
-                continue                      # nothing ran: safe to send again
+                continue  # nothing ran: safe to send again
             last = "no reply" if reply is None else f"an unexpected reply ({reply.describe()})"
             self.transport.gap()
             if on_lost is not None:
@@ -196,8 +218,9 @@ class _Link:
                 if verdict == "done":
                     return b""
                 if verdict != "retry":
-                    raise LinkError(f"{cmd.name}: the reply was lost ({last}) and the request ran only "
-                                    f"part way ({verdict})")
+                    raise LinkError(
+                        f"{cmd.name}: the reply was lost ({last}) and the request ran only part way ({verdict})"
+                    )
         raise LinkError(f"{cmd.name}: {last} after {self.retries + 1} attempts")
 
 
@@ -210,11 +233,13 @@ class Host:
         self.link = _Link(transport, retries)
         regs = self.read_registers(Reg.MAGIC, Reg.BUFFERS - Reg.MAGIC + 1)
         if regs[Reg.MAGIC] != MAGIC:
-            raise IdentityError(f"the device is not a plasticore (MAGIC 0x{regs[Reg.MAGIC]:08x}, "
-                                f"expected 0x{MAGIC:08x})")
+            raise IdentityError(
+                f"the device is not a plasticore (MAGIC 0x{regs[Reg.MAGIC]:08x}, expected 0x{MAGIC:08x})"
+            )
         if regs[Reg.VERSION] != PROTOCOL_VERSION:
-            raise IdentityError(f"the device speaks protocol version {regs[Reg.VERSION]}, "
-                                f"this host version {PROTOCOL_VERSION}")
+            raise IdentityError(
+                f"the device speaks protocol version {regs[Reg.VERSION]}, this host version {PROTOCOL_VERSION}"
+            )
         window, max_payload = regs[Reg.BUFFERS] & 0xFFFF, regs[Reg.BUFFERS] >> 16
         self.map = SystemMap(cfg, window, max_payload)
         if check_identity and regs[Reg.IDENTITY] != self.map.identity:
@@ -225,13 +250,14 @@ class Host:
                 f"the device was built for another config: device {sizes(regs[Reg.SIZES])}, "
                 f"{shape(regs[Reg.SHAPE])}; host {cfg.name}: {sizes(expected[Reg.SIZES])}, "
                 f"{shape(expected[Reg.SHAPE])} (identity 0x{regs[Reg.IDENTITY]:08x} != "
-                f"0x{self.map.identity:08x}; widths, time constants or rule may differ too)")
+                f"0x{self.map.identity:08x}; widths, time constants or rule may differ too)"
+            )
         self.geometry = self.map.geometry
-        self._ticks: int | None = None   # the device's tick counter, tracked to recover a lost RUN reply
+        self._ticks: int | None = None  # the device's tick counter, tracked to recover a lost RUN reply
 
     # -- construction helpers ----------------------------------------------------------------
     @classmethod
-    def simulated(cls, cfg: Config, params=None, **kw) -> "Host":
+    def simulated(cls, cfg: Config, params=None, **kw) -> Host:
         """A Host on the RTL in simulation (cocotb + Verilator); close it when done."""
         from plasticore.cosim.host_transport import SimulatedTransport
 
@@ -243,7 +269,7 @@ class Host:
             raise
 
     @classmethod
-    def serial(cls, cfg: Config, port: str, baud: int = 115200, **kw) -> "Host":
+    def serial(cls, cfg: Config, port: str, baud: int = 115200, **kw) -> Host:
         return cls(cfg, SerialTransport(port, baud, **kw))
 
     def close(self) -> None:
@@ -264,7 +290,7 @@ class Host:
     def read_registers(self, first: int = 0, count: int | None = None) -> dict[Reg, int]:
         count = len(Reg) - first if count is None else count
         data = self.link.request(Command.READ_REG, reg_read_args(first, count))
-        return {Reg(first + i): int.from_bytes(data[4 * i:4 * i + 4], "little") for i in range(count)}
+        return {Reg(first + i): int.from_bytes(data[4 * i : 4 * i + 4], "little") for i in range(count)}
 
     def read_register(self, reg: Reg) -> int:
         return self.read_registers(reg, 1)[reg]
@@ -294,7 +320,7 @@ class Host:
         self._check_span(r, start, len(words))
         step = self.map.max_words(r, write=True)
         for lo in range(0, len(words), step):
-            chunk = words[lo:lo + step]
+            chunk = words[lo : lo + step]
             self.link.request(Command.WRITE_MEM, mem_args(r.index, start + lo, len(chunk)) + r.words_to_bytes(chunk))
 
     def clear(self, region: str, start: int = 0, count: int | None = None) -> None:
@@ -330,8 +356,7 @@ class Host:
     def read_weights(self) -> Weights:
         c, g = self.cfg, self.geometry
         out = {}
-        for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec),
-                                ("w_out", c.n_rec, c.n_out)):
+        for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec), ("w_out", c.n_rec, c.n_out)):
             out[name] = g.rows_to_weights(self.read_region(name).reshape(pre, -1), post)
         out["b_fb"] = g.feedback_from_words(self.read_region("b_fb"))
         return Weights(**out)
@@ -344,14 +369,13 @@ class Host:
     def read_state(self) -> dict[str, np.ndarray]:
         """u, a, ref, v, y, e and z (the last tick's spikes), trimmed to the real neurons."""
         c = self.cfg
-        sizes = {"u": c.n_rec, "a": c.n_rec, "ref": c.n_rec, "v": c.n_rec, "y": c.n_out, "e": c.n_out,
-                 "z": c.n_rec}
+        sizes = {"u": c.n_rec, "a": c.n_rec, "ref": c.n_rec, "v": c.n_rec, "y": c.n_out, "e": c.n_out, "z": c.n_rec}
         return {name: self.read_region(name)[:n] for name, n in sizes.items()}
 
     def read_traces(self) -> dict[str, np.ndarray]:
         """The presynaptic traces x_bar (n_in) and z_bar (n_rec) of the learning unit."""
         c = self.cfg
-        return {"x_bar": self.read_region("xbar")[:c.n_in], "z_bar": self.read_region("zbar")[:c.n_rec]}
+        return {"x_bar": self.read_region("xbar")[: c.n_in], "z_bar": self.read_region("zbar")[: c.n_rec]}
 
     def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray) -> None:
         self.write_region("xbar", x_bar)
@@ -365,12 +389,13 @@ class Host:
 
     def _bitmap(self, region: str, bits: np.ndarray) -> np.ndarray:
         padded = np.zeros(self.geometry.regions[region].depth * BITMAP_WORD, dtype=np.int64)
-        padded[:len(bits)] = bits
+        padded[: len(bits)] = bits
         return padded
 
     # -- ticks ---------------------------------------------------------------------------------------
-    def load_window(self, x: np.ndarray, targets: np.ndarray | None = None, valid: np.ndarray | None = None,
-                    start: int = 0) -> None:
+    def load_window(
+        self, x: np.ndarray, targets: np.ndarray | None = None, valid: np.ndarray | None = None, start: int = 0
+    ) -> None:
         """Inputs of ``len(x)`` ticks into buffer slots ``start ..``: spikes ``x`` (ticks, n_in)
         0/1, ``targets`` (ticks, n_out) readout LSBs (default 0), ``valid`` (ticks,) bool
         (default False)."""
@@ -410,7 +435,7 @@ class Host:
         try:
             self.link.request(Command.RUN, run_args(start, ticks, RUN_FLAG_LEARN if learn else 0), on_lost=on_lost)
         except ProtocolError:
-            self._ticks = None     # e.g. the watchdog stopped the run part way
+            self._ticks = None  # e.g. the watchdog stopped the run part way
             raise
         self._ticks = (before + ticks) & 0xFFFF_FFFF
 
@@ -425,28 +450,37 @@ class Host:
         if "y" in what:
             per = m["out_y"].per_tick
             vals = g.regions["y"].unpack(self.read_words("out_y", start * per, ticks * per))
-            y = vals.reshape(ticks, -1)[:, :c.n_out]
+            y = vals.reshape(ticks, -1)[:, : c.n_out]
         if "z" in what:
             per = m["out_z"].per_tick
             vals = g.regions["z"].unpack(self.read_words("out_z", start * per, ticks * per))
-            z = vals.reshape(ticks, -1)[:, :c.n_rec]
+            z = vals.reshape(ticks, -1)[:, : c.n_rec]
         if "cycles" in what:
             cycles = np.array(self.read_words("out_cycles", start, ticks), dtype=np.int64)
         return Outputs(y, z, cycles)
 
-    def run_sequence(self, x: np.ndarray, targets: np.ndarray | None = None, valid: np.ndarray | None = None,
-                     learn: bool = False, what: Iterable[str] = ("y", "z", "cycles"),
-                     progress: Callable[[Iterable], Iterable] | None = None) -> Outputs:
+    def run_sequence(
+        self,
+        x: np.ndarray,
+        targets: np.ndarray | None = None,
+        valid: np.ndarray | None = None,
+        learn: bool = False,
+        what: Iterable[str] = ("y", "z", "cycles"),
+        progress: Callable[[Iterable], Iterable] | None = None,
+    ) -> Outputs:
         """Any number of ticks, a window at a time: load, run, read back; the state carries
         over from window to window exactly as in one long run."""
         x = np.asarray(x)
         ticks = x.shape[0]
         starts = range(0, ticks, self.window)
         parts = []
-        for lo in (progress(starts) if progress else starts):
+        for lo in progress(starts) if progress else starts:
             hi = min(ticks, lo + self.window)
-            self.load_window(x[lo:hi], None if targets is None else np.asarray(targets)[lo:hi],
-                             None if valid is None else np.asarray(valid)[lo:hi])
+            self.load_window(
+                x[lo:hi],
+                None if targets is None else np.asarray(targets)[lo:hi],
+                None if valid is None else np.asarray(valid)[lo:hi],
+            )
             self.run(hi - lo, learn=learn)
             parts.append(self.read_outputs(hi - lo, what=what))
         return Outputs.concat(parts)

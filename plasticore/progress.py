@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from tqdm import tqdm
 
@@ -15,7 +15,8 @@ def progress_bar(desc: str, total: int | None = None, unit: str = "tick") -> Cal
     ``unit`` names what is counted (ticks, samples, ...)."""
 
     def wrap(it: Iterable) -> Iterable:
-        return tqdm(it, desc=desc, total=total, unit=unit, leave=False,
-                    disable=not sys.stderr.isatty(), dynamic_ncols=True)
+        return tqdm(
+            it, desc=desc, total=total, unit=unit, leave=False, disable=not sys.stderr.isatty(), dynamic_ncols=True
+        )
 
     return wrap

@@ -13,8 +13,9 @@ from .progress import progress_bar
 __all__ = ["run_summary", "format_summary", "raster_text"]
 
 
-def run_summary(cfg: Config, ticks: int, rate: float = 0.05, numerics: str = "fixed",
-                batch: int = 1, progress: bool = True) -> dict:
+def run_summary(
+    cfg: Config, ticks: int, rate: float = 0.05, numerics: str = "fixed", batch: int = 1, progress: bool = True
+) -> dict:
     """Run ``ticks`` of Poisson input through a randomly initialized network and summarize."""
     if ticks < 1:
         raise ValueError(f"ticks: {ticks!r} is outside the allowed range 1..")
@@ -23,8 +24,7 @@ def run_summary(cfg: Config, ticks: int, rate: float = 0.05, numerics: str = "fi
     weights = init_weights(cfg)
     x = poisson_inputs(cfg, ticks, rate, batch=batch)
     start = time.perf_counter()
-    rec = run(cfg, weights, x, numerics,
-              progress=progress_bar(f"run {cfg.name}", ticks) if progress else None)
+    rec = run(cfg, weights, x, numerics, progress=progress_bar(f"run {cfg.name}", ticks) if progress else None)
     seconds = time.perf_counter() - start
 
     z = rec.z  # (ticks, batch, n_rec)
@@ -71,10 +71,14 @@ def format_summary(s: dict, raster: bool = True) -> str:
     ]
     if s["rate_alif"] is not None and s["rate_lif"] is not None:
         lines.append(f"  LIF rate {s['rate_lif']:.4f}, ALIF rate {s['rate_alif']:.4f} per tick")
-    lines.append(f"  silent neurons: {s['silent_neurons']}; most active: "
-                 + ", ".join(f"#{m['neuron']} ({m['rate']:.3f})" for m in s["most_active"]))
-    lines.append(f"membrane range {s['membrane_range'][0]:g}..{s['membrane_range'][1]:g}, "
-                 f"readout range {s['readout_range'][0]:g}..{s['readout_range'][1]:g}")
+    lines.append(
+        f"  silent neurons: {s['silent_neurons']}; most active: "
+        + ", ".join(f"#{m['neuron']} ({m['rate']:.3f})" for m in s["most_active"])
+    )
+    lines.append(
+        f"membrane range {s['membrane_range'][0]:g}..{s['membrane_range'][1]:g}, "
+        f"readout range {s['readout_range'][0]:g}..{s['readout_range'][1]:g}"
+    )
     if s["ticks_per_s"]:
         lines.append(f"golden speed: {s['ticks_per_s']:.0f} ticks/s ({s['seconds']:.3f} s)")
     if raster and s["raster"]:

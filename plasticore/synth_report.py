@@ -53,8 +53,11 @@ def write_markdown(report: dict, path: Path) -> Path:
         f"# plasticore on {report['board']}: config `{report['config']}`",
         "",
         f"**{'fits' if report['fits'] else 'does NOT fit'}**"
-        + ("" if report["timing_met"] or report["fmax_mhz"] is None else
-           f"; timing NOT met at {report['clock_mhz']:.1f} MHz"),
+        + (
+            ""
+            if report["timing_met"] or report["fmax_mhz"] is None
+            else f"; timing NOT met at {report['clock_mhz']:.1f} MHz"
+        ),
         "",
         "| resource | used / available |",
         "|---|---|",

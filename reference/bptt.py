@@ -31,8 +31,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .eprop import EpropSpec, network_inputs
-from .eprop_model import (EpropWeights, seq_dot, ParamsError, SnnParams, check_inputs, readout_error, sequence_loss,
-                          simulate, softmax)
+from .eprop_model import (
+    EpropWeights,
+    ParamsError,
+    SnnParams,
+    check_inputs,
+    readout_error,
+    seq_dot,
+    sequence_loss,
+    simulate,
+    softmax,
+)
 from .eprop_scan import leaky_scan
 
 __all__ = ["bptt_gradients", "bptt_loss_and_gradients", "objective", "SmoothRun", "simulate_smooth"]
@@ -58,8 +67,9 @@ class SmoothRun:
     x: np.ndarray
 
 
-def simulate_smooth(p: SnnParams, w: EpropWeights, x: np.ndarray, width: float,
-                    reset_spikes: np.ndarray | None = None) -> SmoothRun:
+def simulate_smooth(
+    p: SnnParams, w: EpropWeights, x: np.ndarray, width: float, reset_spikes: np.ndarray | None = None
+) -> SmoothRun:
     """The network with sigmoid spikes of width ``width`` (voltage units); no refractoriness.
 
     ``reset_spikes`` ``(T, batch, n)``: use these (frozen) spikes in the reset term instead of
@@ -120,10 +130,16 @@ def objective(p: SnnParams, spec: EpropSpec, out: np.ndarray, z: np.ndarray, tar
     return loss
 
 
-def bptt_loss_and_gradients(params: SnnParams, weights: EpropWeights, inputs: np.ndarray, targets: np.ndarray,
-                            spec: EpropSpec | None = None, *, stop_reset_gradient: bool = True,
-                            smooth_width: float | None = None,
-                            ) -> tuple[float, dict[str, np.ndarray]]:
+def bptt_loss_and_gradients(
+    params: SnnParams,
+    weights: EpropWeights,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    spec: EpropSpec | None = None,
+    *,
+    stop_reset_gradient: bool = True,
+    smooth_width: float | None = None,
+) -> tuple[float, dict[str, np.ndarray]]:
     """Objective ``J`` and its exact (pseudo-)gradient for a batch.
 
     ``inputs`` ``(T, batch, n_in)`` 0/1 and ``targets`` ``(T, batch, n_out)`` as for
@@ -148,11 +164,11 @@ def bptt_loss_and_gradients(params: SnnParams, weights: EpropWeights, inputs: np
     loss = objective(p, spec, out, z, targets)
 
     err = readout_error(p, out, targets, window)
-    dy = leaky_scan(err, p.kappa, reverse=True)                    # dJ/dy_t (unscaled)
-    dz_direct = p.out_input_scale * seq_dot(dy, w.w_out)           # through the readout
+    dy = leaky_scan(err, p.kappa, reverse=True)  # dJ/dy_t (unscaled)
+    dz_direct = p.out_input_scale * seq_dot(dy, w.w_out)  # through the readout
     if spec.reg_coefficient:
         dz_direct = dz_direct + _reg_per_step(p, spec, z)
-    w_rec_back = p.rec_input_scale * w.w_rec                       # dv_{t+1}/dz_t (row vector form)
+    w_rec_back = p.rec_input_scale * w.w_rec  # dv_{t+1}/dz_t (row vector form)
     if not stop_reset_gradient:
         w_rec_back = w_rec_back - p.v_th * np.eye(p.n_rec)
     beta = p.beta
@@ -163,7 +179,7 @@ def bptt_loss_and_gradients(params: SnnParams, weights: EpropWeights, inputs: np
     for t in range(T - 1, -1, -1):
         dz = dz_direct[t] + dv_next @ w_rec_back
         if alif:
-            dz = dz + da_next                                      # a_{t+1} = rho a_t + z_t
+            dz = dz + da_next  # a_{t+1} = rho a_t + z_t
         g = psi[t] * dz
         dv_next = g + p.alpha * dv_next
         if alif:
@@ -174,16 +190,24 @@ def bptt_loss_and_gradients(params: SnnParams, weights: EpropWeights, inputs: np
     grads = {
         "w_in": p.rec_input_scale * (flat.T @ x.reshape(T * B, p.n_in)) * s,
         "w_rec": p.rec_input_scale * (flat[B:].T @ z[:-1].reshape((T - 1) * B, p.n_rec)) * s
-        if T > 1 else np.zeros((p.n_rec, p.n_rec)),
+        if T > 1
+        else np.zeros((p.n_rec, p.n_rec)),
         "w_out": p.out_input_scale * (dy.reshape(T * B, p.n_out).T @ z.reshape(T * B, p.n_rec)) * s,
     }
     np.fill_diagonal(grads["w_rec"], 0.0)
     return loss, grads
 
 
-def bptt_gradients(params: SnnParams, weights: EpropWeights, inputs: np.ndarray, targets: np.ndarray,
-                   spec: EpropSpec | None = None, *, stop_reset_gradient: bool = True,
-                   smooth_width: float | None = None) -> dict[str, np.ndarray]:
+def bptt_gradients(
+    params: SnnParams,
+    weights: EpropWeights,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    spec: EpropSpec | None = None,
+    *,
+    stop_reset_gradient: bool = True,
+    smooth_width: float | None = None,
+) -> dict[str, np.ndarray]:
     """BPTT gradients ``{"w_in", "w_rec", "w_out"}`` of the objective (see the module docstring).
 
     params: :class:`~plasticore.reference.eprop_model.SnnParams`; weights:
@@ -191,5 +215,6 @@ def bptt_gradients(params: SnnParams, weights: EpropWeights, inputs: np.ndarray,
     ``(T, batch, n_out)``; spec: learning window, averaging, regularization (``None``:
     defaults, whole sequence, no regularization).
     """
-    return bptt_loss_and_gradients(params, weights, inputs, targets, spec,
-                                   stop_reset_gradient=stop_reset_gradient, smooth_width=smooth_width)[1]
+    return bptt_loss_and_gradients(
+        params, weights, inputs, targets, spec, stop_reset_gradient=stop_reset_gradient, smooth_width=smooth_width
+    )[1]

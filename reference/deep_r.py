@@ -152,8 +152,11 @@ class DeepRState:
         return {name: np.where(th > 0, self.sign[name] * th, 0.0) for name, th in self.theta.items()}
 
     def copy(self) -> DeepRState:
-        return DeepRState({k: v.copy() for k, v in self.theta.items()}, {k: v.copy() for k, v in self.sign.items()},
-                          dict(self.connectivity))
+        return DeepRState(
+            {k: v.copy() for k, v in self.theta.items()},
+            {k: v.copy() for k, v in self.sign.items()},
+            dict(self.connectivity),
+        )
 
 
 @dataclass
@@ -190,8 +193,9 @@ def _per_matrix(value: float | dict[str, float], names: list[str], what: str) ->
     return {n: float(value) for n in names}
 
 
-def _split(nb: int, probs: NDArray[np.float64], room: NDArray[np.int64], rng: np.random.Generator,
-           on_full: str) -> NDArray[np.int64]:
+def _split(
+    nb: int, probs: NDArray[np.float64], room: NDArray[np.int64], rng: np.random.Generator, on_full: str
+) -> NDArray[np.int64]:
     """Reconnections per matrix: ``nb`` categorical draws with ``probs`` (the official split).
 
     With ``on_full="clip"`` a matrix gets at most ``room`` (its dormant positions), as
@@ -211,8 +215,14 @@ def _split(nb: int, probs: NDArray[np.float64], room: NDArray[np.int64], rng: np
         counts += np.bincount(rng.choice(len(p), size=excess, p=p / p.sum()), minlength=len(p))
 
 
-def init_deep_r(shapes: dict[str, tuple[int, int]], connectivity: float | dict[str, float], rng: np.random.Generator,
-                *, signs: Arrays | None = None, w_scale: float = 1.0) -> DeepRState:
+def init_deep_r(
+    shapes: dict[str, tuple[int, int]],
+    connectivity: float | dict[str, float],
+    rng: np.random.Generator,
+    *,
+    signs: Arrays | None = None,
+    w_scale: float = 1.0,
+) -> DeepRState:
     """A state with exactly :attr:`DeepRState.target` active connections, as ``weight_sampler`` draws them.
 
     Per matrix (``post x pre``, the layout of :class:`~plasticore.reference.eprop_model.EpropWeights`;
@@ -268,10 +278,19 @@ def init_deep_r(shapes: dict[str, tuple[int, int]], connectivity: float | dict[s
     return state
 
 
-def deep_r_step(state: DeepRState, grads: Arrays, rng: np.random.Generator, optimizer: Optimizer, *,
-                l1: float | dict[str, float] = 0.0, temperature: float | dict[str, float] = 0.0,
-                learning_rate: float | None = None, noise: Arrays | None = None,
-                on_full: str = "redraw", epsilon: float = EPSILON) -> tuple[DeepRState, DeepRCounts]:
+def deep_r_step(
+    state: DeepRState,
+    grads: Arrays,
+    rng: np.random.Generator,
+    optimizer: Optimizer,
+    *,
+    l1: float | dict[str, float] = 0.0,
+    temperature: float | dict[str, float] = 0.0,
+    learning_rate: float | None = None,
+    noise: Arrays | None = None,
+    on_full: str = "redraw",
+    epsilon: float = EPSILON,
+) -> tuple[DeepRState, DeepRCounts]:
     """One DEEP R step (``rewiring_optimizer_wrapper``): gradient step, guard, L1 + noise, rewiring.
 
     Parameters
@@ -337,8 +356,9 @@ def deep_r_step(state: DeepRState, grads: Arrays, rng: np.random.Generator, opti
     # 1. which connections are active before the step (is_positive_theta_list)
     was_active = state.active()
     # 2. the optimizer on theta, dL/dtheta = dL/dw * sign (compute_gradients_with_rewiring_variables)
-    stepped = optimizer.step(dict(state.theta), {n: np.asarray(grads[n], dtype=np.float64) * state.sign[n]
-                                                 for n in names})
+    stepped = optimizer.step(
+        dict(state.theta), {n: np.asarray(grads[n], dtype=np.float64) * state.sign[n] for n in names}
+    )
     theta: Arrays = {}
     for name in names:
         # 3. disconnection guard: what was dormant stays 0, whatever the optimizer's momentum did
@@ -379,5 +399,9 @@ def eprop_weights(state: DeepRState, b_fb: NDArray[Any], **fixed: NDArray[Any]) 
     w = {**fixed, **state.weights()}
     w_rec = np.array(w["w_rec"], dtype=np.float64)
     np.fill_diagonal(w_rec, 0.0)
-    return EpropWeights(np.array(w["w_in"], dtype=np.float64), w_rec, np.array(w["w_out"], dtype=np.float64),
-                        np.asarray(b_fb, dtype=np.float64))
+    return EpropWeights(
+        np.array(w["w_in"], dtype=np.float64),
+        w_rec,
+        np.array(w["w_out"], dtype=np.float64),
+        np.asarray(b_fb, dtype=np.float64),
+    )

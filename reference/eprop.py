@@ -36,8 +36,8 @@ TensorFlow implementation, are fields of :class:`EpropSpec` (see docs/eprop.md f
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -74,8 +74,9 @@ OPTIMIZERS = ("gradient_descent", "adam")
 WEIGHT_NAMES = ("w_in", "w_rec", "w_out")
 
 
-def _number(name: str, value, lo: float | None = None, hi: float | None = None,
-            lo_open: bool = False, hi_open: bool = False) -> None:
+def _number(
+    name: str, value, lo: float | None = None, hi: float | None = None, lo_open: bool = False, hi_open: bool = False
+) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok and lo is not None:
         ok = value > lo if lo_open else value >= lo
@@ -171,19 +172,28 @@ class EpropSpec:
 
     def __post_init__(self):
         if self.learning_window is not None:
-            if isinstance(self.learning_window, bool) or not isinstance(self.learning_window, int) \
-                    or self.learning_window < 1:
+            if (
+                isinstance(self.learning_window, bool)
+                or not isinstance(self.learning_window, int)
+                or self.learning_window < 1
+            ):
                 raise ParamsError(f"learning_window: {self.learning_window!r} must be an integer >= 1 or None")
         if self.update_interval is not None:
-            if isinstance(self.update_interval, bool) or not isinstance(self.update_interval, int) \
-                    or self.update_interval < 1:
+            if (
+                isinstance(self.update_interval, bool)
+                or not isinstance(self.update_interval, int)
+                or self.update_interval < 1
+            ):
                 raise ParamsError(f"update_interval: {self.update_interval!r} must be an integer >= 1 or None")
             if self.learning_window is not None and self.learning_window > self.update_interval:
-                raise ParamsError(f"learning_window: {self.learning_window} must be <= "
-                                  f"update_interval={self.update_interval}")
+                raise ParamsError(
+                    f"learning_window: {self.learning_window} must be <= update_interval={self.update_interval}"
+                )
         if self.reset_on_update is not True:
-            raise ParamsError("reset_on_update: only True is implemented (each sequence starts from "
-                              "the zero state, traces restart at zero)")
+            raise ParamsError(
+                "reset_on_update: only True is implemented (each sequence starts from "
+                "the zero state, traces restart at zero)"
+            )
         for name in ("drop_first_step_input", "average_gradient", "nest_early_trigger"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamsError(f"{name}: {getattr(self, name)!r} must be True or False")
@@ -218,10 +228,10 @@ class EpropSpec:
         self.check_sequence(T)
         n = T if self.learning_window is None else self.learning_window
         m = np.zeros(T)
-        m[T - n:] = 1.0
+        m[T - n :] = 1.0
         return m
 
-    def replace(self, **changes) -> "EpropSpec":
+    def replace(self, **changes) -> EpropSpec:
         names = {f.name for f in fields(self)}
         unknown = set(changes) - names
         if unknown:
@@ -269,7 +279,7 @@ def _postsynaptic_factor(p: SnnParams, psi: np.ndarray, m: np.ndarray, buffers: 
         return h
     shape = (T, B, p.n_alif)
     a = slice(p.n_lif, p.n_rec)
-    h_a = h[:, :, a]                                                  # a view: the scan copies
+    h_a = h[:, :, a]  # a view: the scan copies
     beta_psi = np.multiply(psi[:, :, a], p.adapt_beta, out=buf.array("beta_psi_a", shape))
     c = np.subtract(p.rho, beta_psi, out=buf.array("c_a", shape))
     g = buf.array("g_a", shape)
@@ -281,9 +291,15 @@ def _postsynaptic_factor(p: SnnParams, psi: np.ndarray, m: np.ndarray, buffers: 
     return h
 
 
-def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajectory,
-                    targets: np.ndarray, late_inputs: np.ndarray | None = None,
-                    buffers: Buffers | None = None) -> tuple[dict[str, np.ndarray], float]:
+def eprop_gradients(
+    p: SnnParams,
+    spec: EpropSpec,
+    w: EpropWeights,
+    traj: Trajectory,
+    targets: np.ndarray,
+    late_inputs: np.ndarray | None = None,
+    buffers: Buffers | None = None,
+) -> tuple[dict[str, np.ndarray], float]:
     """e-prop gradients of a batch (mean over the batch) and its loss.
 
     ``traj`` is the forward run (:func:`plasticore.reference.eprop_model.simulate`) of the inputs,
@@ -299,7 +315,7 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
         raise ParamsError(f"targets: expected shape {(T, B, p.n_out)}, got {targets.shape}")
     window = spec.window_mask(T)
     scale = 1.0 / window.sum() if spec.average_gradient else 1.0
-    err = readout_error(p, traj.out, targets, window)                    # (T, B, n_out)
+    err = readout_error(p, traj.out, targets, window)  # (T, B, n_out)
     loss = sequence_loss(p, traj.out, targets, window, spec.average_gradient)
     feedback = _feedback_matrix(spec, w)
 
@@ -315,7 +331,7 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
     # Without, it is psi times that signal, folded into the late columns directly (below).
     if late:
         profile = p.out_input_scale * p.kappa ** np.arange(T - 1, -1, -1, dtype=np.float64)
-        late_signal = err[T - 1] @ feedback.T                               # (B, n_rec)
+        late_signal = err[T - 1] @ feedback.T  # (B, n_rec)
     late_lanes = late and bool(p.n_alif and p.adapt_beta)
     lanes = 2 * B if late_lanes else B
     m = buf.array("m", (T, lanes, p.n_rec))
@@ -329,9 +345,9 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
     else:
         seq_dot(err_bar, feedback.T, out=m)
     if spec.reg_coefficient:
-        rate = traj.z.sum(axis=0) / T                                     # spikes per step
+        rate = traj.z.sum(axis=0) / T  # spikes per step
         target = spec.reg_target_rate_hz * p.dt / 1000.0
-        m[:, :B] += spec.reg_coefficient * (rate - target) / T            # (B, n_rec) broadcast
+        m[:, :B] += spec.reg_coefficient * (rate - target) / T  # (B, n_rec) broadcast
     h = _postsynaptic_factor(p, psi, m, buf)
 
     grads: dict[str, np.ndarray] = {}
@@ -340,8 +356,7 @@ def eprop_gradients(p: SnnParams, spec: EpropSpec, w: EpropWeights, traj: Trajec
     # backward: one scan serves input and recurrent weights
     if "w_in" in spec.learn or "w_rec" in spec.learn:
         h_main = h[:, :B] if late_lanes else h
-        hbar = leaky_scan(h_main, p.alpha, reverse=True, gain=p.rec_input_scale,
-                          out=buf.array("hbar", (T, B, p.n_rec)))
+        hbar = leaky_scan(h_main, p.alpha, reverse=True, gain=p.rec_input_scale, out=buf.array("hbar", (T, B, p.n_rec)))
     if "w_in" in spec.learn:
         g_in = _spike_weighted_sum(hbar, traj.x)
         if late:
@@ -413,8 +428,7 @@ class Optimizer:
         self.spec = spec
         self.rule: optimizers.Optimizer
         if spec.optimizer == "adam":
-            self.rule = optimizers.Adam(spec.eta, spec.adam_beta1, spec.adam_beta2, spec.adam_epsilon,
-                                        epsilon_on="v")
+            self.rule = optimizers.Adam(spec.eta, spec.adam_beta1, spec.adam_beta2, spec.adam_epsilon, epsilon_on="v")
         else:
             self.rule = optimizers.GradientDescent(spec.eta)
 
@@ -449,10 +463,16 @@ class EpropResult:
     rates: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def train_eprop(p: SnnParams, spec: EpropSpec, w0: EpropWeights, inputs: np.ndarray,
-                targets: np.ndarray, batch: int = 1,
-                progress: Callable[[Iterable], Iterable] | None = None,
-                max_parallel: int = 4) -> EpropResult:
+def train_eprop(
+    p: SnnParams,
+    spec: EpropSpec,
+    w0: EpropWeights,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    batch: int = 1,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    max_parallel: int = 4,
+) -> EpropResult:
     """Train on ``inputs`` ``(n_seq, T, n_in)`` / ``targets`` ``(n_seq, T, n_out)``, ``batch``
     sequences per update, in order; returns losses per iteration and the final weights.
 
@@ -464,8 +484,9 @@ def train_eprop(p: SnnParams, spec: EpropSpec, w0: EpropWeights, inputs: np.ndar
     inputs = np.asarray(inputs)
     targets = np.asarray(targets, dtype=np.float64)
     if inputs.ndim != 3 or targets.ndim != 3 or inputs.shape[:2] != targets.shape[:2]:
-        raise ParamsError(f"inputs {inputs.shape} / targets {targets.shape}: expected (n_seq, T, n) "
-                          "with the same n_seq and T")
+        raise ParamsError(
+            f"inputs {inputs.shape} / targets {targets.shape}: expected (n_seq, T, n) with the same n_seq and T"
+        )
     n_seq, T, _ = inputs.shape
     if batch < 1 or n_seq % batch:
         raise ParamsError(f"batch: {n_seq} sequences are not a whole number of batches of {batch}")
@@ -494,9 +515,9 @@ def train_eprop(p: SnnParams, spec: EpropSpec, w0: EpropWeights, inputs: np.ndar
             late = None
             if spec.nest_early_trigger and T > 1:
                 # input spikes at step 1 of the sequence that follows each one (none after the last)
-                nxt = inputs[sl.start + 1:sl.stop + 1, 1, :].astype(bool)
+                nxt = inputs[sl.start + 1 : sl.stop + 1, 1, :].astype(bool)
                 late = np.zeros((part, p.n_in), dtype=bool)
-                late[:len(nxt)] = nxt
+                late[: len(nxt)] = nxt
             g, part_loss = eprop_gradients(p, spec, w, traj, tgt, late, buffers)
             share = part / batch
             for name, value in g.items():
@@ -509,7 +530,7 @@ def train_eprop(p: SnnParams, spec: EpropSpec, w0: EpropWeights, inputs: np.ndar
             # Bellec et al.'s adaptive e-prop: B changes with the readout (same update, transposed)
             before = w.w_out.copy()
             opt.apply(w, grads)
-            w.b_fb = (w.b_fb + (w.w_out - before).T)
+            w.b_fb = w.b_fb + (w.w_out - before).T
             if spec.feedback_decay:
                 w.w_out = w.w_out * (1.0 - spec.feedback_decay)
                 w.b_fb = w.b_fb * (1.0 - spec.feedback_decay)

@@ -25,7 +25,7 @@ Arrays are laid out ``(time, batch, neuron)``; weights are ``post x pre`` like `
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -188,7 +188,7 @@ class SnnParams:
     def beta(self) -> np.ndarray:
         """Per-neuron threshold adaptation strength: 0 for LIF, ``adapt_beta`` for ALIF."""
         b = np.zeros(self.n_rec)
-        b[self.n_lif:] = self.adapt_beta
+        b[self.n_lif :] = self.adapt_beta
         return b
 
     @property
@@ -204,7 +204,7 @@ class SnnParams:
         """``strength (1 - rho) / (1 - alpha)``: the ALIF beta of Bellec et al.'s evidence task."""
         return strength * (1.0 - math.exp(-dt / tau_a)) / (1.0 - math.exp(-dt / tau_m))
 
-    def replace(self, **changes) -> "SnnParams":
+    def replace(self, **changes) -> SnnParams:
         names = {f.name for f in fields(self)}
         unknown = set(changes) - names
         if unknown:
@@ -233,8 +233,12 @@ class EpropWeights:
     b_fb: np.ndarray
 
     def check(self, p: SnnParams) -> None:
-        shapes = {"w_in": (p.n_rec, p.n_in), "w_rec": (p.n_rec, p.n_rec),
-                  "w_out": (p.n_out, p.n_rec), "b_fb": (p.n_rec, p.n_out)}
+        shapes = {
+            "w_in": (p.n_rec, p.n_in),
+            "w_rec": (p.n_rec, p.n_rec),
+            "w_out": (p.n_out, p.n_rec),
+            "b_fb": (p.n_rec, p.n_out),
+        }
         for name, shape in shapes.items():
             arr = getattr(self, name)
             if not isinstance(arr, np.ndarray) or arr.shape != shape:
@@ -245,7 +249,7 @@ class EpropWeights:
         if np.any(np.diag(self.w_rec) != 0):
             raise ParamsError("w_rec: the diagonal (autapses) must be zero")
 
-    def copy(self) -> "EpropWeights":
+    def copy(self) -> EpropWeights:
         return EpropWeights(*(np.array(getattr(self, f.name), dtype=np.float64) for f in fields(self)))
 
     def as_dict(self) -> dict[str, np.ndarray]:
@@ -421,7 +425,7 @@ def simulate(p: SnnParams, w: EpropWeights, x: np.ndarray, buffers: Buffers | No
     buf = Buffers() if buffers is None else buffers
 
     pad = max(n_ref, 1)
-    theta = buf.array("theta", (T + pad, B, n))                       # spike when d >= theta
+    theta = buf.array("theta", (T + pad, B, n))  # spike when d >= theta
     x_scan = leaky_scan(x, alpha, out=buf.array("x_scan", x.shape))
     f_in = seq_dot(x_scan, p.rec_input_scale * w.w_in.T, out=buf.array("f_in", (T, B, n)))  # input part of v
     np.subtract(p.v_th, f_in, out=theta[:T])
@@ -450,16 +454,30 @@ def simulate(p: SnnParams, w: EpropWeights, x: np.ndarray, buffers: Buffers | No
         return list(a.reshape((lead,) + lane))
 
     # refractory: a spike sets theta of the next n_ref - 1 steps to _BLOCK (the membrane runs on)
-    windows = (buf.rows(theta, f"windows{n_ref}",
-                        lambda: [theta[t + 1:t + n_ref].reshape((-1,) + lane) for t in range(T)])
-               if n_ref > 1 else [None] * T)
+    windows = (
+        buf.rows(theta, f"windows{n_ref}", lambda: [theta[t + 1 : t + n_ref].reshape((-1,) + lane) for t in range(T)])
+        if n_ref > 1
+        else [None] * T
+    )
     # one tuple of row views per step (unpacked in the loop: cheaper than indexing lists)
     # state (whole row, k x batch*n), state d part, spikes (float, previous step), spikes of
     # this step (float and bool), theta, refractory window
-    steps = buf.rows(state, f"steps{n_ref}", lambda: list(zip(
-        list(state[1:].reshape(T, k, B * n)), list(state[1:, 0].reshape((T,) + lane)),
-        rows_of(zf, T + 1)[:-1], rows_of(zf, T + 1)[1:], rows_of(spikes, T + 1)[1:],
-        rows_of(theta, T + pad)[:T], windows)))
+    steps = buf.rows(
+        state,
+        f"steps{n_ref}",
+        lambda: list(
+            zip(
+                list(state[1:].reshape(T, k, B * n)),
+                list(state[1:, 0].reshape((T,) + lane)),
+                rows_of(zf, T + 1)[:-1],
+                rows_of(zf, T + 1)[1:],
+                rows_of(spikes, T + 1)[1:],
+                rows_of(theta, T + pad)[:T],
+                windows,
+                strict=True,
+            )
+        ),
+    )
     inc = np.zeros((k, B * n))
     rec = inc[0].reshape(lane)
     # bound methods and the C functions behind numpy's dispatch wrappers: this loop is all
@@ -509,8 +527,9 @@ def simulate(p: SnnParams, w: EpropWeights, x: np.ndarray, buffers: Buffers | No
     z = zf[1:]
     y = leaky_scan(seq_dot(z, w.w_out.T), kappa, gain=p.out_input_scale)
     out = softmax(y) if p.loss == "cross_entropy" else y
-    return Trajectory(psi=psi, z=z, y=y, out=out, x=x, f_in=f_in, d=d_all,
-                      b=state[1:, 1] if alif else None, v_th=p.v_th)
+    return Trajectory(
+        psi=psi, z=z, y=y, out=out, x=x, f_in=f_in, d=d_all, b=state[1:, 1] if alif else None, v_th=p.v_th
+    )
 
 
 def seq_dot(a: np.ndarray, m: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -538,8 +557,7 @@ def readout_error(p: SnnParams, out: np.ndarray, targets: np.ndarray, window: np
     return (out - targets) * window[:, None, None]
 
 
-def sequence_loss(p: SnnParams, out: np.ndarray, targets: np.ndarray, window: np.ndarray,
-                  average: bool) -> float:
+def sequence_loss(p: SnnParams, out: np.ndarray, targets: np.ndarray, window: np.ndarray, average: bool) -> float:
     """Loss of a batch, mean over the batch.
 
     Mean squared error: ``1/2 sum_t sum_k (y_k - y*_k)^2``; cross-entropy:

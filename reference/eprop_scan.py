@@ -54,8 +54,9 @@ def _toeplitz(decay: float, K: int, reverse: bool) -> tuple[np.ndarray, np.ndarr
     return L, powers
 
 
-def leaky_scan(u: np.ndarray, decay: float, reverse: bool = False, gain: float = 1.0,
-               out: np.ndarray | None = None) -> np.ndarray:
+def leaky_scan(
+    u: np.ndarray, decay: float, reverse: bool = False, gain: float = 1.0, out: np.ndarray | None = None
+) -> np.ndarray:
     """``f[t] = decay f[t-1] + gain u[t]`` along axis 0 (``f[t+1]`` when ``reverse``), ``0 <= decay <= 1``.
 
     ``out``: a C-contiguous array of ``u``'s shape (not ``u`` itself) to write the result to.
@@ -81,17 +82,17 @@ def leaky_scan(u: np.ndarray, decay: float, reverse: bool = False, gain: float =
     out = result.reshape(T, N)
     # full blocks: forward they start at 0, reverse they end at T (the partial block is the rest)
     start = 0 if not reverse else tail
-    body = out[start:start + nb * K].reshape(nb, K, N)
-    np.matmul(L, flat[start:start + nb * K].reshape(nb, K, N), out=body)
+    body = out[start : start + nb * K].reshape(nb, K, N)
+    np.matmul(L, flat[start : start + nb * K].reshape(nb, K, N), out=body)
     if tail:
         rest = slice(nb * K, T) if not reverse else slice(0, tail)
-        Lt = L[:tail, :tail] if not reverse else L[K - tail:, K - tail:]
+        Lt = L[:tail, :tail] if not reverse else L[K - tail :, K - tail :]
         np.matmul(Lt, flat[rest], out=out[rest])
     # chain the blocks: the block ends obey the same recursion with decay^K (a scan of nb
     # values, solved the same way), then every block adds its incoming carry at once
     edge = -1 if not reverse else 0
     if nb > 1:
-        ends = leaky_scan(body[:, edge], decay ** K, reverse)          # global block-end values
+        ends = leaky_scan(body[:, edge], decay**K, reverse)  # global block-end values
         if not reverse:
             _add_carries(body[1:], powers, ends[:-1])
             carry = ends[-1]
@@ -103,7 +104,7 @@ def leaky_scan(u: np.ndarray, decay: float, reverse: bool = False, gain: float =
     if tail:
         # the partial block comes after the full ones (forward) or before them (reverse)
         if not reverse:
-            out[nb * K:] += np.multiply.outer(decay ** np.arange(1, tail + 1), carry)
+            out[nb * K :] += np.multiply.outer(decay ** np.arange(1, tail + 1), carry)
         else:
             out[:tail] += np.multiply.outer(decay ** np.arange(tail, 0, -1), carry)
     return result
@@ -121,13 +122,14 @@ def _add_carries(targets: np.ndarray, powers: np.ndarray, carries: np.ndarray) -
     p = powers[None, :, None]
     for i in range(0, nb, step):
         j = min(i + step, nb)
-        t = tmp[:j - i]
+        t = tmp[: j - i]
         np.multiply(p, carries[i:j, None, :], out=t)
         np.add(targets[i:j], t, out=targets[i:j])
 
 
-def varying_scan(a: np.ndarray, u: np.ndarray, reverse: bool = False,
-                 out: np.ndarray | None = None, work=None) -> np.ndarray:
+def varying_scan(
+    a: np.ndarray, u: np.ndarray, reverse: bool = False, out: np.ndarray | None = None, work=None
+) -> np.ndarray:
     """``f[t] = a[t] f[t-1] + u[t]`` along axis 0 (``a[t] f[t+1]`` when ``reverse``), with a
     decay ``a`` that varies like ``u``; ``f`` = 0 outside the sequence.
 
@@ -162,25 +164,25 @@ def varying_scan(a: np.ndarray, u: np.ndarray, reverse: bool = False,
     # work arrays laid out (L, P, N): the loop over positions reads and writes contiguous rows
     A = array("vscan_a", (L, P, N))
     U = array("vscan_u", (L, P, N))
-    q, r = divmod(T, L)                         # q full chunks, then r steps (padded)
+    q, r = divmod(T, L)  # q full chunks, then r steps (padded)
     for work_array, src, pad in ((A, a, 1.0), (U, u, 0.0)):
         chunks = work_array.transpose(1, 0, 2)  # (P, L, N) view
         flat = src.reshape(T, N)
-        chunks[:q] = flat[:q * L].reshape(q, L, N)
+        chunks[:q] = flat[: q * L].reshape(q, L, N)
         if r:
-            chunks[q, :r] = flat[q * L:]
+            chunks[q, :r] = flat[q * L :]
             chunks[q, r:] = pad
     F = array("vscan_f", (L, P, N))
-    R = array("vscan_r", (L, P, N))             # R[l, p] = a[p, 0] ... a[p, l]
+    R = array("vscan_r", (L, P, N))  # R[l, p] = a[p, 0] ... a[p, l]
     F[0] = U[0]
     R[0] = A[0]
     mul, add = np.multiply, np.add
-    for l in range(1, L):
-        f = F[l]
-        mul(A[l], F[l - 1], f)
-        add(f, U[l], f)
-        mul(R[l - 1], A[l], R[l])
-    start = array("vscan_start", (P, N))        # the true value before chunk p
+    for step in range(1, L):
+        f = F[step]
+        mul(A[step], F[step - 1], f)
+        add(f, U[step], f)
+        mul(R[step - 1], A[step], R[step])
+    start = array("vscan_start", (P, N))  # the true value before chunk p
     start[0] = 0.0
     for p in range(1, P):
         mul(R[L - 1, p - 1], start[p - 1], start[p])
@@ -189,10 +191,10 @@ def varying_scan(a: np.ndarray, u: np.ndarray, reverse: bool = False,
     add(F, R, F)
     chunks = F.transpose(1, 0, 2)
     flat = res.reshape(T, N)
-    if np.may_share_memory(flat, res):          # a view (also of a reversed result)
-        flat[:q * L].reshape(q, L, N)[...] = chunks[:q]
+    if np.may_share_memory(flat, res):  # a view (also of a reversed result)
+        flat[: q * L].reshape(q, L, N)[...] = chunks[:q]
         if r:
-            flat[q * L:] = chunks[q, :r]
+            flat[q * L :] = chunks[q, :r]
     else:
         res[...] = chunks.reshape(P * L, N)[:T].reshape(u.shape)
     return result

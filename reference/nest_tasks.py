@@ -78,24 +78,42 @@ def sine_wave_task(n_iter: int = 5, seed: int = 1, steps: int = 1000) -> EpropTa
     periods = [1000, 500, 333, 200]
     amplitudes = rs.uniform(low=0.5, high=2.0, size=len(periods))
     phases = rs.uniform(low=0.0, high=2.0 * np.pi, size=len(periods))
-    target = sum(a * np.sin(np.linspace(phi, phi + 2.0 * np.pi * (steps // period), steps))
-                 for a, phi, period in zip(amplitudes, phases, periods))
+    target = sum(
+        a * np.sin(np.linspace(phi, phi + 2.0 * np.pi * (steps // period), steps))
+        for a, phi, period in zip(amplitudes, phases, periods, strict=True)
+    )
     target = target - target[0]
     target = target / max(np.abs(target).max(), 1e-6)
 
     params = SnnParams(
-        n_in=n_in, n_rec=n_rec, n_out=n_out, dt=1.0, tau_m=30.0, v_th=0.03, t_ref=0.0,
-        tau_out=30.0, rec_regular_spike_arrival=False, out_regular_spike_arrival=False,
-        surrogate="piecewise_linear", surrogate_height=0.3, surrogate_width=1.0,
+        n_in=n_in,
+        n_rec=n_rec,
+        n_out=n_out,
+        dt=1.0,
+        tau_m=30.0,
+        v_th=0.03,
+        t_ref=0.0,
+        tau_out=30.0,
+        rec_regular_spike_arrival=False,
+        out_regular_spike_arrival=False,
+        surrogate="piecewise_linear",
+        surrogate_height=0.3,
+        surrogate_width=1.0,
         loss="mean_squared_error",
     )
-    spec = nest_spec(learning_window=steps, update_interval=steps, average_gradient=False,
-                     feedback="random", reg_coefficient=300.0, reg_target_rate_hz=10.0,
-                     optimizer="gradient_descent", eta=1e-4)
+    spec = nest_spec(
+        learning_window=steps,
+        update_interval=steps,
+        average_gradient=False,
+        feedback="random",
+        reg_coefficient=300.0,
+        reg_target_rate_hz=10.0,
+        optimizer="gradient_descent",
+        eta=1e-4,
+    )
     inputs = np.repeat(x[None], n_iter, axis=0)
     targets = np.repeat(target[None, :, None], n_iter, axis=0)
-    return EpropTask("sine-wave regression", params, spec, EpropWeights(w_in, w_rec, w_out, b_fb),
-                     inputs, targets)
+    return EpropTask("sine-wave regression", params, spec, EpropWeights(w_in, w_rec, w_out, b_fb), inputs, targets)
 
 
 def evidence_accumulation_task(n_iter: int = 5, seed: int = 1, batch: int = 1, n_cues: int = 7) -> EpropTask:
@@ -137,9 +155,9 @@ def evidence_accumulation_task(n_iter: int = 5, seed: int = 1, batch: int = 1, n
             for c in range(n_cues):
                 start = c * (cue + spacing) + spacing
                 side = cues[b, c]
-                p_spike[b, start:start + cue, side * pop:(side + 1) * pop] = spike_prob
-        p_spike[:, -recall:, 2 * pop:3 * pop] = spike_prob
-        p_spike[:, :, 3 * pop:] = spike_prob / 4.0
+                p_spike[b, start : start + cue, side * pop : (side + 1) * pop] = spike_prob
+        p_spike[:, -recall:, 2 * pop : 3 * pop] = spike_prob
+        p_spike[:, :, 3 * pop :] = spike_prob / 4.0
         spikes = p_spike > rs.rand(p_spike.size).reshape(p_spike.shape)
         spikes[:, 0, :] = 0
         label = (np.sum(cues, axis=1) > n_cues // 2).astype(int)
@@ -149,13 +167,43 @@ def evidence_accumulation_task(n_iter: int = 5, seed: int = 1, batch: int = 1, n
         targets.append(onehot)
 
     params = SnnParams(
-        n_in=n_in, n_rec=n_rec, n_out=n_out, n_alif=n_alif, dt=1.0, tau_m=20.0, v_th=0.6,
-        t_ref=5.0, tau_a=2000.0, adapt_beta=SnnParams.bellec_beta(1.0, 20.0, 2000.0),
-        tau_out=20.0, rec_regular_spike_arrival=True, out_regular_spike_arrival=False,
-        surrogate="piecewise_linear", surrogate_height=0.3, surrogate_width=1.0, loss="cross_entropy",
+        n_in=n_in,
+        n_rec=n_rec,
+        n_out=n_out,
+        n_alif=n_alif,
+        dt=1.0,
+        tau_m=20.0,
+        v_th=0.6,
+        t_ref=5.0,
+        tau_a=2000.0,
+        adapt_beta=SnnParams.bellec_beta(1.0, 20.0, 2000.0),
+        tau_out=20.0,
+        rec_regular_spike_arrival=True,
+        out_regular_spike_arrival=False,
+        surrogate="piecewise_linear",
+        surrogate_height=0.3,
+        surrogate_width=1.0,
+        loss="cross_entropy",
     )
-    spec = nest_spec(learning_window=recall, update_interval=steps, average_gradient=True,
-                     feedback="random", reg_coefficient=300.0, reg_target_rate_hz=10.0,
-                     optimizer="adam", eta=5e-3, adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8)
-    return EpropTask("evidence accumulation", params, spec, EpropWeights(w_in, w_rec, w_out, b_fb),
-                     np.concatenate(inputs), np.concatenate(targets), batch=batch)
+    spec = nest_spec(
+        learning_window=recall,
+        update_interval=steps,
+        average_gradient=True,
+        feedback="random",
+        reg_coefficient=300.0,
+        reg_target_rate_hz=10.0,
+        optimizer="adam",
+        eta=5e-3,
+        adam_beta1=0.9,
+        adam_beta2=0.999,
+        adam_epsilon=1e-8,
+    )
+    return EpropTask(
+        "evidence accumulation",
+        params,
+        spec,
+        EpropWeights(w_in, w_rec, w_out, b_fb),
+        np.concatenate(inputs),
+        np.concatenate(targets),
+        batch=batch,
+    )

@@ -97,8 +97,9 @@ class Adam(Optimizer):
         First and second moment estimates by weight name.
     """
 
-    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 epsilon_on: str = "v_hat") -> None:
+    def __init__(
+        self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, epsilon_on: str = "v_hat"
+    ) -> None:
         super().__init__(lr)
         if epsilon_on not in EPSILON_FORMS:
             raise ValueError(f"epsilon_on: {epsilon_on!r} is not one of {', '.join(EPSILON_FORMS)}")
@@ -110,7 +111,7 @@ class Adam(Optimizer):
     def step(self, params: Arrays, grads: Arrays) -> Arrays:
         if self.epsilon_on == "v":  # the step size of this step, shared by every array
             t = self.t + 1
-            self._alpha_t = self.lr * math.sqrt(1.0 - self.b2 ** t) / (1.0 - self.b1 ** t)
+            self._alpha_t = self.lr * math.sqrt(1.0 - self.b2**t) / (1.0 - self.b1**t)
         return super().step(params, grads)
 
     def _update(self, name: str, w: NDArray[Any], g: NDArray[Any]) -> NDArray[Any]:
@@ -121,7 +122,7 @@ class Adam(Optimizer):
         if self.epsilon_on == "v":
             new = w - self._alpha_t * m / (np.sqrt(v) + self.eps)
         else:
-            m_hat = m / (1.0 - b1 ** self.t)
-            v_hat = v / (1.0 - b2 ** self.t)
+            m_hat = m / (1.0 - b1**self.t)
+            v_hat = v / (1.0 - b2**self.t)
             new = w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
         return new

@@ -16,7 +16,7 @@ are loaded in :mod:`.datasets`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,8 +28,19 @@ from .store_recall import store_recall_task
 from .user_data import load_user_data, user_data_task
 from .xor import xor_task
 
-__all__ = ["Split", "Task", "TASKS", "make_task", "cue_task", "pattern_task", "store_recall_task",
-           "xor_task", "digits_task", "load_user_data", "user_data_task"]
+__all__ = [
+    "Split",
+    "Task",
+    "TASKS",
+    "make_task",
+    "cue_task",
+    "pattern_task",
+    "store_recall_task",
+    "xor_task",
+    "digits_task",
+    "load_user_data",
+    "user_data_task",
+]
 
 
 TASKS: dict[str, Callable[..., Task]] = {
@@ -47,7 +58,9 @@ def make_task(name: str, seed: int, digits_data: tuple[np.ndarray, np.ndarray] |
         raise ValueError(f"task: {name!r} is not one of {', '.join(TASKS)}")
     if name == "digits":
         if digits_data is None:
-            raise ValueError("task digits: pass digits_data=(images, labels) "
-                             "(plasticore.tasks.datasets.load_digits_arrays loads scikit-learn's digits)")
+            raise ValueError(
+                "task digits: pass digits_data=(images, labels) "
+                "(plasticore.tasks.datasets.load_digits_arrays loads scikit-learn's digits)"
+            )
         return digits_task(*digits_data, seed=seed, **kw)
     return TASKS[name](seed, **kw)

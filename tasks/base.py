@@ -51,7 +51,7 @@ class Split:
     def ticks(self) -> int:
         return self.x.shape[1]
 
-    def subset(self, n: int) -> "Split":
+    def subset(self, n: int) -> Split:
         return Split(self.x[:n], self.target[:n], self.valid[:n], None if self.labels is None else self.labels[:n])
 
 

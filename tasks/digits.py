@@ -13,9 +13,17 @@ from .base import Split, Task, _one_hot_targets, _poisson
 __all__ = ["digits_task"]
 
 
-def digits_task(images: np.ndarray, labels: np.ndarray, seed: int, ticks: int = 20, max_rate: float = 0.5,
-                test_fraction: float = 0.2, skip_ticks: int = 4, n_train: int | None = None,
-                n_test: int | None = None) -> Task:
+def digits_task(
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    ticks: int = 20,
+    max_rate: float = 0.5,
+    test_fraction: float = 0.2,
+    skip_ticks: int = 4,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> Task:
     """Rate-code images (pixel value / max value * ``max_rate`` spikes per tick, Poisson).
 
     The images are shuffled by ``seed`` and split ``test_fraction`` held out. The first
@@ -44,5 +52,12 @@ def digits_task(images: np.ndarray, labels: np.ndarray, seed: int, ticks: int = 
         valid[:, skip_ticks:] = True
         return Split(_poisson(rng, rates), _one_hot_targets(labels[idx], valid, n_out), valid, labels[idx])
 
-    return Task("digits", images.shape[1], n_out, "accuracy", split(train_idx), split(test_idx),
-                f"digits: {images.shape[1]} pixels rate-coded over {ticks} ticks, {n_out} classes")
+    return Task(
+        "digits",
+        images.shape[1],
+        n_out,
+        "accuracy",
+        split(train_idx),
+        split(test_idx),
+        f"digits: {images.shape[1]} pixels rate-coded over {ticks} ticks, {n_out} classes",
+    )

@@ -4,19 +4,26 @@ import dataclasses
 
 import pytest
 
+from plasticore.experiments.bits_study import (
+    BASE_BITS,
+    scaled_for_hidden_weight_bits,
+    scaled_for_trace_bits,
+    scaled_for_weight_bits,
+    study_spec,
+)
 from plasticore.training.train import TASK_SPECS
-from plasticore.experiments.bits_study import (BASE_BITS, scaled_for_hidden_weight_bits, scaled_for_trace_bits,
-                                               scaled_for_weight_bits, study_spec)
 
 
 def _real_scales(c: dict) -> dict:
     """What a network means in real units (weights are drawn as fractions of their range): the
     soma LSBs of a full-range weight, the dendrite LSBs of a full-range feedback weight, a hidden
     update per unit factor as a fraction of the weight range, a trace increment in trace range."""
-    return {"soma_per_weight": 2.0 ** c["w_shift"] * 2 ** (c["w_bits"] - 1),
-            "dendrite_per_b": 2.0 ** -c["fb_shift"] * 2 ** (c["w_bits"] - 1),
-            "hidden_rate": 2.0 ** -(c["lr_shift"] - c["trace_bits"]) / 2 ** (c["w_bits"] - 1),
-            "trace_step": c["trace_inc"] / 2 ** c["trace_bits"]}
+    return {
+        "soma_per_weight": 2.0 ** c["w_shift"] * 2 ** (c["w_bits"] - 1),
+        "dendrite_per_b": 2.0 ** -c["fb_shift"] * 2 ** (c["w_bits"] - 1),
+        "hidden_rate": 2.0 ** -(c["lr_shift"] - c["trace_bits"]) / 2 ** (c["w_bits"] - 1),
+        "trace_step": c["trace_inc"] / 2 ** c["trace_bits"],
+    }
 
 
 @pytest.mark.parametrize("bits", [6, 8, 12])

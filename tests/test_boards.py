@@ -41,12 +41,13 @@ def test_unreachable_clock_is_refused():
 
 def test_parse_report_takes_utilization_and_the_slowest_clock():
     report = {
-        "utilization": {"TRELLIS_COMB": {"used": 1200, "available": 83640},
-                        "TRELLIS_FF": {"used": 900, "available": 83640},
-                        "DP16KD": {"used": 12, "available": 208},
-                        "MULT18X18D": {"used": 4, "available": 156}},
-        "fmax": {"core_clk": {"achieved": 71.5, "constraint": 50.0},
-                 "other": {"achieved": 90.0, "constraint": 50.0}},
+        "utilization": {
+            "TRELLIS_COMB": {"used": 1200, "available": 83640},
+            "TRELLIS_FF": {"used": 900, "available": 83640},
+            "DP16KD": {"used": 12, "available": 208},
+            "MULT18X18D": {"used": 4, "available": 156},
+        },
+        "fmax": {"core_clk": {"achieved": 71.5, "constraint": 50.0}, "other": {"achieved": 90.0, "constraint": 50.0}},
     }
     resources, fmax = parse_report(report, "ecp5")
     assert resources["luts"] == [1200, 83640] and resources["bram"] == [12, 208]
@@ -54,8 +55,10 @@ def test_parse_report_takes_utilization_and_the_slowest_clock():
 
 
 def test_parse_utilisation_log_of_a_failed_placement():
-    log = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC:   14744/   5280   279%\n" \
-          "Info: \t        ICESTORM_RAM:      63/     30   210%\n"
+    log = (
+        "Info: Device utilisation:\nInfo: \t         ICESTORM_LC:   14744/   5280   279%\n"
+        "Info: \t        ICESTORM_RAM:      63/     30   210%\n"
+    )
     res = parse_utilisation_log(log, "ice40")
     assert res["luts"] == [14744, 5280] and res["bram"] == [63, 30]
 
@@ -95,13 +98,14 @@ def test_small_synthesis_produces_a_bitstream_and_a_report(tmp_path):
 @pytest.mark.parametrize("config", ["small", "reckon"])
 def test_full_synthesis(name, config, tmp_path):
     result = synthesize(preset(config), board(name), tmp_path)
-    assert result.resources, result.log   # a report, whether or not it fits
+    assert result.resources, result.log  # a report, whether or not it fits
 
 
 def test_dfu_suffix_matches_the_dfu_1_1_layout(tmp_path):
-    from plasticore.boards.dfu_suffix import dfu_suffix, main
     import struct
     import zlib
+
+    from plasticore.boards.dfu_suffix import dfu_suffix, main
 
     out = dfu_suffix(b"bitstream", vendor=0x1209, product=0x5AF0)
     assert out[:9] == b"bitstream" and len(out) == 9 + 16
@@ -113,4 +117,4 @@ def test_dfu_suffix_matches_the_dfu_1_1_layout(tmp_path):
     f = tmp_path / "x.bit"
     f.write_bytes(b"abc")
     assert main(["-v", "1209", "-p", "5af0", "-a", str(f)]) == 0
-    assert main(["-v", "1209", "-p", "5af0", "-a", str(f)]) == 1   # refuses a second suffix
+    assert main(["-v", "1209", "-p", "5af0", "-a", str(f)]) == 1  # refuses a second suffix

@@ -10,11 +10,11 @@
 
 import numpy as np
 import pytest
+from gradcheck import central_differences
 
 from plasticore.reference.bptt import bptt_gradients, bptt_loss_and_gradients, objective, simulate_smooth
 from plasticore.reference.eprop import EpropSpec, eprop_gradients, network_inputs
 from plasticore.reference.eprop_model import EpropWeights, ParamsError, SnnParams, simulate
-from gradcheck import central_differences
 
 NAMES = ("w_in", "w_rec", "w_out")
 
@@ -23,16 +23,42 @@ def cosine(a, b):
     return float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def make_net(seed, n_in=5, n_rec=7, n_out=2, n_alif=3, loss="cross_entropy", t_ref=0.0, rec_scale=0.3,
-             in_scale=0.8, out_scale=1.0):
+def make_net(
+    seed,
+    n_in=5,
+    n_rec=7,
+    n_out=2,
+    n_alif=3,
+    loss="cross_entropy",
+    t_ref=0.0,
+    rec_scale=0.3,
+    in_scale=0.8,
+    out_scale=1.0,
+):
     rng = np.random.default_rng(seed)
-    p = SnnParams(n_in=n_in, n_rec=n_rec, n_out=n_out, n_alif=n_alif, tau_m=20.0, v_th=0.6, t_ref=t_ref,
-                  tau_a=200.0, adapt_beta=0.3, tau_out=20.0, rec_regular_spike_arrival=True,
-                  out_regular_spike_arrival=False, loss=loss)
+    p = SnnParams(
+        n_in=n_in,
+        n_rec=n_rec,
+        n_out=n_out,
+        n_alif=n_alif,
+        tau_m=20.0,
+        v_th=0.6,
+        t_ref=t_ref,
+        tau_a=200.0,
+        adapt_beta=0.3,
+        tau_out=20.0,
+        rec_regular_spike_arrival=True,
+        out_regular_spike_arrival=False,
+        loss=loss,
+    )
     w_rec = rng.normal(size=(n_rec, n_rec)) * rec_scale
     np.fill_diagonal(w_rec, 0.0)
-    w = EpropWeights(rng.normal(size=(n_rec, n_in)) * in_scale, w_rec,
-                     rng.normal(size=(n_out, n_rec)) * out_scale, rng.normal(size=(n_rec, n_out)))
+    w = EpropWeights(
+        rng.normal(size=(n_rec, n_in)) * in_scale,
+        w_rec,
+        rng.normal(size=(n_out, n_rec)) * out_scale,
+        rng.normal(size=(n_rec, n_out)),
+    )
     return p, w, rng
 
 
@@ -51,8 +77,9 @@ def make_data(p, rng, T, B, rate=0.2):
 def test_bptt_matches_central_differences_on_smooth_network(loss, stop_reset):
     p, w, rng = make_net(3, loss=loss)
     x, tgt = make_data(p, rng, T=40, B=2)
-    spec = EpropSpec(learning_window=15, average_gradient=loss == "cross_entropy",
-                     reg_coefficient=50.0, reg_target_rate_hz=20.0)
+    spec = EpropSpec(
+        learning_window=15, average_gradient=loss == "cross_entropy", reg_coefficient=50.0, reg_target_rate_hz=20.0
+    )
     width = 0.1
     J, grads = bptt_loss_and_gradients(p, w, x, tgt, spec, stop_reset_gradient=stop_reset, smooth_width=width)
     xs = network_inputs(spec, x)
@@ -70,17 +97,22 @@ def test_bptt_matches_central_differences_on_smooth_network(loss, stop_reset):
         np.testing.assert_allclose(g, fd, rtol=0, atol=1e-6 * np.abs(g).max(), err_msg=name)
 
 
-@pytest.mark.parametrize("n_alif,t_ref,loss", [
-    (0, 0.0, "mean_squared_error"),   # LIF, the case of the theory
-    (0, 0.0, "cross_entropy"),
-    (10, 3.0, "cross_entropy"),       # ALIF + refractoriness: eps^a makes e-prop exact as well
-])
+@pytest.mark.parametrize(
+    "n_alif,t_ref,loss",
+    [
+        (0, 0.0, "mean_squared_error"),  # LIF, the case of the theory
+        (0, 0.0, "cross_entropy"),
+        (10, 3.0, "cross_entropy"),  # ALIF + refractoriness: eps^a makes e-prop exact as well
+    ],
+)
 def test_eprop_equals_bptt_without_recurrent_weights(n_alif, t_ref, loss):
-    p, w, rng = make_net(5, n_in=20, n_rec=30, n_alif=n_alif, t_ref=t_ref, loss=loss, rec_scale=0.0,
-                         in_scale=0.5, out_scale=0.3)
+    p, w, rng = make_net(
+        5, n_in=20, n_rec=30, n_alif=n_alif, t_ref=t_ref, loss=loss, rec_scale=0.0, in_scale=0.5, out_scale=0.3
+    )
     x, tgt = make_data(p, rng, T=300, B=3, rate=0.05)
-    spec = EpropSpec(feedback="symmetric", learning_window=100, average_gradient=loss == "cross_entropy",
-                     reg_coefficient=10.0)
+    spec = EpropSpec(
+        feedback="symmetric", learning_window=100, average_gradient=loss == "cross_entropy", reg_coefficient=10.0
+    )
     traj = simulate(p, w, network_inputs(spec, x))
     assert traj.z.sum() > 100, "too few spikes to test anything"
     ge, _ = eprop_gradients(p, spec, w, traj, tgt)
@@ -92,8 +124,9 @@ def test_eprop_equals_bptt_without_recurrent_weights(n_alif, t_ref, loss):
 def test_eprop_truncates_the_gradient_with_recurrence():
     """With recurrent weights e-prop is an approximation: aligned with BPTT but not equal, and
     closer the weaker the recurrence (measured, see docs/eprop.md)."""
-    p, w, rng = make_net(5, n_in=20, n_rec=30, n_alif=0, loss="mean_squared_error", rec_scale=0.0,
-                         in_scale=0.5, out_scale=0.3)
+    p, w, rng = make_net(
+        5, n_in=20, n_rec=30, n_alif=0, loss="mean_squared_error", rec_scale=0.0, in_scale=0.5, out_scale=0.3
+    )
     rec = np.random.default_rng(11).normal(size=(30, 30)) / np.sqrt(30)
     np.fill_diagonal(rec, 0.0)
     x, tgt = make_data(p, rng, T=300, B=3, rate=0.05)

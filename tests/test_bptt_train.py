@@ -1,4 +1,5 @@
-"""BPTT on the Config network (plasticore.training.bptt_train): forward = plasticore.golden.network.tick, gradients checked.
+"""BPTT on the Config network (plasticore.training.bptt_train): forward = plasticore.golden.network.tick,
+gradients checked.
 
 * The forward pass reproduces ``tick``'s spikes, membranes and readouts tick for tick (float
   numerics), for both reset modes, LIF and ALIF, with refractoriness.
@@ -15,21 +16,43 @@ import dataclasses
 
 import numpy as np
 import pytest
+from gradcheck import central_differences
 
-from plasticore.training.bptt_train import Adam, backward, forward, forward_fixed, loss_and_gradients, objective, quantize
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights, init_weights, run
 from plasticore.tasks import make_task
-from gradcheck import central_differences
+from plasticore.training.bptt_train import (
+    Adam,
+    backward,
+    forward,
+    forward_fixed,
+    loss_and_gradients,
+    objective,
+    quantize,
+)
 from plasticore.training.train import TASK_SPECS, train
 
 NAMES = ("w_in", "w_rec", "w_out")
 
 
 def tiny_cfg(**kw):
-    base = dict(n_in=5, n_rec=7, n_alif=3, n_out=2, threshold=1024, adapt_inc=300, tau_m=10.0, tau_a=50.0,
-                tau_out=8.0, refractory=0, w_shift=4, out_shift=2, pseudo_derivative="piecewise_linear",
-                pd_window=512, decay_bits=12)
+    base = dict(
+        n_in=5,
+        n_rec=7,
+        n_alif=3,
+        n_out=2,
+        threshold=1024,
+        adapt_inc=300,
+        tau_m=10.0,
+        tau_a=50.0,
+        tau_out=8.0,
+        refractory=0,
+        w_shift=4,
+        out_shift=2,
+        pseudo_derivative="piecewise_linear",
+        pd_window=512,
+        decay_bits=12,
+    )
     base.update(kw)
     return Config(**base)
 
@@ -37,9 +60,12 @@ def tiny_cfg(**kw):
 def float_weights(cfg, rng, in_scale=30.0, rec_scale=10.0, out_scale=5.0):
     w_rec = rng.normal(size=(cfg.n_rec, cfg.n_rec)) * rec_scale
     np.fill_diagonal(w_rec, 0.0)
-    return Weights(rng.normal(size=(cfg.n_rec, cfg.n_in)) * in_scale, w_rec,
-                   rng.normal(size=(cfg.n_out, cfg.n_rec)) * out_scale,
-                   np.zeros((cfg.n_rec, cfg.n_out)))
+    return Weights(
+        rng.normal(size=(cfg.n_rec, cfg.n_in)) * in_scale,
+        w_rec,
+        rng.normal(size=(cfg.n_out, cfg.n_rec)) * out_scale,
+        np.zeros((cfg.n_rec, cfg.n_out)),
+    )
 
 
 def data(cfg, rng, T, B, rate=0.3, valid_from=0):
@@ -53,8 +79,18 @@ def data(cfg, rng, T, B, rate=0.3, valid_from=0):
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 @pytest.mark.parametrize("n_alif,refractory", [(0, 0), (16, 2), (32, 3)])
 def test_forward_matches_network_tick(reset, n_alif, refractory):
-    cfg = Config(n_in=16, n_rec=32, n_alif=n_alif, n_out=3, refractory=refractory, reset=reset,
-                 decay_bits=12, tau_a=100.0, adapt_inc=200, threshold=512)
+    cfg = Config(
+        n_in=16,
+        n_rec=32,
+        n_alif=n_alif,
+        n_out=3,
+        refractory=refractory,
+        reset=reset,
+        decay_bits=12,
+        tau_a=100.0,
+        adapt_inc=200,
+        threshold=512,
+    )
     w = init_weights(cfg, 4, in_scale=0.6, rec_scale=0.4, out_scale=0.5)
     rng = np.random.default_rng(0)
     x, tgt, valid = data(cfg, rng, T=80, B=3, rate=0.2, valid_from=20)
@@ -71,8 +107,19 @@ def test_forward_matches_network_tick(reset, n_alif, refractory):
 @pytest.mark.parametrize("n_alif", [0, 16])
 def test_fixed_forward_is_the_hardware_tick(n_alif):
     """forward_fixed records exactly what plasticore.golden.network.run computes in fixed point."""
-    cfg = Config(n_in=16, n_rec=32, n_alif=n_alif, n_out=3, refractory=2, decay_bits=12, tau_a=100.0,
-                 adapt_inc=200, threshold=512, pseudo_derivative="piecewise_linear", pd_window=512)
+    cfg = Config(
+        n_in=16,
+        n_rec=32,
+        n_alif=n_alif,
+        n_out=3,
+        refractory=2,
+        decay_bits=12,
+        tau_a=100.0,
+        adapt_inc=200,
+        threshold=512,
+        pseudo_derivative="piecewise_linear",
+        pd_window=512,
+    )
     w = init_weights(cfg, 4, in_scale=0.6, rec_scale=0.4, out_scale=0.5)
     rng = np.random.default_rng(1)
     x, tgt, valid = data(cfg, rng, T=80, B=3, rate=0.2, valid_from=20)
@@ -133,8 +180,18 @@ def test_gradients_by_hand_without_recurrence(reset):
     """No W_rec, no ALIF: dL/dWout = 2**out_shift sum_t dy(t) z(t)^T with dy(t) = sum_{s>=t}
     kappa**(s-t) e(s); dL/dWin = 2**w_shift sum_t psi(t) L(t) x_bar(t)^T, L = 2**out_shift Wout^T dy,
     x_bar(t) = sum_{s<=t} prod(leak) x(s) (stop-gradient reset)."""
-    cfg = Config(n_in=12, n_rec=20, n_alif=0, n_out=3, refractory=2, reset=reset, out_shift=2,
-                 pseudo_derivative="piecewise_linear", pd_window=512, threshold=512)
+    cfg = Config(
+        n_in=12,
+        n_rec=20,
+        n_alif=0,
+        n_out=3,
+        refractory=2,
+        reset=reset,
+        out_shift=2,
+        pseudo_derivative="piecewise_linear",
+        pd_window=512,
+        threshold=512,
+    )
     w = init_weights(cfg, 2, in_scale=0.7, rec_scale=0.0, out_scale=0.5).astype(np.float64)
     assert not w.w_rec.any()
     rng = np.random.default_rng(1)
@@ -159,7 +216,7 @@ def test_gradients_by_hand_without_recurrence(reset):
                 gw_in += 16.0 * np.outer(r.psi[t, b] * learning_signal * leak, x[s, b])
     np.testing.assert_allclose(g["w_out"], gw_out / B, rtol=1e-10, atol=1e-9 * np.abs(gw_out).max())
     np.testing.assert_allclose(g["w_in"], gw_in / B, rtol=1e-9, atol=1e-9 * np.abs(gw_in).max())
-    assert J == pytest.approx(0.5 * np.sum(r.e ** 2) / B)
+    assert J == pytest.approx(0.5 * np.sum(r.e**2) / B)
 
 
 def test_bptt_trains_in_float_and_fixed_point():
@@ -192,6 +249,7 @@ def test_bptt_trains_in_float_and_fixed_point():
     # the score is the fixed-point network's on the returned integers
     from plasticore.golden.numerics import FixedNumerics
     from plasticore.training.train import evaluate
+
     assert fix.value == evaluate(fix.config, FixedNumerics(), fix.weights, task, spec.target_scale)
 
 

@@ -10,11 +10,11 @@ import json
 import numpy as np
 import pytest
 
-from plasticore.golden import preset
-from plasticore.training.train import TASK_SPECS
 from plasticore.chip_train import train_on_chip
 from plasticore.cli import main
 from plasticore.compare_report import PLOTS
+from plasticore.golden import preset
+from plasticore.training.train import TASK_SPECS
 
 CONTRACT = {"task", "float", "fixed", "rtl", "rtl_equals_fixed", "report"}
 
@@ -25,20 +25,70 @@ def small_config(tmp_path, **fields):
     return str(path)
 
 
-@pytest.mark.parametrize("task, rule, fields, n_train", [
-    # eRBP on digits: 64 inputs, 10 outputs, 24 samples
-    ("digits", "erbp", dict(base="small", name="digits16", n_in=64, n_rec=16, n_alif=0, n_out=10,
-                            lr_shift=14, out_lr_shift=14, pseudo_derivative="boxcar"), 24),
-    # e-prop with symmetric feedback (B = Wout^T mirrored on chip) on cue accumulation, ALIF
-    ("cue", "eprop-symmetric", dict(base="small", name="cue16", n_in=40, n_rec=16, n_alif=8, n_out=2,
-                                    lr_shift=14, out_lr_shift=14, decay_bits=12), 20),
-])
+@pytest.mark.parametrize(
+    "task, rule, fields, n_train",
+    [
+        # eRBP on digits: 64 inputs, 10 outputs, 24 samples
+        (
+            "digits",
+            "erbp",
+            dict(
+                base="small",
+                name="digits16",
+                n_in=64,
+                n_rec=16,
+                n_alif=0,
+                n_out=10,
+                lr_shift=14,
+                out_lr_shift=14,
+                pseudo_derivative="boxcar",
+            ),
+            24,
+        ),
+        # e-prop with symmetric feedback (B = Wout^T mirrored on chip) on cue accumulation, ALIF
+        (
+            "cue",
+            "eprop-symmetric",
+            dict(
+                base="small",
+                name="cue16",
+                n_in=40,
+                n_rec=16,
+                n_alif=8,
+                n_out=2,
+                lr_shift=14,
+                out_lr_shift=14,
+                decay_bits=12,
+            ),
+            20,
+        ),
+    ],
+)
 def test_compare_trains_the_rtl_to_golden_fixed_bit_for_bit(tmp_path, capsys, task, rule, fields, n_train):
     out = tmp_path / "result.json"
     report = tmp_path / "report"
-    code = main(["compare", "--task", task, "--rule", rule, "--config", small_config(tmp_path, **fields),
-                 "--train-samples", str(n_train), "--test-samples", "6", "--epochs", "1", "--quiet",
-                 "--report", str(report), "--json", str(out)])
+    code = main(
+        [
+            "compare",
+            "--task",
+            task,
+            "--rule",
+            rule,
+            "--config",
+            small_config(tmp_path, **fields),
+            "--train-samples",
+            str(n_train),
+            "--test-samples",
+            "6",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--report",
+            str(report),
+            "--json",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     result = json.loads(out.read_text())
     assert code == 0, printed
@@ -67,6 +117,7 @@ def test_compare_trains_the_rtl_to_golden_fixed_bit_for_bit(tmp_path, capsys, ta
 def test_a_spec_that_anneals_learning_rates_is_refused():
     class NoChip:
         cfg = preset("small")
+
     with pytest.raises(ValueError, match="bitstream constants"):
         train_on_chip(NoChip(), None, TASK_SPECS["cue"], epochs=1)
 
@@ -76,6 +127,5 @@ def test_bad_requests_are_clear_errors(tmp_path, capsys):
         main(["compare", "--task", "digits", "--rule", "bptt"])
     assert "invalid choice" in capsys.readouterr().err
     # small has 2 outputs, digits needs 10
-    assert main(["compare", "--task", "digits", "--config", "small", "--quiet",
-                 "--report", str(tmp_path / "r")]) == 2
+    assert main(["compare", "--task", "digits", "--config", "small", "--quiet", "--report", str(tmp_path / "r")]) == 2
     assert "n_out" in capsys.readouterr().err

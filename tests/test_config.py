@@ -1,11 +1,12 @@
 """The configuration object: presets, derived constants, and refusal of bad values."""
 
+import dataclasses
 import json
 import math
 
 import pytest
 
-from plasticore.golden.config import Config, ConfigError, PRESETS, decay_factor, load_config, preset
+from plasticore.golden.config import PRESETS, Config, ConfigError, decay_factor, load_config, preset
 
 
 def test_presets_are_valid_and_named():
@@ -17,7 +18,7 @@ def test_presets_are_valid_and_named():
 
 def test_config_is_immutable():
     cfg = preset("small")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.n_rec = 3  # type: ignore[misc]
 
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from plasticore.contract.cycles import scan_and_accumulate_cycles, tick_cycles
 from plasticore.cosim.amaranth_sim import lockstep_amaranth
 from plasticore.cosim.stimulus import make_stimulus, random_config
 from plasticore.golden import preset
-from plasticore.contract.cycles import scan_and_accumulate_cycles, tick_cycles
 
 
 @pytest.mark.parametrize("seed", range(100, 108))
@@ -26,18 +26,22 @@ def test_small_preset_bit_exact_with_learning_signal():
     assert report.mismatches == 0, str(report.first)
 
 
-@pytest.mark.parametrize("change, state", [
-    ({"threshold": 1025}, None),
-    ({"tau_v": 7.0}, "v"),
-    ({"reset": "zero"}, None),
-    ({"tau_out": 40.0}, "y"),
-])
+@pytest.mark.parametrize(
+    "change, state",
+    [
+        ({"threshold": 1025}, None),
+        ({"tau_v": 7.0}, "v"),
+        ({"reset": "zero"}, None),
+        ({"tau_out": 40.0}, "y"),
+    ],
+)
 def test_a_wrong_core_is_caught_at_the_first_differing_tick(change, state):
     """Fault injection: the RTL of one config against golden of another must mismatch."""
     cfg = preset("small")
     st = make_stimulus(cfg, 60, seed=3, rate=0.15, weight_scale=1.0)
-    report = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid,
-                               rtl_config=cfg.replace(**change), stop_at_first=True)
+    report = lockstep_amaranth(
+        cfg, st.weights, st.x, st.targets, st.valid, rtl_config=cfg.replace(**change), stop_at_first=True
+    )
     first = report.first
     assert first is not None, "a wrong core went unnoticed"
     if state:
@@ -64,14 +68,16 @@ def test_reckon_idle_tick_fits_the_issue_budget():
     assert b.total <= 256 // 8 + 64
 
 
-@pytest.mark.parametrize("rule, pd", [("eprop_random", "piecewise_linear"), ("erbp", "boxcar"),
-                                      ("eprop_symmetric", "boxcar")])
+@pytest.mark.parametrize(
+    "rule, pd", [("eprop_random", "piecewise_linear"), ("erbp", "boxcar"), ("eprop_symmetric", "boxcar")]
+)
 def test_learning_bit_exact_and_weights_really_change(rule, pd):
     """Learning on: traces every tick, all weights every 20 ticks and at the end, equal golden's."""
     cfg = preset("small").replace(rule=rule, pseudo_derivative=pd)
     st = make_stimulus(cfg, 40, seed=1, rate=0.15, weight_scale=1.0)
-    report, w = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True,
-                                  weights_every=20, read_back=True)
+    report, w = lockstep_amaranth(
+        cfg, st.weights, st.x, st.targets, st.valid, learn=True, weights_every=20, read_back=True
+    )
     assert report.mismatches == 0, str(report.first)
     assert report.weight_checks == 2
     assert (w.w_in != st.weights.w_in).any() or (w.w_rec != st.weights.w_rec).any()
@@ -82,8 +88,9 @@ def _learning_lockstep(cfg, seed):
     """40 learning ticks of ``cfg`` in lockstep with golden, weights compared every 10: bit-exact,
     in the cycles plasticore.contract.cycles predicts, and the hidden weights really changed."""
     st = make_stimulus(cfg, 40, seed=seed, rate=0.2, weight_scale=1.0)
-    report, w = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True,
-                                  weights_every=10, read_back=True)
+    report, w = lockstep_amaranth(
+        cfg, st.weights, st.x, st.targets, st.valid, learn=True, weights_every=10, read_back=True
+    )
     assert report.mismatches == 0, str(report.first)
     assert report.weight_checks == 4
     assert report.cycles == report.predicted_cycles
@@ -91,16 +98,16 @@ def _learning_lockstep(cfg, seed):
     return st, report
 
 
-@pytest.mark.parametrize("banks, rule, multipliers", [(2, "eprop_random", "factored"), (4, "erbp", "logic"),
-                                                       (8, "eprop_symmetric", "logic")])
+@pytest.mark.parametrize(
+    "banks, rule, multipliers", [(2, "eprop_random", "factored"), (4, "erbp", "logic"), (8, "eprop_symmetric", "logic")]
+)
 def test_learning_banks_bit_exact_with_their_cycle_count(banks, rule, multipliers):
     """K row updaters learn K weight banks side by side: the same weights as golden's banked
     draw order, tick for tick, in the cycles plasticore.contract.cycles predicts (fewer than one updater's)."""
     cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers)
     st, report = _learning_lockstep(cfg, seed=2)
     assert sum(report.learn_cycles) > 0
-    single = lockstep_amaranth(cfg.replace(weight_banks=1), st.weights, st.x, st.targets, st.valid,
-                               learn=True)
+    single = lockstep_amaranth(cfg.replace(weight_banks=1), st.weights, st.x, st.targets, st.valid, learn=True)
     assert single.mismatches == 0
     assert sum(report.learn_cycles) < sum(single.learn_cycles)
 
@@ -119,23 +126,25 @@ def test_fewer_feedback_engines_than_banks_bit_exact_with_their_cycle_count():
     assert (longer >= 0).all() and longer.sum() > 0
 
 
-@pytest.mark.parametrize("banks, rule, multipliers, decays", [
-    (1, "eprop_random", "factored", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")])
+@pytest.mark.parametrize(
+    "banks, rule, multipliers, decays",
+    [(1, "eprop_random", "factored", "dsp"), (1, "erbp", "logic", "logic"), (4, "eprop_symmetric", "dsp", "logic")],
+)
 def test_pipelined_core_bit_exact_one_cycle_longer_per_stage(banks, rule, multipliers, decays):
     """``Config.pipelined`` registers the middle of the passes' and updaters' arithmetic: the
     same spikes, states and weights as golden, tick for tick, in the cycles plasticore.contract.cycles
     predicts: those of the one-stage core plus one per pass (NEURON, OUTPUT) and at most one
     per learning phase (LEARN_W, and LEARN_OUT when it has one). Two cases also build the
     decays' constant products from adders (``decay_multipliers`` "logic")."""
-    cfg = preset("small").replace(rule=rule, weight_banks=banks, learn_multipliers=multipliers,
-                                  decay_multipliers=decays, pipelined=True)
+    cfg = preset("small").replace(
+        rule=rule, weight_banks=banks, learn_multipliers=multipliers, decay_multipliers=decays, pipelined=True
+    )
     st, report = _learning_lockstep(cfg, seed=4)
-    one_stage = lockstep_amaranth(cfg.replace(pipelined=False), st.weights, st.x, st.targets, st.valid,
-                                  learn=True)
+    one_stage = lockstep_amaranth(cfg.replace(pipelined=False), st.weights, st.x, st.targets, st.valid, learn=True)
     assert one_stage.mismatches == 0
     per_tick = np.asarray(report.cycles) - np.asarray(one_stage.cycles)
     learn_extra = np.asarray(report.learn_cycles) - np.asarray(one_stage.learn_cycles)
-    phases = 1 if banks > 1 else 2   # LEARN_W, and LEARN_OUT after it with one bank
+    phases = 1 if banks > 1 else 2  # LEARN_W, and LEARN_OUT after it with one bank
     # a learning phase is one cycle longer when its updater's tail, not its scanner, ends it
     assert ((learn_extra >= 0) & (learn_extra <= phases)).all() and learn_extra.sum() > 0
     assert (per_tick == 2 + learn_extra).all()

@@ -5,7 +5,6 @@ configuration costs one Verilator build, ~20 s; rebuilds are cached). The full s
 configurations, and ``reckon`` over 2000 ticks) is behind the ``slow`` marker (`make bench`).
 """
 
-import numpy as np
 import pytest
 
 from plasticore.cosim.runner import run_lockstep
@@ -39,8 +38,15 @@ def test_mismatch_is_reported_with_a_waveform(tmp_path):
     """Golden of a different config than the RTL: reported at its first tick, VCD kept."""
     cfg = preset("small")
     st = make_stimulus(cfg, 50, seed=2, rate=0.15, weight_scale=1.0)
-    result = run_lockstep(cfg, st.weights, st.x, st.targets, st.valid, out_dir=tmp_path,
-                          golden_config=cfg.replace(threshold=cfg.threshold + 1))
+    result = run_lockstep(
+        cfg,
+        st.weights,
+        st.x,
+        st.targets,
+        st.valid,
+        out_dir=tmp_path,
+        golden_config=cfg.replace(threshold=cfg.threshold + 1),
+    )
     assert result.mismatches > 0
     assert result.report["first_mismatch"].startswith("tick ")
     assert result.waveform is not None and result.waveform.stat().st_size > 0
@@ -62,6 +68,7 @@ def test_reckon_2000_ticks(tmp_path):
 
 # -- learning on: weights compared every 50 ticks and at the end ------------------------------------
 
+
 def check_learning(cfg, st, tmp_path):
     result = run_lockstep(cfg, st.weights, st.x, st.targets, st.valid, out_dir=tmp_path, learn=True)
     rep = result.report
@@ -70,18 +77,29 @@ def check_learning(cfg, st, tmp_path):
     return rep
 
 
-@pytest.mark.parametrize("rule, pd, wout_bits, banks, pipelined, multipliers", [
-    ("eprop_random", "boxcar", None, 1, False, "dsp"), ("erbp", "boxcar", None, 1, False, "dsp"),
-    ("eprop_symmetric", "piecewise_linear", 12, 1, False, "dsp"),
-    ("eprop_random", "piecewise_linear", None, 4, True, "factored")])
+@pytest.mark.parametrize(
+    "rule, pd, wout_bits, banks, pipelined, multipliers",
+    [
+        ("eprop_random", "boxcar", None, 1, False, "dsp"),
+        ("erbp", "boxcar", None, 1, False, "dsp"),
+        ("eprop_symmetric", "piecewise_linear", 12, 1, False, "dsp"),
+        ("eprop_random", "piecewise_linear", None, 4, True, "factored"),
+    ],
+)
 def test_small_learning(rule, pd, wout_bits, banks, pipelined, multipliers, tmp_path):
     # ("eprop_random", "boxcar") is the small preset itself: it reuses the inference test's build.
     # The symmetric case also has a 12-bit readout (wider than the 8-bit Win/Wrec), which B =
     # Wout^T then carries into the feedback path. The last case learns with four weight banks
     # and the two-stage passes and updaters (``pipelined``), whose products are factored
     # (``learn_multipliers``: V * (h * e_bar)).
-    cfg = preset("small").replace(rule=rule, pseudo_derivative=pd, wout_bits=wout_bits, weight_banks=banks,
-                                  pipelined=pipelined, learn_multipliers=multipliers)
+    cfg = preset("small").replace(
+        rule=rule,
+        pseudo_derivative=pd,
+        wout_bits=wout_bits,
+        weight_banks=banks,
+        pipelined=pipelined,
+        learn_multipliers=multipliers,
+    )
     rep = check_learning(cfg, make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0), tmp_path)
     assert rep["learn_cycles_per_tick"]["max"] > 0
 
@@ -94,8 +112,10 @@ def test_random_configs_learning_full(seed, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rule, pd, banks", [("eprop_random", "piecewise_linear", 1), ("erbp", "boxcar", 1),
-                                             ("eprop_random", "piecewise_linear", 4)])
+@pytest.mark.parametrize(
+    "rule, pd, banks",
+    [("eprop_random", "piecewise_linear", 1), ("erbp", "boxcar", 1), ("eprop_random", "piecewise_linear", 4)],
+)
 def test_reckon_learning_2000_ticks(rule, pd, banks, tmp_path):
     cfg = preset("reckon").replace(rule=rule, pseudo_derivative=pd, weight_banks=banks)
     check_learning(cfg, make_stimulus(cfg, 2000, seed=1, rate=0.05, weight_scale=1.0), tmp_path)

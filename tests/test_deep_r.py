@@ -32,18 +32,20 @@ def _chi_square(observed, expected):
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1),
-       dims=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=3),
-       p=st.floats(0.05, 1.0),
-       adam=st.booleans(),
-       lr=st.floats(0.01, 0.5),
-       l1=st.sampled_from([0.0, 0.1, 1.0]),
-       temperature=st.sampled_from([0.0, 1e-3, 0.1]),
-       grad_scale=st.floats(0.1, 10.0),
-       steps=st.integers(1, 6))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    dims=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=3),
+    p=st.floats(0.05, 1.0),
+    adam=st.booleans(),
+    lr=st.floats(0.01, 0.5),
+    l1=st.sampled_from([0.0, 0.1, 1.0]),
+    temperature=st.sampled_from([0.0, 1e-3, 0.1]),
+    grad_scale=st.floats(0.1, 10.0),
+    steps=st.integers(1, 6),
+)
 def test_invariants_hold_after_every_step(seed, dims, p, adam, lr, l1, temperature, grad_scale, steps):
     rng = np.random.default_rng(seed)
-    shapes = {name: shape for name, shape in zip(("w_in", "w_rec", "w_out"), dims, strict=False)}
+    shapes = {name: shape for name, shape in zip(("w_in", "w_rec", "w_out"), dims, strict=True)}
     state = init_deep_r(shapes, p, rng)
     target = state.target
     assert state.n_active() == target
@@ -58,11 +60,11 @@ def test_invariants_hold_after_every_step(seed, dims, p, adam, lr, l1, temperatu
         w = state.weights()
         for n in shapes:
             on = state.theta[n] > 0
-            assert np.array_equal(state.sign[n], signs[n])                 # signs never change
-            assert np.all(np.sign(w[n][on]) == signs[n][on])              # active: the stored sign
+            assert np.array_equal(state.sign[n], signs[n])  # signs never change
+            assert np.all(np.sign(w[n][on]) == signs[n][on])  # active: the stored sign
             assert np.all(w[n][~on] == 0.0) and np.all(state.theta[n][~on] == 0.0)  # dormant: exactly 0
             revived = ~before[n] & on
-            assert np.all(state.theta[n][revived] == EPSILON)             # only through reconnection
+            assert np.all(state.theta[n][revived] == EPSILON)  # only through reconnection
             assert revived.sum() <= counts.reconnected[n]
 
 
@@ -80,7 +82,7 @@ def test_momentum_cannot_revive_a_dormant_connection():
         free = plain.step(free, grads)
         assert counts.n_pruned == counts.n_reconnected == 0
         assert state.theta["w"][0, 2] == 0.0 and state.theta["w"][0, 3] == 0.0
-    assert free["w"][0, 2] > 0.1    # unguarded, Adam's momentum would have revived it
+    assert free["w"][0, 2] > 0.1  # unguarded, Adam's momentum would have revived it
 
 
 def test_one_step_by_hand():
@@ -91,8 +93,9 @@ def test_one_step_by_hand():
     z = np.array([[0.5, 2.0, 3.0], [1.5, -0.4, 3.0]])
     eta, alpha, T = 0.1, 0.2, 0.05
     state = DeepRState({"w": theta}, {"w": sign}, {"w": 0.5})
-    new, counts = deep_r_step(state, {"w": g}, np.random.default_rng(3), GradientDescent(eta), l1=alpha,
-                              temperature=T, noise={"w": z})
+    new, counts = deep_r_step(
+        state, {"w": g}, np.random.default_rng(3), GradientDescent(eta), l1=alpha, temperature=T, noise={"w": z}
+    )
     # gradient step on theta with dL/dtheta = dL/dw * sign:
     #   (0,0): 0.5 - 0.1 * 0.4 = 0.46      (0,2): 0.2 - 0.1 * 3.0 = -0.1 -> pruned
     #   (1,1): 0.3 - 0.1 * -0.5 = 0.35     dormant (0,1), (1,0), (1,2) moved by the step, guarded back to 0
@@ -110,7 +113,7 @@ def test_one_step_by_hand():
     assert sorted(rest) == [0.0, 0.0, 0.0, 1e-12]
     w = new.weights()["w"]
     assert np.count_nonzero(w) == 3 and np.all(np.sign(w[w != 0]) == sign[w != 0])
-    assert np.array_equal(state.theta["w"], theta)          # the old state is untouched
+    assert np.array_equal(state.theta["w"], theta)  # the old state is untouched
 
 
 def _pruning_state():
@@ -133,7 +136,7 @@ def test_reconnections_are_uniform_among_dormant_positions():
         assert counts.n_pruned == counts.n_reconnected == 3
         hits += (new.theta["w"] == EPSILON).ravel()
     candidates = np.r_[0:3, 12:30]
-    assert hits[3:12].sum() == 0                            # survivors are not candidates
+    assert hits[3:12].sum() == 0  # survivors are not candidates
     assert hits[candidates].sum() == 3 * n
     assert _chi_square(hits[candidates], 3 * n / 21) < CHI2_999[20]
     # the same test detects a bias: half as often on the just-pruned positions
@@ -149,8 +152,11 @@ def test_split_across_matrices_follows_size_times_connectivity():
     ta[:10] = 1.0
     tb = np.zeros(10)
     tb[:5] = 1.0
-    state = DeepRState({"a": ta.reshape(4, 5), "b": tb.reshape(2, 5)},
-                       {"a": np.ones((4, 5)), "b": np.ones((2, 5))}, {"a": 0.5, "b": 0.5})
+    state = DeepRState(
+        {"a": ta.reshape(4, 5), "b": tb.reshape(2, 5)},
+        {"a": np.ones((4, 5)), "b": np.ones((2, 5))},
+        {"a": 0.5, "b": 0.5},
+    )
     ga = np.zeros(20)
     ga[:3] = 20.0
     grads = {"a": ga.reshape(4, 5), "b": np.zeros((2, 5))}
@@ -229,14 +235,17 @@ def _eprop(p, spec, w, x, tgt):
 def test_deep_r_trains_a_tiny_network_at_fixed_connection_count(gradients):
     rng = np.random.default_rng(0)
     n_in, n_rec, n_out, T, B = 6, 12, 2, 40, 4
-    p = SnnParams(n_in=n_in, n_rec=n_rec, n_out=n_out, tau_m=20.0, v_th=0.6, tau_out=20.0,
-                  loss="mean_squared_error")
+    p = SnnParams(n_in=n_in, n_rec=n_rec, n_out=n_out, tau_m=20.0, v_th=0.6, tau_out=20.0, loss="mean_squared_error")
     spec = EpropSpec(drop_first_step_input=False)
     x = (rng.random((T, B, n_in)) < 0.3).astype(float)
     phase = 2 * np.pi * np.arange(T) / T
     tgt = np.repeat(0.5 * np.stack([np.sin(phase), np.cos(phase)], axis=-1)[:, None, :], B, axis=1)
-    state = init_deep_r({"w_in": (n_rec, n_in), "w_rec": (n_rec, n_rec), "w_out": (n_out, n_rec)},
-                        {"w_in": 0.5, "w_rec": 0.3, "w_out": 0.5}, rng, w_scale=2.0)
+    state = init_deep_r(
+        {"w_in": (n_rec, n_in), "w_rec": (n_rec, n_rec), "w_out": (n_out, n_rec)},
+        {"w_in": 0.5, "w_rec": 0.3, "w_out": 0.5},
+        rng,
+        w_scale=2.0,
+    )
     b_fb = rng.normal(size=(n_rec, n_out))
     opt = Adam(0.05, epsilon_on="v")
     losses, pruned = [], 0
@@ -249,5 +258,5 @@ def test_deep_r_trains_a_tiny_network_at_fixed_connection_count(gradients):
         assert state.n_active() == state.target == 6 * 12 // 2 + int(144 * 0.3) + 12
         assert counts.n_reconnected == counts.n_pruned
         pruned += counts.n_pruned
-    assert pruned > 10                                      # rewiring did happen
+    assert pruned > 10  # rewiring did happen
     assert np.mean(losses[-5:]) < 0.6 * losses[0], losses

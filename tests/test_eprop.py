@@ -6,15 +6,27 @@ import math
 import numpy as np
 import pytest
 
-from plasticore.reference.eprop import EpropSpec, Optimizer, eprop_gradients, network_inputs, nest_spec, train_eprop
+from plasticore.reference.eprop import EpropSpec, Optimizer, eprop_gradients, nest_spec, network_inputs, train_eprop
 from plasticore.reference.eprop_model import Buffers, EpropWeights, ParamsError, SnnParams, simulate
 from plasticore.reference.eprop_scan import _loop, leaky_scan, varying_scan
 
 
 def small_net(seed=0, n_alif=4, t_ref=2.0, loss="cross_entropy", rec=0.3):
     rng = np.random.default_rng(seed)
-    p = SnnParams(n_in=6, n_rec=9, n_out=2, n_alif=n_alif, tau_m=15.0, v_th=0.5, t_ref=t_ref, tau_a=150.0,
-                  adapt_beta=0.25, tau_out=12.0, rec_regular_spike_arrival=False, loss=loss)
+    p = SnnParams(
+        n_in=6,
+        n_rec=9,
+        n_out=2,
+        n_alif=n_alif,
+        tau_m=15.0,
+        v_th=0.5,
+        t_ref=t_ref,
+        tau_a=150.0,
+        adapt_beta=0.25,
+        tau_out=12.0,
+        rec_regular_spike_arrival=False,
+        loss=loss,
+    )
     w_rec = rng.normal(size=(9, 9)) * rec
     np.fill_diagonal(w_rec, 0)
     w = EpropWeights(rng.normal(size=(9, 6)) * 3.0, w_rec, rng.normal(size=(2, 9)), rng.normal(size=(9, 2)))
@@ -89,7 +101,7 @@ def test_early_trigger_drops_the_last_learning_signal_of_late_inputs(n_alif, t_r
     # ebar[T-1] of the input synapses by the per-synapse definition
     T, B, _ = traj.z.shape
     err = (traj.out - tgt) * spec.window_mask(T)[:, None, None]
-    L_last = err[T - 1] @ w.b_fb.T                                   # (B, n_rec)
+    L_last = err[T - 1] @ w.b_fb.T  # (B, n_rec)
     zbar = np.zeros((B, p.n_in))
     eps = np.zeros((B, p.n_rec, p.n_in))
     ebar = np.zeros_like(eps)
@@ -164,7 +176,7 @@ def test_adam_follows_the_tensorflow_form():
         opt.apply(w, {"w_in": np.array([[g]])})
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
-        ref -= 0.01 * math.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step) * m / (math.sqrt(v) + 1e-8)
+        ref -= 0.01 * math.sqrt(1 - 0.999**step) / (1 - 0.9**step) * m / (math.sqrt(v) + 1e-8)
         assert w.w_in[0, 0] == pytest.approx(ref, rel=1e-14)
 
 
@@ -180,8 +192,7 @@ def test_feedback_modes_learn_a_small_task(feedback):
     p, w, x, tgt = small_net(seed=4, n_alif=3, t_ref=0.0, rec=0.1)
     inputs = np.repeat(np.swapaxes(x, 0, 1)[:1], 30, axis=0)
     targets = np.repeat(np.swapaxes(tgt, 0, 1)[:1], 30, axis=0)
-    spec = EpropSpec(feedback=feedback, optimizer="adam", eta=0.02, average_gradient=True,
-                     drop_first_step_input=False)
+    spec = EpropSpec(feedback=feedback, optimizer="adam", eta=0.02, average_gradient=True, drop_first_step_input=False)
     res = train_eprop(p, spec, w, inputs, targets)
     assert res.losses[-5:].mean() < 0.8 * res.losses[:5].mean(), res.losses
     if feedback == "adaptive":
@@ -231,10 +242,10 @@ def test_weights_are_checked():
 
 def test_batch_split_into_parallel_groups_gives_the_same_update():
     p, w, x, tgt = small_net(seed=6)
-    inputs = np.concatenate([np.swapaxes(x, 0, 1)] * 3)            # 6 sequences
+    inputs = np.concatenate([np.swapaxes(x, 0, 1)] * 3)  # 6 sequences
     targets = np.concatenate([np.swapaxes(tgt, 0, 1)] * 3)
     spec = nest_spec(optimizer="adam", eta=0.01, learning_window=40, average_gradient=True)
-    inputs[:, 1, :2] = 1                                            # early-trigger corrections happen
+    inputs[:, 1, :2] = 1  # early-trigger corrections happen
     runs = [train_eprop(p, spec, w, inputs, targets, batch=3, max_parallel=k) for k in (1, 2, 3)]
     for r in runs[1:]:
         np.testing.assert_allclose(r.losses, runs[0].losses, rtol=1e-12)

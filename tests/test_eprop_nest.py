@@ -30,8 +30,13 @@ def _compare(task, batch=1):
         before = getattr(task.weights, name)
         after_nest = getattr(nest.weights, name)
         assert np.abs(after_nest - before).max() > 1e-4, f"{name}: NEST did not learn, the test compares nothing"
-        np.testing.assert_allclose(getattr(golden.weights, name), after_nest, rtol=RTOL, atol=ATOL,
-                                   err_msg=f"{name} after {len(golden.losses)} iterations")
+        np.testing.assert_allclose(
+            getattr(golden.weights, name),
+            after_nest,
+            rtol=RTOL,
+            atol=ATOL,
+            err_msg=f"{name} after {len(golden.losses)} iterations",
+        )
     return golden, nest
 
 
@@ -54,8 +59,9 @@ def test_nest_early_trigger_is_the_convention_that_matters():
     task = sine_wave_task(n_iter=2)
     assert task.inputs[1, 1].any(), "the task must have input spikes at step 1 for this check"
     nest = run_nest_eprop(task.params, task.spec, task.weights, task.inputs, task.targets)
-    published = train_eprop(task.params, task.spec.replace(nest_early_trigger=False), task.weights,
-                            task.inputs, task.targets)
+    published = train_eprop(
+        task.params, task.spec.replace(nest_early_trigger=False), task.weights, task.inputs, task.targets
+    )
     late = task.inputs[1, 1].astype(bool)
     diff = np.abs(published.weights.w_in - nest.weights.w_in) / np.abs(nest.weights.w_in)
     # the affected synapses fail rtol 1e-6 by far; the others move only through the changed
@@ -75,6 +81,7 @@ def test_longer_runs_and_batches_match_nest():
 
 # --- without NEST: NEST's published reference losses (test_eprop_bsshslm_2020_plasticity.py) ---
 
+
 def test_golden_reproduces_nest_reference_losses_sine():
     reference = [101.964356999041, 103.466731126205, 103.340607074771, 103.680244037686, 104.412775748752]
     task = sine_wave_task(n_iter=5)
@@ -82,10 +89,13 @@ def test_golden_reproduces_nest_reference_losses_sine():
     np.testing.assert_allclose(got, reference, rtol=1e-8)
 
 
-@pytest.mark.parametrize("batch,reference", [
-    (1, [0.741152550006, 0.740388187700, 0.665785233177, 0.663644193322, 0.729428962844]),
-    (2, [0.702163370672, 0.735555303152, 0.740354864111, 0.683882815282, 0.707841122268]),
-])
+@pytest.mark.parametrize(
+    "batch,reference",
+    [
+        (1, [0.741152550006, 0.740388187700, 0.665785233177, 0.663644193322, 0.729428962844]),
+        (2, [0.702163370672, 0.735555303152, 0.740354864111, 0.683882815282, 0.707841122268]),
+    ],
+)
 def test_golden_reproduces_nest_reference_losses_evidence(batch, reference):
     task = evidence_accumulation_task(n_iter=5, batch=batch)
     got = train_eprop(task.params, task.spec, task.weights, task.inputs, task.targets, batch).losses

@@ -2,14 +2,16 @@
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from plasticore.golden import lfsr as golden_lfsr
 from plasticore.golden.numerics import decay, rshift_round, sat
-from plasticore.hdl.arith import decay as hw_decay, rshift_round as hw_rshift, saturate as hw_saturate
+from plasticore.hdl.arith import decay as hw_decay
+from plasticore.hdl.arith import rshift_round as hw_rshift
+from plasticore.hdl.arith import saturate as hw_saturate
 from plasticore.hdl.lfsr import GaloisLFSR
 from plasticore.hdl.scanner import SpikeScanner
 
@@ -19,13 +21,15 @@ class ArithHarness(wiring.Component):
 
     def __init__(self, in_bits, out_bits, shift, q, decay_bits):
         self.params = (out_bits, shift, q, decay_bits)
-        super().__init__({
-            "x": In(signed(in_bits)),
-            "sat_s": Out(signed(out_bits)),
-            "sat_u": Out(unsigned(out_bits)),
-            "shifted": Out(signed(in_bits + 1)),
-            "decayed": Out(signed(in_bits + 1)),
-        })
+        super().__init__(
+            {
+                "x": In(signed(in_bits)),
+                "sat_s": Out(signed(out_bits)),
+                "sat_u": Out(unsigned(out_bits)),
+                "shifted": Out(signed(in_bits + 1)),
+                "decayed": Out(signed(in_bits + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -39,9 +43,15 @@ class ArithHarness(wiring.Component):
         return m
 
 
-@pytest.mark.parametrize("in_bits, out_bits, shift, q, decay_bits", [
-    (20, 8, 3, 244, 8), (24, 16, 0, 1, 4), (12, 12, 11, 4095, 12), (33, 9, 7, 200, 8),
-])
+@pytest.mark.parametrize(
+    "in_bits, out_bits, shift, q, decay_bits",
+    [
+        (20, 8, 3, 244, 8),
+        (24, 16, 0, 1, 4),
+        (12, 12, 11, 4095, 12),
+        (33, 9, 7, 200, 8),
+    ],
+)
 def test_arith_matches_golden(in_bits, out_bits, shift, q, decay_bits):
     dut = ArithHarness(in_bits, out_bits, shift, q, decay_bits)
     rng = np.random.default_rng(in_bits)
@@ -133,8 +143,14 @@ def test_scanner_streams_every_set_bit_in_order_under_backpressure(n, density, s
 class PseudoDerivativeHarness(wiring.Component):
     def __init__(self, cfg):
         self.cfg = cfg
-        super().__init__({"u": In(signed(cfg.u_bits)), "threshold": In(unsigned(cfg.u_bits + 1)),
-                          "ready": In(1), "h": Out(unsigned(cfg.h_bits))})
+        super().__init__(
+            {
+                "u": In(signed(cfg.u_bits)),
+                "threshold": In(unsigned(cfg.u_bits + 1)),
+                "ready": In(1),
+                "h": Out(unsigned(cfg.h_bits)),
+            }
+        )
 
     def elaborate(self, platform):
         from plasticore.hdl.lanes import pseudo_derivative
@@ -144,8 +160,10 @@ class PseudoDerivativeHarness(wiring.Component):
         return m
 
 
-@pytest.mark.parametrize("kind, window, h_bits", [("boxcar", 300, 4), ("piecewise_linear", 512, 4),
-                                                  ("piecewise_linear", 64, 6), ("boxcar", 1, 1)])
+@pytest.mark.parametrize(
+    "kind, window, h_bits",
+    [("boxcar", 300, 4), ("piecewise_linear", 512, 4), ("piecewise_linear", 64, 6), ("boxcar", 1, 1)],
+)
 def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     from plasticore.golden import Config, FixedNumerics
     from plasticore.golden.learning import pseudo_derivative
@@ -154,8 +172,12 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     dut = PseudoDerivativeHarness(cfg)
     rng = np.random.default_rng(window)
     thresholds = rng.integers(cfg.threshold, cfg.threshold + (1 << cfg.a_bits), 200)
-    cases = [(int(t + d), int(t), bool(r)) for t, d, r in
-             zip(thresholds, rng.integers(-2 * window - 3, 2 * window + 4, 200), rng.random(200) < 0.8)]
+    cases = [
+        (int(t + d), int(t), bool(r))
+        for t, d, r in zip(
+            thresholds, rng.integers(-2 * window - 3, 2 * window + 4, 200), rng.random(200) < 0.8, strict=True
+        )
+    ]
     cases += [(1000 + d, 1000, True) for d in (-window, -window + 1, 0, window - 1, window)]
     lo, hi = -(1 << (cfg.u_bits - 1)), (1 << (cfg.u_bits - 1)) - 1
     cases = [(min(max(u, lo), hi), t, r) for u, t, r in cases]
@@ -171,7 +193,7 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()
-    u, t, r = (np.array(c) for c in zip(*cases))
+    u, t, r = (np.array(c) for c in zip(*cases, strict=True))
     expected = pseudo_derivative(cfg, FixedNumerics(), u, t, r)
     assert got == expected.tolist()
     assert max(got) > 0 and min(got) == 0
@@ -182,6 +204,7 @@ def test_multiply_by_bits_is_the_product_without_a_multiplier(x_bits, y_bits):
     """The updaters' logic multiplier: exactly x * y for signed x and unsigned y, built from
     adders only (no ``*`` for synthesis to map onto a hard multiplier)."""
     from amaranth.back import rtlil
+
     from plasticore.hdl.arith import multiply_by_bits
 
     class Harness(wiring.Component):
@@ -197,21 +220,24 @@ def test_multiply_by_bits_is_the_product_without_a_multiplier(x_bits, y_bits):
     dut = Harness()
     assert "$mul" not in rtlil.convert(dut)
     rng = np.random.default_rng(x_bits * 100 + y_bits)
-    xs = rng.integers(-(1 << (x_bits - 1)), 1 << (x_bits - 1), 300).tolist() + [-(1 << (x_bits - 1)), (1 << (x_bits - 1)) - 1]
+    xs = rng.integers(-(1 << (x_bits - 1)), 1 << (x_bits - 1), 300).tolist() + [
+        -(1 << (x_bits - 1)),
+        (1 << (x_bits - 1)) - 1,
+    ]
     ys = rng.integers(0, 1 << y_bits, 300).tolist() + [0, (1 << y_bits) - 1]
     dut = Harness()
     sim = Simulator(dut)
     got = []
 
     async def bench(ctx):
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             ctx.set(dut.x, x)
             ctx.set(dut.y, y)
             got.append(ctx.get(dut.p))
 
     sim.add_testbench(bench)
     sim.run()
-    assert got == [x * y for x, y in zip(xs, ys)]
+    assert got == [x * y for x, y in zip(xs, ys, strict=True)]
 
 
 def test_csd_digits_reconstruct_every_12_bit_factor_without_adjacent_digits():
@@ -221,7 +247,7 @@ def test_csd_digits_reconstruct_every_12_bit_factor_without_adjacent_digits():
         digits = csd_digits(q)
         assert sum(sign << shift for shift, sign in digits) == q
         shifts = [s for s, _ in digits]
-        assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))
+        assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:], strict=False))
 
 
 @pytest.mark.parametrize("x_bits, is_signed", [(16, True), (12, False)])
@@ -230,6 +256,7 @@ def test_const_mul_in_logic_is_the_product_without_a_multiplier(x_bits, is_signe
     extreme x and constants with long runs of ones (where signed digits subtract), no ``*``."""
     from amaranth.back import rtlil
     from amaranth.lib import data
+
     from plasticore.hdl.arith import const_mul
 
     factors = [0, 1, 2, 3, 7, 0b1011_1011_0111, 4095, 4000, 3891]
@@ -269,8 +296,7 @@ def _mul_operand_widths(component) -> list[tuple[int, int]]:
 
     text = rtlil.convert(component)
     cells = re.findall(r"cell \$mul [^\n]*\n(.*?)\n\s*end", text, flags=re.S)
-    return [(int(re.search(r"A_WIDTH (\d+)", c).group(1)), int(re.search(r"B_WIDTH (\d+)", c).group(1)))
-            for c in cells]
+    return [(int(re.search(r"A_WIDTH (\d+)", c).group(1)), int(re.search(r"B_WIDTH (\d+)", c).group(1))) for c in cells]
 
 
 def test_factored_update_products_fit_an_18_bit_multiplier_port():
@@ -292,8 +318,17 @@ def test_row_updater_refuses_a_gate_that_does_not_match_its_products(multipliers
     from plasticore.hdl.update import RowUpdater
 
     with pytest.raises(ValueError, match="multipliers"):
-        RowUpdater(n_rows=8, words_per_row=2, lanes=2, weight_bits=8, post_bits=16, pre_bits=12,
-                   shift=20, multipliers=multipliers, gate_bits=gate_bits)
+        RowUpdater(
+            n_rows=8,
+            words_per_row=2,
+            lanes=2,
+            weight_bits=8,
+            post_bits=16,
+            pre_bits=12,
+            shift=20,
+            multipliers=multipliers,
+            gate_bits=gate_bits,
+        )
 
 
 def _memory_attributes(cfg) -> dict[str, dict[str, str]]:
@@ -317,8 +352,11 @@ def test_bank_memories_block_marks_the_per_bank_copies_for_block_ram_and_nothing
     from plasticore.golden.config import preset
 
     cfg = preset("small").replace(weight_banks=2, fb_banks=1, learn_multipliers="factored")
-    marked = {name for name, attrs in _memory_attributes(cfg.replace(bank_memories="block")).items()
-              if attrs.get("ram_style") == "block"}
+    marked = {
+        name
+        for name, attrs in _memory_attributes(cfg.replace(bank_memories="block")).items()
+        if attrs.get("ram_style") == "block"
+    }
     assert marked == {"acc0", "acc1", "fb_acc", "g0", "g1"}
     auto = _memory_attributes(cfg)
     assert {"acc0", "fb_acc", "g0", "w_pre0", "xbar0"} <= set(auto)

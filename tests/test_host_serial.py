@@ -14,11 +14,11 @@ import tty
 import numpy as np
 import pytest
 
-from plasticore.cosim.protocol_model import ProtocolModel
-from plasticore.golden import preset
 from plasticore.contract.frame_codec import encode_reply
 from plasticore.contract.protocol_spec import Reg
 from plasticore.contract.system_map import SystemMap
+from plasticore.cosim.protocol_model import ProtocolModel
+from plasticore.golden import preset
 from plasticore.host import Host
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
@@ -65,8 +65,8 @@ def test_serial_transport_round_trips(device):
         chip.write_register(Reg.SCRATCH, 0xA5A55A5A)
         assert chip.read_register(Reg.SCRATCH) == 0xA5A55A5A
         words = np.random.default_rng(0).integers(0, 1 << 32, chip.map.regions["w_rec"].depth).tolist()
-        chip.write_words("w_rec", words)                      # several frames
+        chip.write_words("w_rec", words)  # several frames
         assert chip.read_words("w_rec") == words
-        dev.noise = b"\x13\x37"                               # garbage before the next reply
+        dev.noise = b"\x13\x37"  # garbage before the next reply
         assert chip.read_words("w_rec", 5, 3) == words[5:8]
         assert chip.link.stats["retries"] == 1

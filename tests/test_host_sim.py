@@ -10,13 +10,13 @@ from damaged requests and lost replies; a host of another config is refused.
 import numpy as np
 import pytest
 
+from plasticore.contract.cycles import tick_cycles
+from plasticore.contract.protocol_spec import Reg, Status
 from plasticore.cosim.host_transport import TEST_PARAMS
 from plasticore.cosim.stimulus import make_stimulus, random_config
 from plasticore.golden import FixedNumerics, init_state, preset, tick
 from plasticore.golden.learning import LearnState, init_learning, init_traces, learn
 from plasticore.golden.network import Weights
-from plasticore.contract.cycles import tick_cycles
-from plasticore.contract.protocol_spec import Reg, Status
 from plasticore.host import Host, IdentityError, ProtocolError
 
 CFG = preset("small")
@@ -44,7 +44,7 @@ def golden_run(cfg, w, x, targets, valid, learning=False, ls=None):
     ys, zs = [], []
     for t in range(len(x)):
         prev = s
-        s, out = tick(cfg, fx, w, s, x[t][None], targets[t][None], valid[t:t + 1])
+        s, out = tick(cfg, fx, w, s, x[t][None], targets[t][None], valid[t : t + 1])
         w, ls, _ = learn(cfg, fx, w, prev, s, out, x[t][None], np.array([learning and bool(valid[t])]), ls)
         w = with_rule(cfg, w)
         ys.append(s.y[0])
@@ -76,7 +76,7 @@ def check_inference(chip, cfg, seed, windows=3):
     fx = FixedNumerics()
     e_prev, s_ = [np.zeros(cfg.n_out, int)], init_state(cfg, fx, 1)
     for t in range(ticks):
-        s_, _ = tick(cfg, fx, w, s_, st.x[t][None], st.targets[t][None], st.valid[t:t + 1])
+        s_, _ = tick(cfg, fx, w, s_, st.x[t][None], st.targets[t][None], st.valid[t : t + 1])
         e_prev.append(s_.e[0])
     predicted = [tick_cycles(cfg, st.x[t], z_prev[t], e_prev[t], zs[t]).total for t in range(ticks)]
     assert out.cycles.tolist() == predicted
@@ -119,7 +119,7 @@ def test_inference_over_several_windows_equals_golden(chip):
     assert zs.sum() > 0
     ticks = len(zs)
     regs = chip.read_registers()
-    assert regs[Reg.RUN_CORE_CYCLES] == out.cycles[-(ticks % chip.window or chip.window):].sum()
+    assert regs[Reg.RUN_CORE_CYCLES] == out.cycles[-(ticks % chip.window or chip.window) :].sum()
 
 
 def test_training_two_samples_equals_golden(chip):
@@ -131,7 +131,7 @@ def test_training_two_samples_equals_golden(chip):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["random11", "random12", "random13", "reckon"])
 def test_other_configs_equal_golden(name):
-    cfg = preset("reckon") if name == "reckon" else random_config(int(name[len("random"):]))
+    cfg = preset("reckon") if name == "reckon" else random_config(int(name[len("random") :]))
     with Host.simulated(cfg, TEST_PARAMS) as chip:
         check_inference(chip, cfg, seed=5, windows=2)
         check_training(chip, cfg, seed=6)
@@ -147,12 +147,12 @@ class Flaky:
     def write(self, data):
         self.writes += 1
         if self.writes == self.damage_write:
-            data = data[:-1] + bytes([data[-1] ^ 0x01])     # the CRC no longer matches
+            data = data[:-1] + bytes([data[-1] ^ 0x01])  # the CRC no longer matches
         self.inner.write(data)
 
     def read(self, n):
         data = self.inner.read(n)
-        if n == 6:                                           # the driver reads a reply header
+        if n == 6:  # the driver reads a reply header
             self.reads += 1
             if self.reads == self.drop_read:
                 self.inner.read_until_idle()
@@ -168,13 +168,13 @@ class Flaky:
 
 def test_link_recovers_from_a_damaged_request_and_a_lost_reply(chip):
     host = Host(CFG, Flaky(chip.transport, damage_write=2, drop_read=4))
-    host.write_register(Reg.SCRATCH, 0x1234)            # write 2: damaged, CRC error, sent again
-    assert host.read_register(Reg.SCRATCH) == 0x1234    # reply 4 lost: asked again
+    host.write_register(Reg.SCRATCH, 0x1234)  # write 2: damaged, CRC error, sent again
+    assert host.read_register(Reg.SCRATCH) == 0x1234  # reply 4 lost: asked again
     assert host.link.stats["retries"] == 2
     st = make_stimulus(CFG, 4, seed=3)
     host.load_window(st.x, st.targets, st.valid)
     ticks = host.read_register(Reg.TICKS)
-    flaky = Flaky(chip.transport, drop_read=2)          # the RUN's reply is lost
+    flaky = Flaky(chip.transport, drop_read=2)  # the RUN's reply is lost
     host.link.transport = flaky
     host.run(4)
     assert host.read_register(Reg.TICKS) == ticks + 4, "a RUN whose reply was lost must not run twice"

@@ -4,11 +4,20 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plasticore.golden import Config, ConfigError, FixedNumerics, FloatNumerics, Weights, init_state
-from plasticore.golden.learning import (LearnState, Traces, init_learning, learn, learning_tick, pseudo_derivative,
-                             sround, update_traces)
+from plasticore.golden.learning import (
+    LearnState,
+    Traces,
+    init_learning,
+    learn,
+    learning_tick,
+    pseudo_derivative,
+    sround,
+    update_traces,
+)
 from plasticore.golden.lfsr import lane_seeds, step
 from plasticore.golden.network import State, TickOut
 
@@ -17,9 +26,26 @@ FIX, FLT = FixedNumerics(), FloatNumerics()
 
 def one_synapse(**overrides) -> Config:
     """1 input, 1 neuron, 1 output, one lane: every update is one number to compute by hand."""
-    base = dict(n_in=1, n_rec=1, n_out=1, lanes=1, threshold=100, pd_window=64, h_bits=4, trace_inc=10,
-                tau_m=20.0, decay_bits=8, lr_shift=8, out_lr_shift=3, w_bits=12, w_shift=0, out_shift=0,
-                pseudo_derivative="piecewise_linear", rule="eprop_random", lfsr_seed=1)
+    base = dict(
+        n_in=1,
+        n_rec=1,
+        n_out=1,
+        lanes=1,
+        threshold=100,
+        pd_window=64,
+        h_bits=4,
+        trace_inc=10,
+        tau_m=20.0,
+        decay_bits=8,
+        lr_shift=8,
+        out_lr_shift=3,
+        w_bits=12,
+        w_shift=0,
+        out_shift=0,
+        pseudo_derivative="piecewise_linear",
+        rule="eprop_random",
+        lfsr_seed=1,
+    )
     base.update(overrides)
     return Config(**base)
 
@@ -31,15 +57,26 @@ def arr(*v, dtype=np.int64):
 def crafted_tick(cfg, num, z_prev=1, ref_prev=0, u=90, v=-7, e=5, z_now=0):
     """A tick's before/after state as the learning unit sees it (one batch element)."""
     prev = State(u=arr(0), a=arr(0), ref=arr(ref_prev), z=arr(z_prev), y=arr(0), v=arr(0), e=arr(0))
-    new = State(u=arr(u, dtype=num.dtype), a=arr(0), ref=arr(0), z=arr(z_now), y=arr(0),
-                v=arr(v, dtype=num.dtype), e=arr(e, dtype=num.dtype))
+    new = State(
+        u=arr(u, dtype=num.dtype),
+        a=arr(0),
+        ref=arr(0),
+        z=arr(z_now),
+        y=arr(0),
+        v=arr(v, dtype=num.dtype),
+        e=arr(e, dtype=num.dtype),
+    )
     out = TickOut(z=arr(z_now), e=arr(e, dtype=num.dtype), threshold=arr(cfg.threshold))
     return prev, new, out
 
 
 def weights(cfg, w_in=10, w_rec=-20, w_out=30, dtype=np.int64):
-    return Weights(np.full((cfg.n_rec, cfg.n_in), w_in, dtype=dtype), np.full((cfg.n_rec, cfg.n_rec), w_rec, dtype=dtype),
-                   np.full((cfg.n_out, cfg.n_rec), w_out, dtype=dtype), np.zeros((cfg.n_rec, cfg.n_out), dtype=dtype))
+    return Weights(
+        np.full((cfg.n_rec, cfg.n_in), w_in, dtype=dtype),
+        np.full((cfg.n_rec, cfg.n_rec), w_rec, dtype=dtype),
+        np.full((cfg.n_out, cfg.n_rec), w_out, dtype=dtype),
+        np.zeros((cfg.n_rec, cfg.n_out), dtype=dtype),
+    )
 
 
 def lfsr_values(seed, n):
@@ -64,9 +101,9 @@ def test_eprop_one_synapse_hand_computed():
     # e-prop: input row uses x_bar(t) = 29, recurrent row uses z_bar(t-1) = 30; one word each,
     # so draws 1 and 2 of the lane; the readout row (z_bar(t) = 28) takes draw 3
     r1, r2, r3 = lfsr_values(int(lane_seeds(cfg.lfsr_seed, 1)[0]), 3)
-    d_in = (98 * 29 + (r1 & 255)) >> 8      # 2842 / 256 = 11.1 -> 11 or 12
-    d_rec = (98 * 30 + (r2 & 255)) >> 8     # 2940 / 256 = 11.5
-    d_out = (-5 * 28 + (r3 & 7)) >> 3       # -140 / 8 = -17.5 -> -18 or -17
+    d_in = (98 * 29 + (r1 & 255)) >> 8  # 2842 / 256 = 11.1 -> 11 or 12
+    d_rec = (98 * 30 + (r2 & 255)) >> 8  # 2940 / 256 = 11.5
+    d_out = (-5 * 28 + (r3 & 7)) >> 3  # -140 / 8 = -17.5 -> -18 or -17
     assert d_in in (11, 12) and d_rec in (11, 12) and d_out in (-18, -17)
     assert w.w_in.tolist() == [[10 + d_in]]
     assert w.w_rec.tolist() == [[-20 + d_rec]]
@@ -97,15 +134,18 @@ def test_erbp_without_presynaptic_spike_does_not_touch_the_row_or_draw():
     assert ls2.lfsr.tolist() == ls.lfsr.tolist()
 
 
-@pytest.mark.parametrize("u, ref, expected_box, expected_pwl", [
-    (100, 0, 15, 15),   # at threshold: pwl (64 + 2) >> 2 = 16 saturates to 15
-    (36, 0, 0, 0),      # U = A - window: outside the open boxcar, pwl 0
-    (37, 0, 15, 0),     # (64 - 63 + 2) >> 2 = 0
-    (50, 0, 15, 4),     # |d| = 50: (14 + 2) >> 2 = 4
-    (163, 0, 15, 0),
-    (164, 0, 0, 0),
-    (100, 1, 0, 0),     # refractory: no pseudo-derivative
-])
+@pytest.mark.parametrize(
+    "u, ref, expected_box, expected_pwl",
+    [
+        (100, 0, 15, 15),  # at threshold: pwl (64 + 2) >> 2 = 16 saturates to 15
+        (36, 0, 0, 0),  # U = A - window: outside the open boxcar, pwl 0
+        (37, 0, 15, 0),  # (64 - 63 + 2) >> 2 = 0
+        (50, 0, 15, 4),  # |d| = 50: (14 + 2) >> 2 = 4
+        (163, 0, 15, 0),
+        (164, 0, 0, 0),
+        (100, 1, 0, 0),  # refractory: no pseudo-derivative
+    ],
+)
 def test_pseudo_derivative_window_edges(u, ref, expected_box, expected_pwl):
     box = one_synapse(pseudo_derivative="boxcar")
     pwl = one_synapse()
@@ -161,7 +201,7 @@ def slow_reference_update(cfg, w_in, w_rec, w_out, g, e_bar, e, z_bar, seeds):
                     out[j][k] = min(max(out[j][k] + d, lo), hi)
             draws_per_lane += 1
     pre = np.array(pre).T
-    return pre[:, :cfg.n_in], pre[:, cfg.n_in:], np.array(out).T, lanes, draws_per_lane
+    return pre[:, : cfg.n_in], pre[:, cfg.n_in :], np.array(out).T, lanes, draws_per_lane
 
 
 @pytest.mark.parametrize("rule, banks", [("eprop_random", 1), ("erbp", 1), ("eprop_random", 2), ("erbp", 4)])
@@ -171,33 +211,66 @@ def test_lfsr_draw_order_matches_a_slow_reference_loop(rule, banks):
     # With K learning banks (P = 4, so that a row is 2 words, a power of two), row i draws
     # from bank i mod K's lanes and the readout from lanes of its own.
     P = 2 if banks == 1 else 4
-    cfg = Config(n_in=3, n_rec=5, n_out=3, lanes=P, weight_banks=banks, rule=rule, lr_shift=5, out_lr_shift=6, w_bits=8,
-                 pseudo_derivative="boxcar", pd_window=4096, threshold=1000, lfsr_seed=12345)
+    cfg = Config(
+        n_in=3,
+        n_rec=5,
+        n_out=3,
+        lanes=P,
+        weight_banks=banks,
+        rule=rule,
+        lr_shift=5,
+        out_lr_shift=6,
+        w_bits=8,
+        pseudo_derivative="boxcar",
+        pd_window=4096,
+        threshold=1000,
+        lfsr_seed=12345,
+    )
     rng = np.random.default_rng(7)
-    w = Weights(rng.integers(-128, 128, (5, 3)), rng.integers(-128, 128, (5, 5)),
-                rng.integers(-128, 128, (3, 5)), rng.integers(-128, 128, (5, 3)))
+    w = Weights(
+        rng.integers(-128, 128, (5, 3)),
+        rng.integers(-128, 128, (5, 5)),
+        rng.integers(-128, 128, (3, 5)),
+        rng.integers(-128, 128, (5, 3)),
+    )
     x = np.array([[1, 0, 1]])
     z_prev = np.array([[0, 1, 0, 0, 1]])
-    prev = State(u=np.zeros((1, 5), np.int64), a=np.zeros((1, 5), np.int64), ref=np.array([[0, 0, 0, 1, 0]]),
-                 z=z_prev, y=np.zeros((1, 3), np.int64), v=np.zeros((1, 5), np.int64), e=np.zeros((1, 3), np.int64))
-    new = State(u=np.array([[900, -3000, 1100, 950, 200]]), a=np.zeros((1, 5), np.int64),
-                ref=np.zeros((1, 5), np.int64), z=np.array([[0, 0, 1, 0, 0]]), y=np.zeros((1, 3), np.int64),
-                v=np.array([[-300, 1200, 77, -5, 40]]), e=np.array([[-900, 0, 2500]]))
+    prev = State(
+        u=np.zeros((1, 5), np.int64),
+        a=np.zeros((1, 5), np.int64),
+        ref=np.array([[0, 0, 0, 1, 0]]),
+        z=z_prev,
+        y=np.zeros((1, 3), np.int64),
+        v=np.zeros((1, 5), np.int64),
+        e=np.zeros((1, 3), np.int64),
+    )
+    new = State(
+        u=np.array([[900, -3000, 1100, 950, 200]]),
+        a=np.zeros((1, 5), np.int64),
+        ref=np.zeros((1, 5), np.int64),
+        z=np.array([[0, 0, 1, 0, 0]]),
+        y=np.zeros((1, 3), np.int64),
+        v=np.array([[-300, 1200, 77, -5, 40]]),
+        e=np.array([[-900, 0, 2500]]),
+    )
     out = TickOut(z=new.z, e=np.array([[-900, 0, 2500]]), threshold=np.full((1, 5), 1000))
     # x_bar: input 1 is zero before and gets no spike -> its row is skipped (e-prop);
     # z_bar(t-1): neuron 0 and 3 are zero -> skipped (e-prop); eRBP skips by spikes instead
-    ls = LearnState(Traces(np.array([[5, 0, 0]]), np.array([[0, 9, 3, 0, 100]])),
-                   lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes))
+    ls = LearnState(
+        Traces(np.array([[5, 0, 0]]), np.array([[0, 9, 3, 0, 100]])), lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes)
+    )
     w2, ls2, h = learn(cfg, FIX, w, prev, new, out, x, np.array([True]), ls)
 
     from plasticore.golden.learning import presynaptic_factors
+
     e_in, e_rec = presynaptic_factors(cfg, ls.traces, ls2.traces, x, z_prev)
     e_bar = np.concatenate([e_in[0], e_rec[0]])
     skipped = int((e_bar == 0).sum())
     assert skipped >= 2  # the case really exercises row skipping
     g = new.v[0] * h[0]
     ref_in, ref_rec, ref_out, ref_lanes, n_draws = slow_reference_update(
-        cfg, w.w_in, w.w_rec, w.w_out, g, e_bar, out.e[0], ls2.traces.z_bar[0], ls.lfsr)
+        cfg, w.w_in, w.w_rec, w.w_out, g, e_bar, out.e[0], ls2.traces.z_bar[0], ls.lfsr
+    )
     visited_rows = 8 - skipped
     assert n_draws == visited_rows * math.ceil(5 / P) + int((ls2.traces.z_bar[0] != 0).sum()) * math.ceil(3 / P)
     assert w2.w_in.tolist() == ref_in.tolist()
@@ -210,12 +283,14 @@ def test_weights_saturate_at_the_rails():
     cfg = one_synapse(w_bits=8, lr_shift=0, out_lr_shift=0)
     prev, new, out = crafted_tick(cfg, FIX, v=-2000, e=-3000)  # g = -28000: large positive dW
     ls = LearnState(Traces(arr(20), arr(30)), lane_seeds(cfg.lfsr_seed, 1))
-    w, _, _ = learn(cfg, FIX, weights(cfg, w_in=120, w_rec=-128, w_out=100), prev, new, out, arr(1),
-                    np.array([True]), ls)
+    w, _, _ = learn(
+        cfg, FIX, weights(cfg, w_in=120, w_rec=-128, w_out=100), prev, new, out, arr(1), np.array([True]), ls
+    )
     assert w.w_in.tolist() == [[127]] and w.w_rec.tolist() == [[127]] and w.w_out.tolist() == [[127]]
     prev, new, out = crafted_tick(cfg, FIX, v=2000, e=3000)
-    w, _, _ = learn(cfg, FIX, weights(cfg, w_in=-120, w_rec=127, w_out=-100), prev, new, out, arr(1),
-                    np.array([True]), ls)
+    w, _, _ = learn(
+        cfg, FIX, weights(cfg, w_in=-120, w_rec=127, w_out=-100), prev, new, out, arr(1), np.array([True]), ls
+    )
     assert w.w_in.tolist() == [[-128]] and w.w_rec.tolist() == [[-128]] and w.w_out.tolist() == [[-128]]
 
 
@@ -224,8 +299,9 @@ def test_a_wider_readout_saturates_at_its_own_rails():
     cfg = one_synapse(w_bits=8, wout_bits=12, lr_shift=0, out_lr_shift=0)
     prev, new, out = crafted_tick(cfg, FIX, v=-2000, e=-3000)
     ls = LearnState(Traces(arr(20), arr(30)), lane_seeds(cfg.lfsr_seed, 1))
-    w, _, _ = learn(cfg, FIX, weights(cfg, w_in=120, w_rec=-128, w_out=1000), prev, new, out, arr(1),
-                    np.array([True]), ls)
+    w, _, _ = learn(
+        cfg, FIX, weights(cfg, w_in=120, w_rec=-128, w_out=1000), prev, new, out, arr(1), np.array([True]), ls
+    )
     assert w.w_in.tolist() == [[127]] and w.w_rec.tolist() == [[127]] and w.w_out.tolist() == [[2047]]
     # a readout step that stays inside 12 bits is not clipped at the 8-bit rail: -e * z_bar(t) =
     # 5 * 28 = 140, exactly (shift 0, no rounding)
@@ -238,8 +314,12 @@ def test_a_wider_readout_saturates_at_its_own_rails():
 def test_no_learning_when_the_target_is_invalid(num):
     cfg = Config(n_in=8, n_rec=12, n_out=3, lanes=4, threshold=200, lr_shift=2, out_lr_shift=2)
     rng = np.random.default_rng(3)
-    w = Weights(rng.integers(-60, 60, (12, 8)), rng.integers(-60, 60, (12, 12)), rng.integers(-60, 60, (3, 12)),
-                rng.integers(-60, 60, (12, 3))).astype(num.dtype)
+    w = Weights(
+        rng.integers(-60, 60, (12, 8)),
+        rng.integers(-60, 60, (12, 12)),
+        rng.integers(-60, 60, (3, 12)),
+        rng.integers(-60, 60, (12, 3)),
+    ).astype(num.dtype)
     s, ls = init_state(cfg, num, 2), init_learning(cfg, num, 2)
     target = np.full((2, 3), 500)
     changed = []
@@ -264,9 +344,17 @@ def test_learning_tick_without_target_only_advances_traces():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(-3000, 3000), st.integers(-4000, 4000), st.integers(0, 255), st.integers(0, 255),
-       st.integers(-5000, 5000), st.sampled_from(["eprop_random", "erbp"]),
-       st.sampled_from(["boxcar", "piecewise_linear"]), st.integers(0, 1), st.integers(0, 1))
+@given(
+    st.integers(-3000, 3000),
+    st.integers(-4000, 4000),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.integers(-5000, 5000),
+    st.sampled_from(["eprop_random", "erbp"]),
+    st.sampled_from(["boxcar", "piecewise_linear"]),
+    st.integers(0, 1),
+    st.integers(0, 1),
+)
 def test_fixed_and_float_learning_steps_agree_within_the_bound(u, v, xb, zb, e, rule, pd, x, zp):
     """Same tick values in both numerics: the update differs by less than
 
@@ -275,14 +363,24 @@ def test_fixed_and_float_learning_steps_agree_within_the_bound(u, v, xb, zb, e, 
     truncating trace decay) unless the fixed trace saturated at 2**trace_bits - 1 (the float
     twin does not saturate), for Win/Wrec; and 1 + |e| * |dz_bar| / 2**out_lr_shift for Wout.
     """
-    cfg = one_synapse(rule=rule, pseudo_derivative=pd, threshold=1000, pd_window=1024, lr_shift=10,
-                      out_lr_shift=8, w_bits=16, trace_bits=8, trace_inc=30)
+    cfg = one_synapse(
+        rule=rule,
+        pseudo_derivative=pd,
+        threshold=1000,
+        pd_window=1024,
+        lr_shift=10,
+        out_lr_shift=8,
+        w_bits=16,
+        trace_bits=8,
+        trace_inc=30,
+    )
     outs = {}
     for num in (FIX, FLT):
         prev, new, out = crafted_tick(cfg, num, z_prev=zp, u=u, v=v, e=e)
         ls = LearnState(Traces(arr(xb, dtype=num.dtype), arr(zb, dtype=num.dtype)), lane_seeds(cfg.lfsr_seed, 1))
-        w, ls2, h = learn(cfg, num, weights(cfg, 0, 0, 0, dtype=num.dtype), prev, new, out, arr(x),
-                          np.array([True]), ls)
+        w, ls2, h = learn(
+            cfg, num, weights(cfg, 0, 0, 0, dtype=num.dtype), prev, new, out, arr(x), np.array([True]), ls
+        )
         outs[num.name] = (w, h, ls2.traces)
     (wf, hf, tf), (wr, hr, tr) = outs["fixed"], outs["float"]
     dh = abs(float(hf[0, 0]) - float(hr[0, 0]))
@@ -311,10 +409,14 @@ def test_same_seed_same_bits():
     runs = []
     for _ in range(2):
         rng = np.random.default_rng(11)
-        w = Weights(rng.integers(-60, 60, (12, 8)), rng.integers(-60, 60, (12, 12)),
-                    rng.integers(-60, 60, (3, 12)), rng.integers(-60, 60, (12, 3)))
+        w = Weights(
+            rng.integers(-60, 60, (12, 8)),
+            rng.integers(-60, 60, (12, 12)),
+            rng.integers(-60, 60, (3, 12)),
+            rng.integers(-60, 60, (12, 3)),
+        )
         s, ls = init_state(cfg, FIX), init_learning(cfg, FIX)
-        for t in range(40):
+        for _ in range(40):
             w, s, ls, _ = learning_tick(cfg, FIX, w, s, ls, rng.integers(0, 2, (1, 8)), np.full((1, 3), 300))
         runs.append((w, ls.lfsr))
     (wa, la), (wb, lb) = runs
@@ -322,15 +424,18 @@ def test_same_seed_same_bits():
     assert la.tolist() == lb.tolist()
 
 
-@pytest.mark.parametrize("changes, fragment", [
-    ({"pseudo_derivative": "piecewise_linear", "pd_window": 500}, "pd_window: 500 must be a power of two"),
-    ({"pseudo_derivative": "piecewise_linear", "pd_window": 8, "h_bits": 4}, ">= 2**h_bits = 16"),
-    ({"lr_shift": 33}, "lr_shift: 33 is outside the allowed range 0..32"),
-    ({"out_lr_shift": 40}, "out_lr_shift: 40 is outside the allowed range 0..32"),
-    ({"trace_inc": 256}, "trace_inc: 256 is outside the allowed range 1..255 (trace_bits=8)"),
-    ({"h_bits": 0}, "h_bits: 0 is outside the allowed range 1..16"),
-    ({"learn_readout": "yes"}, "learn_readout: 'yes' is not a boolean"),
-])
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"pseudo_derivative": "piecewise_linear", "pd_window": 500}, "pd_window: 500 must be a power of two"),
+        ({"pseudo_derivative": "piecewise_linear", "pd_window": 8, "h_bits": 4}, ">= 2**h_bits = 16"),
+        ({"lr_shift": 33}, "lr_shift: 33 is outside the allowed range 0..32"),
+        ({"out_lr_shift": 40}, "out_lr_shift: 40 is outside the allowed range 0..32"),
+        ({"trace_inc": 256}, "trace_inc: 256 is outside the allowed range 1..255 (trace_bits=8)"),
+        ({"h_bits": 0}, "h_bits: 0 is outside the allowed range 1..16"),
+        ({"learn_readout": "yes"}, "learn_readout: 'yes' is not a boolean"),
+    ],
+)
 def test_learning_fields_are_validated(changes, fragment):
     with pytest.raises(ConfigError) as err:
         Config(**changes)

@@ -12,7 +12,7 @@ PRIME_FACTORS = (3, 5, 17, 257, 65537)
 
 def test_step_matches_the_documented_definition():
     assert lfsr.step(1) == lfsr.TAPS  # lsb set: shift out, xor taps
-    assert lfsr.step(2) == 1          # lsb clear: plain shift
+    assert lfsr.step(2) == 1  # lsb clear: plain shift
     assert lfsr.TAPS == 0x80200003
 
 

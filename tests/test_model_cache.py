@@ -25,8 +25,16 @@ class RecordingRunner:
         Path(log_file).write_text("verilator ...\nmake ...\n" + (self.fail_with or "done") + "\n")
         if self.fail_with:
             raise RuntimeError("Command failed with return code: 2")
-        for name in ("Vtop__pch.h.fast.gch", "Vtop__pch.h.slow.gch", "Vtop__ALL.a", "Vtop.o",
-                     "Vtop.cpp", "Vtop.h", "Vtop__ver.d", hdl_toplevel):
+        for name in (
+            "Vtop__pch.h.fast.gch",
+            "Vtop__pch.h.slow.gch",
+            "Vtop__ALL.a",
+            "Vtop.o",
+            "Vtop.cpp",
+            "Vtop.h",
+            "Vtop__ver.d",
+            hdl_toplevel,
+        ):
             (Path(build_dir) / name).write_bytes(b"x")
 
 
@@ -58,8 +66,9 @@ def test_a_failed_build_reports_the_end_of_its_log_and_is_not_marked_built(tmp_p
 def test_make_variables_reach_a_makefile_that_assigns_them_and_a_callers_choice_stays(tmp_path, outer):
     """verilated.mk assigns OPT_FAST itself; only a command-line override (which MAKEFLAGS
     assignments are) replaces it, also behind the flags an outer make leaves in MAKEFLAGS."""
-    (tmp_path / "Makefile").write_text("OPT_FAST = -Os\nOPT_GLOBAL = -Os\n"
-                                       "all:\n\t@echo opt: $(OPT_FAST) $(OPT_GLOBAL)\n")
+    (tmp_path / "Makefile").write_text(
+        "OPT_FAST = -Os\nOPT_GLOBAL = -Os\nall:\n\t@echo opt: $(OPT_FAST) $(OPT_GLOBAL)\n"
+    )
     flags = with_make_variables(outer, MAKE_VARIABLES)
     env = {**os.environ, "MAKEFLAGS": flags}
     out = subprocess.run(["make", "-s", "-C", str(tmp_path)], env=env, capture_output=True, text=True, check=True)
@@ -73,12 +82,15 @@ def test_a_model_directory_is_held_by_one_process_at_a_time(tmp_path):
     """Two pytest-xdist workers that need the same model: the second waits until the first has
     built it (here: until the holder has written its file and let go)."""
     bdir, done = tmp_path / "model", tmp_path / "done"
-    code = ("import pathlib, sys\nfrom plasticore.cosim.runner import model_lock\n"
-            f"with model_lock(pathlib.Path({str(bdir)!r})):\n"
-            "    print('held', flush=True)\n    sys.stdin.readline()\n"
-            f"    pathlib.Path({str(done)!r}).write_text('built')\n")
-    holder = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    code = (
+        "import pathlib, sys\nfrom plasticore.cosim.runner import model_lock\n"
+        f"with model_lock(pathlib.Path({str(bdir)!r})):\n"
+        "    print('held', flush=True)\n    sys.stdin.readline()\n"
+        f"    pathlib.Path({str(done)!r}).write_text('built')\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         seen = []

@@ -2,17 +2,39 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from plasticore.golden import Config, FixedNumerics, FloatNumerics, Weights, init_state, init_weights, poisson_inputs, run, tick
+from plasticore.golden import (
+    Config,
+    FixedNumerics,
+    FloatNumerics,
+    Weights,
+    init_state,
+    init_weights,
+    poisson_inputs,
+    run,
+    tick,
+)
 from plasticore.golden.numerics import signed_range, unsigned_range
 
 FIX = FixedNumerics()
 
 
 def one_neuron(**overrides) -> Config:
-    base = dict(n_in=1, n_rec=1, n_out=1, tau_m=20.0, decay_bits=8, threshold=300, w_shift=4,
-                refractory=0, adapt_inc=0, out_shift=0, fb_shift=0)
+    base = dict(
+        n_in=1,
+        n_rec=1,
+        n_out=1,
+        tau_m=20.0,
+        decay_bits=8,
+        threshold=300,
+        w_shift=4,
+        refractory=0,
+        adapt_inc=0,
+        out_shift=0,
+        fb_shift=0,
+    )
     base.update(overrides)
     return Config(**base)
 
@@ -20,8 +42,12 @@ def one_neuron(**overrides) -> Config:
 def weights(cfg, w_in, w_rec=None, w_out=None, b=None):
     n, m, k = cfg.n_rec, cfg.n_in, cfg.n_out
     as_arr = lambda v, shape: np.full(shape, v, dtype=np.int64) if np.isscalar(v) else np.asarray(v, dtype=np.int64)  # noqa: E731
-    return Weights(as_arr(w_in, (n, m)), as_arr(0 if w_rec is None else w_rec, (n, n)),
-                   as_arr(0 if w_out is None else w_out, (k, n)), as_arr(0 if b is None else b, (n, k)))
+    return Weights(
+        as_arr(w_in, (n, m)),
+        as_arr(0 if w_rec is None else w_rec, (n, n)),
+        as_arr(0 if w_out is None else w_out, (k, n)),
+        as_arr(0 if b is None else b, (n, k)),
+    )
 
 
 def drive(cfg, w, xs, **kw):
@@ -100,8 +126,12 @@ def test_symmetric_feedback_uses_readout_weights():
 
 
 def state_in_range(cfg, s):
-    for name, bits, signed in (("u", cfg.u_bits, True), ("y", cfg.y_bits, True),
-                               ("v", cfg.v_bits, True), ("a", cfg.a_bits, False)):
+    for name, bits, signed in (
+        ("u", cfg.u_bits, True),
+        ("y", cfg.y_bits, True),
+        ("v", cfg.v_bits, True),
+        ("a", cfg.a_bits, False),
+    ):
         lo, hi = signed_range(bits) if signed else unsigned_range(bits)
         arr = getattr(s, name)
         assert lo <= arr.min() and arr.max() <= hi, name
@@ -109,23 +139,48 @@ def state_in_range(cfg, s):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    u_bits=st.integers(8, 20), w_bits=st.integers(2, 8), sign=st.sampled_from([-1, 1]),
-    n_in=st.integers(1, 40), n_rec=st.integers(1, 40), seed=st.integers(0, 1000),
+    u_bits=st.integers(8, 20),
+    w_bits=st.integers(2, 8),
+    sign=st.sampled_from([-1, 1]),
+    n_in=st.integers(1, 40),
+    n_rec=st.integers(1, 40),
+    seed=st.integers(0, 1000),
 )
 def test_saturation_never_wraps(u_bits, w_bits, sign, n_in, n_rec, seed):
     """Weights at a rail and every input spiking every tick drive states into their rails;
     they must stay there (clamped), never wrap to the other sign."""
     u_max = (1 << (u_bits - 1)) - 1
-    cfg = Config(n_in=n_in, n_rec=n_rec, n_out=2, n_alif=n_rec // 2, u_bits=u_bits, w_bits=w_bits,
-                 w_shift=min(16, u_bits - w_bits),  # a rail weight spans >= 1/8 of the soma range
-                 out_shift=min(2, 16 - w_bits), y_bits=16, v_bits=16,
-                 e_bits=16, fb_shift=0, threshold=min(1000, u_max),
-                 adapt_inc=0 if sign < 0 else 15, a_bits=4, tau_m=1e5, tau_out=1e5, tau_v=1e5,
-                 refractory=0, seed=seed, pd_window=min(512, u_max))
+    cfg = Config(
+        n_in=n_in,
+        n_rec=n_rec,
+        n_out=2,
+        n_alif=n_rec // 2,
+        u_bits=u_bits,
+        w_bits=w_bits,
+        w_shift=min(16, u_bits - w_bits),  # a rail weight spans >= 1/8 of the soma range
+        out_shift=min(2, 16 - w_bits),
+        y_bits=16,
+        v_bits=16,
+        e_bits=16,
+        fb_shift=0,
+        threshold=min(1000, u_max),
+        adapt_inc=0 if sign < 0 else 15,
+        a_bits=4,
+        tau_m=1e5,
+        tau_out=1e5,
+        tau_v=1e5,
+        refractory=0,
+        seed=seed,
+        pd_window=min(512, u_max),
+    )
     lo, hi = signed_range(w_bits)
     rail = hi if sign > 0 else lo
-    w = Weights(np.full((n_rec, n_in), rail), np.full((n_rec, n_rec), rail),
-                np.full((2, n_rec), rail), np.full((n_rec, 2), rail))
+    w = Weights(
+        np.full((n_rec, n_in), rail),
+        np.full((n_rec, n_rec), rail),
+        np.full((2, n_rec), rail),
+        np.full((n_rec, 2), rail),
+    )
     x = np.ones((30, 1, n_in), dtype=np.int64)
     tgt = np.full((30, 1, 2), -sign * 30000)
     s = init_state(cfg, FIX)
@@ -143,8 +198,7 @@ def test_saturation_never_wraps(u_bits, w_bits, sign, n_in, n_rec, seed):
 
 def test_same_seed_same_bits_and_different_seed_differs():
     cfg = Config(n_in=20, n_rec=30, n_alif=10, n_out=3, threshold=200)
-    runs = [run(cfg, init_weights(cfg, seed=s), poisson_inputs(cfg, 300, 0.1, seed=s), "fixed")
-            for s in (7, 7, 8)]
+    runs = [run(cfg, init_weights(cfg, seed=s), poisson_inputs(cfg, 300, 0.1, seed=s), "fixed") for s in (7, 7, 8)]
     for k in ("z", "u", "a", "y", "v"):
         assert np.array_equal(getattr(runs[0], k), getattr(runs[1], k))
     assert not np.array_equal(runs[0].u, runs[2].u)
@@ -157,9 +211,9 @@ def test_batch_rows_are_independent_networks(numerics):
     x = poisson_inputs(cfg, 100, 0.2, batch=3)
     together = run(cfg, w, x, numerics)
     for b in range(3):
-        alone = run(cfg, w, x[:, b:b + 1], numerics)
-        assert np.array_equal(together.u[:, b:b + 1], alone.u)
-        assert np.array_equal(together.z[:, b:b + 1], alone.z)
+        alone = run(cfg, w, x[:, b : b + 1], numerics)
+        assert np.array_equal(together.u[:, b : b + 1], alone.u)
+        assert np.array_equal(together.z[:, b : b + 1], alone.z)
 
 
 def test_bad_inputs_and_weights_are_refused():

@@ -1,10 +1,11 @@
 """The integer primitives of docs/numerics.md, checked against exact rational arithmetic."""
 
-from fractions import Fraction
 import math
+from fractions import Fraction
 
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plasticore.golden.numerics import decay, exact_matmul, rshift_round, sat, signed_range, unsigned_range
 
@@ -17,7 +18,7 @@ def test_sat_clamps_and_never_wraps(x, bits, signed):
     y = int(sat(np.int64(x), bits, signed))
     assert lo <= y <= hi
     if lo <= x <= hi:
-        assert y == x            # in range: untouched
+        assert y == x  # in range: untouched
     else:
         assert y == (hi if x > hi else lo)  # out of range: the nearer rail, same sign side
 

@@ -24,7 +24,7 @@ def test_adam_textbook_form_is_kingma_and_ba_algorithm_1_exactly():
         for k in ref:
             m[k] = 0.9 * m[k] + (1 - 0.9) * g[k]
             v[k] = 0.999 * v[k] + (1 - 0.999) * g[k] * g[k]
-            m_hat, v_hat = m[k] / (1 - 0.9 ** t), v[k] / (1 - 0.999 ** t)
+            m_hat, v_hat = m[k] / (1 - 0.9**t), v[k] / (1 - 0.999**t)
             ref[k] = ref[k] - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8)
             assert np.array_equal(params[k], ref[k])
 
@@ -38,7 +38,7 @@ def test_adam_epsilon_hat_form_is_the_tensorflow_nest_form_exactly():
     v = {k: 0.0 for k in ref}
     for t, g in enumerate(_grads(rng, 5), start=1):
         params = opt.step(params, g)
-        alpha = 0.1 * math.sqrt(1.0 - 0.999 ** t) / (1.0 - 0.9 ** t)
+        alpha = 0.1 * math.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
         for k in ref:
             m[k] = 0.9 * m[k] + (1.0 - 0.9) * g[k]
             v[k] = 0.999 * v[k] + (1.0 - 0.999) * g[k] * g[k]

@@ -8,11 +8,11 @@ configurations (each its own build).
 
 import pytest
 
+from plasticore.contract.protocol_spec import Status
 from plasticore.cosim.fuzz import CATEGORIES, run_campaign
 from plasticore.cosim.host_transport import TEST_PARAMS, SimulatedTransport
 from plasticore.cosim.stimulus import random_config
 from plasticore.golden import preset
-from plasticore.contract.protocol_spec import Status
 
 
 def campaign(cfg, cases, seed, params=TEST_PARAMS):
@@ -27,9 +27,11 @@ def campaign(cfg, cases, seed, params=TEST_PARAMS):
 def test_fuzz_small_2000_cases():
     report = campaign(preset("small"), 2000, seed=1)
     assert set(report.by_category) == set(CATEGORIES)
-    assert {Status(s).name for s in (Status.CRC, Status.COMMAND, Status.LENGTH, Status.RANGE, Status.TIMEOUT,
-                                     Status.READ_ONLY, Status.OK)} <= set(report.statuses)
-    assert report.silent_cases > 0            # pure garbage gets no reply
+    assert {
+        Status(s).name
+        for s in (Status.CRC, Status.COMMAND, Status.LENGTH, Status.RANGE, Status.TIMEOUT, Status.READ_ONLY, Status.OK)
+    } <= set(report.statuses)
+    assert report.silent_cases > 0  # pure garbage gets no reply
     assert report.error_replies > report.cases // 2
 
 

@@ -37,7 +37,7 @@ def test_cue_label_is_the_side_with_more_cue_spikes_on_average():
     t = make_task("cue", 3, n_train=200, n_test=10)
     g = 10
     left = t.train.x[:, :, :g].sum(axis=(1, 2))
-    right = t.train.x[:, :, g:2 * g].sum(axis=(1, 2))
+    right = t.train.x[:, :, g : 2 * g].sum(axis=(1, 2))
     # labels are defined by cue counts; spike counts agree with them in the large majority
     agree = ((right > left).astype(int) == t.train.labels).mean()
     assert agree > 0.8
@@ -47,8 +47,8 @@ def test_cue_label_is_the_side_with_more_cue_spikes_on_average():
 def test_xor_label_is_xor_of_the_two_pulse_signs():
     t = make_task("xor", 5, n_train=100, n_test=10)
     g = 10
-    first = t.train.x[:, :10, :2 * g]   # pulse 1: ticks 0..9
-    second = t.train.x[:, 30:40, :2 * g]  # pulse 2 after the 20-tick delay
+    first = t.train.x[:, :10, : 2 * g]  # pulse 1: ticks 0..9
+    second = t.train.x[:, 30:40, : 2 * g]  # pulse 2 after the 20-tick delay
     s1 = first[:, :, g:].sum(axis=(1, 2)) > first[:, :, :g].sum(axis=(1, 2))
     s2 = second[:, :, g:].sum(axis=(1, 2)) > second[:, :, :g].sum(axis=(1, 2))
     assert ((s1 != s2).astype(int) == t.train.labels).mean() > 0.95
@@ -59,10 +59,10 @@ def test_store_recall_label_is_the_bit_shown_with_the_store_cue():
     g, span = 10, 15
     ok = 0
     for n in range(100):
-        store_counts = [t.train.x[n, p * span:p * span + 10, 2 * g:3 * g].sum() for p in range(3)]
+        store_counts = [t.train.x[n, p * span : p * span + 10, 2 * g : 3 * g].sum() for p in range(3)]
         p = int(np.argmax(store_counts))
-        seg = t.train.x[n, p * span:p * span + 10]
-        bit = int(seg[:, g:2 * g].sum() > seg[:, :g].sum())
+        seg = t.train.x[n, p * span : p * span + 10]
+        bit = int(seg[:, g : 2 * g].sum() > seg[:, :g].sum())
         ok += bit == t.train.labels[n]
     assert ok >= 95
 

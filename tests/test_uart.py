@@ -8,9 +8,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from plasticore.golden import preset
 from plasticore.contract.frame_codec import ReplyDecoder, encode_request, reg_read_args
 from plasticore.contract.protocol_spec import MAGIC, Command, Reg, Status
+from plasticore.golden import preset
 from plasticore.hdl.system import System
 from plasticore.hdl.uart import UART, UARTRx, UARTTx, divisor_for, frame_timeout_cycles
 
@@ -20,8 +20,7 @@ class Loopback(wiring.Component):
 
     def __init__(self, divisor):
         self.divisor = divisor
-        super().__init__({"i": In(stream.Signature(8)), "o": Out(stream.Signature(8)),
-                          "frame_error": Out(1)})
+        super().__init__({"i": In(stream.Signature(8)), "o": Out(stream.Signature(8)), "frame_error": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -60,7 +59,9 @@ def run_stream(dut, send_stream, recv_stream, data, cycles):
 @pytest.mark.parametrize("divisor", [8, 13, 104])
 def test_loopback(divisor):
     n = 64 if divisor < 100 else 12
-    data = bytes([0x00, 0xFF, 0x55, 0xAA]) + np.random.default_rng(divisor).integers(0, 256, n, dtype=np.uint8).tobytes()
+    data = (
+        bytes([0x00, 0xFF, 0x55, 0xAA]) + np.random.default_rng(divisor).integers(0, 256, n, dtype=np.uint8).tobytes()
+    )
     dut = Loopback(divisor)
     got = run_stream(dut, dut.i, dut.o, data, (len(data) + 2) * 10 * divisor)
     assert got == data
@@ -111,9 +112,14 @@ def test_receiver_tolerates_baud_error(skew):
 
 def test_framing_error_drops_the_byte_and_glitches_are_ignored():
     divisor = 16
-    glitch = [1] * 20 + [0] * 5 + [1] * 40      # shorter than half a bit: not a start bit
-    levels = glitch + bitbang(divisor, uart_symbols(0x42, stop=0)) + [0] * 40 + [1] * 40 \
+    glitch = [1] * 20 + [0] * 5 + [1] * 40  # shorter than half a bit: not a start bit
+    levels = (
+        glitch
+        + bitbang(divisor, uart_symbols(0x42, stop=0))
+        + [0] * 40
+        + [1] * 40
         + bitbang(divisor, uart_symbols(0x17) + [1])
+    )
     got, errors = drive_rx(divisor, levels)
     assert got == bytes([0x17]) and errors == [0]
 
@@ -124,7 +130,7 @@ def test_divisor_and_timeout_helpers():
     with pytest.raises(ValueError, match="too fast"):
         divisor_for(12e6, 3_000_000)
     with pytest.raises(ValueError, match="off by"):
-        divisor_for(12e6, 1_400_000)        # 8.57 cycles per bit: 9 is 4.8 % slow
+        divisor_for(12e6, 1_400_000)  # 8.57 cycles per bit: 9 is 4.8 % slow
     assert frame_timeout_cycles(12e6, 115200) == 600_000
 
 
@@ -157,5 +163,8 @@ def test_frames_through_the_uart_reach_the_engine():
     reply_bytes = 8 + 8 + 8
     got = run_stream(dut, dut.i, dut.o, request, (len(request) + reply_bytes + 4) * 10 * divisor)
     replies = ReplyDecoder().feed(got)
-    assert [(r.cmd, r.tag, r.status) for r in replies] == [(Command.NOP, 1, Status.OK), (Command.READ_REG, 2, Status.OK)]
+    assert [(r.cmd, r.tag, r.status) for r in replies] == [
+        (Command.NOP, 1, Status.OK),
+        (Command.READ_REG, 2, Status.OK),
+    ]
     assert int.from_bytes(replies[1].payload[:4], "little") == MAGIC

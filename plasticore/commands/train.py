@@ -14,33 +14,48 @@ import json
 from pathlib import Path
 
 from plasticore.golden import load_config
+from plasticore.progress import progress_bar
 from plasticore.tasks import TASKS, load_user_data, make_task
 from plasticore.training.train import DATA_BASE_TASKS, TASK_SPECS, TRAIN_RULES, data_spec, train
-
-from plasticore.progress import progress_bar
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a task with on-chip learning (golden model) and score it")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--task", choices=list(TASKS), help="a built-in task")
-    what.add_argument("--data", metavar="PATH.npz",
-                      help="your own data set instead: x, window, labels or targets (README, \"Your own data\")")
-    p.add_argument("--rule", default="eprop", choices=list(TRAIN_RULES),
-                   help="learning rule (default: eprop; bptt: offline BPTT on the host, in fixed "
-                        "point quantization-aware for the hardware's integer network)")
-    p.add_argument("--numerics", choices=("fixed", "float"), default="fixed",
-                   help="fixed-point hardware learning (batch 1) or the float64 twin (default: fixed)")
+    what.add_argument(
+        "--data",
+        metavar="PATH.npz",
+        help="your own data set instead: x, window, labels or targets (README, \"Your own data\")",
+    )
+    p.add_argument(
+        "--rule",
+        default="eprop",
+        choices=list(TRAIN_RULES),
+        help="learning rule (default: eprop; bptt: offline BPTT on the host, in fixed "
+        "point quantization-aware for the hardware's integer network)",
+    )
+    p.add_argument(
+        "--numerics",
+        choices=("fixed", "float"),
+        default="fixed",
+        help="fixed-point hardware learning (batch 1) or the float64 twin (default: fixed)",
+    )
     p.add_argument("--seed", type=int, default=1, help="task data, initial weights, sample order (default: 1)")
-    p.add_argument("--config", default=None,
-                   help="a preset or a JSON file of config fields (default: the task's own network)")
+    p.add_argument(
+        "--config", default=None, help="a preset or a JSON file of config fields (default: the task's own network)"
+    )
     p.add_argument("--epochs", type=int, default=None, help="passes over the training split (default: per task)")
     p.add_argument("--batch", type=int, default=None, help="float twin and bptt only: samples per update (default: 1)")
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
-    p.add_argument("--save-weights", metavar="PATH.npz", default=None,
-                   help="also write the trained weights and their config (input of `plasticore nir export`)")
+    p.add_argument(
+        "--save-weights",
+        metavar="PATH.npz",
+        default=None,
+        help="also write the trained weights and their config (input of `plasticore nir export`)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -54,15 +69,22 @@ def _task(args: argparse.Namespace):
         data = None
         if args.task == "digits":
             from plasticore.tasks.datasets import load_digits_arrays
+
             data = load_digits_arrays()
         task = make_task(args.task, args.seed, digits_data=data, **kw)
     for name, n in (("train-samples", args.train_samples), ("test-samples", args.test_samples)):
         if n is not None and n < 1:
             raise ValueError(f"--{name}: {n!r} is outside the allowed range 1..")
     if args.train_samples or args.test_samples:
-        task = type(task)(task.name, task.n_in, task.n_out, task.metric,
-                          task.train.subset(args.train_samples or len(task.train)),
-                          task.test.subset(args.test_samples or len(task.test)), task.description)
+        task = type(task)(
+            task.name,
+            task.n_in,
+            task.n_out,
+            task.metric,
+            task.train.subset(args.train_samples or len(task.train)),
+            task.test.subset(args.test_samples or len(task.test)),
+            task.description,
+        )
     return task
 
 
@@ -77,8 +99,17 @@ def run(args: argparse.Namespace) -> int:
 
     # a user's data set: the network and schedule of the built-in task of its kind
     spec = data_spec(task, TASK_SPECS[DATA_BASE_TASKS[task.metric]], cfg) if args.data else None
-    result = train(task, args.rule, args.numerics, cfg=cfg, epochs=args.epochs, seed=args.seed,
-                   batch=args.batch, progress=progress, spec=spec)
+    result = train(
+        task,
+        args.rule,
+        args.numerics,
+        cfg=cfg,
+        epochs=args.epochs,
+        seed=args.seed,
+        batch=args.batch,
+        progress=progress,
+        spec=spec,
+    )
     obj = result.as_json()
     text = json.dumps(obj, indent=2)
     print(text)

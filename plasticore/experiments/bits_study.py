@@ -88,7 +88,7 @@ def scaled_for_trace_bits(spec: TaskSpec, bits: int) -> TaskSpec:
     c = dict(spec.config)
     d = bits - c.get("trace_bits", BASE_BITS)
     c["trace_bits"] = bits
-    inc = c["trace_inc"] * 2.0 ** d
+    inc = c["trace_inc"] * 2.0**d
     c["trace_inc"] = max(1, int(round(inc)))
     c["lr_shift"] = c["lr_shift"] + d
     c["out_lr_shift"] = c["out_lr_shift"] + d
@@ -101,6 +101,7 @@ def _task(name: str, seed: int, train_samples: int | None):
     data = None
     if name == "digits":
         from plasticore.tasks.datasets import load_digits_arrays
+
         data = load_digits_arrays()
     elif train_samples:
         kw["n_train"] = train_samples
@@ -114,28 +115,45 @@ def _progress(enabled: bool):
     if not enabled:
         return None
     from plasticore.progress import progress_bar
+
     return lambda it, desc, total: progress_bar(desc, total)(it)
 
 
-def run_study(tasks: list[str], w_bits: list[int], trace_bits: list[int], epochs: int | None, seed: int,
-              train_samples: dict[str, int | None], progress: bool) -> list[dict]:
+def run_study(
+    tasks: list[str],
+    w_bits: list[int],
+    trace_bits: list[int],
+    epochs: int | None,
+    seed: int,
+    train_samples: dict[str, int | None],
+    progress: bool,
+) -> list[dict]:
     points = []
     for name in tasks:
         rule = STUDY[name]
         task = _task(name, seed, train_samples.get(name))
         base = scaled_for_hidden_weight_bits(scaled_for_trace_bits(study_spec(name), BASE_BITS), BASE_BITS)
         if base.config.get("wout_bits") is not None:  # (an 8-bit readout is None after the rescaling)
-            raise ValueError(f"{name}: the weight sweep scales every matrix from {BASE_BITS} bits; "
-                             f"the spec's readout has {base.config['wout_bits']}")
+            raise ValueError(
+                f"{name}: the weight sweep scales every matrix from {BASE_BITS} bits; "
+                f"the spec's readout has {base.config['wout_bits']}"
+            )
         sweeps = [("w_bits", b, scaled_for_weight_bits(base, b)) for b in w_bits]
         sweeps += [("trace_bits", b, scaled_for_trace_bits(base, b)) for b in trace_bits]
         for knob, bits, spec in sweeps:
             cfg = task_config(name, rule, task.n_in).replace(**{k: v for k, v in spec.config.items()})
-            res = train(task, rule, "fixed", cfg=cfg, epochs=epochs, seed=seed, spec=spec,
-                        progress=_progress(progress))
-            point = {"task": name, "rule": rule, "knob": knob, "bits": bits, "metric": res.metric,
-                     "value": res.value, "seconds": res.seconds, "epochs": len(res.curve),
-                     "train_samples": len(task.train)}
+            res = train(task, rule, "fixed", cfg=cfg, epochs=epochs, seed=seed, spec=spec, progress=_progress(progress))
+            point = {
+                "task": name,
+                "rule": rule,
+                "knob": knob,
+                "bits": bits,
+                "metric": res.metric,
+                "value": res.value,
+                "seconds": res.seconds,
+                "epochs": len(res.curve),
+                "train_samples": len(task.train),
+            }
             print(json.dumps(point), flush=True)
             points.append(point)
     return points
@@ -148,8 +166,10 @@ def tables(points: list[dict]) -> str:
             sel = [p for p in points if p["task"] == name and p["knob"] == knob]
             if not sel:
                 continue
-            lines.append(f"{name} ({sel[0]['rule']}, fixed point), held-out {sel[0]['metric']} against {knob} "
-                         f"({sel[0]['epochs']} epochs, {sel[0]['train_samples']} training samples):")
+            lines.append(
+                f"{name} ({sel[0]['rule']}, fixed point), held-out {sel[0]['metric']} against {knob} "
+                f"({sel[0]['epochs']} epochs, {sel[0]['train_samples']} training samples):"
+            )
             lines.append("")
             lines.append("| " + knob + " | " + " | ".join(str(p["bits"]) for p in sel) + " |")
             lines.append("|---|" + "---|" * len(sel))
@@ -160,16 +180,16 @@ def tables(points: list[dict]) -> str:
 
 def plot(points: list[dict], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, knob in zip(axes, ("w_bits", "trace_bits")):
+    for ax, knob in zip(axes, ("w_bits", "trace_bits"), strict=True):
         for name in dict.fromkeys(p["task"] for p in points):
             sel = [p for p in points if p["task"] == name and p["knob"] == knob]
             if sel:
-                ax.plot([p["bits"] for p in sel], [p["value"] for p in sel], "o-",
-                        label=f"{name} ({sel[0]['rule']})")
+                ax.plot([p["bits"] for p in sel], [p["value"] for p in sel], "o-", label=f"{name} ({sel[0]['rule']})")
         ax.set_xlabel(knob)
         ax.grid(True, alpha=0.3)
         ax.legend()
@@ -193,8 +213,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    points = run_study(args.tasks, args.w_bits, args.trace_bits, args.epochs, args.seed,
-                       {"cue": args.cue_train_samples, "digits": args.digits_train_samples}, not args.quiet)
+    points = run_study(
+        args.tasks,
+        args.w_bits,
+        args.trace_bits,
+        args.epochs,
+        args.seed,
+        {"cue": args.cue_train_samples, "digits": args.digits_train_samples},
+        not args.quiet,
+    )
     (out / "bits_study.json").write_text(json.dumps(points, indent=2) + "\n")
     (out / "bits_study.md").write_text(tables(points) + "\n")
     plot(points, out / "bits_study.png")
