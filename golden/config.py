@@ -103,6 +103,8 @@ class Config:
         Learning; ``rule`` is a name of :data:`plasticore.golden.rules.RULES`.
     lanes, weight_banks, learn_multipliers, decay_multipliers, pipelined, fb_banks, bank_memories
         Hardware shape (only ``lanes`` and ``weight_banks`` change values: the LFSR draw order).
+    connectivity, rewire
+        The sparse Win/Wrec synapse table and DEEP R rewiring (``plasticore.golden.synapses``).
     seed, lfsr_seed : int
         Weight initialization and stochastic-rounding seeds.
 
@@ -226,6 +228,16 @@ class Config:
     #: for block RAM (yosys attribute ``ram_style``): mostly empty
     #: block RAMs, but logic freed where many banks make the copies the bulk of the LUTs.
     bank_memories: str = field(default="auto", metadata=_choice(BANK_MEMORIES))
+
+    # sparse synapse table and DEEP R rewiring (golden/synapses.py; docs/numerics.md, "Sparse
+    # synapse table and rewiring"); the defaults are the dense table, every existing config's bits
+    #: fraction of Win/Wrec synapses present: each presynaptic row keeps ``slot_words`` =
+    #: ``max(1, floor(connectivity * ceil(n_rec / lanes) + 1/2))`` words of ``lanes`` slots
+    #: (1.0: the dense table). The RTL builds only the dense table so far and refuses less
+    connectivity: float = field(default=1.0, metadata=_range(0.001, 1.0))
+    #: DEEP R on the table: a slot whose update reaches zero or changes sign is re-targeted to a
+    #: random free neuron of its lane in the same row visit (the count of synapses stays fixed)
+    rewire: bool = field(default=False, metadata=_flag())
 
     # seeds ------------------------------------------------------------------------------
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
@@ -417,6 +429,18 @@ class Config:
         by ``k mod P``, so each of B's banks belongs to one engine (a hardware shape only: the
         sums are exact)."""
         return math.gcd(self.weight_banks, self.lanes) if self.fb_banks is None else self.fb_banks
+
+    @cached_property
+    def slot_words(self) -> int:
+        """D: words of ``lanes`` slots per presynaptic row of the Win/Wrec table (the dense
+        table's ``ceil(n_rec / lanes)`` at ``connectivity`` 1)."""
+        words = -(-self.n_rec // self.lanes)
+        return min(words, max(1, math.floor(self.connectivity * words + 0.5)))
+
+    @cached_property
+    def column_bits(self) -> int:
+        """Width of a slot's column field: ``clog2(ceil(n_rec / lanes))``."""
+        return _clog2(-(-self.n_rec // self.lanes))
 
     @cached_property
     def lfsr_lanes(self) -> int:

@@ -282,6 +282,10 @@ def learn(
     vmask = np.zeros(batch, dtype=bool) if valid is None else np.asarray(valid, dtype=bool).reshape(batch)
     lfsr = ls.lfsr
     w_in, w_rec, w_out = w.w_in, w.w_rec, w.w_out
+    # the sparse Win/Wrec table (plasticore.golden.synapses), or None: the dense matrices
+    synapses = w.synapses
+    if synapses is None and (cfg.connectivity < 1 or cfg.rewire):
+        raise ValueError("weights: connectivity < 1 or rewire needs a synapse table (golden.synapses.sparse_weights)")
     if vmask.any():
         rule = RULES[cfg.rule]
         e_in, e_rec = rule.presynaptic_factors(cfg, tr_prev, tr_new, x, prev.z)
@@ -291,19 +295,29 @@ def learn(
             w_out_t = w_out.T
             for b in np.flatnonzero(vmask):
                 e_bar = np.concatenate([e_in[b], e_rec[b]])
-                w_pre_t, lfsr = update_banked_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
+                if synapses is None:
+                    w_pre_t, lfsr = update_banked_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
+                else:
+                    synapses, lfsr = synapses.update(cfg, num, g[b], e_bar, lfsr)
                 if cfg.learn_readout:
                     w_out_t, lfsr = _update_readout(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b], lfsr)
             w_in, w_rec, w_out = w_pre_t[: cfg.n_in].T, w_pre_t[cfg.n_in :].T, w_out_t.T
         else:
             gm = g * vmask[:, None]
             scale = 1.0 / (1 << cfg.lr_shift)
-            w_in = w_in - (gm.T @ e_in) * scale
-            w_rec = w_rec - (gm.T @ e_rec) * scale
+            d_in, d_rec = (gm.T @ e_in) * scale, (gm.T @ e_rec) * scale
+            if synapses is None:
+                w_in, w_rec = w_in - d_in, w_rec - d_rec
+            else:
+                synapses, lfsr = synapses.update_float(cfg, d_in, d_rec, lfsr)
             if cfg.learn_readout:
                 em = out.e * vmask[:, None]
                 w_out = w_out - (em.T @ tr_new.z_bar) / (1 << cfg.out_lr_shift)
-        w = Weights(np.ascontiguousarray(w_in), np.ascontiguousarray(w_rec), np.ascontiguousarray(w_out), w.b_fb)
+        if synapses is not None:
+            w_in, w_rec = synapses.dense(cfg)
+        w = Weights(
+            np.ascontiguousarray(w_in), np.ascontiguousarray(w_rec), np.ascontiguousarray(w_out), w.b_fb, synapses
+        )
     return w, LearnState(tr_new, lfsr), h
 
 

@@ -12,7 +12,7 @@ the same order in the RTL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,12 +44,17 @@ class Weights:
     b_fb : ndarray, shape (n_rec, n_out)
         Stored feedback weights: ``b_fb[j, k]`` carries error k to the dendrite of neuron j
         (unused under a rule with symmetric feedback, see :meth:`feedback`).
+    synapses : plasticore.golden.synapses.SynapseTable or None
+        The sparse Win/Wrec table when the weights are held in one (learning updates the
+        table; ``w_in``/``w_rec`` are then its dense view, which integrates to the same bits).
+        None: dense Win/Wrec.
     """
 
     w_in: NDArray[Any]
     w_rec: NDArray[Any]
     w_out: NDArray[Any]
     b_fb: NDArray[Any]
+    synapses: Any = None
 
     def check(self, cfg: Config) -> None:
         """Refuse weights of the wrong shape or outside their width (``cfg.weight_bits``): no
@@ -68,6 +73,8 @@ class Weights:
             lo, hi = signed_range(bits)
             if arr.size and (arr.min() < lo or arr.max() > hi):
                 raise ValueError(f"{name}: values {arr.min()}..{arr.max()} are outside the {bits}-bit range {lo}..{hi}")
+        if self.synapses is not None:
+            self.synapses.check(cfg)
 
     def feedback(self, cfg: Config) -> NDArray[Any]:
         """The matrix B that carries errors to dendrites under the configured rule: ``w_out.T``
@@ -76,7 +83,10 @@ class Weights:
 
     def astype(self, dtype: DTypeLike) -> Weights:
         """The same weights as ``dtype`` arrays."""
-        return Weights(*(getattr(self, f.name).astype(dtype) for f in fields(self)))
+        table = None if self.synapses is None else self.synapses.astype(dtype)
+        return Weights(
+            self.w_in.astype(dtype), self.w_rec.astype(dtype), self.w_out.astype(dtype), self.b_fb.astype(dtype), table
+        )
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In
 
 from plasticore.contract.geometry import BITMAP_WORD, Geometry
-from plasticore.golden.config import Config
+from plasticore.golden.config import Config, ConfigError
 from plasticore.golden.rules import RULES
 
 from .bus import MemoryBus, TickControl
@@ -110,6 +110,13 @@ class Core(wiring.Component):
     """
 
     def __init__(self, cfg: Config):
+        if cfg.connectivity < 1 or cfg.rewire:
+            # the sparse synapse table (golden/synapses.py) is specified, not yet built: refuse
+            # it rather than silently building the dense table
+            raise ConfigError(
+                f"connectivity: {cfg.connectivity!r} with rewire={cfg.rewire} is not built by the RTL yet"
+                f" (it builds the dense table: connectivity 1.0, rewire false)"
+            )
         self.cfg = cfg
         self.geometry = Geometry(cfg)
         super().__init__(
