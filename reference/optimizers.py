@@ -1,4 +1,4 @@
-"""Gradient descent and Adam on a dict of weight arrays: the one optimizer of every float trainer.
+"""Gradient descent, Adam and RMSprop on a dict of weight arrays: the one optimizer of every float trainer.
 
 Adam comes in the two forms found in the literature, selected by ``epsilon_on``:
 
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["EPSILON_FORMS", "Optimizer", "GradientDescent", "Adam"]
+__all__ = ["EPSILON_FORMS", "Optimizer", "GradientDescent", "Adam", "RMSprop"]
 
 #: where Adam adds epsilon: to ``sqrt(v_hat)`` (textbook) or to ``sqrt(v)`` (TensorFlow / NEST)
 EPSILON_FORMS = ("v_hat", "v")
@@ -125,4 +125,35 @@ class Adam(Optimizer):
             m_hat = m / (1.0 - b1**self.t)
             v_hat = v / (1.0 - b2**self.t)
             new = w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return new
+
+
+class RMSprop(Optimizer):
+    """RMSprop as ``torch.optim.RMSprop`` computes it (no momentum, not centered)::
+
+        v = alpha * v + (1 - alpha) * g**2,   w -= lr * g / (sqrt(v) + eps)
+
+    Parameters
+    ----------
+    lr : float
+        Step size.
+    alpha : float
+        Decay rate of the mean square (torch's default 0.99).
+    eps : float
+        Added to ``sqrt(v)`` (torch's default 1e-8; lsm-rl passes 1e-6).
+
+    Attributes
+    ----------
+    v : dict of str to ndarray
+        Running mean square of the gradient by weight name (starts at 0, as torch's).
+    """
+
+    def __init__(self, lr: float, alpha: float = 0.99, eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        self.alpha, self.eps = alpha, eps
+        self.v: Arrays = {}
+
+    def _update(self, name: str, w: NDArray[Any], g: NDArray[Any]) -> NDArray[Any]:
+        v = self.v[name] = self.alpha * self.v.get(name, 0.0) + (1.0 - self.alpha) * g * g
+        new: NDArray[Any] = w - self.lr * g / (np.sqrt(v) + self.eps)
         return new

@@ -35,7 +35,7 @@ THIRD_PARTY = {
     "golden": {"numpy"},
     "contract": {"numpy"},
     "reference": {"numpy"},
-    "tasks": {"numpy", "sklearn"},
+    "tasks": {"numpy", "sklearn", "gymnasium"},
     "training": {"numpy"},
 }
 
