@@ -1,9 +1,12 @@
 """Reinforcement learning on CartPole: the liquid's construction rules, the encoding, the DQN
-readout's gradient, and a short deterministic run."""
+readout's gradient, a short deterministic run and the ``plasticore rl`` command."""
+
+import json
 
 import numpy as np
 import pytest
 
+from plasticore.cli import main
 from plasticore.reference.dqn import DQN, huber, mlp_forward, mlp_init, q_loss_and_grads
 from plasticore.reference.lsm import CARTPOLE_K, CARTPOLE_W, Liquid, LiquidSpec, liquid_weights
 from plasticore.reference.optimizers import RMSprop
@@ -150,3 +153,22 @@ def test_lsm_q_run_is_deterministic_per_seed():
     c = run_lsm_q(4, "v0", max_steps=300)
     assert a.returns == b.returns and a.steps == b.steps == 300 and len(a.returns) >= 5
     assert a.returns != c.returns
+
+
+def test_cli_rl_json_keys_report_and_refusals(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    args = ["rl", "--agent", "lsm-q", "--version", "v0", "--seed", "2", "--episodes", "3", "--quiet"]
+    assert main([*args, "--json", str(out), "--report", str(tmp_path / "rep")]) == 0
+    obj = json.loads(out.read_text())
+    for key in ("env", "agent", "numerics", "backend", "episodes", "solved_at", "best_mean100", "returns", "seconds"):
+        assert key in obj
+    assert (obj["env"], obj["agent"], obj["numerics"], obj["backend"]) == ("cartpole", "lsm-q", "float", "golden")
+    assert obj["episodes"] == len(obj["returns"]) == 3 and obj["solved_at"] is None and obj["best_mean100"] is None
+    assert (tmp_path / "rep" / "returns.png").stat().st_size > 0
+    capsys.readouterr()
+    assert main(["rl", "--agent", "eprop-ac", "--episodes", "1"]) == 2
+    assert "not implemented yet" in capsys.readouterr().err
+    assert main(["rl", "--agent", "lsm-q", "--backend", "rtl"]) == 2
+    assert "--numerics fixed" in capsys.readouterr().err
+    assert main(["rl", "--agent", "lsm-q", "--episodes", "0"]) == 2
+    assert "--episodes" in capsys.readouterr().err
