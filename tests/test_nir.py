@@ -485,7 +485,19 @@ def test_train_saves_weights_for_export(tmp_path, capsys):
         == 0
     )
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"task", "rule", "numerics", "metric", "value", "curve", "seconds"}
+    assert set(out) == {
+        "task",
+        "rule",
+        "numerics",
+        "metric",
+        "value",
+        "curve",
+        "seconds",
+        "connectivity",
+        "rewire",
+        "active_synapses",
+        "rewired",
+    }
     w, cfg = nir_io.load_weights(path)
     assert cfg is not None and cfg.name == "cue" and w.w_rec.shape == (cfg.n_rec, cfg.n_rec)
     assert main(["nir", "export", "--weights", str(path), "--out", str(tmp_path / "cue.nir")]) == 0

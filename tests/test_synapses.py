@@ -321,3 +321,34 @@ def test_memory_per_synapse_counts_the_column_field():
     bits = synapse_memory_bits(sparse)
     assert sparse.column_bits == 5 and bits["per_slot"] == 13
     assert bits["table"] == 512 * sparse.slot_words * 8 * 13
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("numerics", ["fixed", "float"])
+def test_cli_train_with_a_rewired_sparse_table(tmp_path, capsys, numerics):
+    import json
+
+    from plasticore.cli import main
+
+    path = tmp_path / "r.json"
+    args = ["train", "--task", "digits", "--rule", "erbp", "--numerics", numerics, "--epochs", "1"]
+    args += ["--train-samples", "12", "--test-samples", "4", "--connectivity", "0.2", "--rewire", "--quiet"]
+    assert main([*args, "--json", str(path)]) == 0
+    obj = json.loads(path.read_text())
+    assert json.loads(capsys.readouterr().out) == obj
+    cfg = Config(n_in=64, n_rec=200, lanes=4, connectivity=0.2)  # digits' network: 64 in, 200 LIF, P = 4
+    assert (obj["connectivity"], obj["rewire"]) == (0.2, True)
+    assert obj["active_synapses"] == (64 + 200) * cfg.slot_words * 4 == 10560
+    assert obj["rewired"] > 0
+
+
+def test_cli_train_refuses_a_sparse_bptt_run_and_a_bad_connectivity(capsys):
+    from plasticore.cli import main
+
+    base = ["train", "--task", "digits", "--epochs", "1", "--train-samples", "2", "--test-samples", "2", "--quiet"]
+    assert main([*base, "--rule", "bptt", "--connectivity", "0.5"]) == 2
+    assert "not bptt" in capsys.readouterr().err
+    assert main([*base, "--rule", "erbp", "--connectivity", "0"]) == 2
+    assert "connectivity: 0.0 is outside the allowed range" in capsys.readouterr().err

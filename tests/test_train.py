@@ -13,7 +13,19 @@ from plasticore.golden.network import init_weights
 from plasticore.tasks import make_task
 from plasticore.training.train import TASK_SPECS, TRAIN_RULES, task_config, train
 
-KEYS = {"task", "rule", "numerics", "metric", "value", "curve", "seconds"}
+KEYS = {
+    "task",
+    "rule",
+    "numerics",
+    "metric",
+    "value",
+    "curve",
+    "seconds",
+    "connectivity",
+    "rewire",
+    "active_synapses",
+    "rewired",
+}
 
 
 def tiny(name="xor"):

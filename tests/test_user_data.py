@@ -11,7 +11,19 @@ from plasticore.tasks.user_data import HELD_OUT_FRACTION
 from plasticore.training.train import TASK_SPECS, data_spec, train
 
 #: the keys of ``plasticore train --json`` for a built-in task (TrainResult.as_json)
-TRAIN_KEYS = {"task", "rule", "numerics", "metric", "value", "curve", "seconds"}
+TRAIN_KEYS = {
+    "task",
+    "rule",
+    "numerics",
+    "metric",
+    "value",
+    "curve",
+    "seconds",
+    "connectivity",
+    "rewire",
+    "active_synapses",
+    "rewired",
+}
 
 
 def classification(n=30, ticks=12, n_in=6, classes=3, seed=0):

@@ -26,6 +26,7 @@ from plasticore.golden.network import Weights, init_state, init_weights, tick
 from plasticore.golden.numerics import Numerics
 from plasticore.golden.numerics import numerics as numerics_by_name
 from plasticore.golden.rules import RULES
+from plasticore.golden.synapses import sparse_weights
 from plasticore.tasks import Split, Task
 
 from .bptt_train import train_bptt
@@ -294,7 +295,10 @@ class TrainResult:
     epoch_heldout: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The contract of ``plasticore train --json``: these keys, these names."""
+        """The contract of ``plasticore train --json``: these keys, these names. The synapse
+        table's: ``connectivity``, ``rewire``, ``active_synapses`` (Win and Wrec synapses at the
+        end) and ``rewired`` (slots re-targeted over the run)."""
+        cfg, table = self.config, self.weights.synapses
         return {
             "task": self.task,
             "rule": self.rule,
@@ -303,6 +307,10 @@ class TrainResult:
             "value": self.value,
             "curve": self.curve,
             "seconds": self.seconds,
+            "connectivity": cfg.connectivity,
+            "rewire": cfg.rewire,
+            "active_synapses": cfg.n_rec * (cfg.n_in + cfg.n_rec) if table is None else table.active_synapses(cfg),
+            "rewired": 0 if table is None else table.rewired,
         }
 
 
@@ -317,8 +325,17 @@ def sample_orders(seed: int, n_samples: int, epochs: int) -> list[np.ndarray]:
 
 
 def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
-    """The weights training starts from (from ``cfg.seed``, scaled as the task spec says)."""
-    return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
+    """The weights training starts from (from ``cfg.seed``, scaled as the task spec says).
+
+    A sparse table (``connectivity`` < 1 or ``rewire``) is wired from the dense draw with its
+    input and recurrent scales raised by ``1 / sqrt(connectivity)``, so that a neuron's input
+    drive has the dense network's variance with the fewer synapses it keeps.
+    """
+    if cfg.connectivity == 1 and not cfg.rewire:
+        return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
+    gain = cfg.connectivity**-0.5
+    init = {k: v * gain if k in ("in_scale", "rec_scale") else v for k, v in spec.init.items()}
+    return sparse_weights(cfg, init_weights(cfg, cfg.seed, **init)).astype(num.dtype)
 
 
 def heldout_run(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256, spikes: bool = False):
@@ -413,19 +430,26 @@ def train(
     progress: Progress | None = None,
     spec: TaskSpec | None = None,
     record: bool = False,
+    connectivity: float | None = None,
+    rewire: bool | None = None,
 ) -> TrainResult:
     """Train on ``task.train`` and score on ``task.test`` after every epoch.
 
     ``rule``: a TRAIN_RULES name; ``numerics``: "fixed" (batch 1, the hardware) or "float";
     ``cfg``: the network (default: the task's, see :func:`task_config`); ``seed``: initial
     weights and sample order; ``record``: keep the readout of every training sample and the
-    held-out runs (:attr:`TrainResult.train_y`, :attr:`TrainResult.epoch_heldout`).
+    held-out runs (:attr:`TrainResult.train_y`, :attr:`TrainResult.epoch_heldout`);
+    ``connectivity``, ``rewire``: the sparse synapse table's fields, when given (else the config's).
     """
     if rule not in TRAIN_RULES:
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
     num = numerics_by_name(numerics)
     spec = spec or _spec(task.name)
     cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
+    sparse = {k: v for k, v in (("connectivity", connectivity), ("rewire", rewire)) if v is not None}
+    cfg = cfg.replace(**sparse)
+    if rule == "bptt" and (cfg.connectivity < 1 or cfg.rewire):
+        raise ValueError("connectivity/rewire: the sparse synapse table trains with the on-chip rules, not bptt")
     if cfg.n_out != task.n_out:
         raise ValueError(f"n_out: config has {cfg.n_out}, task {task.name} needs {task.n_out}")
     epochs = spec.epochs if epochs is None else epochs

@@ -1,8 +1,10 @@
 """``plasticore train``: train a task with a learning rule in the golden model, score held-out data.
 
 Prints a progress bar (on a terminal), then one JSON object with the keys ``task``, ``rule``,
-``numerics``, ``metric``, ``value`` (held-out), ``curve`` (held-out value after each epoch)
-and ``seconds``. Those names are a contract for scripts and docs/results.md.
+``numerics``, ``metric``, ``value`` (held-out), ``curve`` (held-out value after each epoch),
+``seconds``, and the synapse table's ``connectivity``, ``rewire``, ``active_synapses`` and
+``rewired`` (``--connectivity F [--rewire]``: golden/synapses.py). Those names are a contract
+for scripts and docs/results.md.
 
 ``--data PATH.npz`` trains on a user's data set instead of a built-in task (README, "Your own
 data"; :func:`plasticore.tasks.load_user_data`), with the same rules and numerics; its
@@ -49,6 +51,15 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=None, help="float twin and bptt only: samples per update (default: 1)")
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
+    p.add_argument(
+        "--connectivity",
+        type=float,
+        default=None,
+        help="fraction of input and recurrent synapses kept in the sparse synapse table (default: the config's, 1.0)",
+    )
+    p.add_argument(
+        "--rewire", action="store_true", default=None, help="DEEP R: re-target synapses whose weight crosses zero"
+    )
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
     p.add_argument(
         "--save-weights",
@@ -109,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         batch=args.batch,
         progress=progress,
         spec=spec,
+        connectivity=args.connectivity,
+        rewire=args.rewire,
     )
     obj = result.as_json()
     text = json.dumps(obj, indent=2)
