@@ -16,7 +16,7 @@ The engine never narrows a sum: the accumulator width comes from ``Config.*_acc_
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Assert, Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -40,6 +40,9 @@ class RowAccumulator(wiring.Component):
         Width of an accumulator lane.
     factor_bits : int or None
         Width of the signed factor each row is multiplied by, or None to add rows unscaled.
+    formal : bool
+        Add the formal property (docs/reliability.md, "Formal"): adding a row into an
+        accumulator word that holds at most ``n_rows - 1`` rows' worth is exact (never wraps).
 
     Members
     -------
@@ -70,11 +73,14 @@ class RowAccumulator(wiring.Component):
         weight_bits: int,
         acc_bits: int,
         factor_bits: int | None = None,
+        formal: bool = False,
     ):
         self.n_rows = n_rows
         self.words_per_row = words_per_row
         self.lanes = lanes
         self.factor_bits = factor_bits
+        self.weight_bits = weight_bits
+        self.formal = formal
         if factor_bits is None:
             row_shape = range(max(n_rows, 2))
         else:
@@ -148,6 +154,12 @@ class RowAccumulator(wiring.Component):
             w = self.w_data[lane]
             term = w if s1_factor is None else w * s1_factor
             m.d.comb += self.acc_wr_data[lane].eq(self.acc_rd_data[lane] + term)
+            if self.formal:
+                # the largest term: the most negative weight, times the most negative factor
+                largest = 1 << (self.weight_bits - 1 + (self.factor_bits - 1 if self.factor_bits else 0))
+                before = self.acc_rd_data[lane]
+                room = (before <= (self.n_rows - 1) * largest) & (before >= -(self.n_rows - 1) * largest)
+                m.d.comb += Assert(~room | (self.acc_wr_data[lane] == before + term))
 
         m.d.comb += self.busy.eq(active | s1_valid)
         return m

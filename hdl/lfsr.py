@@ -7,7 +7,7 @@ exactly as ``plasticore.golden.lfsr.draws`` returns it.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Assert, Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,6 +24,8 @@ class GaloisLFSR(wiring.Component):
     seed : int
         Initial state, ``1 <= seed < 2**32`` (the lane's seed of
         ``plasticore.golden.lfsr.lane_seeds``).
+    formal : bool
+        Add the formal property (docs/reliability.md, "Formal"): the state is never zero.
 
     Members
     -------
@@ -35,11 +37,12 @@ class GaloisLFSR(wiring.Component):
         The state after one step: the value a draw returns.
     """
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, *, formal: bool = False):
         if not 1 <= seed < (1 << golden_lfsr.WIDTH):
             self._MustUse__silence = True  # refused, so never elaborated: no "unused" warning
             raise ValueError(f"lfsr seed: {seed!r} is outside the allowed range 1..{(1 << golden_lfsr.WIDTH) - 1}")
         self.seed = seed
+        self.formal = formal
         super().__init__(
             {
                 "step": In(1),
@@ -54,4 +57,7 @@ class GaloisLFSR(wiring.Component):
         m.d.comb += self.draw.eq(Mux(self.state[0], shifted ^ golden_lfsr.TAPS, shifted))
         with m.If(self.step):
             m.d.sync += self.state.eq(self.draw)
+        if self.formal:
+            # zero is the LFSR's fixed point: a lane that reached it would round one way forever
+            m.d.comb += Assert(self.state != 0)
         return m

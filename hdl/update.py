@@ -28,12 +28,13 @@ and a shorter path. The write is then two cycles behind its read, still of a dis
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Assert, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from plasticore.golden import lfsr as golden_lfsr
 from plasticore.golden.config import LEARN_MULTIPLIERS
+from plasticore.golden.numerics import signed_range
 
 from .arith import multiply_by_bits, saturate
 
@@ -67,6 +68,9 @@ class RowUpdater(wiring.Component):
     gate_bits : int
         Width of the unsigned gate h of a factored post factor (``multipliers="factored"``
         only), else 0.
+    formal : bool
+        Add the formal property (docs/reliability.md, "Formal"): every written weight is the
+        exact sum clamped to ``weight_bits`` (saturates, never wraps).
 
     Members
     -------
@@ -105,6 +109,7 @@ class RowUpdater(wiring.Component):
         multipliers: str = "dsp",
         pipelined: bool = False,
         gate_bits: int = 0,
+        formal: bool = False,
     ):
         if multipliers not in LEARN_MULTIPLIERS:
             raise ValueError(f"multipliers: {multipliers!r} is not one of {LEARN_MULTIPLIERS}")
@@ -115,6 +120,7 @@ class RowUpdater(wiring.Component):
             )
         self.multipliers = multipliers
         self.pipelined = pipelined
+        self.formal = formal
         # -(post * pre) (times the gate): signed times unsigned, negated
         self.product_bits = post_bits + gate_bits + pre_bits + 1
         self.n_rows = n_rows
@@ -231,6 +237,10 @@ class RowUpdater(wiring.Component):
                 product, weight = product_s2, weight_s2
             rounded = (product + (self.draws[lane] & mask)) >> self.shift if self.shift else product
             m.d.comb += self.wr_data[lane].eq(saturate(weight + rounded, self.weight_bits))
+            if self.formal:
+                exact, lo, hi = weight + rounded, *signed_range(self.weight_bits)
+                written = self.wr_data[lane]
+                m.d.comb += Assert(Mux(exact > hi, written == hi, Mux(exact < lo, written == lo, written == exact)))
 
         m.d.comb += self.busy.eq(active | s1_valid | out_valid)
         return m

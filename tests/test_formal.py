@@ -1,0 +1,130 @@
+"""Formal properties of the components, proven with SymbiYosys (cosim/formal.py).
+
+Each property is proven on the real component (``formal=True`` adds its ``Assert``
+statements) and shown to FAIL on a mutant: the same component with the condition the property
+guards removed (a subclass that elaborates the component, then overrides one signal with a
+later assignment, or a helper replaced for the elaboration). docs/reliability.md ("Formal")
+lists the properties, their proof kinds, depths and run times.
+"""
+
+from __future__ import annotations
+
+import pytest
+from amaranth.hdl import Assert, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import wiring
+
+from plasticore.cosim.formal import assume_no_reset, prove
+from plasticore.golden.numerics import signed_range, unsigned_range
+from plasticore.hdl import update
+from plasticore.hdl.accumulate import RowAccumulator
+from plasticore.hdl.arith import saturate
+from plasticore.hdl.lfsr import GaloisLFSR
+from plasticore.hdl.update import RowUpdater
+
+
+def harness(component):
+    """A top module over ``component`` with the reset held low, and its inputs (free ports)."""
+    m = Module()
+    m.submodules.dut = component
+    assume_no_reset(m)
+    members = component.signature.flatten(component)
+    inputs = [Value.cast(value) for _, member, value in members if member.flow == wiring.In]
+    return m, inputs
+
+
+def check(proof, expect: str):
+    assert proof.status == expect, f"{proof}\n{proof.log}"
+    return proof
+
+
+# -- 1. an LFSR never reaches the all-zero state ----------------------------------------
+
+
+class TapsRemoved(GaloisLFSR):
+    """Mutant: the taps are never XORed in (a plain shift register, which empties)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.draw.eq(self.state >> 1)
+        return m
+
+
+@pytest.mark.parametrize("seed", [1, 0xDEADBEEF])
+def test_lfsr_never_zero(seed):
+    lfsr = GaloisLFSR(seed, formal=True)
+    m, ports = harness(lfsr)
+    check(prove(m, ports=ports, name="lfsr_never_zero", mode="prove", depth=1), "PASS")
+
+
+def test_lfsr_never_zero_fails_without_taps():
+    lfsr = TapsRemoved(1, formal=True)
+    m, ports = harness(lfsr)
+    proof = check(prove(m, ports=ports, name="lfsr_taps_removed", mode="prove", depth=2), "FAIL")
+    assert any("lfsr.py" in where for where in proof.failed), proof.failed
+
+
+# -- 2. saturating arithmetic never wraps -------------------------------------------------
+
+
+def wrapping(x, bits, is_signed=True):
+    """Mutant of ``saturate``: narrows without clamping (wraps)."""
+    narrow = x[:bits]
+    return narrow.as_signed() if is_signed else narrow
+
+
+@pytest.mark.parametrize(
+    "x_shape, bits, is_signed", [(signed(12), 8, True), (signed(12), 8, False), (unsigned(6), 8, True)]
+)
+def test_saturate_clamps(x_shape, bits, is_signed):
+    """Every narrowing of the datapath goes through ``saturate``: it is the clamp, for every x."""
+    x = Signal(x_shape, name="x")
+    lo, hi = signed_range(bits) if is_signed else unsigned_range(bits)
+    m = Module()
+    out = Signal(signed(bits) if is_signed else unsigned(bits), name="out")
+    m.d.comb += [out.eq(saturate(x, bits, is_signed)), Assert(out == Mux(x > hi, hi, Mux(x < lo, lo, x)))]
+    check(prove(m, ports=[x], name="saturate", mode="prove", depth=1), "PASS")
+
+
+UPDATERS = {
+    "dsp": dict(multipliers="dsp"),
+    "logic": dict(multipliers="logic"),
+    "factored-pipelined": dict(multipliers="factored", gate_bits=2, pipelined=True),
+}
+
+
+def small_updater(kind, **extra):
+    return RowUpdater(
+        n_rows=2, words_per_row=2, lanes=2, weight_bits=4, post_bits=5, pre_bits=4, shift=3, **UPDATERS[kind], **extra
+    )
+
+
+@pytest.mark.parametrize("kind", list(UPDATERS))
+def test_weight_update_saturates(kind):
+    m, ports = harness(small_updater(kind, formal=True))
+    check(prove(m, ports=ports, name=f"update_saturates_{kind}", mode="prove", depth=1), "PASS")
+
+
+def test_weight_update_fails_when_it_wraps(monkeypatch):
+    monkeypatch.setattr(update, "saturate", wrapping)
+    m, ports = harness(small_updater("dsp", formal=True))
+    proof = check(prove(m, ports=ports, name="update_wraps", mode="prove", depth=3), "FAIL")
+    assert any("update.py" in where for where in proof.failed), proof.failed
+
+
+def small_accumulator(acc_bits, factor_bits, formal=True):
+    return RowAccumulator(
+        n_rows=4, words_per_row=2, lanes=2, weight_bits=4, acc_bits=acc_bits, factor_bits=factor_bits, formal=formal
+    )
+
+
+# the widths of Config.in_acc_bits (w_bits + log2 rows) and fb_acc_bits (+ e_bits)
+@pytest.mark.parametrize("acc_bits, factor_bits", [(4 + 2, None), (4 + 3 + 2, 3)])
+def test_accumulate_never_wraps(acc_bits, factor_bits):
+    m, ports = harness(small_accumulator(acc_bits, factor_bits))
+    check(prove(m, ports=ports, name="accumulate_exact", mode="prove", depth=1), "PASS")
+
+
+def test_accumulate_fails_one_bit_short():
+    m, ports = harness(small_accumulator(4 + 2 - 1, None))
+    proof = check(prove(m, ports=ports, name="accumulate_short", mode="prove", depth=1), "FAIL")
+    assert any("accumulate.py" in where for where in proof.failed), proof.failed
