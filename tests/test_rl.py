@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 
 from plasticore.cli import main
+from plasticore.golden import Weights, init_state, numerics
+from plasticore.golden.learning import init_learning, learning_tick
 from plasticore.reference.dqn import DQN, huber, mlp_forward, mlp_init, q_loss_and_grads
 from plasticore.reference.lsm import CARTPOLE_K, CARTPOLE_W, Liquid, LiquidSpec, liquid_weights
 from plasticore.reference.optimizers import RMSprop
 from plasticore.tasks.cartpole import encode_buckets
 from plasticore.training.rl import episode_statistics, run_lsm_q
+from plasticore.training.rl_chip import ChipLsmQ, ChipLsmQSettings, run_chip_lsm_q
 
 
 def test_liquid_counts_signs_and_zero_diagonals():
@@ -170,5 +173,53 @@ def test_cli_rl_json_keys_report_and_refusals(tmp_path, capsys):
     assert "not implemented yet" in capsys.readouterr().err
     assert main(["rl", "--agent", "lsm-q", "--backend", "rtl"]) == 2
     assert "--numerics fixed" in capsys.readouterr().err
+    assert main(["rl", "--agent", "lsm-q", "--numerics", "fixed", "--backend", "rtl"]) == 2
+    assert "not implemented yet" in capsys.readouterr().err
     assert main(["rl", "--agent", "lsm-q", "--episodes", "0"]) == 2
     assert "--episodes" in capsys.readouterr().err
+
+
+def test_chip_liquid_is_the_float_liquid_quantized():
+    settings = ChipLsmQSettings()
+    chip = ChipLsmQ(settings, 2, seed=5)
+    liquid = liquid_weights(settings.liquid, np.random.default_rng(np.random.SeedSequence(5).spawn(5)[0]))
+    w = chip.weights
+    assert chip.cfg.threshold == round(0.5 * settings.weight_scale) << settings.w_shift
+    assert np.array_equal(w.w_in[:120], np.rint(liquid["pe"].T * settings.weight_scale))
+    assert np.array_equal(w.w_rec[120:, :120], np.rint(liquid["ei"].T * settings.weight_scale))  # E -> I
+    assert np.array_equal(w.w_rec[:120, 120:], np.rint(liquid["ie"].T * settings.weight_scale))  # I -> E
+    assert (w.w_rec[:, 120:] <= 0).all() and (w.w_rec[:, :120] >= 0).all()
+    assert not np.diag(w.w_rec).any() and not w.w_out.any() and not w.b_fb.any()
+
+
+def test_chip_readout_is_linear_in_the_traces_in_the_float_twin():
+    """tau_out == tau_trace: Y = 2**out_shift / trace_inc * Wout z_bar, the Q function of docs/rl.md."""
+    settings = ChipLsmQSettings()
+    chip = ChipLsmQ(settings, 2, seed=1)
+    cfg, num = chip.cfg, numerics("float")
+    rng = np.random.default_rng(0)
+    w = chip.weights.astype(num.dtype)
+    w = Weights(w.w_in, w.w_rec, rng.integers(-50, 50, (2, cfg.n_rec)).astype(float), w.b_fb)
+    state, ls = init_state(cfg, num), init_learning(cfg, num)
+    x = (rng.random((40, 1, cfg.n_in)) < 0.05).astype(np.int64)
+    for t in range(40):
+        w, state, ls, _ = learning_tick(cfg, num, w, state, ls, x[t])
+    assert ls.traces.z_bar.sum() > 0
+    np.testing.assert_allclose(state.y[0], (w.w_out @ ls.traces.z_bar[0]) / cfg.trace_inc, rtol=1e-12)
+
+
+def test_chip_learning_moves_only_the_readout_toward_the_target():
+    chip = ChipLsmQ(ChipLsmQSettings(), 2, seed=2)
+    obs = np.array([0.0, 0.1, 0.02, -0.1])
+    w_in, w_rec = chip.weights.w_in.copy(), chip.weights.w_rec.copy()
+    y = chip.present(obs, 20)
+    chip.present(obs, 20, (1, int(y[1]) + 20_000))  # a TD target far above Q(s, 1)
+    w_out = chip.weights.w_out
+    assert np.array_equal(chip.weights.w_in, w_in) and np.array_equal(chip.weights.w_rec, w_rec)
+    assert (w_out[1] >= 0).all() and w_out[1].sum() > 10 * np.abs(w_out[0]).sum()
+
+
+def test_chip_lsm_q_run_is_deterministic_per_seed():
+    a = run_chip_lsm_q(3, "v1", episodes=2)
+    b = run_chip_lsm_q(3, "v1", episodes=2)
+    assert a.returns == b.returns and len(a.returns) == 2 and a.steps == sum(a.returns)

@@ -31,7 +31,7 @@ from plasticore.tasks.cartpole import CARTPOLE_VERSIONS, encode_buckets, make_ca
 
 from .common import Progress, no_progress
 
-__all__ = ["LsmQSettings", "RLResult", "episode_statistics", "run_lsm_q"]
+__all__ = ["LsmQSettings", "RLResult", "episode_statistics", "run_length", "run_lsm_q"]
 
 #: episodes in the moving window of the "solved" rule
 WINDOW = 100
@@ -112,6 +112,16 @@ def episode_statistics(returns: list[float], solved_mean: float) -> tuple[int | 
     return solved_at, float(means.max())
 
 
+def run_length(max_steps: int | None, episodes: int | None) -> int:
+    """Check a run's limits (at least one, each positive); returns its loop's bound on steps."""
+    if max_steps is None and episodes is None:
+        raise ValueError("max_steps and episodes: at least one must be given")
+    for name, n in (("max_steps", max_steps), ("episodes", episodes)):
+        if n is not None and n <= 0:
+            raise ValueError(f"{name}: {n} is outside the allowed range 1..")
+    return sys.maxsize if max_steps is None else max_steps
+
+
 def run_lsm_q(
     seed: int,
     version: str = "v0",
@@ -122,11 +132,7 @@ def run_lsm_q(
 ) -> RLResult:
     """Train the float lsm-q agent on CartPole (module docstring); deterministic per seed."""
     s = settings or LsmQSettings()
-    if max_steps is None and episodes is None:
-        raise ValueError("max_steps and episodes: at least one must be given")
-    for name, n in (("max_steps", max_steps), ("episodes", episodes)):
-        if n is not None and n <= 0:
-            raise ValueError(f"{name}: {n} is outside the allowed range 1..")
+    step_limit = run_length(max_steps, episodes)
     streams = [np.random.default_rng(q) for q in np.random.SeedSequence(seed).spawn(5)]
     rng_build, rng_spikes, rng_agent, rng_replay, rng_warmup = streams
     env = make_cartpole(version)
@@ -150,7 +156,6 @@ def run_lsm_q(
     returns: list[float] = []
     episode_return = 0.0
     steps = 0
-    step_limit = sys.maxsize if max_steps is None else max_steps
     for t in progress(range(step_limit), "lsm-q", max_steps):
         action = dqn.act(state, epsilon.value(t))
         obs, reward, terminated, truncated, _ = env.step(action)

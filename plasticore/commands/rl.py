@@ -9,7 +9,9 @@ episode), ``seconds``, plus ``version``, ``seed`` and ``steps``. Those names are
 for scripts and docs/results.md.
 
 Agents: ``lsm-q`` (Ponghiran et al. 2019: a fixed random liquid, a readout learned by
-Q-learning; ``--numerics float`` is the published DQN readout). Combinations not implemented
+Q-learning; ``--numerics float`` is the published DQN readout, ``--numerics fixed`` the chip's
+hardware form: the liquid on the golden model, the readout learned on chip from the host's TD
+target, docs/rl.md). Combinations not implemented
 yet are refused with a message, never approximated by something else.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 AGENTS = ("lsm-q", "eprop-ac")
 #: (agent, numerics, backend) runs that exist; anything else is refused
-IMPLEMENTED = {("lsm-q", "float", "golden")}
+IMPLEMENTED = {("lsm-q", "float", "golden"), ("lsm-q", "fixed", "golden")}
 
 
 def register(sub) -> None:
@@ -75,12 +77,14 @@ def run(args: argparse.Namespace) -> int:
     from plasticore.rl_report import write_rl_report
     from plasticore.tasks.cartpole import CARTPOLE_VERSIONS
     from plasticore.training.rl import run_lsm_q
+    from plasticore.training.rl_chip import run_chip_lsm_q
 
     def progress(it, desc, total):
         return it if args.quiet else progress_bar(desc, total, unit="step")(it)
 
     start = time.perf_counter()
-    result = run_lsm_q(args.seed, args.version, max_steps=args.max_steps, episodes=args.episodes, progress=progress)
+    trainer = run_lsm_q if args.numerics == "float" else run_chip_lsm_q
+    result = trainer(args.seed, args.version, max_steps=args.max_steps, episodes=args.episodes, progress=progress)
     obj = {
         "env": args.env,
         "version": args.version,
