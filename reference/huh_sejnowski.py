@@ -24,6 +24,7 @@ the gate's primitive ``G`` (a ramp from 0 to 1 across the active zone)::
     Ut_t  = alpha U_{t-1} + I_t                          flow of the tick (leak + input), pre-reset
     c_t   = G(Ut_t) - G(U_{t-1})                         charge: integral of g(v) dv over the flow
     U_t   = Ut_t - R c_t                                 reset, driven by the same gate
+                                                         (reset_mode "zero": (1 - c_t) Ut_t, below)
     s_t   = kappa_s s_{t-1} + (1 - kappa_s) c_t          synaptic current, tau_s ds/dt = -s + g dv/dt
     y_t   = kappa_out y_{t-1} + W_out s_t                readout: leaky sum of s
 
@@ -46,6 +47,15 @@ after the leak), so that as ``Delta -> 0`` the network becomes the chip's hard-t
 membrane back below the zone (``Ut < theta + R - Delta/2``, always true for per-tick currents
 below about ``1.2 theta``): a membrane left above the zone delivers no charge until it falls back
 through it, where the chip spikes on every tick it stays above threshold.
+
+Reset to zero (``reset_mode="zero"``, also this module's choice): ``U_t = (1 - c_t) Ut_t``, the
+charge scales the potential down, all the way to 0 after a full crossing. It is the limit of
+golden's ``reset == "zero"`` line, ``Ut_t = (1 - z_{t-1}) alpha Ut_{t-1} + I_t``, at every
+drive: after a full charge the membrane starts the next flow at 0, below the zone, and without
+a charge it ended the tick below the zone, so as ``Delta -> 0`` every tick's charge is
+``[Ut_t >= theta]``, the chip's spike, also where the subtractive form above falls silent. Its
+adjoint differs in two lines: ``cbar_t = (1 - kappa_s) sbar_t - Ut_t Ubar_t`` and
+``Ibar_t = (1 - c_t) Ubar_t + g(Ut_t) cbar_t``.
 
 Gradient. :func:`gradients` is backpropagation through time of exactly this discrete map (the
 discrete adjoint of the paper's continuous adjoint equations), analytic, with ``g`` the
@@ -82,6 +92,7 @@ from .optimizers import Adam, Optimizer
 
 __all__ = [
     "LOSSES",
+    "RESET_MODES",
     "HSParams",
     "HSRun",
     "gate",
@@ -96,6 +107,8 @@ __all__ = [
 
 #: the losses :func:`loss` knows
 LOSSES = ("cross_entropy", "mse")
+#: how the charge resets the membrane (:class:`HSParams` ``reset_mode``)
+RESET_MODES = ("subtract", "zero")
 
 Weights = dict[str, np.ndarray]
 
@@ -120,7 +133,10 @@ class HSParams:
         Readout decay per tick (golden's ``kappa``).
     reset : float or None
         Membrane reset per unit charge ``R``; None: ``theta / alpha``, the chip's subtractive
-        reset (module docstring).
+        reset (module docstring). Only for ``reset_mode="subtract"``.
+    reset_mode : {"subtract", "zero"}
+        ``U = Ut - R c`` (the chip's ``reset == "subtract"`` as ``Delta -> 0``, below about
+        ``2 theta``) or ``U = (1 - c) Ut`` (the chip's ``reset == "zero"``, at every drive).
     loss : {"cross_entropy", "mse"}
         The loss of :func:`loss`.
     """
@@ -135,6 +151,7 @@ class HSParams:
     kappa_out: float = 0.9
     reset: float | None = None
     loss: str = "cross_entropy"
+    reset_mode: str = "subtract"
 
     def __post_init__(self) -> None:
         for name in ("n_in", "n_rec", "n_out"):
@@ -149,6 +166,8 @@ class HSParams:
                 raise ValueError(f"{name}: {getattr(self, name)!r} must be in [0, 1)")
         if self.loss not in LOSSES:
             raise ValueError(f"loss: {self.loss!r} is not one of {', '.join(LOSSES)}")
+        if self.reset_mode not in RESET_MODES:
+            raise ValueError(f"reset_mode: {self.reset_mode!r} is not one of {', '.join(RESET_MODES)}")
 
     @property
     def reset_per_charge(self) -> float:
@@ -283,6 +302,7 @@ def forward(params: HSParams, weights: Weights, x: np.ndarray) -> HSRun:
     p = params
     T, B, _ = x.shape
     R = p.reset_per_charge
+    zero_reset = p.reset_mode == "zero"
     w_in, w_rec, w_out = (np.asarray(weights[k], dtype=np.float64) for k in ("w_in", "w_rec", "w_out"))
     i_in = x @ w_in.T
     u_pre, u, c, s = (np.zeros((T, B, p.n_rec)) for _ in range(4))
@@ -293,7 +313,7 @@ def forward(params: HSParams, weights: Weights, x: np.ndarray) -> HSRun:
         u_pre[t] = p.alpha * u_prev + i_in[t] + s_prev @ w_rec.T
         g_now = gate_integral(u_pre[t], p.theta, p.delta)
         c[t] = g_now - g_prev
-        u[t] = u_pre[t] - R * c[t]
+        u[t] = (1.0 - c[t]) * u_pre[t] if zero_reset else u_pre[t] - R * c[t]
         s[t] = p.kappa_s * s_prev + (1.0 - p.kappa_s) * c[t]
         y[t] = p.kappa_out * y_prev + s[t] @ w_out.T
         u_prev, s_prev, y_prev = u[t], s[t], y[t]
@@ -387,6 +407,7 @@ def loss_and_gradients(
     value, dy = _loss_and_dy(p, run.y, targets, valid)
     w_rec, w_out = (np.asarray(weights[k], dtype=np.float64) for k in ("w_rec", "w_out"))
     R = p.reset_per_charge
+    zero_reset = p.reset_mode == "zero"
     T, B, n = run.u.shape
     g_pre = gate(run.u_pre, p.theta, p.delta)  # g at the end of each tick's flow
     g_start = gate(run.u, p.theta, p.delta)  # g at the start of the next tick's flow
@@ -399,8 +420,12 @@ def loss_and_gradients(
         y_bar = dy[t] + p.kappa_out * y_bar
         s_bar = y_bar @ w_out + p.kappa_s * s_bar + i_next @ w_rec
         u_bar = p.alpha * i_next - g_start[t] * c_next
-        c_bar = (1.0 - p.kappa_s) * s_bar - R * u_bar
-        i_bar[t] = u_bar + g_pre[t] * c_bar
+        if zero_reset:  # U_t = (1 - c_t) Ut_t
+            c_bar = (1.0 - p.kappa_s) * s_bar - run.u_pre[t] * u_bar
+            i_bar[t] = (1.0 - run.c[t]) * u_bar + g_pre[t] * c_bar
+        else:  # U_t = Ut_t - R c_t
+            c_bar = (1.0 - p.kappa_s) * s_bar - R * u_bar
+            i_bar[t] = u_bar + g_pre[t] * c_bar
         dw_out += y_bar.T @ run.s[t]
         i_next, c_next = i_bar[t], c_bar
     s_prev = np.concatenate([np.zeros((1, B, n)), run.s[:-1]])

@@ -17,8 +17,19 @@ from plasticore.tasks.xor import xor_task
 NAMES = ("w_in", "w_rec", "w_out")
 
 
-def small_net(loss):
-    p = hs.HSParams(n_in=3, n_rec=5, n_out=2, alpha=0.95, theta=1.0, delta=0.8, kappa_s=0.8, kappa_out=0.9, loss=loss)
+def small_net(loss, reset_mode="subtract"):
+    p = hs.HSParams(
+        n_in=3,
+        n_rec=5,
+        n_out=2,
+        alpha=0.95,
+        theta=1.0,
+        delta=0.8,
+        kappa_s=0.8,
+        kappa_out=0.9,
+        loss=loss,
+        reset_mode=reset_mode,
+    )
     w = hs.init_weights(p, seed=1, in_scale=3.0, rec_scale=1.0)
     rng = np.random.default_rng(0)
     x = rng.random((2, 30, 3))
@@ -47,9 +58,10 @@ def central_differences(p, w, x, tgt, valid, eps):
     return out
 
 
+@pytest.mark.parametrize("reset_mode", hs.RESET_MODES)
 @pytest.mark.parametrize("loss", hs.LOSSES)
-def test_gradient_matches_central_differences(loss):
-    p, w, x, tgt, valid = small_net(loss)
+def test_gradient_matches_central_differences(loss, reset_mode):
+    p, w, x, tgt, valid = small_net(loss, reset_mode)
     eps = 1e-6
     value, grads, run = hs.loss_and_gradients(p, w, x, tgt, valid)
     assert value == hs.loss(p, w, x, tgt, valid)
@@ -70,7 +82,7 @@ def test_gradient_matches_central_differences(loss):
         )
         worst = max(worst, float(rel.max()))
         assert np.linalg.norm(grads[name] - fd[name]) <= 1e-6 * np.linalg.norm(fd[name]), name
-    print(f"max relative error ({loss}): {worst:.2e}")
+    print(f"max relative error ({loss}, reset {reset_mode}): {worst:.2e}")
     assert worst <= 1e-4
 
 
@@ -143,6 +155,33 @@ def test_narrow_zone_is_the_chips_hard_lif():
         np.testing.assert_array_equal(run.c[t], z)
         np.testing.assert_allclose(run.y[t], Y, atol=1e-9)
     assert run.c.sum() > 50
+
+
+def test_narrow_zone_with_zero_reset_is_the_chips_zero_reset_lif_at_any_drive():
+    """Delta -> 0, reset_mode "zero": golden's U <- (1 - z(t-1)) alpha U + I, z = [U >= theta],
+    also under drives far above threshold, where the neuron spikes on every tick."""
+    rng = np.random.default_rng(6)
+    n_in, n, n_out, T, B = 4, 6, 2, 60, 3
+    p = hs.HSParams(
+        n_in=n_in, n_rec=n, n_out=n_out, alpha=0.9, delta=1e-9, kappa_s=0.0, kappa_out=0.8, reset_mode="zero"
+    )
+    w = {
+        "w_in": rng.uniform(-0.5, 3.0, (n, n_in)),
+        "w_rec": rng.uniform(-0.5, 0.5, (n, n)),
+        "w_out": rng.normal(size=(n_out, n)),
+    }
+    x = (rng.random((B, T, n_in)) < 0.5).astype(float)
+    run = hs.forward(p, w, x)
+    assert run.u_pre.max() > 3 * p.theta  # far above the subtractive form's range
+    U, z, Y = np.zeros((B, n)), np.zeros((B, n)), np.zeros((B, n_out))
+    for t in range(T):
+        U = (1 - z) * p.alpha * U + x[:, t] @ w["w_in"].T + z @ w["w_rec"].T
+        z = (U >= p.theta).astype(float)
+        Y = p.kappa_out * Y + z @ w["w_out"].T
+        np.testing.assert_allclose(run.u_pre[t], U, atol=1e-9)
+        np.testing.assert_array_equal(run.c[t], z)
+        np.testing.assert_allclose(run.y[t], Y, atol=1e-9)
+    assert (run.c[1:] * run.c[:-1]).sum() > 20  # spikes on consecutive ticks
 
 
 def test_short_training_on_delayed_xor_lowers_the_loss():
