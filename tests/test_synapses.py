@@ -352,3 +352,19 @@ def test_cli_train_refuses_a_sparse_bptt_run_and_a_bad_connectivity(capsys):
     assert "not bptt" in capsys.readouterr().err
     assert main([*base, "--rule", "erbp", "--connectivity", "0"]) == 2
     assert "connectivity: 0.0 is outside the allowed range" in capsys.readouterr().err
+
+
+def test_the_study_tabulates_and_plots_train_results(tmp_path):
+    import json
+
+    from plasticore.experiments.deep_r_study import load_runs, plot, table
+
+    for c, rewire, value in ((1.0, False, 0.9), (0.2, True, 0.88), (0.2, False, 0.8)):
+        run = dict(task="digits", rule="erbp", numerics="fixed", metric="accuracy", value=value, curve=[value])
+        run.update(seconds=1.0, connectivity=c, rewire=rewire, active_synapses=100, rewired=7 if rewire else 0)
+        (tmp_path / f"{c}-{rewire}.json").write_text(json.dumps(run))
+    runs = load_runs(tmp_path)
+    text = table(runs)
+    assert len(runs) == 3 and "| DEEP R | **0.880** |" in text and "| fixed random | **0.800** |" in text
+    plot(runs, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
