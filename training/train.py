@@ -29,6 +29,7 @@ from plasticore.golden.rules import RULES
 from plasticore.golden.synapses import sparse_weights
 from plasticore.tasks import Split, Task
 
+from . import huh_sejnowski_train as hs_train
 from .bptt_train import train_bptt
 from .common import Progress, TaskSpec, no_progress, task_targets
 
@@ -53,8 +54,15 @@ __all__ = [
     "no_progress",
 ]
 
-#: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config)
-TRAIN_RULES = {"eprop": "eprop_random", "eprop-symmetric": "eprop_symmetric", "erbp": "erbp", "bptt": "eprop_random"}
+#: command-line rule names -> Config.rule (bptt: float BPTT on the e-prop network's config;
+#: huh-sejnowski: offline training of its own network, huh_sejnowski_train, deployed with learning off)
+TRAIN_RULES = {
+    "eprop": "eprop_random",
+    "eprop-symmetric": "eprop_symmetric",
+    "erbp": "erbp",
+    "bptt": "eprop_random",
+    "huh-sejnowski": "eprop_random",
+}
 
 
 _COMMON = dict(
@@ -443,6 +451,8 @@ def train(
     """
     if rule not in TRAIN_RULES:
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
+    if rule == "huh-sejnowski":
+        return _train_huh_sejnowski(task, numerics, cfg, epochs, seed, batch, progress or no_progress)
     num = numerics_by_name(numerics)
     spec = spec or _spec(task.name)
     cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
@@ -522,6 +532,26 @@ def train(
         cfg,
         train_y,
         epoch_heldout if record else None,
+    )
+
+
+def _train_huh_sejnowski(
+    task: Task, numerics: str, cfg: Config | None, epochs: int | None, seed: int, batch: int | None, progress: Progress
+) -> TrainResult:
+    """``--rule huh-sejnowski``: the gated network trained offline, deployed to the chip's network
+    (:mod:`plasticore.training.huh_sejnowski_train`); float scores the gated network, fixed the
+    deployed integer one. Weights: the deployed network's (float: unrounded)."""
+    if cfg is not None:
+        raise ValueError("config: huh-sejnowski trains its own network (huh_sejnowski_train.HS_SPECS); drop --config")
+    spec = hs_train.spec_for(task.name)
+    if batch is not None:
+        if batch < 1:
+            raise ValueError(f"batch: {batch!r} is outside the allowed range 1..")
+        spec = dataclasses.replace(spec, batch=batch)
+    res = hs_train.train_huh_sejnowski(task, seed, numerics, spec, epochs, progress)
+    w = res.weights if numerics == "fixed" else hs_train.float_weights(res.config, res.float_weights)
+    return TrainResult(
+        task.name, "huh-sejnowski", numerics, task.metric, res.curve[-1], res.curve, res.seconds, w, res.config
     )
 
 

@@ -35,7 +35,8 @@ def register(sub) -> None:
         default="eprop",
         choices=list(TRAIN_RULES),
         help="learning rule (default: eprop; bptt: offline BPTT on the host, in fixed "
-        "point quantization-aware for the hardware's integer network)",
+        "point quantization-aware for the hardware's integer network; huh-sejnowski: offline "
+        "exact gradient of the gated network, deployed to the hardware's integer network)",
     )
     p.add_argument(
         "--numerics",
