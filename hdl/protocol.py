@@ -50,6 +50,7 @@ from .bus import MemoryBus, TickControl
 from .command_sequencer import CommandSequencer, cursor_shape
 from .crc import CRC16
 from .frame_checker import FrameChecker
+from .frame_observer import PROPERTIES, FrameObserver
 from .frame_receiver import FrameReceiver
 from .region_port import RegionPort
 from .registers import Registers
@@ -82,6 +83,10 @@ class ProtocolEngine(wiring.Component):
         Initial value of register FRAME_TIMEOUT (cycles; at least ``MIN_FRAME_TIMEOUT``).
     watchdog : :class:`int`
         Initial value of register WATCHDOG (cycles; at least ``MIN_WATCHDOG``).
+    formal : :class:`bool` or :class:`tuple` of :class:`str`
+        Add the formal properties (docs/reliability.md, "Formal"): the reply stream's and
+        those of :class:`~plasticore.hdl.frame_observer.FrameObserver` (``True``: all its
+        groups, or a tuple of some of ``frame_observer.PROPERTIES``).
 
     Both are held, with SCRATCH, in the buffer memory: set at configuration, not by a logic
     reset.
@@ -107,7 +112,7 @@ class ProtocolEngine(wiring.Component):
         If ``frame_timeout`` or ``watchdog`` is below its minimum.
     """
 
-    def __init__(self, smap: SystemMap, frame_timeout: int, watchdog: int):
+    def __init__(self, smap: SystemMap, frame_timeout: int, watchdog: int, *, formal: bool | tuple = False):
         if frame_timeout < MIN_FRAME_TIMEOUT:
             raise ValueError(f"frame_timeout: {frame_timeout!r} is below the minimum {MIN_FRAME_TIMEOUT} cycles")
         if watchdog < MIN_WATCHDOG:
@@ -115,6 +120,7 @@ class ProtocolEngine(wiring.Component):
         self.map = smap
         self.frame_timeout = frame_timeout
         self.watchdog = watchdog
+        self.formal = formal
         super().__init__(
             {
                 "rx": In(stream.Signature(8)),
@@ -133,7 +139,7 @@ class ProtocolEngine(wiring.Component):
         m.submodules.receiver = rcv = FrameReceiver(smap.max_payload)
         m.submodules.checker = chk = FrameChecker(smap)
         m.submodules.sequencer = seq = CommandSequencer(smap)
-        m.submodules.transmitter = xmt = ReplyTransmitter(smap)
+        m.submodules.transmitter = xmt = ReplyTransmitter(smap, formal=bool(self.formal))
         m.submodules.registers = regs = Registers(smap)
         m.submodules.port = port = RegionPort(smap, reg_init)
         m.submodules.timer = timer = WaitTimer(REG_BITS)
@@ -222,4 +228,22 @@ class ProtocolEngine(wiring.Component):
             self.clock.eq(regs.clock),
         ]
         m.d.comb += self.idle.eq(rcv.hunting & ~self.tx.valid)
+        if self.formal:
+            groups = PROPERTIES if self.formal is True else self.formal
+            m.submodules.observer = obs = FrameObserver(smap, self.frame_timeout, self.watchdog, groups)
+            m.d.comb += [
+                obs.rx_valid.eq(self.rx.valid),
+                obs.rx_ready.eq(self.rx.ready),
+                obs.rx_byte.eq(self.rx.payload),
+                obs.crc_next.eq(crc.next),
+                obs.tx_valid.eq(self.tx.valid),
+                obs.tx_ready.eq(self.tx.ready),
+                obs.hunting.eq(rcv.hunting),
+                obs.reply_start.eq(seq.reply.start),
+                obs.we.eq(acc.we),
+                obs.region.eq(acc.region),
+                obs.addr.eq(acc.addr),
+                obs.wdata.eq(acc.wdata),
+                obs.start.eq(self.ctl.start),
+            ]
         return m

@@ -19,6 +19,7 @@ from .command_sequencer import ReplyStart, cursor_shape
 from .crc import CRCPort
 from .frame_checker import max_bytes_per_word
 from .frame_receiver import Request
+from .properties import stream_held
 from .region_port import REGISTER_WORDS, RegionAccess, register_region
 
 __all__ = ["ReplyTransmitter"]
@@ -36,6 +37,9 @@ class ReplyTransmitter(wiring.Component):
     ----------
     smap : :class:`~plasticore.contract.system_map.SystemMap`
         The address space (regions, largest payload).
+    formal : :class:`bool`
+        Add the formal property (docs/reliability.md, "Formal"): ``tx`` keeps to the rules of
+        ``amaranth.lib.stream`` (valid held with its payload until ready).
 
     Members
     -------
@@ -72,8 +76,9 @@ class ReplyTransmitter(wiring.Component):
         Pulse: the last byte of the reply is sent.
     """
 
-    def __init__(self, smap: SystemMap):
+    def __init__(self, smap: SystemMap, *, formal: bool = False):
         self.map = smap
+        self.formal = formal
         max_bpw = max_bytes_per_word(smap)
         addr_bits, max_count = cursor_shape(smap)
         super().__init__(
@@ -204,4 +209,6 @@ class ReplyTransmitter(wiring.Component):
                 sh_n.eq(0),
                 rd_pending.eq(0),
             ]
+        if self.formal:
+            stream_held(m, self.tx, name="tx")
         return m

@@ -13,12 +13,17 @@ import pytest
 from amaranth.hdl import Assert, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 
-from plasticore.cosim.formal import assume_no_reset, prove
+from plasticore.contract.protocol_spec import MIN_FRAME_TIMEOUT, MIN_MAX_PAYLOAD, MIN_WATCHDOG, Status
+from plasticore.contract.system_map import SystemMap
+from plasticore.cosim.formal import assume_no_reset, assume_stream_rules, prove
+from plasticore.golden.config import Config
 from plasticore.golden.numerics import signed_range, unsigned_range
 from plasticore.hdl import update
 from plasticore.hdl.accumulate import RowAccumulator
 from plasticore.hdl.arith import saturate
 from plasticore.hdl.lfsr import GaloisLFSR
+from plasticore.hdl.protocol import ProtocolEngine
+from plasticore.hdl.reply_transmitter import ReplyTransmitter
 from plasticore.hdl.update import RowUpdater
 
 
@@ -128,3 +133,88 @@ def test_accumulate_fails_one_bit_short():
     m, ports = harness(small_accumulator(4 + 2 - 1, None))
     proof = check(prove(m, ports=ports, name="accumulate_short", mode="prove", depth=1), "FAIL")
     assert any("accumulate.py" in where for where in proof.failed), proof.failed
+
+
+# -- 3. streams: valid held with its payload until ready -------------------------------------
+
+FORMAL_CFG = Config(name="formal", n_in=2, n_rec=2, n_alif=0, n_out=1, lanes=1)
+SMAP = SystemMap(FORMAL_CFG, window=1, max_payload=MIN_MAX_PAYLOAD)
+
+
+class PayloadNotHeld(ReplyTransmitter):
+    """Mutant: the reply byte comes from a live input, not from the output register."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.tx.payload.eq(self.request.tag)
+        return m
+
+
+def test_reply_stream_holds_until_ready():
+    m, ports = harness(ReplyTransmitter(SMAP, formal=True))
+    check(prove(m, ports=ports, name="reply_stream", mode="prove", depth=1), "PASS")
+
+
+def test_reply_stream_fails_when_payload_not_held():
+    m, ports = harness(PayloadNotHeld(SMAP, formal=True))
+    proof = check(prove(m, ports=ports, name="reply_stream_mutant", mode="prove", depth=4), "FAIL")
+    assert any("properties.py" in where for where in proof.failed), proof.failed
+
+
+# -- 4. the protocol engine: no commit from a bad frame, a refused frame answered at once ----
+
+ENGINE_DEPTH = 15  # cycles: frames of up to 13 bytes (WRITE_REG, RUN, CLEAR_MEM) and their commits
+DEEP_ENGINE_DEPTH = 20  # and WRITE_MEM's first word
+
+
+class CrcIgnored(ProtocolEngine):
+    """Mutant: the receiver sees a zero CRC residue whatever the bytes (the CRC check removed)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += m.submodules.receiver.crc.next.eq(0)
+        return m
+
+
+class VerdictIgnored(ProtocolEngine):
+    """Mutant: the sequencer takes every frame with a good CRC as checked (command, length and
+    range checks removed)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += m.submodules.sequencer.check.eq(Status.OK)
+        return m
+
+
+class NeverDispatched(ProtocolEngine):
+    """Mutant: the sequencer never hears that a frame ended (it is never answered)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += m.submodules.sequencer.received.eq(0)
+        return m
+
+
+def engine_proof(engine_class, group, depth):
+    engine = engine_class(SMAP, MIN_FRAME_TIMEOUT, MIN_WATCHDOG, formal=(group,))
+    m, ports = harness(engine)
+    assume_stream_rules(m, engine.rx)
+    return prove(m, ports=ports, name=f"engine_{group}_{engine_class.__name__}", mode="bmc", depth=depth)
+
+
+@pytest.mark.parametrize("group", ["commit", "refused"])
+def test_engine(group):
+    check(engine_proof(ProtocolEngine, group, ENGINE_DEPTH), "PASS")
+
+
+@pytest.mark.parametrize(
+    "mutant, group", [(CrcIgnored, "commit"), (VerdictIgnored, "commit"), (NeverDispatched, "refused")]
+)
+def test_engine_fails_when_a_check_is_removed(mutant, group):
+    proof = check(engine_proof(mutant, group, ENGINE_DEPTH), "FAIL")
+    assert any("frame_observer.py" in where for where in proof.failed), proof.failed
+
+
+@pytest.mark.slow
+def test_engine_commits_only_good_frames_deep():
+    check(engine_proof(ProtocolEngine, "commit", DEEP_ENGINE_DEPTH), "PASS")
