@@ -17,8 +17,8 @@ checker (the CRC residue it reads is the shared CRC register's, whose function
 * *a truncated frame is answered*: inside a frame, after FRAME_TIMEOUT + ``REFUSE_CYCLES``
   cycles without a byte the reply has started;
 * *no deadlock*: outside the hunt for a sync byte, something happens (a byte in or out, the
-  host holding a reply byte, a write) at least every max(FRAME_TIMEOUT, WATCHDOG) +
-  ``STALL_SLACK`` cycles, so the engine always comes back to the hunt.
+  host holding a reply byte, a write) at least every max(FRAME_TIMEOUT, WATCHDOG) + twice the
+  widest word's bytes + ``STALL_SLACK`` cycles, so the engine always comes back to the hunt.
 
 FRAME_TIMEOUT and WATCHDOG are followed through the engine's writes to them. Each group of
 properties can be added alone (``properties``): a proof of one group is much faster than of all.
@@ -50,9 +50,10 @@ PROPERTIES = ("commit", "refused", "truncated", "progress")
 
 #: cycles from a refused frame's last byte to its reply (the CHECK state, and one to spare)
 REFUSE_CYCLES = 3
-#: cycles of a step with no byte moving and no write, beyond the longest wait (RUN's copies,
-#: WRITE_MEM's assembly of a word of up to 4 bytes)
-STALL_SLACK = 16
+#: cycles of a step with no byte moving and no write, beyond the longest wait, besides
+#: WRITE_MEM's assembly of a word (two cycles a byte): RUN's steps between its copies, a
+#: reply's word read
+STALL_SLACK = 4
 
 _HEADER = 4  # cmd, tag, length (2 bytes)
 _WRITERS = (Command.WRITE_REG, Command.WRITE_MEM, Command.CLEAR_MEM, Command.RUN)
@@ -227,7 +228,8 @@ class FrameObserver(wiring.Component):
         # -- no deadlock: the engine keeps moving until it hunts again ---------------------
         stall = Signal(REG_BITS + 1)
         moving = self.hunting | got | self.tx_valid | commit  # (a reply byte sent, or held by the host)
-        longest = Mux(timeout > watchdog, timeout, watchdog) + STALL_SLACK
+        widest = max(r.bytes_per_word for r in smap.regions.values())
+        longest = Mux(timeout > watchdog, timeout, watchdog) + 2 * widest + STALL_SLACK
         with m.If(moving):
             m.d.sync += stall.eq(0)
         with m.Elif(stall <= longest):
