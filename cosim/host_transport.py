@@ -21,20 +21,18 @@ import functools
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 from plasticore.contract.system_map import DEFAULT_MAX_PAYLOAD, DEFAULT_WINDOW, SystemMap
 from plasticore.golden.config import Config
 
+from .bench_process import BenchProcess
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
-from .runner import BUILD, MAKE_VARIABLES, ROOT, RTL_ROOMS, build_model, prepare_simulator
+from .runner import BUILD, MAKE_VARIABLES, ROOT, RTL_ROOMS, build_component
 
 __all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
 
@@ -106,19 +104,8 @@ def _build_dir(cfg: Config, params: SystemParams, sim: str, waves: bool) -> Path
 
 def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", waves: bool = False):
     """Generate the System's Verilog (once per key) and build the simulator model (cached)."""
-    from cocotb_tools.runner import get_runner
-
-    prepare_simulator(sim)
     bdir = _build_dir(cfg, params, sim, waves)
-    runner = get_runner(sim)
-
-    def system_verilog() -> str:
-        from amaranth.back import verilog
-
-        return verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
-
-    build_model(runner, bdir, TOPLEVEL, system_verilog, waves, sim)
-    return runner, bdir
+    return build_component(functools.partial(params.system, cfg), TOPLEVEL, bdir, sim, waves)
 
 
 class SimulatedTransport:
@@ -143,7 +130,6 @@ class SimulatedTransport:
         self.out_dir = Path(out_dir) if out_dir else BUILD / "runs" / f"system-{cfg.name}-{os.getpid()}"
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._rx = bytearray()
-        self._error: BaseException | None = None
         self._conn: socket.socket | None = None
         self.cycles = 0
         self.idle = True
@@ -153,58 +139,20 @@ class SimulatedTransport:
         start = time.perf_counter()
         runner, bdir = build_system(cfg, self.params, sim, waves)
         self.build_seconds = time.perf_counter() - start
-        self._sockdir = tempfile.mkdtemp(prefix="plasticore-")
-        path = os.path.join(self._sockdir, "plasticore.bench.sock")
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(path)
-        server.listen(1)
-        server.settimeout(0.2)
-        env = {
-            "PLASTICORE_SYSTEM_SOCKET": path,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]),
-        }
-        results = self.out_dir / "results.xml"
-
-        def simulate():
-            try:
-                runner.test(
-                    test_module="plasticore.cosim.tb_system",
-                    hdl_toplevel=TOPLEVEL,
-                    hdl_toplevel_lang="verilog",
-                    extra_env=env,
-                    waves=waves,
-                    test_dir=self.out_dir,
-                    build_dir=bdir,
-                    results_xml=str(results),
-                    log_file=self.out_dir / "sim.log",
-                )
-            except BaseException as exc:  # noqa: BLE001 (SystemExit from cocotb's runner included)
-                self._error = exc
-
-        self._thread = threading.Thread(target=simulate, name="plasticore-sim", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + start_timeout
-        try:
-            while self._conn is None:
-                try:
-                    self._conn, _ = server.accept()
-                except TimeoutError:
-                    if not self._thread.is_alive():
-                        raise RuntimeError(f"the simulator ended before connecting{self._log_tail()}") from None
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"the simulator did not connect within {start_timeout} s") from None
-            self._conn.settimeout(None)
-        finally:
-            server.close()
+        self._bench = BenchProcess(
+            runner,
+            bdir,
+            TOPLEVEL,
+            "plasticore.cosim.tb_system",
+            self.out_dir,
+            "PLASTICORE_SYSTEM_SOCKET",
+            waves=waves,
+            start_timeout=start_timeout,
+        )
+        self._conn = self._bench.conn
         self.start_seconds = time.perf_counter() - start
 
     # -- the bench protocol ------------------------------------------------------------------
-    def _log_tail(self) -> str:
-        log = self.out_dir / "sim.log"
-        if not log.exists():
-            return ""
-        return "; log tail:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-
     def _op(self, op: int, n: int = 0, cycles: int = 0, data: bytes = b"") -> bool:
         if self._conn is None:
             raise RuntimeError("the simulated transport is closed")
@@ -215,7 +163,7 @@ class SimulatedTransport:
             limit, idle, self.cycles, size = ANSWER.unpack(head)
             out = self._recv(size) if size else b""
         except (OSError, EOFError) as exc:
-            raise RuntimeError(f"the simulator stopped: {exc}{self._log_tail()}") from None
+            raise RuntimeError(f"the simulator stopped: {exc}{self._bench.log_tail()}") from None
         self.idle = bool(idle)
         self._rx += out
         self.stats["bytes_read"] += len(out)
@@ -274,12 +222,8 @@ class SimulatedTransport:
                 self._recv(ANSWER.size)
             except OSError:
                 pass
-            self._conn.close()
             self._conn = None
-        self._thread.join(timeout=60)
-        shutil.rmtree(self._sockdir, ignore_errors=True)
-        if self._error is not None and not (isinstance(self._error, SystemExit) and not self._error.code):
-            raise RuntimeError(f"the simulator failed: {self._error!r}{self._log_tail()}")
+            self._bench.close()
 
     def __enter__(self):
         return self

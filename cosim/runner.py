@@ -37,6 +37,7 @@ __all__ = [
     "run_lockstep",
     "build_dir_for",
     "build_model",
+    "build_component",
     "model_lock",
     "MAKE_VARIABLES",
     "with_make_variables",
@@ -178,10 +179,20 @@ def model_lock(bdir: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def build_model(runner, bdir: Path, toplevel: str, verilog: Callable[[], str], waves: bool, sim: str) -> Path:
+def build_model(
+    runner,
+    bdir: Path,
+    toplevel: str,
+    verilog: Callable[[], str],
+    waves: bool,
+    sim: str,
+    ports_only: bool = False,
+) -> Path:
     """Generate ``bdir/<toplevel>.v`` from ``verilog()`` and build its simulator model in
     ``bdir``, each once; afterwards reuse both. Returns the Verilog's path. The whole of it holds
     :func:`model_lock`, so concurrent callers get one generation and one build.
+
+    ``ports_only``: the bench reaches only the top module's ports (Verilator: a faster model).
 
     A reused model's runner has not seen ``build``, so its ``test`` must be told the HDL
     language (``hdl_toplevel_lang="verilog"``), which it otherwise infers from the sources.
@@ -196,12 +207,26 @@ def build_model(runner, bdir: Path, toplevel: str, verilog: Callable[[], str], w
             tmp.write_text(verilog())
             tmp.replace(source)
         if not (bdir / _BUILT).exists():
-            _build_and_prune(runner, source, toplevel, bdir, waves, sim)
+            _build_and_prune(runner, source, toplevel, bdir, waves, sim, ports_only)
     return source
 
 
-def _build_and_prune(runner, source: Path, toplevel: str, bdir: Path, waves: bool, sim: str) -> None:
+def _ports_only_args(bdir: Path, toplevel: str) -> list[str]:
+    """Verilator arguments that open only the top module's ports to the bench (VPI): cocotb's
+    runner makes every signal public (--public-flat-rw), which keeps Verilator from inlining
+    and optimizing; a bench that drives and reads only the ports runs about ten times faster
+    without it (docs/performance.md, "Virtual board")."""
+    config = bdir / "public_ports.vlt"
+    config.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
+    return ["--no-public-flat-rw", str(config)]
+
+
+def _build_and_prune(
+    runner, source: Path, toplevel: str, bdir: Path, waves: bool, sim: str, ports_only: bool = False
+) -> None:
     build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
+    if ports_only and sim == "verilator":
+        build_args += _ports_only_args(bdir, toplevel)
     log = bdir / "build.log"
     try:
         runner.build(
@@ -221,22 +246,36 @@ def _build_and_prune(runner, source: Path, toplevel: str, bdir: Path, waves: boo
     (bdir / _BUILT).write_text(toplevel + "\n")
 
 
-def _build(cfg: Config, sim: str, waves: bool):
+def build_component(
+    make_top: Callable[[], object],
+    toplevel: str,
+    bdir: Path,
+    sim: str,
+    waves: bool = False,
+    ports_only: bool = False,
+):
+    """The simulator model of the Amaranth component ``make_top()`` in ``bdir`` (generated and
+    built once, :func:`build_model`; ``make_top`` is called only to generate). ``ports_only``:
+    the bench reaches only the top's ports (a faster Verilator model). Returns the runner and
+    ``bdir``."""
     from cocotb_tools.runner import get_runner
 
     _prepare_simulator(sim)
-    bdir = build_dir_for(cfg, sim, waves)
     runner = get_runner(sim)
-    build_model(runner, bdir, TOPLEVEL, functools.partial(_core_verilog, cfg), waves, sim)
+
+    def top_verilog() -> str:
+        from amaranth.back import verilog
+
+        return verilog.convert(make_top(), name=toplevel, emit_src=False)
+
+    build_model(runner, bdir, toplevel, top_verilog, waves, sim, ports_only)
     return runner, bdir
 
 
-def _core_verilog(cfg: Config) -> str:
-    from amaranth.back import verilog
-
+def _build(cfg: Config, sim: str, waves: bool):
     from plasticore.hdl.core import Core
 
-    return verilog.convert(Core(cfg), name=TOPLEVEL, emit_src=False)
+    return build_component(functools.partial(Core, cfg), TOPLEVEL, build_dir_for(cfg, sim, waves), sim, waves)
 
 
 def _run(cfg: Config, sim: str, inputs: Path, out_dir: Path, waves: bool, stop_at_first: bool) -> dict:
