@@ -10,7 +10,7 @@ from plasticore.golden import Config, init_weights, poisson_inputs, run
 
 from .progress import progress_bar
 
-__all__ = ["run_summary", "format_summary", "raster_text"]
+__all__ = ["run_summary", "run_on_chip", "format_summary", "raster_text"]
 
 
 def run_summary(
@@ -55,6 +55,44 @@ def run_summary(
     return summary
 
 
+def run_on_chip(
+    cfg: Config,
+    port: str,
+    ticks: int,
+    rate: float = 0.05,
+    baud: int = 1_000_000,
+    timeout: float = 10.0,
+    progress: bool = True,
+) -> dict:
+    """Run :func:`run_summary`'s network and input (batch 1) on the chip at serial ``port`` (a
+    board, or ``plasticore serve-sim``'s virtual board) and check it against golden fixed point:
+    every tick's spikes and readout must be equal."""
+    from .host import Host
+
+    weights = init_weights(cfg)
+    x = poisson_inputs(cfg, ticks, rate)[:, 0, :]
+    golden = run(cfg, weights, x[:, None, :], "fixed")
+    with Host.serial(cfg, port, baud=baud, timeout=timeout) as chip:
+        windows = -(-ticks // chip.window)
+        bar = progress_bar(f"run {cfg.name} on {port}", windows, unit="window") if progress else None
+        start = time.perf_counter()
+        chip.load_weights(weights)
+        chip.reset_state()
+        out = chip.run_sequence(x, progress=bar)
+        seconds = time.perf_counter() - start
+        link = dict(chip.link.stats)
+    return {
+        "port": port,
+        "spikes_equal": bool(np.array_equal(out.z, golden.z[:, 0, :])),
+        "readout_equal": bool(np.array_equal(out.y, golden.y[:, 0, :])),
+        "spikes": int(out.z.sum()),
+        "cycles_per_tick": float(out.cycles.mean()),
+        "seconds": seconds,
+        "ticks_per_s": ticks / seconds if seconds > 0 else None,
+        "link": link,
+    }
+
+
 def raster_text(z: np.ndarray, max_neurons: int = 16, max_ticks: int = 80) -> list[str]:
     """A text raster of the first neurons (rows) over the first ticks (columns)."""
     z = z[:max_ticks, :max_neurons]
@@ -81,6 +119,18 @@ def format_summary(s: dict, raster: bool = True) -> str:
     )
     if s["ticks_per_s"]:
         lines.append(f"golden speed: {s['ticks_per_s']:.0f} ticks/s ({s['seconds']:.3f} s)")
+    chip = s.get("chip")
+    if chip:
+        same = chip["spikes_equal"] and chip["readout_equal"]
+        lines.append(
+            f"chip on {chip['port']}: {chip['spikes']} spikes; spikes and readout "
+            + ("equal golden fixed point bit for bit" if same else "DIFFER from golden fixed point")
+        )
+        lines.append(
+            f"  {chip['ticks_per_s']:.1f} ticks/s through the link (weights loaded first), "
+            f"{chip['cycles_per_tick']:.0f} core cycles per tick, "
+            f"{chip['link']['bytes_out'] + chip['link']['bytes_in']:,} bytes"
+        )
     if raster and s["raster"]:
         width = len(s["raster"][0])
         lines.append(f"raster (first {len(s['raster'])} neurons x first {width} ticks, | = spike):")

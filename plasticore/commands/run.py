@@ -1,11 +1,16 @@
-"""``plasticore run``: a network in the golden model, summarized."""
+"""``plasticore run``: a network in the golden model, summarized.
+
+``--port`` also runs it on the chip at a serial port (a board, or ``plasticore serve-sim``'s
+virtual board) and checks every tick's spikes and readout against golden fixed point; the exit
+code is 1 if they differ.
+"""
 
 import argparse
 import json
 from pathlib import Path
 
 from plasticore.golden import load_config
-from plasticore.summary import format_summary, run_summary
+from plasticore.summary import format_summary, run_on_chip, run_summary
 
 from .common import add_config_option
 
@@ -28,6 +33,15 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the summary as JSON")
     p.add_argument("--no-raster", action="store_true", help="do not print the spike raster")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--port",
+        metavar="DEV",
+        default=None,
+        help="also run it on the chip at this serial port (a board's USB-UART, or the port "
+        "`plasticore serve-sim` prints) and check it against golden fixed point",
+    )
+    p.add_argument("--baud", type=int, default=None, help="the port's baud rate (default: the boards' 1,000,000)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds a reply from the chip may take (default: 10)")
     p.set_defaults(func=run)
 
 
@@ -35,10 +49,19 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.seed is not None:
         cfg = cfg.replace(seed=args.seed)
+    if args.port and (args.numerics != "fixed" or args.batch != 1):
+        raise ValueError("--port: the chip runs fixed point, batch 1 (drop --numerics float and --batch)")
     summary = run_summary(
         cfg, ticks=args.ticks, rate=args.rate, numerics=args.numerics, batch=args.batch, progress=not args.quiet
     )
+    if args.port:
+        from plasticore.boards.top import BAUD
+
+        summary["chip"] = run_on_chip(
+            cfg, args.port, args.ticks, args.rate, args.baud or BAUD, args.timeout, progress=not args.quiet
+        )
     print(format_summary(summary, raster=not args.no_raster))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
+    chip = summary.get("chip")
+    return 1 if chip and not (chip["spikes_equal"] and chip["readout_equal"]) else 0
