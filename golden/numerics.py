@@ -41,7 +41,9 @@ def unsigned_range(bits: int) -> tuple[int, int]:
 def sat(x: NDArray[Any], bits: int, signed: bool = True) -> NDArray[Any]:
     """Clamp to the range of a ``bits``-bit integer: saturation, never wrap-around."""
     lo, hi = signed_range(bits) if signed else unsigned_range(bits)
-    clipped: NDArray[Any] = np.clip(x, lo, hi)
+    # the same values as np.clip, without its per-call dtype-limit checks (~2.5x faster on the
+    # small arrays of a tick, and sat runs several times per tick)
+    clipped: NDArray[Any] = np.minimum(np.maximum(x, lo), hi)
     return clipped
 
 
