@@ -103,6 +103,9 @@ class Config:
         Learning; ``rule`` is a name of :data:`plasticore.golden.rules.RULES`.
     lanes, weight_banks, learn_multipliers, decay_multipliers, pipelined, fb_banks, bank_memories
         Hardware shape (only ``lanes`` and ``weight_banks`` change values: the LFSR draw order).
+    tau_readout_trace, learn_input, learn_recurrent, twin_saturates
+        Sample-efficient e-prop: the readout's own trace, learning enables per matrix, and
+        the float twin's rails (docs/numerics.md).
     connectivity, rewire
         The sparse Win/Wrec synapse table and DEEP R rewiring (``plasticore.golden.synapses``).
     seed, lfsr_seed : int
@@ -144,7 +147,7 @@ class Config:
     y_bits: int = field(default=16, metadata=_range(8, 32))
     e_bits: int = field(default=16, metadata=_range(4, 32))
     #: presynaptic eligibility traces x-bar and z-bar (unsigned)
-    trace_bits: int = field(default=8, metadata=_range(2, 16))
+    trace_bits: int = field(default=8, metadata=_range(2, 24))
     #: fractional bits of every decay factor
     decay_bits: int = field(default=8, metadata=_range(4, 16))
     #: refractory counter (unsigned); derived minimum is checked against ``refractory``
@@ -239,6 +242,23 @@ class Config:
     #: random free neuron of its lane in the same row visit (the count of synapses stays fixed)
     rewire: bool = field(default=False, metadata=_flag())
 
+    # sample-efficient e-prop (docs/numerics.md, "Sample-efficient e-prop"); the defaults keep
+    # every existing config's bits. The RTL builds none of these yet and refuses a config that
+    # enables one (hdl/core.py, unbuilt_learning_features)
+    #: tau (ticks) of the readout's own presynaptic trace z~_j, the readout update's
+    #: ``e_k * z~_j``: e-prop's readout gradient filters z with the readout's leak (tau_out),
+    #: while the eligibility traces of Win/Wrec filter with the membrane's (tau_trace). None:
+    #: the readout learns from z_bar, one trace per neuron for both
+    tau_readout_trace: float | None = field(default=None, metadata=_range(0.5, 1e6))
+    #: whether Win learns; False skips its rows in the update (no LFSR draw for them)
+    learn_input: bool = field(default=True, metadata=_flag())
+    #: whether Wrec learns; False skips its rows in the update (no LFSR draw for them)
+    learn_recurrent: bool = field(default=True, metadata=_flag())
+    #: the float twin saturates where fixed point does: every sat_s / sat_u of the tick and of
+    #: learning (U, a, V, Y, e, traces, h), and the weights at their widths after each update.
+    #: False: the ideal twin, unbounded (fixed point is the same either way)
+    twin_saturates: bool = field(default=False, metadata=_flag())
+
     # seeds ------------------------------------------------------------------------------
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
     lfsr_seed: int = field(default=0xACE1_2468, metadata=_range(1, (1 << 32) - 1))
@@ -264,7 +284,7 @@ class Config:
                 raise ConfigError(f"{f.name}: {value!r} is not allowed; choose one of {', '.join(meta['choices'])}")
             return
         lo, hi = meta["range"]
-        if value is None and f.name in ("tau_trace", "wout_bits", "fb_banks"):
+        if value is None and f.name in ("tau_trace", "wout_bits", "fb_banks", "tau_readout_trace"):
             return
         is_float_field = isinstance(lo, float)
         if isinstance(value, bool) or not isinstance(value, (int, float) if is_float_field else int):
@@ -402,6 +422,12 @@ class Config:
         return decay_factor(self.tau_m if self.tau_trace is None else self.tau_trace, self.decay_bits)
 
     @cached_property
+    def readout_trace_q(self) -> int | None:
+        """Decay factor of the readout's own trace z~ (``tau_readout_trace``), None without one."""
+        tau = self.tau_readout_trace
+        return None if tau is None else decay_factor(tau, self.decay_bits)
+
+    @cached_property
     def weight_bits(self) -> Mapping[str, int]:
         """Width of each weight matrix by name (``w_in``, ``w_rec``, ``w_out``, ``b_fb``): the one
         place golden, BPTT, the RTL and reports look a matrix's width up. Wout is ``wout_bits``
@@ -491,6 +517,16 @@ class Config:
     @cached_property
     def alif_mask(self) -> list[bool]:
         return [j >= self.n_lif for j in range(self.n_rec)]
+
+    def unbuilt_learning_features(self) -> list[str]:
+        """The sample-efficient e-prop settings the RTL does not build yet, each as
+        ``"field: value"`` (empty: the RTL builds this config's learning). ``trace_bits`` above
+        16 counts: the RTL's trace memories and bus are verified up to 16 bits."""
+        defaults = {"tau_readout_trace": None, "learn_input": True, "learn_recurrent": True}
+        found = [f"{k}: {getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
+        if self.trace_bits > 16:
+            found.append(f"trace_bits: {self.trace_bits!r} (above 16)")
+        return found
 
     # conversions ------------------------------------------------------------------------
     def replace(self, **changes: Any) -> Config:

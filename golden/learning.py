@@ -17,7 +17,8 @@ One learning tick, after network steps 1-6 (numbered as in docs/numerics.md):
 9.  Win/Wrec update on ticks whose target is valid, with the rule's postsynaptic factor
     ``g_j`` (``V_j * h_j`` for every rule so far): ``dW[j,i] = sround(-g_j * e_bar_i, lr_shift)``;
 10. trace update ``x_bar, z_bar`` (every tick, truncating decay);
-11. readout update on valid ticks: ``dWout[k,j] = sround(-e_k * z_bar_j(t), out_lr_shift)``.
+11. readout update on valid ticks: ``dWout[k,j] = sround(-e_k * z_bar_j(t), out_lr_shift)``
+    (``z~_j(t)``, the readout's own trace, when ``Config.tau_readout_trace`` is set).
 
 Stochastic rounding draws from one LFSR per lane in the order the hardware visits synapses:
 presynaptic rows whose ``e_bar`` is nonzero (inputs, then recurrent), each row split into words
@@ -43,7 +44,7 @@ from numpy.typing import NDArray
 from . import lfsr as lfsr_mod
 from .config import Config
 from .network import State, TickOut, Weights, tick
-from .numerics import Numerics
+from .numerics import Numerics, for_config, sat
 from .rules import RULES
 
 __all__ = [
@@ -78,10 +79,19 @@ class Traces:
         Input traces.
     z_bar : ndarray, shape (batch, n_rec)
         Recurrent (spike) traces.
+    zo_bar : ndarray, shape (batch, n_rec), or None
+        The readout's own spike traces z~ (``Config.tau_readout_trace``); None: the readout
+        learns from ``z_bar``.
     """
 
     x_bar: NDArray[Any]
     z_bar: NDArray[Any]
+    zo_bar: NDArray[Any] | None = None
+
+    @property
+    def readout(self) -> NDArray[Any]:
+        """The presynaptic factor of the readout update: ``zo_bar`` when kept, else ``z_bar``."""
+        return self.z_bar if self.zo_bar is None else self.zo_bar
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,8 @@ class LearnState:
 
 
 def init_traces(cfg: Config, num: Numerics, batch: int = 1) -> Traces:
-    return Traces(np.zeros((batch, cfg.n_in), dtype=num.dtype), np.zeros((batch, cfg.n_rec), dtype=num.dtype))
+    zo = None if cfg.readout_trace_q is None else np.zeros((batch, cfg.n_rec), dtype=num.dtype)
+    return Traces(np.zeros((batch, cfg.n_in), dtype=num.dtype), np.zeros((batch, cfg.n_rec), dtype=num.dtype), zo)
 
 
 def init_learning(cfg: Config, num: Numerics, batch: int = 1) -> LearnState:
@@ -126,13 +137,17 @@ def decay_floor(num: Numerics, x: NDArray[Any], q: int, decay_bits: int) -> NDAr
 
 
 def update_traces(cfg: Config, num: Numerics, tr: Traces, x: NDArray[Any], z: NDArray[Any]) -> Traces:
-    """``bar <- sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
+    """``bar <- sat_u(decay_floor(bar, q) + trace_inc * spike, trace_bits)``, with ``q`` =
+    ``trace_q`` for x_bar and z_bar, ``readout_trace_q`` for the readout's z~ (when kept)."""
 
-    def one(bar: NDArray[Any], spikes: NDArray[Any]) -> NDArray[Any]:
-        new = decay_floor(num, bar, cfg.trace_q, cfg.decay_bits) + cfg.trace_inc * spikes
+    def one(bar: NDArray[Any], spikes: NDArray[Any], q: int) -> NDArray[Any]:
+        new = decay_floor(num, bar, q, cfg.decay_bits) + cfg.trace_inc * spikes
         return num.sat(new, cfg.trace_bits, signed=False).astype(num.dtype)
 
-    return Traces(one(tr.x_bar, x), one(tr.z_bar, z))
+    zo = None
+    if tr.zo_bar is not None and cfg.readout_trace_q is not None:
+        zo = one(tr.zo_bar, z, cfg.readout_trace_q)
+    return Traces(one(tr.x_bar, x, cfg.trace_q), one(tr.z_bar, z, cfg.trace_q), zo)
 
 
 def pseudo_derivative(
@@ -274,6 +289,7 @@ def learn(
     ``valid``: (batch,) target-valid flags; weights change only where true (None: no target,
     no update). Returns the new weights, the new learning state and h (batch, n_rec).
     """
+    num = for_config(num, cfg.twin_saturates)  # the float twin with the hardware's rails
     x = np.asarray(x)
     h = pseudo_derivative(cfg, num, new.u, out.threshold, prev.ref == 0)
     tr_prev = ls.traces
@@ -289,6 +305,12 @@ def learn(
     if vmask.any():
         rule = RULES[cfg.rule]
         e_in, e_rec = rule.presynaptic_factors(cfg, tr_prev, tr_new, x, prev.z)
+        # learning enables per matrix: a disabled matrix's rows have e_bar = 0, so they are
+        # skipped and draw nothing, as the hardware's row updaters skip them
+        if not cfg.learn_input:
+            e_in = np.zeros_like(e_in)
+        if not cfg.learn_recurrent:
+            e_rec = np.zeros_like(e_rec)
         g = rule.postsynaptic_factor(cfg, new.v, h)
         if _fixed(num):
             w_pre_t = np.concatenate([w_in.T, w_rec.T])  # rows: inputs 0.., then recurrent 0..
@@ -300,7 +322,7 @@ def learn(
                 else:
                     synapses, lfsr = synapses.update(cfg, num, g[b], e_bar, lfsr)
                 if cfg.learn_readout:
-                    w_out_t, lfsr = _update_readout(cfg, num, w_out_t, out.e[b], tr_new.z_bar[b], lfsr)
+                    w_out_t, lfsr = _update_readout(cfg, num, w_out_t, out.e[b], tr_new.readout[b], lfsr)
             w_in, w_rec, w_out = w_pre_t[: cfg.n_in].T, w_pre_t[cfg.n_in :].T, w_out_t.T
         else:
             gm = g * vmask[:, None]
@@ -312,7 +334,11 @@ def learn(
                 synapses, lfsr = synapses.update_float(cfg, d_in, d_rec, lfsr)
             if cfg.learn_readout:
                 em = out.e * vmask[:, None]
-                w_out = w_out - (em.T @ tr_new.z_bar) / (1 << cfg.out_lr_shift)
+                w_out = w_out - (em.T @ tr_new.readout) / (1 << cfg.out_lr_shift)
+            if cfg.twin_saturates:  # the rails fixed point's sat_s puts on every update
+                w_in, w_rec, w_out = (
+                    sat(m, cfg.weight_bits[k]) for m, k in ((w_in, "w_in"), (w_rec, "w_rec"), (w_out, "w_out"))
+                )
         if synapses is not None:
             w_in, w_rec = synapses.dense(cfg)
         w = Weights(

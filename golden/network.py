@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from .config import Config
-from .numerics import Numerics, signed_range
+from .numerics import Numerics, for_config, signed_range
 from .numerics import numerics as numerics_by_name
 from .rules import RULES
 
@@ -204,6 +204,7 @@ def tick(
     the float twin with the fixed-point model on identical spike trains; see plasticore.golden.twin).
     ``TickOut.z`` still reports the network's own decision.
     """
+    num = for_config(num, cfg.twin_saturates)  # the float twin with the hardware's rails
     batch = s.u.shape[0]
     alif = np.asarray(cfg.alif_mask)
     x = np.asarray(x)

@@ -26,6 +26,8 @@ __all__ = [
     "Numerics",
     "FixedNumerics",
     "FloatNumerics",
+    "SaturatingFloatNumerics",
+    "for_config",
 ]
 
 
@@ -174,7 +176,31 @@ class FloatNumerics(Numerics):
         return a.astype(np.float64) @ b.astype(np.float64)
 
 
+class SaturatingFloatNumerics(FloatNumerics):
+    """The float twin with the hardware's rails: exact products and divisions, but every
+    ``sat_s`` / ``sat_u`` of docs/numerics.md clamps as fixed point's does
+    (``Config.twin_saturates``; :func:`for_config` picks it).
+
+    Attributes
+    ----------
+    name : str
+        ``"float"`` (the same twin, with rails).
+    dtype : type
+        ``np.float64``.
+    """
+
+    def sat(self, x: NDArray[Any], bits: int, signed: bool = True) -> NDArray[Any]:
+        return sat(x, bits, signed)
+
+
 NUMERICS = {"fixed": FixedNumerics(), "float": FloatNumerics()}
+_SATURATING_FLOAT = SaturatingFloatNumerics()
+
+
+def for_config(num: Numerics, twin_saturates: bool) -> Numerics:
+    """``num``, or the float twin with rails when ``num`` is the float twin and
+    ``twin_saturates`` (``Config.twin_saturates``) asks for them."""
+    return _SATURATING_FLOAT if twin_saturates and isinstance(num, FloatNumerics) else num
 
 
 def numerics(name: str) -> Numerics:

@@ -117,6 +117,11 @@ class Core(wiring.Component):
                 f"connectivity: {cfg.connectivity!r} with rewire={cfg.rewire} is not built by the RTL yet"
                 f" (it builds the dense table: connectivity 1.0, rewire false)"
             )
+        unbuilt = cfg.unbuilt_learning_features()
+        if unbuilt:
+            # golden's sample-efficient e-prop fields (docs/numerics.md) are specified, not yet
+            # built: refuse them rather than silently building the old learning
+            raise ConfigError(f"{unbuilt[0]} is not built by the RTL yet (the RTL builds its default)")
         self.cfg = cfg
         self.geometry = Geometry(cfg)
         super().__init__(
