@@ -3,6 +3,8 @@
 One module per task, each a function ``(seed, ...) -> Task`` registered in :data:`TASKS`:
 
 * ``cue`` (:mod:`.cue`): evidence accumulation; answer the side that had more cues.
+* ``cue-reckon`` (:mod:`.cue`): the same task with the silicon anchor's (ReckOn's) timing and
+  sample budget: 2,250 ticks, 50 training and 50 test samples.
 * ``pattern`` (:mod:`.pattern`): sine-wave pattern generation from time-coded inputs.
 * ``store-recall`` (:mod:`.store_recall`): recall the bit shown with the store cue.
 * ``xor`` (:mod:`.xor`): delayed-memory XOR of two pulses.
@@ -21,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .base import Split, Task
-from .cue import cue_task
+from .cue import cue_reckon_task, cue_task
 from .digits import digits_task
 from .pattern import pattern_task
 from .store_recall import store_recall_task
@@ -34,6 +36,7 @@ __all__ = [
     "TASKS",
     "make_task",
     "cue_task",
+    "cue_reckon_task",
     "pattern_task",
     "store_recall_task",
     "xor_task",
@@ -45,6 +48,7 @@ __all__ = [
 
 TASKS: dict[str, Callable[..., Task]] = {
     "cue": cue_task,
+    "cue-reckon": cue_reckon_task,
     "pattern": pattern_task,
     "store-recall": store_recall_task,
     "xor": xor_task,

@@ -5,11 +5,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .base import Split, Task, _check_counts, _one_hot_targets, _poisson
 
-__all__ = ["cue_task"]
+__all__ = ["cue_task", "cue_reckon_task", "RECKON_CUE"]
+
+#: The silicon anchor's cue accumulation (ReckOn, Frenkel & Indiveri 2022, after Bellec et al.
+#: 2020): 1 tick = 1 ms, 7 cues of 100 ticks with 50-tick gaps, a 1,050-tick delay, a 150-tick
+#: recall (2,250 ticks); cues at 40 Hz, background noise at 10 Hz; 50 training and 50 test samples
+RECKON_CUE = dict(
+    n_train=50,
+    n_test=50,
+    cue_ticks=100,
+    gap_ticks=50,
+    delay_ticks=1050,
+    recall_ticks=150,
+    rate=0.04,
+    noise_rate=0.01,
+)
 
 
 def cue_task(
@@ -58,3 +74,9 @@ def cue_task(
         f"evidence accumulation: {cues} cues of {cue_ticks} ticks, {delay_ticks}-tick delay, "
         f"{recall_ticks}-tick recall; {ticks} ticks",
     )
+
+
+def cue_reckon_task(seed: int, **kw: int | float) -> Task:
+    """:func:`cue_task` with the silicon anchor's timing and sample budget (:data:`RECKON_CUE`;
+    ``kw`` overrides any of them), named ``cue-reckon``."""
+    return dataclasses.replace(cue_task(seed, **{**RECKON_CUE, **kw}), name="cue-reckon")

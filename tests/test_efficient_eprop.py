@@ -176,3 +176,17 @@ def test_trained_network_learns_with_the_new_fields_in_both_numerics():
             w, ls, _ = learn(cfg, num, w, s, new, out, x[t], np.array([True]), ls)
             s = new
         assert np.array_equal(w.w_rec, w_rec0) and ls.traces.zo_bar is not None and ls.traces.zo_bar.any()
+
+
+def test_cue_reckon_task_and_network_have_the_anchor_shape():
+    from plasticore.tasks import make_task
+    from plasticore.training.train import TASK_SPECS, task_config
+
+    task = make_task("cue-reckon", 1, n_train=2, n_test=2)
+    assert (task.name, task.n_in, task.n_out, task.train.ticks) == ("cue-reckon", 40, 2, 2250)
+    assert task.train.valid[0].sum() == 150 and task.train.valid[0, -150:].all()
+    assert len(make_task("cue-reckon", 1).train) == 50 and len(make_task("cue-reckon", 1).test) == 50
+    cfg = task_config("cue-reckon", "eprop", task.n_in)
+    assert (cfg.n_rec, cfg.n_alif, cfg.w_bits, TASK_SPECS["cue-reckon"].epochs) == (100, 0, 8, 10)
+    # the anchor's leaks: alpha = 0x7FEF / 2**15 exactly, kappa = 0x79 / 2**7 to within 1e-3
+    assert cfg.alpha_q == 0x7FEF << 1 and abs(cfg.kappa_q / 65536 - 0x79 / 128) < 1e-3

@@ -213,6 +213,37 @@ TASK_SPECS: dict[str, TaskSpec] = {
     ),
 }
 
+# cue-reckon: the silicon anchor's shape (ReckOn: 40 inputs, 100 LIF, 2 outputs, 8-bit weights,
+# 50 + 50 samples of 2,250 ticks, 10 epochs, batch 1; docs/results.md, "Cue accumulation at the
+# silicon anchor's shape"). The anchor's leaks: tau_m 1,928 (alpha = 0x7FEF / 2**15) and
+# tau_out 18 (kappa = 0x79 / 2**7), so 16 decay bits. The readout learns from its own trace
+# with the readout's time constant (tau_readout_trace), the eligibility traces are 22 bits with
+# trace_inc 2**15 (an 8-bit trace of tau 1,928 truncates to zero within 16 ticks), and the float
+# twin saturates where the hardware does (twin_saturates)
+TASK_SPECS["cue-reckon"] = TaskSpec(
+    config=dict(
+        _COMMON,
+        name="cue-reckon",
+        n_rec=100,
+        n_alif=0,
+        n_out=2,
+        decay_bits=16,
+        tau_m=1928.0,
+        tau_out=18.0,
+        tau_v=5.0,
+        trace_bits=22,
+        trace_inc=32768,
+        tau_readout_trace=18.0,
+        twin_saturates=True,
+        fb_shift=8,
+        lr_shift=32,
+        out_lr_shift=30,
+    ),
+    epochs=10,
+    target_scale=1000,
+    init=dict(in_scale=1.0, rec_scale=0.1, out_scale=0.1),
+)
+
 
 def task_config(task: str, rule: str, n_in: int, base: Config | None = None, spec: TaskSpec | None = None) -> Config:
     """The network a task trains by default under ``rule`` (a TRAIN_RULES name).
