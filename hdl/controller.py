@@ -9,11 +9,11 @@ number of cycles ``ctl.busy`` is high, which ``plasticore.contract.cycles`` pred
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Assert, Module, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from plasticore.contract.cycles import tick_counter_bits
+from plasticore.contract.cycles import slowest_tick, tick_counter_bits
 from plasticore.golden.config import Config
 
 from .bus import TickControl
@@ -48,6 +48,9 @@ class PhaseController(wiring.Component):
     cfg : Config
         The core's configuration (the counter widths, ``learn_readout`` and ``weight_banks``
         decide the learning phases).
+    formal : bool
+        Add the formal property (docs/reliability.md, "Formal"): a tick lasts at most the
+        cycle model's slowest tick (every input, neuron and error active, every row learning).
 
     Members
     -------
@@ -74,8 +77,9 @@ class PhaseController(wiring.Component):
         LEARN_OUT, have finished.
     """
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, *, formal: bool = False):
         self.cfg = cfg
+        self.formal = formal
         super().__init__(
             {
                 "ctl": In(TickControl()),
@@ -176,4 +180,7 @@ class PhaseController(wiring.Component):
                 m.d.comb += [self.phase.eq(Phase.FINISH), self.finish.eq(1)]
                 m.d.sync += [cycles.eq(count + 1), ticks.eq(ticks + 1)]
                 m.next = "IDLE"
+        if self.formal:
+            # count is the tick's cycles so far, less one (FINISH reports count + 1)
+            m.d.comb += Assert(idle | (count < slowest_tick(cfg)))
         return m

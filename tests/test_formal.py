@@ -9,18 +9,23 @@ lists the properties, their proof kinds, depths and run times.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from amaranth.hdl import Assert, Assume, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 
+from plasticore.contract.cycles import slowest_tick
 from plasticore.contract.protocol_spec import MIN_FRAME_TIMEOUT, MIN_MAX_PAYLOAD, MIN_WATCHDOG, Status
 from plasticore.contract.system_map import SystemMap
-from plasticore.cosim.formal import assume_no_reset, assume_stream_rules, prove
+from plasticore.cosim.formal import FREE_DATAPATH, assume_no_reset, assume_stream_rules, prove
 from plasticore.golden.config import Config
 from plasticore.golden.numerics import signed_range, unsigned_range
-from plasticore.hdl import protocol, update
+from plasticore.hdl import controller, core, protocol, update
 from plasticore.hdl.accumulate import RowAccumulator
 from plasticore.hdl.arith import saturate
+from plasticore.hdl.controller import PhaseController
+from plasticore.hdl.core import Core
 from plasticore.hdl.lfsr import GaloisLFSR
 from plasticore.hdl.protocol import ProtocolEngine
 from plasticore.hdl.reply_transmitter import ReplyTransmitter
@@ -270,3 +275,45 @@ def test_engine_fails_when_a_check_is_removed(mutant, group, monkeypatch):
 @pytest.mark.slow
 def test_engine_commits_only_good_frames_deep():
     check(engine_proof(ProtocolEngine, "commit", DEEP_ENGINE_DEPTH), "PASS")
+
+
+# -- 5. the phase controller ends every tick within the cycle model's slowest tick -----------
+
+CORE_DEPTH = 40  # host writes of x, z(t-1) and e(t-1), then the slowest tick (32 cycles)
+
+
+class AccumulateNeverDone(Core):
+    """Mutant: the controller never hears that ACCUMULATE is done (the tick never ends)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += m.submodules.controller.accumulate_done.eq(0)
+        return m
+
+
+def core_proof(core_class, monkeypatch):
+    monkeypatch.setattr(core, "PhaseController", functools.partial(PhaseController, formal=True))
+    m, ports = harness(core_class(FORMAL_CFG))
+    return prove(
+        m, ports=ports, name=f"tick_bound_{core_class.__name__}", mode="bmc", depth=CORE_DEPTH, script=FREE_DATAPATH
+    )
+
+
+@pytest.mark.slow
+def test_tick_ends_within_the_cycle_model(monkeypatch):
+    assert slowest_tick(FORMAL_CFG) == 32  # the bound CORE_DEPTH leaves room for
+    check(core_proof(Core, monkeypatch), "PASS")
+
+
+@pytest.mark.slow
+def test_tick_bound_fails_when_a_phase_never_ends(monkeypatch):
+    proof = check(core_proof(AccumulateNeverDone, monkeypatch), "FAIL")
+    assert any("controller.py" in where for where in proof.failed), proof.failed
+
+
+@pytest.mark.slow
+def test_tick_bound_is_tight(monkeypatch):
+    """One cycle less than the model's slowest tick fails: the proof reaches the slowest tick."""
+    monkeypatch.setattr(controller, "slowest_tick", lambda cfg: slowest_tick(cfg) - 1)
+    proof = check(core_proof(Core, monkeypatch), "FAIL")
+    assert any("controller.py" in where for where in proof.failed), proof.failed
