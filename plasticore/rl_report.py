@@ -43,7 +43,8 @@ def plot_returns(path: Path, returns: list[float], solved_mean: float, title: st
 def write_rl_report(folder: Path, result: dict[str, Any], solved_mean: float, command: str) -> Path:
     """Write the report folder; returns the path of ``report.md``."""
     folder.mkdir(parents=True, exist_ok=True)
-    title = f"{result['env']} {result['agent']} ({result['numerics']}, {result['backend']})"
+    r = result
+    title = f"{r['env']} {r['version']}, {r['agent']} ({r['numerics']}, {r['backend']}), seed {r['seed']}"
     plot_returns(folder / "returns.png", result["returns"], solved_mean, title)
     (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     best = result["best_mean100"]
