@@ -17,6 +17,8 @@ from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
 from plasticore.contract.system_map import DEFAULT_WINDOW
 
+from .gowin import TangNano20kPlatform
+
 __all__ = ["Board", "BOARDS", "board"]
 
 
@@ -33,7 +35,7 @@ class Board:
     make_platform : callable
         Makes the Amaranth platform (with the UART resource).
     family : str
-        ``"ice40"`` or ``"ecp5"``.
+        ``"ice40"``, ``"ecp5"`` or ``"gowin"``.
     input_clock_hz : float
         The oscillator on the board.
     default_clock_hz : float
@@ -47,7 +49,7 @@ class Board:
     hide_internal_names : bool
         Make the design's internal wire names private before synthesis.
     nextpnr_opts : str
-        Extra options of ``nextpnr-<family>``.
+        Extra options of ``nextpnr-<family>`` (``nextpnr-himbaechel`` for Gowin).
     window : int
         Ticks of the protocol engine's run window.
     loader_args : tuple of str
@@ -60,7 +62,7 @@ class Board:
     name: str
     description: str
     make_platform: Callable[[], object]
-    family: str  # "ice40" or "ecp5"
+    family: str  # "ice40", "ecp5" or "gowin"
     input_clock_hz: float  # the oscillator on the board
     #: what the PLL makes of it for the core: below the Fmax nextpnr measures for the design
     #: (docs/performance.md, "Boards"), so that timing is met
@@ -88,8 +90,9 @@ class Board:
 
     @property
     def bitstream_suffix(self) -> str:
-        """What the packer writes: ``.bin`` (icepack) for iCE40, ``.bit`` (ecppack) for ECP5."""
-        return ".bin" if self.family == "ice40" else ".bit"
+        """What the packer writes: ``.bin`` (icepack) for iCE40, ``.bit`` (ecppack) for ECP5,
+        ``.fs`` (gowin_pack) for Gowin."""
+        return {"ice40": ".bin", "ecp5": ".bit", "gowin": ".fs"}[self.family]
 
 
 def _orangecrab():
@@ -149,6 +152,18 @@ BOARDS: dict[str, Board] = {
         # writes the user bitstream into flash: there is no SRAM load
         loader_args=("-b", "orangeCrab"),
         loader_sram=False,
+    ),
+    "tangnano20k": Board(
+        "tangnano20k",
+        "Sipeed Tang Nano 20K (Gowin GW2AR-LV18QN88C8/I7)",
+        TangNano20kPlatform,
+        "gowin",
+        27e6,
+        27e6,
+        2,
+        synth_opts="-family gw2a",
+        # the BL616 on the board: JTAG to the GW2AR (SRAM) or to its flash
+        loader_args=("-b", "tangnano20k"),
     ),
 }
 

@@ -1,6 +1,6 @@
-"""PLL settings for the board clocks, computed here instead of by icepll/ecppll.
+"""PLL settings for the board clocks, computed here instead of by icepll/ecppll/gowin_pll.
 
-Both searches return the reachable output frequency closest to the request (never above it)
+All searches return the reachable output frequency closest to the request (never above it)
 within the datasheet limits, so a board top can derive its UART divisor and timing constraint
 from the frequency it really gets.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ICE40PLL", "ECP5PLL", "ice40_pll", "ecp5_pll"]
+__all__ = ["ICE40PLL", "ECP5PLL", "GowinPLL", "ice40_pll", "ecp5_pll", "gowin_pll"]
 
 
 @dataclass(frozen=True)
@@ -78,4 +78,38 @@ def ecp5_pll(f_in: float, f_req: float) -> ECP5PLL:
                     break
     if best is None:
         raise ValueError(f"no ECP5 PLL setting reaches {f_req / 1e6:g} MHz from {f_in / 1e6:g} MHz")
+    return best
+
+
+@dataclass(frozen=True)
+class GowinPLL:
+    """rPLL settings: f_out = f_in * (FBDIV_SEL+1) / (IDIV_SEL+1), VCO = f_out * ODIV_SEL."""
+
+    idiv_sel: int
+    fbdiv_sel: int
+    odiv_sel: int
+    f_out: float
+
+
+#: the rPLL's output divider takes only these values
+GOWIN_ODIVS = (2, 4, 8, 16, 32, 48, 64, 80, 96, 112, 128)
+
+
+def gowin_pll(f_in: float, f_req: float) -> GowinPLL:
+    """GW2A(R)-18 C8/I7 rPLL: PFD 3-500 MHz, VCO 500-1250 MHz, out 3.90625-625 MHz
+    (the limits of apycula's ``gowin_pll`` for this part)."""
+    best = None
+    for idiv_sel in range(64):
+        f_pfd = f_in / (idiv_sel + 1)
+        if not 3e6 <= f_pfd <= 500e6:
+            continue
+        for fbdiv_sel in range(64):
+            f_out = f_in * (fbdiv_sel + 1) / (idiv_sel + 1)
+            if not 3.90625e6 <= f_out <= min(f_req, 625e6) or (best is not None and f_out <= best.f_out):
+                continue
+            odiv = next((d for d in GOWIN_ODIVS if 500e6 <= f_out * d <= 1250e6), None)
+            if odiv is not None:
+                best = GowinPLL(idiv_sel, fbdiv_sel, odiv, f_out)
+    if best is None:
+        raise ValueError(f"no Gowin rPLL setting reaches {f_req / 1e6:g} MHz from {f_in / 1e6:g} MHz")
     return best

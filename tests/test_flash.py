@@ -16,6 +16,8 @@ EXPECTED = {
     "ulx3s-85f": (["-b", "ulx3s", "-m"], ["-b", "ulx3s", "-f"], ".bit"),
     # USB DFU to the bootloader, which always writes flash
     "orangecrab-25f": (["-b", "orangeCrab"], ["-b", "orangeCrab"], ".bit"),
+    # JTAG through the board's BL616
+    "tangnano20k": (["-b", "tangnano20k", "-m"], ["-b", "tangnano20k", "-f"], ".fs"),
 }
 
 

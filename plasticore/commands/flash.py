@@ -20,7 +20,7 @@ def register(sub) -> None:
         metavar="PATH",
         default=None,
         help="the bitstream (default: where `plasticore synth --board B --config C` writes it, "
-        "build/synth/<board>-<config>/plasticore.bin or .bit)",
+        "build/synth/<board>-<config>/plasticore.bin, .bit or .fs)",
     )
     add_config_option(p)
     p.add_argument(
