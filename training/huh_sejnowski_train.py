@@ -289,8 +289,9 @@ def float_weights(cfg: Config, w: FloatWeights, theta: float = 1.0) -> Weights:
     """The float weights in the deployed chip's units, unrounded (for the golden float twin:
     the hard network without quantization of the weights)."""
     lsb = cfg.threshold / (theta * (1 << cfg.w_shift))
-    out_scale = signed_range(cfg.weight_bits["w_out"])[1] / float(np.abs(w["w_out"]).max())
-    return Weights(w["w_in"] * lsb, w["w_rec"] * lsb, w["w_out"] * out_scale, np.zeros((cfg.n_rec, cfg.n_out)))
+    out_max = signed_range(cfg.weight_bits["w_out"])[1]
+    w_out = np.clip(w["w_out"] * (out_max / float(np.abs(w["w_out"]).max())), -out_max, out_max)  # not 127 + 1 ulp
+    return Weights(w["w_in"] * lsb, w["w_rec"] * lsb, w_out, np.zeros((cfg.n_rec, cfg.n_out)))
 
 
 def chip_predictions(cfg: Config, w: Weights, split: Split, numerics: str = "fixed") -> np.ndarray:
