@@ -98,14 +98,15 @@ def _build_dir(cfg: Config, params: SystemParams, sim: str, waves: bool) -> Path
     h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
     for path in _system_sources():
         h.update(path.read_bytes())
-    h.update((params.key() + " ".join(MAKE_VARIABLES)).encode())
+    h.update((params.key() + " ports-only " + " ".join(MAKE_VARIABLES)).encode())
     return BUILD / sim / f"system-{cfg.name}-{h.hexdigest()[:16]}{'-waves' if waves else ''}"
 
 
 def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", waves: bool = False):
     """Generate the System's Verilog (once per key) and build the simulator model (cached)."""
     bdir = _build_dir(cfg, params, sim, waves)
-    return build_component(functools.partial(params.system, cfg), TOPLEVEL, bdir, sim, waves)
+    # the bench (cosim/tb_system.py) reaches only the System's ports: a ports-only model
+    return build_component(functools.partial(params.system, cfg), TOPLEVEL, bdir, sim, waves, ports_only=True)
 
 
 class SimulatedTransport:
