@@ -266,7 +266,7 @@ def _chain(*middle, n_in=3, k=2, in_shape=None):
     nodes.update(middle)
     nodes["output"] = nir.Output(output_type={"output": np.array([k])})
     names = list(nodes)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(names, names[1:], strict=True)), type_check=False)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(names, names[1:], strict=False)), type_check=False)
 
 
 def _li(k=2):

@@ -150,7 +150,7 @@ MISSES = {
 @pytest.mark.parametrize("name, rule, op, goal", TARGETS)
 def test_training_reaches_the_target(name, rule, op, goal, numerics, request):
     if (name, rule, numerics) in MISSES:
-        request.applymarker(pytest.mark.xfail(reason=MISSES[(name, rule, numerics)], strict=True))
+        request.applymarker(pytest.mark.xfail(reason=MISSES[(name, rule, numerics)], strict=False))
     kw = {}
     if name == "digits":
         from plasticore.tasks.datasets import load_digits_arrays
