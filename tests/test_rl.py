@@ -223,3 +223,12 @@ def test_chip_lsm_q_run_is_deterministic_per_seed():
     a = run_chip_lsm_q(3, "v1", episodes=2)
     b = run_chip_lsm_q(3, "v1", episodes=2)
     assert a.returns == b.returns and len(a.returns) == 2 and a.steps == sum(a.returns)
+
+
+def test_cli_rl_fixed_runs_the_chip_agent(tmp_path):
+    out = tmp_path / "r.json"
+    args = ["rl", "--agent", "lsm-q", "--numerics", "fixed", "--seed", "3", "--episodes", "1", "--quiet"]
+    assert main([*args, "--json", str(out), "--report", str(tmp_path / "rep")]) == 0
+    obj = json.loads(out.read_text())
+    assert (obj["version"], obj["numerics"], obj["backend"]) == ("v1", "fixed", "golden")
+    assert obj["returns"] == run_chip_lsm_q(3, "v1", episodes=1).returns
