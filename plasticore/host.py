@@ -22,7 +22,8 @@ A training run is a loop of windows::
         w_trained = chip.read_weights()
 
 Requests whose reply is lost or garbled, and requests the device refused because their
-bytes arrived damaged (``CRC``, ``TIMEOUT``), are sent again after a resynchronizing gap
+bytes arrived damaged (``CRC``, ``TIMEOUT``, or ``LENGTH``: a length field damaged above the
+largest payload is refused before the CRC is seen), are sent again after a resynchronizing gap
 (they changed nothing on the device, and reads and writes may be repeated). A RUN whose
 reply is lost is not repeated blindly: the device's tick counter tells whether it ran (then
 the run counts as done), did not run (sent again) or stopped part way (an error).
@@ -192,6 +193,7 @@ class _Link:
         frame_tag = next(self._tags)
         frame = encode_request(cmd, frame_tag, payload)
         last = "no reply"
+        length_refusals = 0
         for attempt in range(self.retries + 1):
             if attempt:
                 self.stats["retries"] += 1
@@ -202,7 +204,10 @@ class _Link:
             if reply is not None and reply.crc_ok and reply.tag == frame_tag and reply.cmd == cmd:
                 if reply.status == Status.OK:
                     return reply.payload
-                if reply.status not in (Status.CRC, Status.TIMEOUT):
+                # LENGTH may be line damage too: a length above max_payload is refused from the
+                # header alone, before the CRC; refused on every attempt, it is the request's
+                length_refusals += reply.status == Status.LENGTH
+                if reply.status not in (Status.CRC, Status.TIMEOUT, Status.LENGTH) or length_refusals > self.retries:
                     raise ProtocolError(
                         f"{cmd.name}: the device answered {_status_name(reply.status)} "
                         f"({_STATUS_MEANING.get(reply.status, 'unknown status')})",
@@ -434,8 +439,10 @@ class Host:
 
         try:
             self.link.request(Command.RUN, run_args(start, ticks, RUN_FLAG_LEARN if learn else 0), on_lost=on_lost)
-        except ProtocolError:
-            self._ticks = None  # e.g. the watchdog stopped the run part way
+        except (ProtocolError, LinkError):
+            # the watchdog stopped the run part way, or the link gave up on it: whether and how
+            # far it ran is unknown, and a count kept from here would misjudge the next lost reply
+            self._ticks = None
             raise
         self._ticks = (before + ticks) & 0xFFFF_FFFF
 
