@@ -173,8 +173,6 @@ def test_cli_rl_json_keys_report_and_refusals(tmp_path, capsys):
     assert "not implemented yet" in capsys.readouterr().err
     assert main(["rl", "--agent", "lsm-q", "--backend", "rtl"]) == 2
     assert "--numerics fixed" in capsys.readouterr().err
-    assert main(["rl", "--agent", "lsm-q", "--numerics", "fixed", "--backend", "rtl"]) == 2
-    assert "not implemented yet" in capsys.readouterr().err
     assert main(["rl", "--agent", "lsm-q", "--episodes", "0"]) == 2
     assert "--episodes" in capsys.readouterr().err
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from plasticore.golden import Weights
 from plasticore.reference.dqn import DQN, LinearSchedule, ReplayBuffer
 from plasticore.reference.lsm import Liquid, LiquidSpec, liquid_weights
 from plasticore.tasks.cartpole import CARTPOLE_VERSIONS, encode_buckets, make_cartpole
@@ -94,12 +95,18 @@ class RLResult:
         First episode (1-based) at which the mean of the last 100 returns reaches the bar.
     best_mean100 : float or None
         Best mean return over 100 consecutive episodes (None if fewer than 100 episodes).
+    actions : list of int
+        Every action taken, in order (the chip agents record them: RTL and golden must agree).
+    weights : Weights or None
+        The chip's weights at the end (chip agents only).
     """
 
     returns: list[float]
     steps: int
     solved_at: int | None
     best_mean100: float | None
+    actions: list[int] = field(default_factory=list)
+    weights: Weights | None = None
 
 
 def episode_statistics(returns: list[float], solved_mean: float) -> tuple[int | None, float | None]:

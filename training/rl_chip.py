@@ -32,7 +32,9 @@ stochastically rounded step per environment step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -45,7 +47,16 @@ from plasticore.tasks.cartpole import CARTPOLE_VERSIONS, encode_buckets, make_ca
 from .common import Progress, no_progress
 from .rl import RLResult, episode_statistics, run_length
 
-__all__ = ["ChipLsmQSettings", "chip_liquid_config", "chip_liquid_weights", "ChipLsmQ", "run_chip_lsm_q"]
+__all__ = [
+    "ChipLsmQSettings",
+    "chip_liquid_config",
+    "chip_liquid_weights",
+    "ChipBackend",
+    "ChipFactory",
+    "GoldenChip",
+    "ChipLsmQ",
+    "run_chip_lsm_q",
+]
 
 
 @dataclass(frozen=True)
@@ -157,8 +168,72 @@ def chip_liquid_weights(cfg: Config, liquid: dict[str, np.ndarray], weight_scale
     return weights
 
 
+class ChipBackend(Protocol):
+    """The chip as the RL host sees it: a network that runs windows of input spikes and can
+    learn its readout on a window's last tick (golden fixed point or the RTL behind the host
+    driver; both start from the same weights and a fresh chip's LFSRs)."""
+
+    def present(self, spikes: np.ndarray, target: tuple[int, int] | None = None) -> np.ndarray:
+        """Run ``spikes`` (ticks, n_in) and return the readout Y of the last tick.
+
+        ``target`` (action, y*): the last tick learns, its targets ``y*`` on ``action`` and on
+        every other output that output's Y of the tick before; the other ticks do not learn.
+        """
+        ...
+
+    def read_weights(self) -> Weights:
+        """The chip's weights now."""
+        ...
+
+
+class GoldenChip:
+    """:class:`ChipBackend` on the golden model (fixed point, batch 1).
+
+    Parameters
+    ----------
+    cfg : Config
+        The chip's configuration.
+    weights : Weights
+        Initial weights (integers).
+
+    Members
+    -------
+    weights : Weights
+        The weights now.
+    """
+
+    def __init__(self, cfg: Config, weights: Weights) -> None:
+        self.cfg = cfg
+        self.num = numerics("fixed")
+        self.weights = weights
+        self.state = init_state(cfg, self.num)
+        self.learning = init_learning(cfg, self.num)
+
+    def present(self, spikes: np.ndarray, target: tuple[int, int] | None = None) -> np.ndarray:
+        cfg, num = self.cfg, self.num
+        w, st, ls = self.weights, self.state, self.learning
+        # the RTL's buffers hold a target and a valid flag for every tick: zeros, not valid
+        no_target, not_valid = np.zeros((1, cfg.n_out), dtype=np.int64), np.zeros(1, dtype=bool)
+        for t in range(len(spikes)):
+            y_target, valid = no_target, not_valid
+            if target is not None and t == len(spikes) - 1:
+                y_target = st.y.copy()
+                y_target[0, target[0]] = target[1]
+                valid = np.ones(1, dtype=bool)
+            w, st, ls, _ = learning_tick(cfg, num, w, st, ls, spikes[t][None, :], y_target, valid)
+        self.weights, self.state, self.learning = w, st, ls
+        return np.asarray(st.y[0], dtype=np.int64)
+
+    def read_weights(self) -> Weights:
+        return self.weights
+
+
+#: builds the chip a run trains: (config, initial weights) -> backend
+ChipFactory = Callable[[Config, Weights], ChipBackend]
+
+
 class ChipLsmQ:
-    """The chip (golden fixed point) running the liquid, and the host's side of Q-learning.
+    """The chip running the liquid, and the host's side of Q-learning.
 
     Parameters
     ----------
@@ -168,25 +243,29 @@ class ChipLsmQ:
         Readout outputs, one Q value per action.
     seed : int
         Liquid construction (the float agent's stream for the same seed) and input spikes.
+    chip : ChipFactory
+        The chip model (default: golden fixed point).
 
     Members
     -------
     cfg : Config
         The chip's configuration.
-    weights : Weights
-        The chip's weights (Win, Wrec fixed; Wout learned on chip).
+    chip : ChipBackend
+        The chip (Win, Wrec fixed; Wout learned on chip).
     """
 
-    def __init__(self, settings: ChipLsmQSettings, n_actions: int, seed: int) -> None:
+    def __init__(self, settings: ChipLsmQSettings, n_actions: int, seed: int, chip: ChipFactory = GoldenChip) -> None:
         self.s = settings
         streams = [np.random.default_rng(q) for q in np.random.SeedSequence(seed).spawn(5)]
         rng_build, self.rng_spikes = streams[0], streams[1]
         liquid = liquid_weights(settings.liquid, rng_build)
         self.cfg = chip_liquid_config(settings, n_actions, seed)
-        self.num = numerics("fixed")
-        self.weights = chip_liquid_weights(self.cfg, liquid, settings.weight_scale)
-        self.state = init_state(self.cfg, self.num)
-        self.learning = init_learning(self.cfg, self.num)
+        self.chip = chip(self.cfg, chip_liquid_weights(self.cfg, liquid, settings.weight_scale))
+
+    @property
+    def weights(self) -> Weights:
+        """The chip's weights now."""
+        return self.chip.read_weights()
 
     def present(self, obs: np.ndarray, ticks: int, target_a: tuple[int, int] | None = None) -> np.ndarray:
         """Run ``ticks`` ticks on the encoded ``obs``; returns the readout Y of the last tick.
@@ -195,17 +274,7 @@ class ChipLsmQ:
         """
         rates = encode_buckets(obs) * self.s.liquid.rate_scale
         spikes = (self.rng_spikes.random((ticks, rates.size)) <= rates).astype(np.int64)
-        cfg, num = self.cfg, self.num
-        w, st, ls = self.weights, self.state, self.learning
-        for t in range(ticks):
-            target = valid = None
-            if target_a is not None and t == ticks - 1:
-                target = st.y.copy()
-                target[0, target_a[0]] = target_a[1]
-                valid = np.ones(1, dtype=bool)
-            w, st, ls, _ = learning_tick(cfg, num, w, st, ls, spikes[t][None, :], target, valid)
-        self.weights, self.state, self.learning = w, st, ls
-        return np.asarray(st.y[0], dtype=np.int64)
+        return self.chip.present(spikes, target_a)
 
 
 def run_chip_lsm_q(
@@ -215,13 +284,17 @@ def run_chip_lsm_q(
     max_steps: int | None = None,
     settings: ChipLsmQSettings | None = None,
     progress: Progress = no_progress,
+    chip_factory: ChipFactory = GoldenChip,
 ) -> RLResult:
-    """Train lsm-q in its hardware form on CartPole (module docstring); deterministic per seed."""
+    """Train lsm-q in its hardware form on CartPole (module docstring); deterministic per seed.
+
+    ``chip_factory``: the chip model (golden fixed point, or the RTL through the host driver:
+    the same run, bit for bit)."""
     s = settings or ChipLsmQSettings()
     step_limit = run_length(max_steps, episodes)
     env = make_cartpole(version)
     n_actions = int(env.action_space.n)
-    chip = ChipLsmQ(s, n_actions, seed)
+    chip = ChipLsmQ(s, n_actions, seed, chip_factory)
     rng_agent = np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[2])
     epsilon = LinearSchedule(s.explore_steps, s.final_epsilon)
     y_max = (1 << (chip.cfg.y_bits - 1)) - 1
@@ -229,6 +302,7 @@ def run_chip_lsm_q(
     obs = env.reset(seed=seed)[0]
     q = chip.present(obs, s.window_ticks)
     returns: list[float] = []
+    actions: list[int] = []
     episode_return = 0.0
     steps = 0
     for t in progress(range(step_limit), "lsm-q chip", max_steps):
@@ -236,6 +310,7 @@ def run_chip_lsm_q(
             action = int(rng_agent.integers(n_actions))
         else:
             action = int(np.argmax(q))
+        actions.append(action)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         episode_return += float(reward)
         done = terminated or truncated
@@ -258,4 +333,4 @@ def run_chip_lsm_q(
                 break
     env.close()
     solved_at, best = episode_statistics(returns, CARTPOLE_VERSIONS[version].solved_mean)
-    return RLResult(returns, steps, solved_at, best)
+    return RLResult(returns, steps, solved_at, best, actions, chip.weights)

@@ -11,7 +11,8 @@ for scripts and docs/results.md.
 Agents: ``lsm-q`` (Ponghiran et al. 2019: a fixed random liquid, a readout learned by
 Q-learning; ``--numerics float`` is the published DQN readout, ``--numerics fixed`` the chip's
 hardware form: the liquid on the golden model, the readout learned on chip from the host's TD
-target, docs/rl.md). Combinations not implemented
+target, docs/rl.md; ``--backend rtl`` runs the same loop on the RTL in Verilator through the
+host driver, bit for bit golden's run). Combinations not implemented
 yet are refused with a message, never approximated by something else.
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 AGENTS = ("lsm-q", "eprop-ac")
 #: (agent, numerics, backend) runs that exist; anything else is refused
-IMPLEMENTED = {("lsm-q", "float", "golden"), ("lsm-q", "fixed", "golden")}
+IMPLEMENTED = {("lsm-q", "float", "golden"), ("lsm-q", "fixed", "golden"), ("lsm-q", "fixed", "rtl")}
 
 
 def register(sub) -> None:
@@ -83,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
         return it if args.quiet else progress_bar(desc, total, unit="step")(it)
 
     start = time.perf_counter()
-    trainer = run_lsm_q if args.numerics == "float" else run_chip_lsm_q
-    result = trainer(args.seed, args.version, max_steps=args.max_steps, episodes=args.episodes, progress=progress)
+    if args.backend == "rtl":
+        result = _run_on_rtl(args, progress)
+    else:
+        trainer = run_lsm_q if args.numerics == "float" else run_chip_lsm_q
+        result = trainer(args.seed, args.version, max_steps=args.max_steps, episodes=args.episodes, progress=progress)
     obj = {
         "env": args.env,
         "version": args.version,
@@ -108,3 +112,23 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(obj, indent=2) + "\n")
     print(f"report: {md}", file=sys.stderr)
     return 0
+
+
+def _run_on_rtl(args: argparse.Namespace, progress):
+    """The chip agent with the RTL in the loop (Verilator, the simulated transport)."""
+    from plasticore.host import Host
+    from plasticore.rl_host import HostChip
+    from plasticore.training.rl_chip import ChipLsmQSettings, chip_liquid_config, run_chip_lsm_q
+
+    cfg = chip_liquid_config(ChipLsmQSettings(), seed=args.seed)
+    if not args.quiet:
+        print("building the RTL model (Verilator, cached after once) ...", file=sys.stderr)
+    with Host.simulated(cfg) as host:
+        return run_chip_lsm_q(
+            args.seed,
+            args.version,
+            max_steps=args.max_steps,
+            episodes=args.episodes,
+            progress=progress,
+            chip_factory=HostChip.factory(host),
+        )

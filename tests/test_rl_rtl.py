@@ -1,0 +1,45 @@
+"""The RL agent with the RTL in the loop: a few CartPole episodes of the chip's lsm-q on the
+RTL (Verilator, through the host driver and the simulated transport) take golden fixed point's
+actions and end with its weights, bit for bit.
+
+A small liquid (40 inputs, 20 neurons) and short windows keep the run to a few seconds once the
+model is built (about 100 s the first time, then cached by plasticore.cosim.host_transport).
+"""
+
+import numpy as np
+import pytest
+
+from plasticore.cosim.host_transport import TEST_PARAMS
+from plasticore.host import Host
+from plasticore.reference.lsm import LiquidSpec
+from plasticore.rl_host import HostChip
+from plasticore.training.rl_chip import ChipLsmQSettings, chip_liquid_config, run_chip_lsm_q
+
+#: a liquid small enough for a fast test; a larger learning rate so that Wout moves visibly
+SMALL = ChipLsmQSettings(
+    liquid=LiquidSpec(n_neurons=20), window_ticks=6, replay_ticks=6, out_lr_shift=12, explore_steps=30
+)
+SEED = 2
+
+
+@pytest.fixture(scope="module")
+def chip():
+    with Host.simulated(chip_liquid_config(SMALL, seed=SEED), TEST_PARAMS) as host:
+        yield host
+
+
+def test_rtl_in_the_loop_takes_golden_actions_and_ends_with_its_weights(chip):
+    golden = run_chip_lsm_q(SEED, "v1", episodes=3, settings=SMALL)
+    rtl = run_chip_lsm_q(SEED, "v1", episodes=3, settings=SMALL, chip_factory=HostChip.factory(chip))
+    assert len(rtl.actions) == rtl.steps == sum(rtl.returns) > 20
+    assert rtl.actions == golden.actions and rtl.returns == golden.returns
+    for name in ("w_in", "w_rec", "w_out", "b_fb"):
+        assert np.array_equal(getattr(rtl.weights, name), getattr(golden.weights, name)), name
+    assert np.abs(golden.weights.w_out).sum() > 0  # the readout did learn on the chip
+
+
+def test_host_chip_refuses_another_config(chip):
+    other = chip_liquid_config(SMALL, seed=SEED + 1)  # another seed: another LFSR start, another chip
+    with pytest.raises(ValueError, match="config"):
+        run_chip_lsm_q(SEED + 1, "v1", episodes=1, settings=SMALL, chip_factory=HostChip.factory(chip))
+    assert other != chip.cfg
