@@ -164,6 +164,29 @@ def test_bptt_matches_central_differences_on_smooth_network(reset, stop_reset):
         np.testing.assert_allclose(g, fd, rtol=0, atol=1e-6 * np.abs(g).max(), err_msg=name)
 
 
+def test_extra_spike_term_is_differentiated_with_the_readout():
+    """``backward(dz_extra=c)`` is the gradient of ``L + sum(c * z) / batch`` (smooth network,
+    full reset gradient: exact)."""
+    cfg = tiny_cfg()
+    rng = np.random.default_rng(5)
+    w = float_weights(cfg, rng)
+    x, tgt, valid = data(cfg, rng, T=25, B=2, valid_from=10)
+    width = 150.0
+    c = rng.normal(size=(25, 2, cfg.n_rec)) * 2e3
+    run_ = forward(cfg, w, x, tgt, valid, smooth_width=width)
+    grads = backward(cfg, w, run_, stop_reset_gradient=False, dz_extra=c)
+
+    def f(weights):
+        r = forward(cfg, weights, x, tgt, valid, smooth_width=width)
+        return objective(r) + float(np.sum(c * r.z)) / x.shape[1]
+
+    fds = central_differences(f, w, NAMES, copy=lambda w_: w_.astype(np.float64), eps=1e-4)
+    plain = backward(cfg, w, run_, stop_reset_gradient=False)
+    for name in ("w_in", "w_rec"):
+        assert np.abs(grads[name] - plain[name]).max() > 1e-3 * np.abs(plain[name]).max(), name
+        np.testing.assert_allclose(grads[name], fds[name], rtol=0, atol=1e-6 * np.abs(grads[name]).max(), err_msg=name)
+
+
 def test_stopping_the_reset_gradient_changes_it():
     cfg = tiny_cfg()
     rng = np.random.default_rng(3)

@@ -249,9 +249,19 @@ def loss_and_gradients(
 
 
 def backward(
-    cfg: Config, w: Weights, run: ConfigRun, *, stop_reset_gradient: bool = True, zero_diagonal: bool = True
+    cfg: Config,
+    w: Weights,
+    run: ConfigRun,
+    *,
+    stop_reset_gradient: bool = True,
+    zero_diagonal: bool = True,
+    dz_extra: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The BPTT (pseudo-)gradient of ``L`` for a recorded ``run`` (float or fixed forward)."""
+    """The BPTT (pseudo-)gradient of ``L`` for a recorded ``run`` (float or fixed forward).
+
+    ``dz_extra`` ``(ticks, batch, n_rec)``: the derivative of a further term of the objective
+    with respect to each spike (e.g. a firing-rate regularizer), added to the readout's.
+    """
     T, B, _ = run.x.shape
     n = cfg.n_rec
     alpha, rho, kappa = _decays(cfg)
@@ -266,6 +276,8 @@ def backward(
         acc = run.e[t] + kappa * acc
         dy[t] = acc
     dz_direct = gain_out * (dy.reshape(T * B, -1) @ w_out).reshape(T, B, n)
+    if dz_extra is not None:
+        dz_direct = dz_direct + dz_extra
     rec_back = gain_in * w_rec  # du(t+1)/dz(t), row-vector form
     if not stop_reset_gradient and cfg.reset == "subtract":
         rec_back = rec_back - cfg.threshold * np.eye(n)
