@@ -3,9 +3,9 @@
 :class:`HostChip` is :class:`plasticore.training.rl_chip.ChipBackend` over a
 :class:`plasticore.host.Host`, so ``run_chip_lsm_q(..., chip_factory=HostChip.factory(...))``
 runs the same closed loop as on golden fixed point, with every tick on the chip. A window
-whose last tick learns is two RUNs: the ticks before it with learning off, then the host reads
-the readout Y of the last of them (the targets of the outputs not taken) and runs the learning
-tick with its target valid. A fresh chip's LFSRs start where golden's do, so the actions and
+whose last ticks learn is two RUNs: the ticks before them with learning off, then the host
+reads the readout Y of the last of them, computes the targets from it and runs the learning
+ticks with their targets valid. A fresh chip's LFSRs start where golden's do, so the actions and
 weights of a run are golden's bit for bit (``tests/test_rl_rtl.py``).
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
+from plasticore.training.rl_chip import TargetRule
 
 from .host import Host
 
@@ -55,21 +56,21 @@ class HostChip:
 
         return make
 
-    def present(self, spikes: np.ndarray, target: tuple[int, int] | None = None) -> np.ndarray:
+    def present(self, spikes: np.ndarray, targets: TargetRule | None = None, learn_ticks: int = 1) -> np.ndarray:
         spikes = np.asarray(spikes)
         ticks = len(spikes)
-        free = ticks - 1 if target is not None else ticks
+        free = ticks - learn_ticks if targets is not None else ticks
         if free:
             y = self.host.run_sequence(spikes[:free], what=("y",)).y[-1]
         else:  # a one-tick window: the readout the chip holds from before
             y = np.asarray(self.host.read_state()["y"], dtype=np.int64).reshape(-1)
-        if target is None:
+        if targets is None:
             return y
-        targets = y.copy()
-        targets[target[0]] = target[1]
-        self.host.load_window(spikes[-1:], targets[None, :], np.ones(1, dtype=bool))
-        self.host.run(1, learn=True)
-        return self.host.read_outputs(1, what=("y",)).y[-1]
+        target = np.asarray(targets(y), dtype=np.int64)
+        learning = np.repeat(target[None, :], learn_ticks, axis=0)
+        return self.host.run_sequence(
+            spikes[free:], learning, np.ones(learn_ticks, dtype=bool), learn=True, what=("y",)
+        ).y[-1]
 
     def read_weights(self) -> Weights:
         return self.host.read_weights()

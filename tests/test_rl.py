@@ -169,8 +169,6 @@ def test_cli_rl_json_keys_report_and_refusals(tmp_path, capsys):
     assert obj["episodes"] == len(obj["returns"]) == 3 and obj["solved_at"] is None and obj["best_mean100"] is None
     assert (tmp_path / "rep" / "returns.png").stat().st_size > 0
     capsys.readouterr()
-    assert main(["rl", "--agent", "eprop-ac", "--episodes", "1"]) == 2
-    assert "not implemented yet" in capsys.readouterr().err
     assert main(["rl", "--agent", "lsm-q", "--backend", "rtl"]) == 2
     assert "--numerics fixed" in capsys.readouterr().err
     assert main(["rl", "--agent", "lsm-q", "--episodes", "0"]) == 2

@@ -1,25 +1,32 @@
-"""The RL agent with the RTL in the loop: a few CartPole episodes of the chip's lsm-q on the
-RTL (Verilator, through the host driver and the simulated transport) take golden fixed point's
-actions and end with its weights, bit for bit.
+"""The RL agents with the RTL in the loop: a few CartPole episodes of the chip's lsm-q and
+eprop-ac on the RTL (Verilator, through the host driver and the simulated transport) take golden
+fixed point's actions and end with its weights, bit for bit.
 
-A small liquid (40 inputs, 20 neurons) and short windows keep the run to a few seconds once the
-model is built (about 100 s the first time, then cached by plasticore.cosim.host_transport).
+Small networks (40 inputs, 20 and 16 neurons) and short windows keep each run to a few seconds
+once its model is built (about 100 s the first time, then cached by
+plasticore.cosim.host_transport).
 """
 
 import numpy as np
 import pytest
 
 from plasticore.cosim.host_transport import TEST_PARAMS
+from plasticore.golden.network import init_weights
 from plasticore.host import Host
 from plasticore.reference.lsm import LiquidSpec
 from plasticore.rl_host import HostChip
 from plasticore.training.rl_chip import ChipLsmQSettings, chip_liquid_config, run_chip_lsm_q
+from plasticore.training.rl_chip_eprop import ChipEpropACSettings, chip_eprop_config, run_chip_eprop_ac
 
 #: a liquid small enough for a fast test; a larger learning rate so that Wout moves visibly
 SMALL = ChipLsmQSettings(
     liquid=LiquidSpec(n_neurons=20), window_ticks=6, replay_ticks=6, out_lr_shift=12, explore_steps=30
 )
 SEED = 2
+#: an LSNN small enough for a fast test (12 LIF + 4 ALIF); larger steps so that Win/Wrec move
+SMALL_AC = ChipEpropACSettings(
+    n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4, learn_ticks=2, lr_shift=10, out_lr_shift=10
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +50,15 @@ def test_host_chip_refuses_another_config(chip):
     with pytest.raises(ValueError, match="config"):
         run_chip_lsm_q(SEED + 1, "v1", episodes=1, settings=SMALL, chip_factory=HostChip.factory(chip))
     assert other != chip.cfg
+
+
+def test_eprop_ac_on_the_rtl_takes_golden_actions_and_ends_with_its_weights():
+    with Host.simulated(chip_eprop_config(SMALL_AC, seed=SEED), TEST_PARAMS) as host:
+        rtl = run_chip_eprop_ac(SEED, "v1", episodes=2, settings=SMALL_AC, chip_factory=HostChip.factory(host))
+    golden = run_chip_eprop_ac(SEED, "v1", episodes=2, settings=SMALL_AC)
+    assert rtl.actions == golden.actions and rtl.returns == golden.returns and len(rtl.actions) > 10
+    cfg = chip_eprop_config(SMALL_AC, seed=SEED)
+    start = init_weights(cfg, SEED, SMALL_AC.in_scale, SMALL_AC.rec_scale, SMALL_AC.out_scale)
+    for name in ("w_in", "w_rec", "w_out"):
+        assert np.array_equal(getattr(rtl.weights, name), getattr(golden.weights, name)), name
+        assert not np.array_equal(getattr(rtl.weights, name), getattr(start, name)), f"{name} did not learn"

@@ -51,6 +51,8 @@ __all__ = [
     "ChipLsmQSettings",
     "chip_liquid_config",
     "chip_liquid_weights",
+    "TargetRule",
+    "q_target",
     "ChipBackend",
     "ChipFactory",
     "GoldenChip",
@@ -168,16 +170,32 @@ def chip_liquid_weights(cfg: Config, liquid: dict[str, np.ndarray], weight_scale
     return weights
 
 
+#: the host's targets for a learning tick, from the readout Y of the tick before
+TargetRule = Callable[[np.ndarray], np.ndarray]
+
+
+def q_target(action: int, y_star: int) -> TargetRule:
+    """Q-learning's targets: ``y*`` on the taken action, every other output its last readout."""
+
+    def targets(y_prev: np.ndarray) -> np.ndarray:
+        out = y_prev.copy()
+        out[action] = y_star
+        return out
+
+    return targets
+
+
 class ChipBackend(Protocol):
     """The chip as the RL host sees it: a network that runs windows of input spikes and can
     learn its readout on a window's last tick (golden fixed point or the RTL behind the host
     driver; both start from the same weights and a fresh chip's LFSRs)."""
 
-    def present(self, spikes: np.ndarray, target: tuple[int, int] | None = None) -> np.ndarray:
+    def present(self, spikes: np.ndarray, targets: TargetRule | None = None, learn_ticks: int = 1) -> np.ndarray:
         """Run ``spikes`` (ticks, n_in) and return the readout Y of the last tick.
 
-        ``target`` (action, y*): the last tick learns, its targets ``y*`` on ``action`` and on
-        every other output that output's Y of the tick before; the other ticks do not learn.
+        ``targets``: the last ``learn_ticks`` ticks learn, all with the targets ``targets(Y)``
+        the host computes from the readout Y of the tick before the first of them; the other
+        ticks do not learn.
         """
         ...
 
@@ -209,16 +227,16 @@ class GoldenChip:
         self.state = init_state(cfg, self.num)
         self.learning = init_learning(cfg, self.num)
 
-    def present(self, spikes: np.ndarray, target: tuple[int, int] | None = None) -> np.ndarray:
+    def present(self, spikes: np.ndarray, targets: TargetRule | None = None, learn_ticks: int = 1) -> np.ndarray:
         cfg, num = self.cfg, self.num
         w, st, ls = self.weights, self.state, self.learning
         # the RTL's buffers hold a target and a valid flag for every tick: zeros, not valid
         no_target, not_valid = np.zeros((1, cfg.n_out), dtype=np.int64), np.zeros(1, dtype=bool)
+        first_learning = len(spikes) - learn_ticks if targets is not None else len(spikes)
+        y_target, valid = no_target, not_valid
         for t in range(len(spikes)):
-            y_target, valid = no_target, not_valid
-            if target is not None and t == len(spikes) - 1:
-                y_target = st.y.copy()
-                y_target[0, target[0]] = target[1]
+            if t == first_learning and targets is not None:
+                y_target = np.asarray(targets(np.asarray(st.y[0], dtype=np.int64)), dtype=np.int64)[None, :]
                 valid = np.ones(1, dtype=bool)
             w, st, ls, _ = learning_tick(cfg, num, w, st, ls, spikes[t][None, :], y_target, valid)
         self.weights, self.state, self.learning = w, st, ls
@@ -274,7 +292,7 @@ class ChipLsmQ:
         """
         rates = encode_buckets(obs) * self.s.liquid.rate_scale
         spikes = (self.rng_spikes.random((ticks, rates.size)) <= rates).astype(np.int64)
-        return self.chip.present(spikes, target_a)
+        return self.chip.present(spikes, None if target_a is None else q_target(*target_a))
 
 
 def run_chip_lsm_q(

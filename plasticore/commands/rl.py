@@ -11,8 +11,11 @@ for scripts and docs/results.md.
 Agents: ``lsm-q`` (Ponghiran et al. 2019: a fixed random liquid, a readout learned by
 Q-learning; ``--numerics float`` is the published DQN readout, ``--numerics fixed`` the chip's
 hardware form: the liquid on the golden model, the readout learned on chip from the host's TD
-target, docs/rl.md; ``--backend rtl`` runs the same loop on the RTL in Verilator through the
-host driver, bit for bit golden's run). Combinations not implemented
+target, docs/rl.md) and ``eprop-ac`` (Bellec et al. 2020: reward-based e-prop, an LSNN with
+policy and value readouts; ``--numerics float`` as published, ``--numerics fixed`` the chip's
+e-prop with the TD error folded into the output error). ``--backend rtl`` runs a fixed-point
+agent's loop on the RTL in Verilator through the host driver, bit for bit golden's run.
+Combinations not implemented
 yet are refused with a message, never approximated by something else.
 """
 
@@ -27,7 +30,9 @@ from pathlib import Path
 
 AGENTS = ("lsm-q", "eprop-ac")
 #: (agent, numerics, backend) runs that exist; anything else is refused
-IMPLEMENTED = {("lsm-q", "float", "golden"), ("lsm-q", "fixed", "golden"), ("lsm-q", "fixed", "rtl")}
+IMPLEMENTED = {(agent, "float", "golden") for agent in AGENTS} | {
+    (agent, "fixed", backend) for agent in AGENTS for backend in ("golden", "rtl")
+}
 
 
 def register(sub) -> None:
@@ -79,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     from plasticore.tasks.cartpole import CARTPOLE_VERSIONS
     from plasticore.training.rl import run_lsm_q
     from plasticore.training.rl_chip import run_chip_lsm_q
+    from plasticore.training.rl_chip_eprop import run_chip_eprop_ac
+    from plasticore.training.rl_eprop import run_eprop_ac
 
     def progress(it, desc, total):
         return it if args.quiet else progress_bar(desc, total, unit="step")(it)
@@ -87,7 +94,12 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "rtl":
         result = _run_on_rtl(args, progress)
     else:
-        trainer = run_lsm_q if args.numerics == "float" else run_chip_lsm_q
+        trainer = {
+            ("lsm-q", "float"): run_lsm_q,
+            ("lsm-q", "fixed"): run_chip_lsm_q,
+            ("eprop-ac", "float"): run_eprop_ac,
+            ("eprop-ac", "fixed"): run_chip_eprop_ac,
+        }[(args.agent, args.numerics)]
         result = trainer(args.seed, args.version, max_steps=args.max_steps, episodes=args.episodes, progress=progress)
     obj = {
         "env": args.env,
@@ -115,16 +127,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_on_rtl(args: argparse.Namespace, progress):
-    """The chip agent with the RTL in the loop (Verilator, the simulated transport)."""
+    """A chip agent with the RTL in the loop (Verilator, the simulated transport)."""
     from plasticore.host import Host
     from plasticore.rl_host import HostChip
     from plasticore.training.rl_chip import ChipLsmQSettings, chip_liquid_config, run_chip_lsm_q
+    from plasticore.training.rl_chip_eprop import ChipEpropACSettings, chip_eprop_config, run_chip_eprop_ac
 
-    cfg = chip_liquid_config(ChipLsmQSettings(), seed=args.seed)
+    if args.agent == "lsm-q":
+        cfg, trainer = chip_liquid_config(ChipLsmQSettings(), seed=args.seed), run_chip_lsm_q
+    else:
+        cfg, trainer = chip_eprop_config(ChipEpropACSettings(), seed=args.seed), run_chip_eprop_ac
     if not args.quiet:
         print("building the RTL model (Verilator, cached after once) ...", file=sys.stderr)
     with Host.simulated(cfg) as host:
-        return run_chip_lsm_q(
+        return trainer(
             args.seed,
             args.version,
             max_steps=args.max_steps,

@@ -1,0 +1,119 @@
+"""eprop-ac: the float agent's eligibility traces against a hand-computed run, its extra filter
+F_gamma, the chip form's targets, short deterministic runs and ``plasticore rl --agent eprop-ac``."""
+
+import json
+
+import numpy as np
+import pytest
+
+from plasticore.cli import main
+from plasticore.reference.eprop_ac import EpropAC, EpropACSpec
+from plasticore.training.rl_chip import GoldenChip
+from plasticore.training.rl_chip_eprop import ChipEpropACSettings, ac_targets, chip_eprop_config, run_chip_eprop_ac
+from plasticore.training.rl_eprop import run_eprop_ac
+
+
+def _one_neuron(fraction_adaptive):
+    spec = EpropACSpec(n_in=1, n_rec=1, fraction_adaptive=fraction_adaptive)
+    agent = EpropAC(spec, np.random.default_rng(0))
+    agent.params["w_in"][:] = 0.6
+    return agent
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_eligibility_of_one_neuron_by_hand(adaptive):
+    """x = 1, 1, 0 into one neuron (w_in 0.6): below threshold, a spike, then refractory."""
+    agent = _one_neuron(1.0 if adaptive else 0.0)
+    alpha, kappa, beta = np.exp(-1 / 15), np.exp(-1 / 2), 0.1 if adaptive else 0.0
+    agent.tick(np.array([1.0]))
+    psi1 = 0.3 * (1 - abs(0.6 - 1.0))  # v = 0.6, threshold 1
+    assert agent.z[0] == 0 and agent.e_bar[0, 0] == pytest.approx(psi1)
+    agent.tick(np.array([1.0]))
+    v2 = 0.6 * alpha + 0.6
+    psi2 = 0.3 * (1 - abs(v2 - 1.0))
+    assert agent.z[0] == 1 and agent.v[0] == pytest.approx(v2)
+    e2 = psi2 * ((1 + alpha) - beta * psi1)  # eps_a(2) = psi(1) eps_v(1) = psi1 (ALIF only)
+    assert agent.e_bar[0, 0] == pytest.approx(kappa * psi1 + e2)
+    agent.tick(np.array([0.0]))
+    assert agent.z[0] == 0 and agent.psi[0] == 0  # refractory: no spike, no pseudo-derivative
+    assert agent.e_bar[0, 0] == pytest.approx(kappa * (kappa * psi1 + e2))
+    assert agent.z_bar[0] == pytest.approx(kappa)
+
+
+def test_readout_terms_are_the_policy_and_value_derivatives_and_f_gamma_filters_them():
+    spec = EpropACSpec(n_in=4, n_rec=6)
+    agent = EpropAC(spec, np.random.default_rng(1))
+    rng = np.random.default_rng(2)
+    pi, _ = agent.observe((rng.random((20, 4)) < 0.8).astype(float))
+    assert agent.z_bar.any()
+    agent.choose(1, pi)
+    first = {k: v.copy() for k, v in agent.filtered.items()}
+    # -log pi_1 of logits z_bar @ w_pi + b_pi: derivative (pi - onehot) z_bar; value: -c_V z_bar
+    np.testing.assert_allclose(first["w_pi"], np.outer(agent.z_bar, pi - np.array([0.0, 1.0])))
+    np.testing.assert_allclose(first["w_v"][:, 0], -spec.value_cost * agent.z_bar)
+    # the learning signal through B = W_pi (symmetric feedback) reaches Win's terms
+    signal = agent.params["w_pi"] @ (pi - [0.0, 1.0]) - spec.value_cost * agent.params["w_v"][:, 0]
+    np.testing.assert_allclose(first["w_in"], agent.e_bar[:4] * signal[None, :])
+    agent.learn(0.5)
+    pi2, _ = agent.observe((rng.random((5, 4)) < 0.8).astype(float))
+    before = {k: v.copy() for k, v in agent.filtered.items()}
+    agent.choose(0, pi2)
+    np.testing.assert_allclose(
+        agent.filtered["w_pi"], spec.gamma * before["w_pi"] + np.outer(agent.z_bar, pi2 - [1.0, 0.0])
+    )
+
+
+def test_float_eprop_ac_runs_are_deterministic_and_learn():
+    a = run_eprop_ac(3, "v1", episodes=4)
+    b = run_eprop_ac(3, "v1", episodes=4)
+    assert a.returns == b.returns and a.actions == b.actions and len(a.actions) == a.steps == sum(a.returns)
+    assert run_eprop_ac(4, "v1", episodes=4).actions != a.actions
+
+
+def test_chip_targets_carry_the_td_error_with_the_actor_critic_signs():
+    s = ChipEpropACSettings()
+    pi = np.array([0.25, 0.75])
+    y_prev = np.array([100, -50, 400])
+    targets = ac_targets(pi, 1, 0.5, s, 16)(y_prev)
+    errors = y_prev - targets  # what the chip computes, up to one tick's change of Y
+    # policy: delta (pi - onehot) (a positive delta lowers the loss of the taken action 1)
+    assert errors.tolist() == [round(256 * 0.5 * 0.25), round(256 * 0.5 * -0.25), round(-256 * 0.5)]
+    assert ac_targets(pi, 0, 1e6, s, 16)(y_prev).max() == 32767  # clipped to Y's range
+
+
+def test_chip_learning_tick_moves_the_value_toward_the_td_target():
+    s = ChipEpropACSettings(out_lr_shift=10)
+    cfg = chip_eprop_config(s, 2, seed=0)
+    from plasticore.golden.network import init_weights
+
+    chip = GoldenChip(cfg, init_weights(cfg, 0, s.in_scale, s.rec_scale, s.out_scale))
+    x = (np.random.default_rng(0).random((40, 40)) < 0.3).astype(np.int64)
+    chip.present(x[:28])
+    w_out, w_in = chip.weights.w_out.copy(), chip.weights.w_in.copy()
+    z_bar_before = chip.learning.traces.z_bar[0].copy()
+    chip.present(x[28:], ac_targets(np.array([0.5, 0.5]), 0, 5.0, s, cfg.y_bits), learn_ticks=2)
+    silent = (z_bar_before == 0) & (chip.learning.traces.z_bar[0] == 0)
+    assert z_bar_before.any() and silent.any()
+    dv = chip.weights.w_out[2] - w_out[2]
+    assert dv.sum() > 0 and not dv[silent].any()  # V rises, through the neurons that were active
+    assert not np.array_equal(chip.weights.w_in, w_in)  # and e-prop moved the hidden weights
+
+
+def test_chip_eprop_ac_run_is_deterministic():
+    small = ChipEpropACSettings(n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4)
+    a = run_chip_eprop_ac(2, "v1", episodes=2, settings=small)
+    b = run_chip_eprop_ac(2, "v1", episodes=2, settings=small)
+    assert a.returns == b.returns and a.actions == b.actions and len(a.actions) == sum(a.returns)
+    for name in ("w_in", "w_rec", "w_out"):
+        assert np.array_equal(getattr(a.weights, name), getattr(b.weights, name))
+
+
+@pytest.mark.parametrize("num", ["float", "fixed"])
+def test_cli_rl_eprop_ac(tmp_path, num):
+    out = tmp_path / "r.json"
+    args = ["rl", "--agent", "eprop-ac", "--numerics", num, "--seed", "3", "--episodes", "1", "--quiet"]
+    assert main([*args, "--json", str(out), "--report", str(tmp_path / "rep")]) == 0
+    obj = json.loads(out.read_text())
+    assert (obj["agent"], obj["numerics"], obj["backend"], obj["episodes"]) == ("eprop-ac", num, "golden", 1)
+    run = run_eprop_ac if num == "float" else run_chip_eprop_ac
+    assert obj["returns"] == run(3, "v1", episodes=1).returns
