@@ -149,8 +149,14 @@ def tick_cycles(
     On a learning tick (learning on and target valid), ``learn_rows`` flags the presynaptic
     rows (inputs, then recurrent) whose factor e-bar is nonzero and ``learn_out_rows`` the
     neurons whose trace z-bar(t) is nonzero (the readout phase runs if ``cfg.learn_readout``).
+    The learning enables (``cfg.learn_input``, ``cfg.learn_recurrent``: run-time registers,
+    ``plasticore.golden.registers``) remove a disabled matrix's rows, as the core does.
     """
     g = Geometry(cfg)
+    if learn_rows is not None:
+        learn_rows = np.array(learn_rows, dtype=bool)
+        learn_rows[: cfg.n_in] &= cfg.learn_input
+        learn_rows[cfg.n_in :] &= cfg.learn_recurrent
     K = cfg.weight_banks
     stages = cfg.compute_stages  # of the passes and the row updaters
     spiking = np.concatenate([x, z_prev])
@@ -190,7 +196,9 @@ def tick_cycles(
 
 def slowest_tick(cfg: Config) -> int:
     """Cycles of the slowest tick the cycle model knows: every input, neuron and error active,
-    learning every row (the bound the phase controller's formal property asserts)."""
+    learning every row (the bound the phase controller's formal property asserts), whatever
+    the run-time learning enables are."""
+    cfg = cfg.replace(learn_input=True, learn_recurrent=True, learn_readout=True)
 
     def ones(n: int) -> np.ndarray:
         return np.ones(n, dtype=np.int64)

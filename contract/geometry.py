@@ -18,11 +18,14 @@ from functools import cached_property
 import numpy as np
 
 from plasticore.golden.config import Config
+from plasticore.golden.registers import REGISTER_FIELDS
 
-__all__ = ["Region", "Geometry", "BITMAP_WORD", "ceil_div"]
+__all__ = ["Region", "Geometry", "BITMAP_WORD", "PARAM_WORD", "ceil_div"]
 
 #: width of the words of the spike bitmaps (input spikes x, recurrent spikes z) on the bus
 BITMAP_WORD = 32
+#: width of a run-time learning register's word (region ``params``); values are range-checked
+PARAM_WORD = 32
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -116,6 +119,8 @@ class Geometry:
             ("z", ceil_div(c.n_rec, BITMAP_WORD), BITMAP_WORD, 1, False),
             ("xbar", self.words_in, P, c.trace_bits, False),
             ("zbar", self.words_rec, P, c.trace_bits, False),
+            # the run-time learning registers (plasticore.golden.registers), one word each
+            ("params", len(REGISTER_FIELDS), 1, PARAM_WORD, False),
         ]
         return {
             name: Region(name, i, depth, lanes, bits, signed)

@@ -21,6 +21,7 @@ from plasticore.golden.config import Config
 from plasticore.golden.learning import init_learning, presynaptic_factors, update_traces
 from plasticore.golden.learning import learn as golden_learn
 from plasticore.golden.network import Weights
+from plasticore.golden.registers import LearningRegisters
 from plasticore.golden.rules import RULES
 
 from .driver import CoreDriver
@@ -145,10 +146,14 @@ async def lockstep(
     weights_every: int = 50,
     stop_at_first: bool = False,
     progress=None,
+    registers: dict[int, LearningRegisters] | None = None,
 ) -> LockstepReport:
     """Load ``w``, then run ``x_seq`` (ticks, n_in) on both models, comparing every tick.
 
     ``learn``: learning on (the weights change on ticks whose target is valid).
+    ``registers``: run-time learning registers written before the tick of each key (golden
+    runs that tick and the next ones under :meth:`LearningRegisters.applied`); read back from
+    the RTL and compared (``"params"``) after each write.
     """
     fx = FixedNumerics()
     s = init_state(cfg, fx, 1)
@@ -160,23 +165,29 @@ async def lockstep(
     report = LockstepReport()
     ticks = x_seq.shape[0]
     steps = range(ticks) if progress is None else progress(range(ticks))
+    tick_cfg = cfg  # the config under the registers written so far
     for t in steps:
+        if registers and t in registers:
+            regs = registers[t]
+            tick_cfg = regs.applied(cfg)
+            await driver.write_learning_registers(regs)
+            _compare(report, t, "params", await driver.read_region("params"), np.asarray(regs.words()))
         x = x_seq[t]
         tgt = None if targets is None else targets[t]
         vld = bool(valid[t]) if valid is not None else False
         learning_tick = learn and vld
         prev = s
-        s, out = golden_tick(cfg, fx, w, s, x[None, :], None if tgt is None else tgt[None, :], np.array([vld]))
+        s, out = golden_tick(tick_cfg, fx, w, s, x[None, :], None if tgt is None else tgt[None, :], np.array([vld]))
         learn_rows = learn_out_rows = None
         if learning_tick:
-            new_traces = update_traces(cfg, fx, ls.traces, x[None, :], s.z)
-            e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_traces, x[None, :], prev.z)
+            new_traces = update_traces(tick_cfg, fx, ls.traces, x[None, :], s.z)
+            e_in, e_rec = presynaptic_factors(tick_cfg, ls.traces, new_traces, x[None, :], prev.z)
             learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
             learn_out_rows = new_traces.z_bar[0] != 0
-        w, ls, _ = golden_learn(cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls)
+        w, ls, _ = golden_learn(tick_cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls)
         if RULES[cfg.rule].symmetric_feedback:
             w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())
-        predicted = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows)
+        predicted = tick_cycles(tick_cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows)
 
         cycles = await driver.tick(x, tgt, vld, learn=learn)
         rtl = await driver.read_state()

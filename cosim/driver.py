@@ -21,6 +21,7 @@ import numpy as np
 
 from plasticore.contract.geometry import BITMAP_WORD, Geometry
 from plasticore.golden.network import State, Weights
+from plasticore.golden.registers import LearningRegisters
 
 __all__ = ["BusPort", "CoreDriver"]
 
@@ -61,6 +62,10 @@ class CoreDriver:
         region = self.g.regions[name]
         words = [await self.port.read(self.g.bus_address(name, w)) for w in range(region.depth)]
         return region.unpack(words)
+
+    async def write_learning_registers(self, regs: LearningRegisters) -> None:
+        """The run-time learning registers (region ``params``), range-checked first."""
+        await self.write_region("params", np.asarray(regs.checked(self.cfg).words()))
 
     # golden objects ---------------------------------------------------------------------------
     async def load_weights(self, w: Weights) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from plasticore.golden.config import Config
+from plasticore.golden.registers import LearningRegisters
 
 __all__ = [
     "CosimResult",
@@ -325,11 +326,13 @@ def run_lockstep(
     golden_config: Config | None = None,
     learn: bool = False,
     weights_every: int = 50,
+    registers: dict[int, LearningRegisters] | None = None,
 ) -> CosimResult:
     """Run golden and the RTL side by side under cocotb (see plasticore.cosim.compare.lockstep).
 
     ``golden_config`` (default: ``cfg``) lets a test compare the RTL built for ``cfg`` with a
     golden model of a different config: fault injection, to prove that mismatches are caught.
+    ``registers``: run-time learning registers to write before the tick of each key.
     """
     out_dir = Path(out_dir) if out_dir else BUILD / "runs" / f"{cfg.name}-{os.getpid()}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -347,6 +350,8 @@ def run_lockstep(
         valid=np.zeros(ticks, dtype=bool) if valid is None else valid,
         learn=learn,
         weights_every=weights_every,
+        register_ticks=np.array(sorted(registers or {}), dtype=np.int64),
+        register_words=np.array([registers[t].words() for t in sorted(registers or {})], dtype=np.int64),
     )
     report = _run(cfg, sim, inputs, out_dir, waves=False, stop_at_first=False)
     result = CosimResult(report, out_dir)

@@ -14,8 +14,9 @@ import numpy as np
 
 from plasticore.golden.config import Config, ConfigError, preset
 from plasticore.golden.network import Weights, init_weights
+from plasticore.golden.registers import LearningRegisters, register_ranges
 
-__all__ = ["random_config", "Stimulus", "make_stimulus", "config_by_name"]
+__all__ = ["random_config", "Stimulus", "make_stimulus", "config_by_name", "random_register_schedule"]
 
 
 def random_config(seed: int) -> Config:
@@ -177,3 +178,29 @@ def make_stimulus(
     targets = rng.integers(-y_lim, y_lim, size=(ticks, cfg.n_out), dtype=np.int64)
     valid = rng.random(ticks) < 0.6
     return Stimulus(w, x, targets, valid)
+
+
+def random_register_schedule(cfg: Config, ticks: int, changes: int, seed: int = 0) -> dict[int, LearningRegisters]:
+    """``changes`` writes of random run-time learning registers at random ticks: shifts drawn
+    from the whole range 0..32 a quarter of the time (the extremes of the rounding), else
+    within 4 of the config's (rates that learn without saturating every weight at once), and
+    each learning enable on with probability 3/4."""
+    rng = np.random.default_rng((seed, 0x5E))
+    lo, hi = register_ranges(cfg)["lr_shift"]
+    at = sorted(int(t) for t in rng.choice(np.arange(1, max(ticks, 2)), size=min(changes, ticks - 1), replace=False))
+
+    def shift(base: int) -> int:
+        if rng.random() < 0.25:
+            return int(rng.integers(lo, hi + 1))
+        return int(np.clip(base + rng.integers(-4, 5), lo, hi))
+
+    return {
+        t: LearningRegisters(
+            lr_shift=shift(cfg.lr_shift),
+            out_lr_shift=shift(cfg.out_lr_shift),
+            learn_input=bool(rng.random() < 0.75),
+            learn_recurrent=bool(rng.random() < 0.75),
+            learn_readout=bool(rng.random() < 0.75),
+        )
+        for t in at
+    }

@@ -26,6 +26,7 @@ from plasticore.cosim.compare import lockstep
 from plasticore.cosim.driver import CoreDriver
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
+from plasticore.golden.registers import LearningRegisters
 
 
 class CocotbPort:
@@ -113,6 +114,10 @@ async def lockstep_against_golden(dut):
         learn=bool(data["learn"]),
         weights_every=int(data["weights_every"]),
         stop_at_first=os.environ.get("PLASTICORE_COSIM_STOP") == "1",
+        registers={
+            int(t): LearningRegisters.from_words(cfg, [int(v) for v in words])
+            for t, words in zip(data["register_ticks"], data["register_words"], strict=True)
+        },
     )
     seconds = time.perf_counter() - start
     out = report.as_dict()

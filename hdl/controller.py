@@ -46,8 +46,8 @@ class PhaseController(wiring.Component):
     Parameters
     ----------
     cfg : Config
-        The core's configuration (the counter widths, ``learn_readout`` and ``weight_banks``
-        decide the learning phases).
+        The core's configuration (the counter widths; ``weight_banks`` decides the learning
+        phases, with the run-time register ``learn_readout``).
     formal : bool
         Add the formal property (docs/reliability.md, "Formal"): a tick lasts at most the
         cycle model's slowest tick (every input, neuron and error active, every row learning).
@@ -75,6 +75,8 @@ class PhaseController(wiring.Component):
     learn_w_done, learn_out_done : In(1)
         The learning engines of LEARN_W (the readout's too, when it learns there), and of
         LEARN_OUT, have finished.
+    learn_readout : In(1)
+        The readout learns on learning ticks (a run-time register; reset value the config's).
     """
 
     def __init__(self, cfg: Config, *, formal: bool = False):
@@ -97,6 +99,7 @@ class PhaseController(wiring.Component):
                 "neuron_done": In(1),
                 "readout_done": In(1),
                 "output_done": In(1),
+                "learn_readout": In(1, init=int(cfg.learn_readout)),
                 "learn_w_done": In(1),
                 "learn_out_done": In(1),
             }
@@ -106,7 +109,7 @@ class PhaseController(wiring.Component):
         m = Module()
         cfg = self.cfg
         # the readout learns inside LEARN_W with weight banks (on LFSR lanes of its own)
-        concurrent_readout = cfg.weight_banks > 1 and cfg.learn_readout
+        concurrent_readout = cfg.weight_banks > 1
         # (as wide as any real tick needs: plasticore.contract.cycles.tick_counter_bits;
         # ctl.cycles is 32 bits)
         count = Signal(tick_counter_bits(cfg))
@@ -157,7 +160,7 @@ class PhaseController(wiring.Component):
                 with m.If(self.output_done):
                     with m.If(self.learn):
                         if concurrent_readout:
-                            m.d.comb += self.start_learn_out.eq(1)
+                            m.d.comb += self.start_learn_out.eq(self.learn_readout)
                         m.next = "LEARN_W"
                     with m.Else():
                         m.next = "FINISH"
@@ -165,11 +168,14 @@ class PhaseController(wiring.Component):
             with m.State("LEARN_W"):
                 m.d.comb += self.phase.eq(Phase.LEARN_W)
                 with m.If(self.learn_w_done):
-                    if cfg.learn_readout and not concurrent_readout:
-                        m.d.comb += self.start_learn_out.eq(1)
-                        m.next = "LEARN_OUT"
-                    else:
+                    if concurrent_readout:
                         m.next = "FINISH"
+                    else:
+                        with m.If(self.learn_readout):
+                            m.d.comb += self.start_learn_out.eq(1)
+                            m.next = "LEARN_OUT"
+                        with m.Else():
+                            m.next = "FINISH"
 
             with m.State("LEARN_OUT"):
                 m.d.comb += self.phase.eq(Phase.LEARN_OUT)

@@ -12,6 +12,8 @@ controller runs the phases of a tick and counts its cycles. The core is a compos
   event-driven engines of ACCUMULATE and READOUT.
 * ``neuron``, ``output``, ``xbar_pass`` (:mod:`plasticore.hdl.passes`): the word passes.
 * ``learning`` (:class:`~plasticore.hdl.learning.Learning`): the row updaters and LFSR lanes.
+* ``params`` (:class:`~plasticore.hdl.learning_registers.LearningRegisterFile`): the run-time
+  learning registers (learning-rate shifts, learning enables) the host writes between ticks.
 
 The core routes the memories' ports to the engines of the current phase.
 
@@ -63,7 +65,7 @@ more per pass and per learning phase, the same values.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In
 
@@ -76,6 +78,7 @@ from .controller import Phase, PhaseController
 from .integration import FeedbackIntegrator, RowIntegrator
 from .lanes import trace_update
 from .learning import Learning
+from .learning_registers import LearningRegisterFile
 from .memories import CoreMemories
 from .passes import NeuronPass, OutputPass, WordPass
 
@@ -137,7 +140,8 @@ class Core(wiring.Component):
         P, nw, nwo, nwi = geom.lanes, geom.words_rec, geom.words_out, geom.words_in
         K, KF = cfg.weight_banks, cfg.feedback_banks
         regions = geom.regions
-        concurrent_readout = K > 1 and cfg.learn_readout
+        # the readout learns inside LEARN_W with weight banks (when register learn_readout is on)
+        concurrent_readout = K > 1
 
         m.submodules.controller = ctrl = PhaseController(cfg)
         wiring.connect(m, wiring.flipped(self.ctl), ctrl.ctl)
@@ -181,6 +185,13 @@ class Core(wiring.Component):
                         data.ArrayLayout(unsigned(cfg.trace_bits), P), self.bus.wdata[: regions["zbar"].word_bits]
                     )
                     m.d.sync += zbar_nz.word_select(word, P).eq(Cat(written[lane] != 0 for lane in range(P)))
+        # the run-time learning registers: region params
+        m.submodules.params = params = LearningRegisterFile(cfg)
+        m.d.comb += [
+            params.word.eq(word),
+            params.wdata.eq(self.bus.wdata),
+            params.we.eq(self.bus.we & idle & (region == regions["params"].index)),
+        ]
         register_word = Signal(self.bus.rdata.shape())  # bus reads of registers, captured at request
         m.d.comb += mems.register_rdata.eq(register_word)
         with m.If(self.bus.re & idle):
@@ -191,6 +202,8 @@ class Core(wiring.Component):
                     m.d.sync += register_word.eq(bitmap_word(z_prev, word))
                 with m.Case(regions["e"].index):
                     m.d.sync += register_word.eq(e_flat.word_select(word, e_word_bits))
+                with m.Case(regions["params"].index):
+                    m.d.sync += register_word.eq(params.rdata)
 
         # the engines; their memory reads answer them whatever the phase ------------------------
         m.submodules.integrate = integrate = RowIntegrator(
@@ -254,10 +267,17 @@ class Core(wiring.Component):
         ]
 
         m.submodules.learning = learning = Learning(cfg)
+        # a matrix whose learning is off (run-time registers) has no row to learn, as in golden
         if cfg.rule == "erbp":
-            m.d.comb += learning.rows.eq(Cat(x_bits[: cfg.n_in], z_prev[: cfg.n_rec]))
+            in_rows, rec_rows = x_bits[: cfg.n_in], z_prev[: cfg.n_rec]
         else:
-            m.d.comb += learning.rows.eq(Cat(xbar_nz[: cfg.n_in], zprev_nz[: cfg.n_rec]))
+            in_rows, rec_rows = xbar_nz[: cfg.n_in], zprev_nz[: cfg.n_rec]
+        m.d.comb += learning.rows.eq(Cat(Mux(params.learn_input, in_rows, 0), Mux(params.learn_recurrent, rec_rows, 0)))
+        m.d.comb += [
+            learning.lr_shift.eq(params.lr_shift),
+            learning.out_lr_shift.eq(params.out_lr_shift),
+            ctrl.learn_readout.eq(params.learn_readout),
+        ]
         m.d.comb += [
             learning.readout_rows.eq(zbar_nz[: cfg.n_rec]),
             learning.errors.eq(e_regs),

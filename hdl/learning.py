@@ -32,7 +32,7 @@ from .lfsr import GaloisLFSR
 from .memories import RamPorts
 from .passes import lanes_of, post_factor_layout, split_index
 from .scanner import SpikeScanner
-from .update import RowUpdater
+from .update import MAX_SHIFT, RowUpdater
 
 __all__ = ["Learning"]
 
@@ -71,6 +71,9 @@ class Learning(wiring.Component):
         z-bar(t), the readout rows' presynaptic factor.
     b_fb : In(WritePort.Signature(...)).array(lanes)
         Write ports of the banks of B (driven with symmetric feedback only).
+    lr_shift, out_lr_shift : In(range(MAX_SHIFT + 1))
+        The learning-rate shifts of the hidden and the readout rows (run-time registers,
+        ``plasticore.hdl.learning_registers``; reset values the config's).
     """
 
     def __init__(self, cfg: Config):
@@ -83,6 +86,8 @@ class Learning(wiring.Component):
         super().__init__(
             {
                 "rows": In(cfg.n_in + cfg.n_rec),
+                "lr_shift": In(range(MAX_SHIFT + 1), init=cfg.lr_shift),
+                "out_lr_shift": In(range(MAX_SHIFT + 1), init=cfg.out_lr_shift),
                 "readout_rows": In(cfg.n_rec),
                 "errors": In(data.ArrayLayout(signed(cfg.e_bits), geom.n_out_padded)),
                 "start_hidden": In(1),
@@ -143,6 +148,7 @@ class Learning(wiring.Component):
             m.d.comb += [
                 scan.start.eq(self.start_hidden),
                 updater.draws.eq(Cat(lfsr.draw for lfsr in lfsrs[bank * P : (bank + 1) * P])),
+                updater.shift.eq(self.lr_shift),
             ]
             scans.append(scan)
             updaters.append(updater)
@@ -164,6 +170,7 @@ class Learning(wiring.Component):
             lo_scan.bits.eq(self.readout_rows),
             lo_scan.start.eq(self.start_readout),
             self.readout_busy.eq(lo_scan.busy | lo.busy),
+            lo.shift.eq(self.out_lr_shift),
         ]
         wiring.connect(m, lo_scan.indices, lo.rows)
 

@@ -28,7 +28,7 @@ and a shorter path. The write is then two cycles behind its read, still of a dis
 
 from __future__ import annotations
 
-from amaranth.hdl import Assert, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Assert, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -38,7 +38,10 @@ from plasticore.golden.numerics import signed_range
 
 from .arith import multiply_by_bits, saturate
 
-__all__ = ["RowUpdater"]
+__all__ = ["RowUpdater", "MAX_SHIFT"]
+
+#: the largest learning-rate shift: stochastic rounding adds the low ``shift`` bits of a draw
+MAX_SHIFT = golden_lfsr.WIDTH
 
 
 class RowUpdater(wiring.Component):
@@ -59,8 +62,8 @@ class RowUpdater(wiring.Component):
     pre_bits : int
         Width of the unsigned presynaptic factor (a trace).
     shift : int
-        The learning rate's shift: the product is divided by ``2**shift``, rounded
-        stochastically.
+        The reset value of the learning rate's shift (port ``shift``): the product is divided
+        by ``2**shift``, rounded stochastically.
     multipliers : str
         How the products are built (one of ``plasticore.golden.config.LEARN_MULTIPLIERS``).
     pipelined : bool
@@ -94,6 +97,9 @@ class RowUpdater(wiring.Component):
         The lanes' LFSR draws for the word being written.
     step : Out(1)
         Step the lanes' LFSRs (once per written word).
+    shift : In(range(MAX_SHIFT + 1))
+        The learning rate's shift, a run-time register (``plasticore.golden.registers``); read
+        when a word is rounded, so it must not change during a learning phase.
     """
 
     def __init__(
@@ -127,7 +133,8 @@ class RowUpdater(wiring.Component):
         self.words_per_row = words_per_row
         self.lanes = lanes
         self.weight_bits = weight_bits
-        self.shift = shift
+        if not 0 <= shift <= MAX_SHIFT:
+            raise ValueError(f"shift: {shift!r} is outside the allowed range 0..{MAX_SHIFT}")
         self.weight_layout = data.ArrayLayout(signed(weight_bits), lanes)
         self.post_layout = data.ArrayLayout(self.post_shape(post_bits, gate_bits), lanes)
         self.draws_layout = data.ArrayLayout(unsigned(golden_lfsr.WIDTH), lanes)
@@ -155,6 +162,7 @@ class RowUpdater(wiring.Component):
                 # the lanes' LFSRs: step once per written word, the draw is the stepped state
                 "draws": In(self.draws_layout),
                 "step": Out(1),
+                "shift": In(range(MAX_SHIFT + 1), init=shift),
             }
         )
 
@@ -212,7 +220,9 @@ class RowUpdater(wiring.Component):
             m.d.sync += [out_valid.eq(s1_valid), out_row.eq(s1_row), out_word.eq(s1_word)]
         else:
             out_valid, out_row, out_word = s1_valid, s1_row, s1_word
-        mask = (1 << self.shift) - 1
+        # the low ``shift`` bits of a draw: a run-time shift, so the mask is decoded from it
+        mask = Signal(golden_lfsr.WIDTH)
+        m.d.comb += mask.eq((Const(1, golden_lfsr.WIDTH + 1) << self.shift) - 1)
         m.d.comb += [
             self.wr_en.eq(out_valid),
             self.wr_row.eq(out_row),
@@ -235,7 +245,7 @@ class RowUpdater(wiring.Component):
                 weight_s2 = Signal.like(weight, name=f"weight{lane}")
                 m.d.sync += [product_s2.eq(product), weight_s2.eq(weight)]
                 product, weight = product_s2, weight_s2
-            rounded = (product + (self.draws[lane] & mask)) >> self.shift if self.shift else product
+            rounded = (product + (self.draws[lane] & mask)) >> self.shift
             m.d.comb += self.wr_data[lane].eq(saturate(weight + rounded, self.weight_bits))
             if self.formal:
                 exact, lo, hi = weight + rounded, *signed_range(self.weight_bits)

@@ -62,6 +62,7 @@ from plasticore.contract.protocol_spec import (
 from plasticore.contract.system_map import SystemMap
 from plasticore.golden.config import Config
 from plasticore.golden.network import State, Weights
+from plasticore.golden.registers import LearningRegisters
 
 __all__ = [
     "Transport",
@@ -385,6 +386,15 @@ class Host:
     def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray) -> None:
         self.write_region("xbar", x_bar)
         self.write_region("zbar", z_bar)
+
+    def write_learning_registers(self, regs: LearningRegisters) -> None:
+        """Set the run-time learning registers (region ``params``) between ticks; a value out
+        of its range is refused here, before anything is sent (the chip would ignore it)."""
+        self.write_words("params", regs.checked(self.cfg).words())
+
+    def read_learning_registers(self) -> LearningRegisters:
+        """The run-time learning registers as the chip holds them."""
+        return LearningRegisters.from_words(self.cfg, self.read_words("params"))
 
     def reset_state(self) -> None:
         """Zero the running state and traces (between samples); weights and LFSRs stay."""

@@ -8,7 +8,7 @@ configurations, and ``reckon`` over 2000 ticks) is behind the ``slow`` marker (`
 import pytest
 
 from plasticore.cosim.runner import run_lockstep
-from plasticore.cosim.stimulus import make_stimulus, random_config
+from plasticore.cosim.stimulus import make_stimulus, random_config, random_register_schedule
 from plasticore.golden import preset
 
 TICKS = 500
@@ -119,3 +119,39 @@ def test_random_configs_learning_full(seed, tmp_path):
 def test_reckon_learning_2000_ticks(rule, pd, banks, tmp_path):
     cfg = preset("reckon").replace(rule=rule, pseudo_derivative=pd, weight_banks=banks)
     check_learning(cfg, make_stimulus(cfg, 2000, seed=1, rate=0.05, weight_scale=1.0), tmp_path)
+
+
+# -- run-time learning registers written between ticks (plasticore.golden.registers) ----------------
+
+
+def check_registers(cfg, st, registers, tmp_path):
+    result = run_lockstep(
+        cfg, st.weights, st.x, st.targets, st.valid, out_dir=tmp_path, learn=True, registers=registers
+    )
+    rep = result.report
+    assert rep["mismatches"] == 0, f"{rep['first_mismatch']} (waveform: {result.waveform})"
+    return rep
+
+
+def test_small_learning_registers_changed_mid_run(tmp_path):
+    """Learning-rate shifts and learning enables rewritten at random ticks: spikes, states,
+    traces, weights, cycle counts and the registers read back all stay equal to golden's."""
+    cfg = preset("small")
+    ticks = 300
+    registers = random_register_schedule(cfg, ticks, changes=12, seed=5)
+    # the schedule reaches both shift extremes and turns every matrix's learning off at least once
+    shifts = {r.lr_shift for r in registers.values()} | {r.out_lr_shift for r in registers.values()}
+    assert {0, 32} <= shifts
+    for enable in ("learn_input", "learn_recurrent", "learn_readout"):
+        assert not all(getattr(r, enable) for r in registers.values()), enable
+    rep = check_registers(cfg, make_stimulus(cfg, ticks, seed=4, rate=0.1, weight_scale=1.0), registers, tmp_path)
+    assert rep["learn_cycles_per_tick"]["max"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_random_configs_learning_registers_full(seed, tmp_path):
+    cfg = random_config(seed)
+    ticks = 600
+    registers = random_register_schedule(cfg, ticks, changes=20, seed=seed)
+    check_registers(cfg, make_stimulus(cfg, ticks, seed=seed), registers, tmp_path)
