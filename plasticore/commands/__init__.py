@@ -6,7 +6,7 @@ function ``(args) -> exit code``. ``COMMANDS`` lists them in the order ``--help`
 
 from importlib import import_module
 
-COMMANDS = ["run", "demo", "train", "compare", "cosim", "synth", "nir", "flash", "rl", "serve_sim"]
+COMMANDS = ["run", "demo", "train", "compare", "cosim", "synth", "nir", "flash", "rl", "l2l", "serve_sim"]
 
 
 def register_all(subparsers) -> None:
