@@ -108,6 +108,8 @@ class Config:
         the float twin's rails (docs/numerics.md).
     connectivity, rewire
         The sparse Win/Wrec synapse table and DEEP R rewiring (``plasticore.golden.synapses``).
+    hidden_layers
+        Layered feedforward topologies inside the recurrent pool (``plasticore.golden.layers``).
     seed, lfsr_seed : int
         Weight initialization and stochastic-rounding seeds.
 
@@ -241,6 +243,11 @@ class Config:
     #: DEEP R on the table: a slot whose update reaches zero or changes sign is re-targeted to a
     #: random free neuron of its lane in the same row visit (the count of synapses stays fixed)
     rewire: bool = field(default=False, metadata=_flag())
+    #: layers from wiring (golden/layers.py): 0 keeps the recurrent pool all-to-all; k >= 1
+    #: splits the n_rec neurons into k equal consecutive feedforward hidden layers, the
+    #: inputs reaching layer 0 only, Wrec carrying layer l to layer l + 1 only and the readout
+    #: reading the last layer only (masks that gate the weight writes: those weights stay 0)
+    hidden_layers: int = field(default=0, metadata=_range(0, 64))
 
     # sample-efficient e-prop (docs/numerics.md, "Sample-efficient e-prop"); the defaults keep
     # every existing config's bits. The RTL builds none of these yet and refuses a config that
@@ -381,6 +388,20 @@ class Config:
                     f"weight_banks: {self.weight_banks!r} > 1 needs a power of two, and ceil(n_rec / lanes)"
                     f" = {words} a power of two (bank and address are bit fields of a weight row's address)"
                 )
+
+        if self.hidden_layers:
+            need(
+                self.n_rec % self.hidden_layers == 0,
+                "hidden_layers",
+                self.hidden_layers,
+                f"0 or a divisor of n_rec={self.n_rec} (the layers are equal)",
+            )
+            need(
+                self.connectivity == 1 and not self.rewire,
+                "hidden_layers",
+                self.hidden_layers,
+                "0 with the sparse synapse table (the layers are masks on the dense table)",
+            )
 
         if self.fb_banks is not None:
             kf = self.fb_banks
@@ -526,6 +547,8 @@ class Config:
         found = [f"{k}: {getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
         if self.trace_bits > 16:
             found.append(f"trace_bits: {self.trace_bits!r} (above 16)")
+        if self.hidden_layers:
+            found.append(f"hidden_layers: {self.hidden_layers!r}")
         return found
 
     # conversions ------------------------------------------------------------------------

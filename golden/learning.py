@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from . import lfsr as lfsr_mod
 from .config import Config
+from .layers import mask_weights
 from .network import State, TickOut, Weights, tick
 from .numerics import Numerics, for_config, sat
 from .rules import RULES
@@ -344,6 +345,9 @@ def learn(
         w = Weights(
             np.ascontiguousarray(w_in), np.ascontiguousarray(w_rec), np.ascontiguousarray(w_out), w.b_fb, synapses
         )
+        # layers from wiring (golden/layers.py): the masks gate the write-back of the dense
+        # table's updates, whose LFSR draws stay as they are; no mask when hidden_layers is 0
+        w = mask_weights(cfg, w)
     return w, LearnState(tr_new, lfsr), h
 
 

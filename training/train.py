@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from plasticore.golden.config import Config
+from plasticore.golden.layers import layer_masks, mask_weights
 from plasticore.golden.learning import LearnState, init_learning, init_traces, learn
 from plasticore.golden.network import Weights, init_state, init_weights, tick
 from plasticore.golden.numerics import Numerics
@@ -336,7 +337,7 @@ class TrainResult:
     def as_json(self) -> dict[str, Any]:
         """The contract of ``plasticore train --json``: these keys, these names. The synapse
         table's: ``connectivity``, ``rewire``, ``active_synapses`` (Win and Wrec synapses at the
-        end) and ``rewired`` (slots re-targeted over the run)."""
+        end) and ``rewired`` (slots re-targeted over the run); ``hidden_layers`` (0: the recurrent pool)."""
         cfg, table = self.config, self.weights.synapses
         return {
             "task": self.task,
@@ -348,9 +349,16 @@ class TrainResult:
             "seconds": self.seconds,
             "connectivity": cfg.connectivity,
             "rewire": cfg.rewire,
-            "active_synapses": cfg.n_rec * (cfg.n_in + cfg.n_rec) if table is None else table.active_synapses(cfg),
+            "active_synapses": _dense_synapses(cfg) if table is None else table.active_synapses(cfg),
             "rewired": 0 if table is None else table.rewired,
+            "hidden_layers": cfg.hidden_layers,
         }
+
+
+def _dense_synapses(cfg: Config) -> int:
+    """Win and Wrec synapses of the dense table: all, or those the layer masks keep."""
+    m_in, m_rec, _ = layer_masks(cfg)
+    return int(m_in.sum() + m_rec.sum())
 
 
 # -- running and scoring ---------------------------------------------------------------------------
@@ -370,11 +378,28 @@ def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
     input and recurrent scales raised by ``1 / sqrt(connectivity)``, so that a neuron's input
     drive has the dense network's variance with the fewer synapses it keeps.
     """
+    if cfg.hidden_layers:
+        return _layered_weights(cfg, spec).astype(num.dtype)
     if cfg.connectivity == 1 and not cfg.rewire:
         return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
     gain = cfg.connectivity**-0.5
     init = {k: v * gain if k in ("in_scale", "rec_scale") else v for k, v in spec.init.items()}
     return sparse_weights(cfg, init_weights(cfg, cfg.seed, **init)).astype(num.dtype)
+
+
+def _layered_weights(cfg: Config, spec: TaskSpec) -> Weights:
+    """The initial weights of ``hidden_layers`` feedforward layers (:mod:`plasticore.golden.layers`).
+
+    Layer l to layer l + 1 is drawn as the inputs are (``in_scale``, the task's ``rec_scale``
+    does not apply: a recurrent pool may start silent, a layer must be driven), and the readout
+    with ``out_scale``, both for the fan-in of one layer (``n_rec / hidden_layers``): ``init_weights``
+    scales for a fan-in of ``n_rec``, hence the factor ``sqrt(hidden_layers)``. Then masked.
+    """
+    gain = cfg.hidden_layers**0.5
+    init = dict(spec.init)
+    init["rec_scale"] = init.get("in_scale", 0.5) * gain
+    init["out_scale"] = init.get("out_scale", 0.5) * gain
+    return mask_weights(cfg, init_weights(cfg, cfg.seed, **init))
 
 
 def heldout_run(cfg: Config, num: Numerics, w: Weights, split: Split, batch: int = 256, spikes: bool = False):
@@ -471,6 +496,7 @@ def train(
     record: bool = False,
     connectivity: float | None = None,
     rewire: bool | None = None,
+    hidden_layers: int | None = None,
 ) -> TrainResult:
     """Train on ``task.train`` and score on ``task.test`` after every epoch.
 
@@ -478,7 +504,8 @@ def train(
     ``cfg``: the network (default: the task's, see :func:`task_config`); ``seed``: initial
     weights and sample order; ``record``: keep the readout of every training sample and the
     held-out runs (:attr:`TrainResult.train_y`, :attr:`TrainResult.epoch_heldout`);
-    ``connectivity``, ``rewire``: the sparse synapse table's fields, when given (else the config's).
+    ``connectivity``, ``rewire``: the sparse synapse table's fields, when given (else the config's);
+    ``hidden_layers``: feedforward hidden layers from wiring (:mod:`plasticore.golden.layers`), when given.
     """
     if rule not in TRAIN_RULES:
         raise ValueError(f"rule: {rule!r} is not one of {', '.join(TRAIN_RULES)}")
@@ -487,10 +514,14 @@ def train(
     num = numerics_by_name(numerics)
     spec = spec or _spec(task.name)
     cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
-    sparse = {k: v for k, v in (("connectivity", connectivity), ("rewire", rewire)) if v is not None}
+    wiring = (("connectivity", connectivity), ("rewire", rewire), ("hidden_layers", hidden_layers))
+    sparse = {k: v for k, v in wiring if v is not None}
     cfg = cfg.replace(**sparse)
-    if rule == "bptt" and (cfg.connectivity < 1 or cfg.rewire):
-        raise ValueError("connectivity/rewire: the sparse synapse table trains with the on-chip rules, not bptt")
+    if rule == "bptt" and (cfg.connectivity < 1 or cfg.rewire or cfg.hidden_layers):
+        raise ValueError(
+            "connectivity/rewire/hidden_layers: the sparse table and the layer masks train with the"
+            " on-chip rules, not bptt"
+        )
     if cfg.n_out != task.n_out:
         raise ValueError(f"n_out: config has {cfg.n_out}, task {task.name} needs {task.n_out}")
     epochs = spec.epochs if epochs is None else epochs

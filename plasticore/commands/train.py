@@ -3,7 +3,8 @@
 Prints a progress bar (on a terminal), then one JSON object with the keys ``task``, ``rule``,
 ``numerics``, ``metric``, ``value`` (held-out), ``curve`` (held-out value after each epoch),
 ``seconds``, and the synapse table's ``connectivity``, ``rewire``, ``active_synapses`` and
-``rewired`` (``--connectivity F [--rewire]``: golden/synapses.py). Those names are a contract
+``rewired`` (``--connectivity F [--rewire]``: golden/synapses.py), and ``hidden_layers``
+(``--hidden-layers K``: golden/layers.py). Those names are a contract
 for scripts and docs/results.md.
 
 ``--data PATH.npz`` trains on a user's data set instead of a built-in task (README, "Your own
@@ -60,6 +61,13 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--rewire", action="store_true", default=None, help="DEEP R: re-target synapses whose weight crosses zero"
+    )
+    p.add_argument(
+        "--hidden-layers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="K equal feedforward hidden layers wired inside the recurrent pool (default: the config's, 0: all-to-all)",
     )
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
     p.add_argument(
@@ -123,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         spec=spec,
         connectivity=args.connectivity,
         rewire=args.rewire,
+        hidden_layers=args.hidden_layers,
     )
     obj = result.as_json()
     text = json.dumps(obj, indent=2)
