@@ -7,8 +7,10 @@ ticks whose target is valid. Held-out samples run with learning off. So a chip w
 start from the config's seed (a fresh chip: a board after reset, or a new simulation) ends
 with golden fixed point's weights, bit for bit.
 
-Learning rates are fixed in the bitstream (``lr_shift``, ``out_lr_shift`` are config
-constants), so a task spec that anneals them between epochs cannot be trained here.
+A task spec that anneals its learning rates (``anneal_every``) is trained with the same
+schedule: before each epoch the host writes the epoch's learning-rate shifts into the chip's
+run-time learning registers (``plasticore.golden.registers``), as golden fixed point replaces
+them in its config, so the two stay bit for bit equal.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from plasticore.golden import FixedNumerics
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
+from plasticore.golden.registers import LearningRegisters
 from plasticore.tasks import Split, Task
 from plasticore.training.train import (
     Progress,
@@ -31,10 +34,11 @@ from plasticore.training.train import (
     score,
     task_targets,
 )
+from plasticore.training.train import _annealed as annealed_config
 
 from .host import Host
 
-__all__ = ["ChipRun", "ChipTraining", "train_on_chip", "run_heldout_on_chip", "weights_equal"]
+__all__ = ["ChipRun", "ChipTraining", "train_on_chip", "run_heldout_on_chip", "weights_equal", "epoch_registers"]
 
 
 @dataclass
@@ -84,11 +88,6 @@ def train_on_chip(
     """Train ``task`` on ``chip`` (a fresh one: its LFSRs must not have drawn yet) as
     ``plasticore.training.train.train(task, ..., numerics="fixed", cfg=chip.cfg, spec=spec)`` does."""
     cfg: Config = chip.cfg
-    if spec.anneal_every:
-        raise ValueError(
-            f"task spec anneals learning rates every {spec.anneal_every} epochs; the chip's "
-            "learning rates are bitstream constants: use a spec with anneal_every=None"
-        )
     if epochs < 1:
         raise ValueError(f"epochs: {epochs!r} is outside the allowed range 1..")
     if (cfg.n_in, cfg.n_out) != (task.n_in, task.n_out):
@@ -108,6 +107,7 @@ def train_on_chip(
     heldout = [run_heldout_on_chip(chip, task.test, progress, f"{task.name} rtl held-out (before)")]
     curve = [score(task.metric, heldout[0].y, task.test, spec.target_scale)]
     for ep, order in enumerate(orders):
+        chip.write_learning_registers(epoch_registers(cfg, spec, ep))  # the chip may hold other rates
         desc = f"{task.name} rtl epoch {ep + 1}/{epochs}"
         for k, i in enumerate(progress(order, desc, len(order))):
             chip.reset_state()
@@ -119,6 +119,12 @@ def train_on_chip(
     w1 = chip.read_weights()
     seconds = time.perf_counter() - start
     return ChipTraining(task.metric, curve, heldout, train_y, train_cycles, orders, w0, w1, seconds)
+
+
+def epoch_registers(cfg: Config, spec: TaskSpec, epoch: int) -> LearningRegisters:
+    """The run-time learning registers of ``epoch`` (from 0) under the spec's annealing: the
+    learning-rate shifts golden's training loop uses in that epoch."""
+    return LearningRegisters.of(annealed_config(cfg, spec, epoch))
 
 
 def weights_equal(cfg: Config, a: Weights, b: Weights) -> dict[str, bool]:

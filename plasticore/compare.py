@@ -6,9 +6,10 @@ is the hardware contract; the RTL (through the host driver on the simulated chip
 with fixed point's weights bit for bit, and therefore with its held-out results.
 
 ``COMPARE_SPECS`` holds the scaled-down defaults: networks and sample counts small enough that
-training on the simulated chip takes a minute or two, learning rates raised to match (the
-full-size ``plasticore.training.train.TASK_SPECS`` anneal learning rates between epochs, which a chip
-cannot do: its rates are bitstream constants).
+training on the simulated chip takes a minute or two, learning rates raised to match. A spec
+that anneals its learning rates between epochs (``anneal_every``) anneals them on the chip too:
+the host writes each epoch's shifts into its run-time learning registers
+(``plasticore.chip_train.epoch_registers``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ def _scaled(
         config={**base.config, **config},
         epochs=epochs,
         task_kw={**base.task_kw, **task_kw},
-        anneal_every=None,
         **kw,
     )
 
