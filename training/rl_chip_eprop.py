@@ -65,7 +65,9 @@ class ChipEpropACSettings:
     lr_shift, out_lr_shift, fb_shift : int
         Learning-rate shifts (Win/Wrec, Wout) and the feedback sum's shift.
     reward_lsb, logit_lsb : int
-        Readout LSBs per unit of value and per unit of policy logit.
+        Readout LSBs per unit of value and per unit of policy logit (8192: the policy moves 32x
+        slower in logits than the value in reward units, which kept validation seed 0 from
+        settling on one action; docs/results.md).
     value_cost, gamma : float
         Value-loss weight ``c_V`` and discount.
     in_scale, rec_scale, out_scale : float
@@ -87,7 +89,7 @@ class ChipEpropACSettings:
     out_lr_shift: int = 14
     fb_shift: int = 10
     reward_lsb: int = 256
-    logit_lsb: int = 256
+    logit_lsb: int = 8192
     value_cost: float = 1.0
     gamma: float = 0.99
     in_scale: float = 0.5
