@@ -99,3 +99,15 @@ def test_cli_train_with_two_hidden_layers(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == obj
     assert obj["hidden_layers"] == 2
     assert obj["active_synapses"] == 64 * 100 + 100 * 100  # digits: 64 in, 200 LIF as 100 + 100
+
+
+def test_the_layers_study_tabulates_its_results(tmp_path):
+    from plasticore.experiments.layers_study import table
+
+    for k, value in ((1, 0.8), (2, 0.7)):
+        obj = dict(hidden_layers=k, numerics="fixed", seed=1, train_samples=500, curve=[value], value=value)
+        obj.update(active_synapses=12800 if k == 1 else 16400, seconds=10.0)
+        (tmp_path / f"digits-erbp-fixed-layers{k}-seed1.json").write_text(json.dumps(obj))
+    rows = table(tmp_path).splitlines()
+    assert rows[2] == "| 1 | 64-200-10 | fixed | 1 | 500 x 1 | **0.800** | 12,800 | 10 |"
+    assert rows[3] == "| 2 | 64-100-100-10 | fixed | 1 | 500 x 1 | **0.700** | 16,400 | 10 |"
