@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 RESET_MODES = ("subtract", "zero")
-PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear")
+PSEUDO_DERIVATIVES = ("boxcar", "piecewise_linear", "step")
 #: the learning rules' names, from the registry :data:`plasticore.golden.rules.RULES`
 RULE_NAMES: tuple[str, ...] = tuple(_RULE_REGISTRY)
 MULTIPLIERS = ("dsp", "logic")
@@ -51,6 +51,10 @@ LEARN_MULTIPLIERS = MULTIPLIERS + ("factored",)
 _MAX_EXACT_BITS = 62
 #: stochastic rounding adds the low ``shift`` bits of a 32-bit LFSR draw, so shifts stop at 32
 _SROUND_MAX_SHIFT = 32
+
+
+#: fields whose None means "off" or "same as another field"
+_OPTIONAL_FIELDS = ("tau_trace", "wout_bits", "fb_banks", "tau_readout_trace", "error_clamp", "rate_target")
 
 
 class ConfigError(ValueError):
@@ -103,9 +107,10 @@ class Config:
         Learning; ``rule`` is a name of :data:`plasticore.golden.rules.RULES`.
     lanes, weight_banks, learn_multipliers, decay_multipliers, pipelined, fb_banks, bank_memories
         Hardware shape (only ``lanes`` and ``weight_banks`` change values: the LFSR draw order).
-    tau_readout_trace, learn_input, learn_recurrent, twin_saturates
-        Sample-efficient e-prop: the readout's own trace, learning enables per matrix, and
-        the float twin's rails (docs/numerics.md).
+    tau_readout_trace, learn_input, learn_recurrent, twin_saturates, error_clamp, rate_target, rate_reg_shift
+        Sample-efficient e-prop: the readout's own trace, learning enables per matrix, the
+        float twin's rails, the bounded output error and firing-rate regularization
+        (docs/numerics.md).
     connectivity, rewire
         The sparse Win/Wrec synapse table and DEEP R rewiring (``plasticore.golden.synapses``).
     hidden_layers
@@ -175,7 +180,8 @@ class Config:
     # learning ---------------------------------------------------------------------------
     rule: str = field(default="eprop_random", metadata=_choice(RULE_NAMES))
     pseudo_derivative: str = field(default="boxcar", metadata=_choice(PSEUDO_DERIVATIVES))
-    #: half-width of the pseudo-derivative window around the threshold, soma LSBs
+    #: half-width of the pseudo-derivative window around the threshold, soma LSBs ("step": h is
+    #: h_max from ``A - pd_window`` up, the silicon anchor's one-sided pseudo-derivative)
     pd_window: int = field(default=512, metadata=_range(1, (1 << 31) - 1))
     #: learning rate eta = 2**-lr_shift (input and recurrent weights)
     lr_shift: int = field(default=12, metadata=_range(0, 40))
@@ -265,6 +271,18 @@ class Config:
     #: learning (U, a, V, Y, e, traces, h), and the weights at their widths after each update.
     #: False: the ideal twin, unbounded (fixed point is the same either way)
     twin_saturates: bool = field(default=False, metadata=_flag())
+    #: the bounded output error: the readout Y enters the error clamped to
+    #: ``[-error_clamp, error_clamp]``, ``e = sat_s(clamp(Y) - y*, e_bits)`` (the silicon anchor's
+    #: hard-sigmoid output): a readout already past its target on the right side makes no error.
+    #: None: Y unclamped
+    error_clamp: int | None = field(default=None, metadata=_range(1, (1 << 31) - 1))
+    #: firing-rate regularization (Bellec et al. 2020, in e-prop form): on learning ticks a neuron
+    #: whose own trace z_bar exceeds ``rate_target`` (trace LSBs) adds
+    #: ``rshift(z_bar - rate_target, rate_reg_shift)`` to its learning signal V, so the synapses
+    #: that made it fire lose weight. None: off
+    rate_target: int | None = field(default=None, metadata=_range(0, (1 << 24) - 1))
+    #: right shift of the regularization term (its weight 2**-rate_reg_shift)
+    rate_reg_shift: int = field(default=0, metadata=_range(0, 32))
 
     # seeds ------------------------------------------------------------------------------
     seed: int = field(default=1, metadata=_range(0, (1 << 32) - 1))
@@ -291,7 +309,7 @@ class Config:
                 raise ConfigError(f"{f.name}: {value!r} is not allowed; choose one of {', '.join(meta['choices'])}")
             return
         lo, hi = meta["range"]
-        if value is None and f.name in ("tau_trace", "wout_bits", "fb_banks", "tau_readout_trace"):
+        if value is None and f.name in _OPTIONAL_FIELDS:
             return
         is_float_field = isinstance(lo, float)
         if isinstance(value, bool) or not isinstance(value, (int, float) if is_float_field else int):
@@ -338,6 +356,12 @@ class Config:
             self.out_shift,
             f"0..{self.y_bits - wout_bits} (readout weights {wout_bits} bits, y_bits={self.y_bits})",
         )
+        if self.error_clamp is not None:
+            need(self.error_clamp <= y_max, "error_clamp", self.error_clamp, f"1..{y_max} (y_bits={self.y_bits})")
+        if self.rate_target is not None:
+            tr_rail = (1 << self.trace_bits) - 1
+            allowed = f"0..{tr_rail} (trace_bits={self.trace_bits})"
+            need(self.rate_target <= tr_rail, "rate_target", self.rate_target, allowed)
         need(
             self.fb_acc_bits <= _MAX_EXACT_BITS,
             "e_bits",
@@ -543,8 +567,16 @@ class Config:
         """The sample-efficient e-prop settings the RTL does not build yet, each as
         ``"field: value"`` (empty: the RTL builds this config's learning). ``trace_bits`` above
         16 counts: the RTL's trace memories and bus are verified up to 16 bits."""
-        defaults = {"tau_readout_trace": None, "learn_input": True, "learn_recurrent": True}
+        defaults = {
+            "tau_readout_trace": None,
+            "learn_input": True,
+            "learn_recurrent": True,
+            "error_clamp": None,
+            "rate_target": None,
+        }
         found = [f"{k}: {getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
+        if self.pseudo_derivative == "step":
+            found.append("pseudo_derivative: 'step'")
         if self.trace_bits > 16:
             found.append(f"trace_bits: {self.trace_bits!r} (above 16)")
         if self.hidden_layers:

@@ -56,6 +56,7 @@ __all__ = [
     "decay_floor",
     "update_traces",
     "pseudo_derivative",
+    "regularized_signal",
     "presynaptic_factors",
     "sround",
     "draw_matrix",
@@ -164,10 +165,27 @@ def pseudo_derivative(
     h_max = (1 << cfg.h_bits) - 1
     if cfg.pseudo_derivative == "boxcar":
         h = np.where((d > -cfg.pd_window) & (d < cfg.pd_window), h_max, 0)
+    elif cfg.pseudo_derivative == "step":
+        h = np.where(d > -cfg.pd_window, h_max, 0)
     else:
         tri = np.maximum(cfg.pd_window - np.abs(d), 0)
         h = num.sat(num.rshift(tri, cfg.pd_shift), cfg.h_bits, signed=False)
     return np.where(ready, h, 0).astype(num.dtype)
+
+
+def regularized_signal(cfg: Config, num: Numerics, v: NDArray[Any], z_bar: NDArray[Any]) -> NDArray[Any]:
+    """The learning signal V with firing-rate regularization (``Config.rate_target``):
+    ``sat_s(V + rshift(max(0, z_bar - rate_target), rate_reg_shift), v_bits)``, V itself when off.
+
+    Bellec et al. 2020's regularization in e-prop form: its gradient is the eligibility trace
+    times the neuron's excess rate, i.e. one more term of the neuron's learning signal. One-sided
+    (the silicon anchor's): a neuron above the target rate loses the input that made it fire,
+    a quiet one is left alone. ``z_bar`` is the neuron's own spike trace before this tick.
+    """
+    if cfg.rate_target is None:
+        return v
+    excess = np.maximum(z_bar - cfg.rate_target, 0)
+    return num.sat(v + num.rshift(excess, cfg.rate_reg_shift), cfg.v_bits)
 
 
 def presynaptic_factors(
@@ -312,7 +330,7 @@ def learn(
             e_in = np.zeros_like(e_in)
         if not cfg.learn_recurrent:
             e_rec = np.zeros_like(e_rec)
-        g = rule.postsynaptic_factor(cfg, new.v, h)
+        g = rule.postsynaptic_factor(cfg, regularized_signal(cfg, num, new.v, tr_prev.z_bar), h)
         if _fixed(num):
             w_pre_t = np.concatenate([w_in.T, w_rec.T])  # rows: inputs 0.., then recurrent 0..
             w_out_t = w_out.T

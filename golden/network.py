@@ -251,7 +251,9 @@ def tick(
         if target.shape != (batch, cfg.n_out):
             raise ValueError(f"target: shape {target.shape} does not match (batch={batch}, n_out={cfg.n_out})")
         valid_b = np.ones(batch, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-        e = np.where(valid_b[:, None], num.sat(y - target, cfg.e_bits), 0)
+        # the bounded output error: a clamped readout stops pushing once past its target
+        y_err = y if cfg.error_clamp is None else np.minimum(np.maximum(y, -cfg.error_clamp), cfg.error_clamp)
+        e = np.where(valid_b[:, None], num.sat(y_err - target, cfg.e_bits), 0)
         e = e.astype(num.dtype)
 
     new = State(u=u, a=a, ref=ref, z=z, y=y, v=v, e=e)
