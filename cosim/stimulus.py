@@ -183,8 +183,9 @@ def make_stimulus(
 def random_register_schedule(cfg: Config, ticks: int, changes: int, seed: int = 0) -> dict[int, LearningRegisters]:
     """``changes`` writes of random run-time learning registers at random ticks: shifts drawn
     from the whole range 0..32 a quarter of the time (the extremes of the rounding), else
-    within 4 of the config's (rates that learn without saturating every weight at once), and
-    each learning enable on with probability 3/4."""
+    within 4 of the config's (rates that learn without saturating every weight at once),
+    each learning enable on with probability 3/4, and the threshold within a factor of two of
+    the config's."""
     rng = np.random.default_rng((seed, 0x5E))
     lo, hi = register_ranges(cfg)["lr_shift"]
     at = sorted(int(t) for t in rng.choice(np.arange(1, max(ticks, 2)), size=min(changes, ticks - 1), replace=False))
@@ -201,6 +202,7 @@ def random_register_schedule(cfg: Config, ticks: int, changes: int, seed: int = 
             learn_input=bool(rng.random() < 0.75),
             learn_recurrent=bool(rng.random() < 0.75),
             learn_readout=bool(rng.random() < 0.75),
+            threshold=int(np.clip(cfg.threshold * rng.uniform(0.5, 2.0), *register_ranges(cfg)["threshold"])),
         )
         for t in at
     }

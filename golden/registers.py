@@ -24,19 +24,23 @@ from .config import _SROUND_MAX_SHIFT, Config, ConfigError
 __all__ = ["LearningRegisters", "REGISTER_FIELDS", "register_ranges"]
 
 #: the registers in the order of their words in the core region ``params``
-REGISTER_FIELDS = ("lr_shift", "out_lr_shift", "learn_input", "learn_recurrent", "learn_readout")
+REGISTER_FIELDS = ("lr_shift", "out_lr_shift", "learn_input", "learn_recurrent", "learn_readout", "threshold")
 
 
 def register_ranges(cfg: Config) -> dict[str, tuple[int, int]]:
     """The values each register accepts under ``cfg`` (inclusive). The shifts stop at 32:
-    stochastic rounding adds the low ``shift`` bits of a 32-bit LFSR draw (as in Config)."""
-    del cfg  # no range depends on a width yet; a register that does (a threshold) will read it
+    stochastic rounding adds the low ``shift`` bits of a 32-bit LFSR draw (as in Config); the
+    threshold must fit U and leave room for the adaptation above it (``threshold + a`` fits
+    ``u_bits`` unsigned bits), as Config requires of its field."""
+    u_max = (1 << (cfg.u_bits - 1)) - 1
+    a_max = (1 << cfg.a_bits) - 1
     return {
         "lr_shift": (0, _SROUND_MAX_SHIFT),
         "out_lr_shift": (0, _SROUND_MAX_SHIFT),
         "learn_input": (0, 1),
         "learn_recurrent": (0, 1),
         "learn_readout": (0, 1),
+        "threshold": (1, min(u_max, (1 << cfg.u_bits) - 1 - a_max)),
     }
 
 
@@ -52,6 +56,8 @@ class LearningRegisters:
         Readout learning rate ``2**-out_lr_shift``.
     learn_input, learn_recurrent, learn_readout : bool
         Whether Win, Wrec and Wout learn on learning ticks.
+    threshold : int
+        The base firing threshold theta, soma LSBs.
     """
 
     lr_shift: int
@@ -59,6 +65,7 @@ class LearningRegisters:
     learn_input: bool
     learn_recurrent: bool
     learn_readout: bool
+    threshold: int
 
     @classmethod
     def of(cls, cfg: Config) -> LearningRegisters:

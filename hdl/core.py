@@ -277,6 +277,7 @@ class Core(wiring.Component):
             learning.lr_shift.eq(params.lr_shift),
             learning.out_lr_shift.eq(params.out_lr_shift),
             ctrl.learn_readout.eq(params.learn_readout),
+            neuron.threshold.eq(params.threshold),
         ]
         m.d.comb += [
             learning.readout_rows.eq(zbar_nz[: cfg.n_rec]),

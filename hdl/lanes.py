@@ -49,9 +49,12 @@ def neuron_update(
     z_prev: Value,
     is_alif: Value,
     is_real: Value,
+    threshold: Value | int | None = None,
 ) -> NeuronOut:
     """Steps 1-5 of a tick for one neuron, given its accumulated synaptic sum ``acc`` and the
-    accumulated feedback ``fb = sum_k B[j,k] e_k(t-1)``."""
+    accumulated feedback ``fb = sum_k B[j,k] e_k(t-1)``; ``threshold``: the base threshold
+    (a run-time register; None: ``cfg.threshold``)."""
+    theta = cfg.threshold if threshold is None else threshold
     d, logic = cfg.decay_bits, cfg.decay_multipliers == "logic"
     # 1. synaptic current
     current = acc << cfg.w_shift
@@ -63,13 +66,12 @@ def neuron_update(
     # 4. soma
     leaked = decay(u, cfg.alpha_q, d, logic)
     if cfg.reset == "subtract":
-        u_sum = leaked + current - Mux(z_prev, cfg.threshold, 0)
+        u_sum = leaked + current - Mux(z_prev, theta, 0)
     else:
         u_sum = Mux(z_prev, 0, leaked) + current
     u_new = saturate(u_sum, cfg.u_bits)
     # 5. spike and refractory counter
-    threshold = cfg.threshold + a_new
-    z = (u_new >= threshold) & (ref == 0) & is_real
+    z = (u_new >= theta + a_new) & (ref == 0) & is_real
     ref_new = Mux(z, cfg.refractory, Mux(ref == 0, 0, ref - 1))
     return NeuronOut(u=u_new, a=a_new, ref=ref_new[: cfg.ref_bits], v=v_new, z=z)
 

@@ -41,6 +41,8 @@ class LearningRegisterFile(wiring.Component):
         The learning-rate shifts.
     learn_input, learn_recurrent, learn_readout : Out(1)
         The learning enables of Win, Wrec and Wout.
+    threshold : Out(range(1, max + 1))
+        The base firing threshold.
     """
 
     def __init__(self, cfg: Config):

@@ -15,6 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from plasticore.contract.geometry import Geometry
 from plasticore.golden.config import Config
+from plasticore.golden.registers import register_ranges
 
 from .lanes import neuron_update, pseudo_derivative, readout_error, readout_update, trace_update
 from .update import RowUpdater
@@ -192,6 +193,8 @@ class NeuronPass(wiring.Component):
         The word's learning factor g = V*h (or its factors V and h), zero off the neurons.
     z, zbar_old_nonzero, zbar_new_nonzero : Out(lanes)
         Per-lane bits of the word: its spikes, and which traces are nonzero.
+    threshold : In(range(max threshold + 1))
+        The base threshold theta (a run-time register; reset value ``cfg.threshold``).
     """
 
     def __init__(self, cfg: Config):
@@ -227,6 +230,7 @@ class NeuronPass(wiring.Component):
                 "z": Out(P),
                 "zbar_old_nonzero": Out(P),
                 "zbar_new_nonzero": Out(P),
+                "threshold": In(range(register_ranges(cfg)["threshold"][1] + 1), init=cfg.threshold),
             }
         )
 
@@ -264,6 +268,7 @@ class NeuronPass(wiring.Component):
                 z_prev=z_prev_word[lane],
                 is_alif=(j >= cfg.n_lif),
                 is_real=(j < cfg.n_rec),
+                threshold=self.threshold,
             )
             # the lane's results as signals (each is used several times below, and g by every
             # bank's copy), or, with two stages, registers: stage 2 derives h, g and the trace
@@ -277,7 +282,7 @@ class NeuronPass(wiring.Component):
             h = named(
                 f"h{lane}",
                 unsigned(cfg.h_bits),
-                pseudo_derivative(cfg, u=u_new, threshold=cfg.threshold + a_new, ready=ready),
+                pseudo_derivative(cfg, u=u_new, threshold=self.threshold + a_new, ready=ready),
             )
             is_neuron = ow * P + lane < cfg.n_rec
             if factored:  # g = V * h, kept as its factors (h = 0 off the neurons)

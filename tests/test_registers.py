@@ -26,7 +26,7 @@ def test_words_round_trip_in_the_params_region_order():
     cfg = preset("small")
     regs = LearningRegisters.of(cfg).replace(lr_shift=0, out_lr_shift=32, learn_recurrent=False)
     words = regs.words()
-    assert words == [0, 32, 1, 0, 1]
+    assert words == [0, 32, 1, 0, 1, cfg.threshold]
     assert LearningRegisters.from_words(cfg, words) == regs
     params = Geometry(cfg).regions["params"]
     assert params.depth == len(REGISTER_FIELDS) and params.pack(words) == words
@@ -52,8 +52,17 @@ def test_out_of_range_values_are_refused_with_the_register_named(change, message
 
 def test_unknown_register_is_refused():
     with pytest.raises(ConfigError, match="unknown register"):
-        LearningRegisters.of(preset("small")).replace(threshold=3)
+        LearningRegisters.of(preset("small")).replace(leak=3)
 
 
 def test_every_register_has_a_range():
     assert set(register_ranges(preset("small"))) == set(REGISTER_FIELDS)
+
+
+def test_threshold_range_is_what_config_accepts():
+    cfg = preset("small")  # u_bits 16: the threshold fits U (signed)
+    lo, hi = register_ranges(cfg)["threshold"]
+    assert (lo, hi) == (1, (1 << 15) - 1)
+    assert LearningRegisters.of(cfg).replace(threshold=hi).applied(cfg).threshold == hi
+    with pytest.raises(ConfigError, match=f"register threshold: {hi + 1} is outside the allowed range 1..{hi}"):
+        LearningRegisters.of(cfg).replace(threshold=hi + 1).checked(cfg)
