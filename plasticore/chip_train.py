@@ -97,7 +97,7 @@ def train_on_chip(
         )
     fx = FixedNumerics()
     w0 = initial_weights(cfg, spec, fx)
-    targets = task_targets(task.train, spec.target_scale, fx)
+    targets = task_targets(task.train, spec.target_scale, fx, spec.target_offset)
     orders = sample_orders(cfg.seed, len(task.train), epochs)
     train_y = np.zeros((epochs, len(task.train), task.train.ticks, cfg.n_out), dtype=np.int64)
     train_cycles = np.zeros((epochs, len(task.train), task.train.ticks), dtype=np.int64)

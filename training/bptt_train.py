@@ -342,7 +342,7 @@ def train_bptt(
     split = task.train
     lr0 = BPTT_LR * np.sqrt(batch) if lr is None else lr
     opt = Adam(lr0)
-    targets = task_targets(split, spec.target_scale, _FIXED if fixed else _FLOAT)
+    targets = task_targets(split, spec.target_scale, _FIXED if fixed else _FLOAT, spec.target_offset)
     params = {k: np.array(getattr(w, k), dtype=np.float64) for k in ("w_in", "w_rec", "w_out")}
     b_fb = np.asarray(w.b_fb, dtype=np.int64 if fixed else np.float64)
     rails = {k: signed_range(cfg.weight_bits[k]) for k in params}

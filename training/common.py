@@ -37,6 +37,11 @@ class TaskSpec:
         Every ``anneal_every`` epochs both learning-rate shifts grow by one (the host rewrites
         ``lr_shift`` / ``out_lr_shift`` between epochs; BPTT halves its step size); None:
         constant learning rates.
+    target_offset : float
+        Added to every target before scaling (target units): -0.5 with a doubled
+        ``target_scale`` turns one-hot 0 / 1 into -scale/2 / +scale/2, so that a readout
+        starting at 0 is as far from both targets and its first errors are class-selective
+        rather than a common drift of every output toward the mean target.
     """
 
     config: dict[str, Any]
@@ -46,11 +51,13 @@ class TaskSpec:
     task_kw: dict[str, Any] = field(default_factory=dict)
     batch_float: int = 1
     anneal_every: int | None = None
+    target_offset: float = 0.0
 
 
-def task_targets(split: Split, scale: int, num: Numerics) -> np.ndarray:
-    """Targets in readout LSBs: rounded to integers (the hardware's y* is an integer)."""
-    return np.rint(split.target * scale).astype(num.dtype)
+def task_targets(split: Split, scale: int, num: Numerics, offset: float = 0.0) -> np.ndarray:
+    """Targets in readout LSBs, ``(target + offset) * scale`` rounded to integers (the hardware's
+    y* is an integer); ``offset``: :attr:`TaskSpec.target_offset`."""
+    return np.rint((split.target + offset) * scale).astype(num.dtype)
 
 
 #: ``progress(iterable, description, total)``: wraps a loop to show its progress (e.g. tqdm)
