@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,8 @@ __all__ = [
     "TASK_SPECS",
     "DATA_BASE_TASKS",
     "data_spec",
+    "spec_for",
+    "EpochScores",
     "task_config",
     "TrainResult",
     "train",
@@ -281,6 +284,18 @@ def task_config(task: str, rule: str, n_in: int, base: Config | None = None, spe
     # a spec that names its pseudo-derivative keeps it; otherwise the rule's published one
     fields = {"pseudo_derivative": golden_rule.pseudo_derivative, **spec.config}
     return Config(**fields, n_in=n_in, rule=golden_rule.name)
+
+
+def spec_for(task: Task, cfg: Config | None = None) -> TaskSpec:
+    """The default :class:`TaskSpec` of ``task``: its :data:`TASK_SPECS` entry for a built-in
+    task, else (any other :class:`~plasticore.tasks.Task`, e.g. a user's) the network and schedule
+    of the built-in task of its kind, as ``plasticore train --data`` uses (:func:`data_spec`:
+    digits' for classification, pattern's for regression)."""
+    if task.name in TASK_SPECS:
+        return TASK_SPECS[task.name]
+    if task.metric not in DATA_BASE_TASKS:
+        raise ValueError(f"task {task.name!r}: metric {task.metric!r} is not one of {', '.join(DATA_BASE_TASKS)}")
+    return data_spec(task, TASK_SPECS[DATA_BASE_TASKS[task.metric]], cfg)
 
 
 def _spec(task: str) -> TaskSpec:
@@ -529,8 +544,19 @@ def train(
     connectivity: float | None = None,
     rewire: bool | None = None,
     hidden_layers: int | None = None,
+    weights: Weights | None = None,
+    pseudo_derivative: str | None = None,
+    on_epoch: Callable[[EpochScores], None] | None = None,
 ) -> TrainResult:
     """Train on ``task.train`` and score on ``task.test`` after every epoch.
+
+    ``task``: a built-in task or any :class:`~plasticore.tasks.Task` (a user's: its default spec
+    is :func:`spec_for`'s); ``weights``: the initial weights (default: drawn from the spec's
+    scales, :func:`initial_weights`), checked against the config's shapes and widths;
+    ``pseudo_derivative``: ``"rule"`` for the rule's published shape, a shape name, or None: the
+    task's default network takes the rule's, a user's ``cfg`` keeps its own (both explicit in
+    :attr:`TrainResult.config`); ``on_epoch``: called after every epoch with its
+    :class:`EpochScores` (held-out and training scores), e.g. to show them as training goes.
 
     ``rule``: a TRAIN_RULES name; ``numerics``: "fixed" (batch 1, the hardware) or "float";
     ``cfg``: the network (default: the task's, see :func:`task_config`); ``seed``: initial
@@ -544,8 +570,11 @@ def train(
     if rule == "huh-sejnowski":
         return _train_huh_sejnowski(task, numerics, cfg, epochs, seed, batch, progress or no_progress)
     num = numerics_by_name(numerics)
-    spec = spec or _spec(task.name)
+    spec = spec or spec_for(task, cfg)
     cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
+    if pseudo_derivative is not None:
+        shape = RULES[TRAIN_RULES[rule]].pseudo_derivative if pseudo_derivative == "rule" else pseudo_derivative
+        cfg = cfg.replace(pseudo_derivative=shape)
     wiring = (("connectivity", connectivity), ("rewire", rewire), ("hidden_layers", hidden_layers))
     sparse = {k: v for k, v in wiring if v is not None}
     cfg = cfg.replace(**sparse)
@@ -567,7 +596,7 @@ def train(
             f"hardware), float and BPTT any batch >= 1"
         )
     progress = progress or no_progress
-    w = initial_weights(cfg, spec, num)
+    w = initial_weights(cfg, spec, num) if weights is None else _user_weights(cfg, weights, num)
     start = time.perf_counter()
     curve: list[float] = []
     train_y = None
@@ -594,6 +623,7 @@ def train(
             train_y = np.zeros((epochs, len(task.train), task.train.ticks, cfg.n_out))
         for ep, order in enumerate(orders):
             ep_cfg = _annealed(cfg, spec, ep)
+            seen = np.zeros((len(task.train), task.train.ticks, cfg.n_out)) if on_epoch else None
             w, ls = _train_epoch_rule(
                 ep_cfg,
                 num,
@@ -605,7 +635,7 @@ def train(
                 order,
                 progress,
                 f"{task.name} {rule} {numerics} epoch {ep + 1}/{epochs}",
-                None if train_y is None else train_y[ep],
+                train_y[ep] if train_y is not None else seen,
                 spec.target_offset,
             )
             if record:
@@ -614,6 +644,12 @@ def train(
                 curve.append(score(task.metric, y, task.test, spec.target_scale))
             else:
                 curve.append(evaluate(cfg, num, w, task, spec.target_scale))
+            if on_epoch is not None:
+                # the training samples as they were learned, in the order they were seen
+                y_seen = train_y[ep] if train_y is not None else seen
+                seen_split = dataclasses.replace(task.train, **_reordered(task.train, order))
+                train_score = score(task.metric, y_seen, seen_split, spec.target_scale)
+                on_epoch(EpochScores(ep + 1, epochs, curve[-1], train_score))
     seconds = time.perf_counter() - start
     return TrainResult(
         task.name,
@@ -628,6 +664,48 @@ def train(
         train_y,
         epoch_heldout if record else None,
     )
+
+
+@dataclass(frozen=True)
+class EpochScores:
+    """What :func:`train` reports after each epoch (its ``on_epoch`` callback).
+
+    Parameters
+    ----------
+    epoch, epochs : int
+        This epoch (from 1) and the number of epochs.
+    heldout : float
+        The held-out score after this epoch (learning off).
+    train : float
+        The training samples' score as they were learned during this epoch (each sample's
+        readout while it was being trained on, learning on).
+    """
+
+    epoch: int
+    epochs: int
+    heldout: float
+    train: float
+
+    def describe(self, metric: str = "accuracy") -> str:
+        """One line for a log or a progress display."""
+        return f"epoch {self.epoch}/{self.epochs}: held-out {metric} {self.heldout:.3f}, training {self.train:.3f}"
+
+
+def _reordered(split: Split, order: np.ndarray) -> dict[str, Any]:
+    """The fields of ``split`` in ``order`` (the order training saw the samples)."""
+    labels = None if split.labels is None else split.labels[order]
+    return {"x": split.x[order], "target": split.target[order], "valid": split.valid[order], "labels": labels}
+
+
+def _user_weights(cfg: Config, weights: Weights, num: Numerics) -> Weights:
+    """A user's initial weights, checked against ``cfg`` (shapes, widths; whole numbers in fixed
+    point) and held as ``num``'s dtype."""
+    for name in ("w_in", "w_rec", "w_out", "b_fb"):
+        arr = np.asarray(getattr(weights, name))
+        if num.name == "fixed" and arr.size and not np.array_equal(arr, np.rint(arr)):
+            raise ValueError(f"weights.{name}: fixed point takes whole numbers (signed {cfg.weight_bits[name]}-bit)")
+    weights.check(cfg)
+    return weights.astype(num.dtype)
 
 
 def _train_huh_sejnowski(

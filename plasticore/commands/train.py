@@ -14,12 +14,14 @@ network is ``--config`` or the built-in task's of its kind (``DATA_BASE_TASKS``)
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from plasticore.golden import load_config
+from plasticore.golden.rules import RULES
 from plasticore.progress import progress_bar
 from plasticore.tasks import TASKS, load_user_data, make_task
-from plasticore.training.train import DATA_BASE_TASKS, TASK_SPECS, TRAIN_RULES, data_spec, train
+from plasticore.training.train import DATA_BASE_TASKS, TASK_SPECS, TRAIN_RULES, EpochScores, data_spec, train
 
 
 def register(sub) -> None:
@@ -113,9 +115,25 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed: {args.seed!r} is outside the allowed range 0..")
     task = _task(args)
     cfg = load_config(args.config) if args.config else None
+    published = RULES[TRAIN_RULES[args.rule]].pseudo_derivative
+    if cfg is not None and cfg.pseudo_derivative != published and not args.quiet:
+        # a user's config keeps its own shape: say so, it is not the rule's published one
+        print(
+            f"note: pseudo-derivative {cfg.pseudo_derivative!r} from --config"
+            f" (rule {args.rule} publishes {published!r})",
+            file=sys.stderr,
+        )
+
+    last: list[str] = []  # the last epoch's scores, shown in the next epoch's bar
 
     def progress(it, desc, total):
-        return it if args.quiet else progress_bar(desc, total, unit="sample")(it)
+        label = f"{desc} (last: {last[-1]})" if last else desc
+        return it if args.quiet else progress_bar(label, total, unit="sample")(it)
+
+    def on_epoch(scores: EpochScores) -> None:
+        last.append(f"held-out {scores.heldout:.3f}, training {scores.train:.3f}")
+        if not args.quiet:
+            print(scores.describe(task.metric), file=sys.stderr, flush=True)
 
     # a user's data set: the network and schedule of the built-in task of its kind
     spec = data_spec(task, TASK_SPECS[DATA_BASE_TASKS[task.metric]], cfg) if args.data else None
@@ -132,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         connectivity=args.connectivity,
         rewire=args.rewire,
         hidden_layers=args.hidden_layers,
+        on_epoch=on_epoch,
     )
     obj = result.as_json()
     text = json.dumps(obj, indent=2)
