@@ -73,6 +73,10 @@ class EpropACSpec:
         ``"symmetric"`` (B = readout weights, the official code) or ``"random"``.
     w_scale : float
         Initial input and recurrent weights ``w_scale * N(0, 1) / sqrt(fan-in)``.
+    eligibility_filter : float or None
+        F_gamma's factor (None: gamma, as published; 0: no extra filter, as on the chip).
+    alif_eligibility : bool
+        Whether the eligibility has its ALIF part ``eps_a`` (False: as on the chip).
     """
 
     n_in: int = 40
@@ -93,6 +97,8 @@ class EpropACSpec:
     lr: float = 1e-3
     feedback: str = "symmetric"
     w_scale: float = 1.0
+    eligibility_filter: float | None = None
+    alif_eligibility: bool = True
 
     def __post_init__(self) -> None:
         if self.feedback not in ("symmetric", "random"):
@@ -176,7 +182,10 @@ class EpropAC:
         self.psi /= s.thr
         self.ref = np.clip(self.ref + s.n_refractory * z - 1.0, 0.0, float(s.n_refractory))
         self.z = z
-        e = self.psi[None, :] * (self.eps_v[:, None] - self.beta[None, :] * self.eps_a)
+        if s.alif_eligibility:
+            e = self.psi[None, :] * (self.eps_v[:, None] - self.beta[None, :] * self.eps_a)
+        else:
+            e = self.psi[None, :] * self.eps_v[:, None]
         self.e_bar = self.kappa * self.e_bar + e
         self.z_bar = self.kappa * self.z_bar + z
         self.y = self.kappa * self.y + z @ p["w_pi"]
@@ -214,8 +223,9 @@ class EpropAC:
         g_pi = pi.copy()
         g_pi[action] -= 1.0  # d(-log pi_a) / dy
         terms = self._readout_terms(g_pi, -s.value_cost)  # d(-V) / dV per unit of advantage
+        factor = s.gamma if s.eligibility_filter is None else s.eligibility_filter
         for k, term in terms.items():
-            self.filtered[k] = s.gamma * self.filtered[k] + term
+            self.filtered[k] = factor * self.filtered[k] + term
         log_pi = np.log(np.maximum(pi, 1e-30))
         entropy = -float(pi @ log_pi)
         g_ent = s.entropy_cost * pi * (log_pi + entropy)  # d(-c_H H) / dy

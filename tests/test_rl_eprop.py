@@ -13,18 +13,19 @@ from plasticore.training.rl_chip_eprop import ChipEpropACSettings, ac_targets, c
 from plasticore.training.rl_eprop import run_eprop_ac
 
 
-def _one_neuron(fraction_adaptive):
-    spec = EpropACSpec(n_in=1, n_rec=1, fraction_adaptive=fraction_adaptive)
+def _one_neuron(fraction_adaptive, alif_eligibility=True):
+    spec = EpropACSpec(n_in=1, n_rec=1, fraction_adaptive=fraction_adaptive, alif_eligibility=alif_eligibility)
     agent = EpropAC(spec, np.random.default_rng(0))
     agent.params["w_in"][:] = 0.6
     return agent
 
 
-@pytest.mark.parametrize("adaptive", [False, True])
-def test_eligibility_of_one_neuron_by_hand(adaptive):
-    """x = 1, 1, 0 into one neuron (w_in 0.6): below threshold, a spike, then refractory."""
-    agent = _one_neuron(1.0 if adaptive else 0.0)
-    alpha, kappa, beta = np.exp(-1 / 15), np.exp(-1 / 2), 0.1 if adaptive else 0.0
+@pytest.mark.parametrize("adaptive, alif_eligibility", [(False, True), (True, True), (True, False)])
+def test_eligibility_of_one_neuron_by_hand(adaptive, alif_eligibility):
+    """x = 1, 1, 0 into one neuron (w_in 0.6): below threshold, a spike, then refractory; the
+    chip's form (``alif_eligibility=False``) drops the adaptation part of the eligibility."""
+    agent = _one_neuron(1.0 if adaptive else 0.0, alif_eligibility)
+    alpha, kappa, beta = np.exp(-1 / 15), np.exp(-1 / 2), 0.1 if adaptive and alif_eligibility else 0.0
     agent.tick(np.array([1.0]))
     psi1 = 0.3 * (1 - abs(0.6 - 1.0))  # v = 0.6, threshold 1
     assert agent.z[0] == 0 and agent.e_bar[0, 0] == pytest.approx(psi1)
@@ -61,6 +62,16 @@ def test_readout_terms_are_the_policy_and_value_derivatives_and_f_gamma_filters_
     np.testing.assert_allclose(
         agent.filtered["w_pi"], spec.gamma * before["w_pi"] + np.outer(agent.z_bar, pi2 - [1.0, 0.0])
     )
+
+
+def test_without_f_gamma_each_step_keeps_only_its_own_terms():
+    agent = EpropAC(EpropACSpec(n_in=4, n_rec=6, eligibility_filter=0.0), np.random.default_rng(1))
+    rng = np.random.default_rng(2)
+    for action in (1, 0):
+        pi, _ = agent.observe((rng.random((10, 4)) < 0.8).astype(float))
+        agent.choose(action, pi)
+        agent.learn(0.5)
+    np.testing.assert_allclose(agent.filtered["w_pi"], np.outer(agent.z_bar, pi - [1.0, 0.0]))
 
 
 def test_float_eprop_ac_runs_are_deterministic_and_learn():
