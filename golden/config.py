@@ -256,8 +256,9 @@ class Config:
     hidden_layers: int = field(default=0, metadata=_range(0, 64))
 
     # sample-efficient e-prop (docs/numerics.md, "Sample-efficient e-prop"); the defaults keep
-    # every existing config's bits. The RTL builds none of these yet and refuses a config that
-    # enables one (hdl/core.py, unbuilt_learning_features)
+    # every existing config's bits. The RTL builds the learning enables (as run-time registers,
+    # plasticore.golden.registers) and none of the others yet: it refuses a config that enables
+    # one (hdl/core.py, unbuilt_learning_features)
     #: tau (ticks) of the readout's own presynaptic trace z~_j, the readout update's
     #: ``e_k * z~_j``: e-prop's readout gradient filters z with the readout's leak (tau_out),
     #: while the eligibility traces of Win/Wrec filter with the membrane's (tau_trace). None:
@@ -567,10 +568,9 @@ class Config:
         """The sample-efficient e-prop settings the RTL does not build yet, each as
         ``"field: value"`` (empty: the RTL builds this config's learning). ``trace_bits`` above
         16 counts: the RTL's trace memories and bus are verified up to 16 bits."""
+        # (learn_input, learn_recurrent: built, as run-time registers, plasticore.golden.registers)
         defaults = {
             "tau_readout_trace": None,
-            "learn_input": True,
-            "learn_recurrent": True,
             "error_clamp": None,
             "rate_target": None,
         }

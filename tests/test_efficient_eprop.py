@@ -147,8 +147,6 @@ def test_new_fields_are_validated(changes, fragment):
     "changes, fragment",
     [
         ({"tau_readout_trace": 18.0}, "tau_readout_trace: 18.0 is not built by the RTL yet"),
-        ({"learn_input": False}, "learn_input: False is not built by the RTL yet"),
-        ({"learn_recurrent": False}, "learn_recurrent: False is not built by the RTL yet"),
         ({"trace_bits": 20, "trace_inc": 4096}, "trace_bits: 20 (above 16) is not built by the RTL yet"),
     ],
 )
@@ -159,6 +157,18 @@ def test_the_rtl_refuses_what_it_does_not_build(changes, fragment):
         Core(Config(**changes))
     assert fragment in str(err.value)
     Core(Config(twin_saturates=True))  # the twin's rails change nothing in fixed point
+
+
+@pytest.mark.parametrize("enable", ["learn_input", "learn_recurrent"])
+def test_the_rtl_builds_the_learning_enables_as_registers(enable):
+    """A matrix's learning off is the reset value of its run-time register (its bit-exactness
+    with the enables switched between ticks: tests/test_cosim.py, ``*registers*``)."""
+    from plasticore.hdl.core import Core
+    from plasticore.hdl.learning_registers import LearningRegisterFile
+
+    cfg = Config(**{enable: False})
+    Core(cfg)
+    assert getattr(LearningRegisterFile(cfg), enable).init == 0
 
 
 def test_trained_network_learns_with_the_new_fields_in_both_numerics():
