@@ -2,9 +2,14 @@
 
 :class:`SimulatedTransport` behaves like a serial port to a board (``write``, ``read``,
 ``gap``), so the host driver (``plasticore.host``) runs unchanged on it. Behind it, the
-System's Verilog runs under cocotb (bench ``cosim/tb_system.py``) in a simulator process
-started from a background thread; the two talk over a Unix socket. Only the UART is bypassed
-(its own block test covers it).
+System's Verilog runs in a simulator process; the two talk over a Unix socket. Only the UART
+is bypassed (its own block test covers it). Two benches answer the same operations with the
+same bytes and cycle counts (``tests/test_native_bench.py``):
+
+* ``native`` (the default on Verilator): ``cosim/native_system.cpp`` compiled with the model,
+  the cycle loop in C++ (``plasticore.cosim.native_bench``), for chip-in-the-loop speed;
+* ``cocotb``: ``cosim/tb_system.py`` under cocotb, started from a background thread; any
+  simulator cocotb runs, and waveforms.
 
 Simulated time stands still while the host thinks: it advances only while the bench feeds
 bytes (``write``), waits for a reply (``read``: until the bytes asked for came out or the
@@ -32,11 +37,23 @@ from plasticore.golden.config import Config
 
 from .bench_process import BenchProcess
 from .byte_link import ANSWER, OP_ADVANCE, OP_READ, OP_STOP, OP_WRITE, REQUEST
+from .native_bench import NativeBench, build_native, native_key
 from .runner import BUILD, MAKE_VARIABLES, ROOT, RTL_ROOMS, build_component
 
-__all__ = ["SimulatedTransport", "SystemParams", "build_system", "TOPLEVEL", "TEST_PARAMS"]
+__all__ = [
+    "SimulatedTransport",
+    "SystemParams",
+    "build_system",
+    "build_native_system",
+    "BENCHES",
+    "TOPLEVEL",
+    "TEST_PARAMS",
+]
 
 TOPLEVEL = "plasticore_system"
+#: the benches behind the transport: "native" (cosim/native_system.cpp, the System free-running
+#: in C++; Verilator only, no waves) and "cocotb" (cosim/tb_system.py; any simulator, waves)
+BENCHES = ("native", "cocotb")
 #: default cycle limit of one read: far above any run the engine's watchdog allows
 DEFAULT_READ_CYCLES = 200_000_000
 
@@ -109,11 +126,25 @@ def build_system(cfg: Config, params: SystemParams, sim: str = "verilator", wave
     return build_component(functools.partial(params.system, cfg), TOPLEVEL, bdir, sim, waves, ports_only=True)
 
 
+def build_native_system(cfg: Config, params: SystemParams) -> Path:
+    """The System with the native bench (``plasticore.cosim.native_bench``), built once per key."""
+    h = hashlib.sha256(_build_dir(cfg, params, "verilator", False).name.encode() + native_key().encode())
+    bdir = BUILD / "native" / f"system-{cfg.name}-{h.hexdigest()[:16]}"
+
+    def verilog() -> str:
+        from amaranth.back import verilog
+
+        return verilog.convert(params.system(cfg), name=TOPLEVEL, emit_src=False)
+
+    return build_native(verilog, TOPLEVEL, bdir)
+
+
 class SimulatedTransport:
     """A simulated board: write request bytes, read reply bytes (see the module docstring).
 
     Use as a context manager, or call :meth:`close`. ``stats`` counts bytes, simulated cycles
-    and wall time.
+    and wall time. ``bench``: one of :data:`BENCHES`; by default ``"native"`` on Verilator
+    without waves, else ``"cocotb"``.
     """
 
     def __init__(
@@ -124,6 +155,7 @@ class SimulatedTransport:
         waves: bool = False,
         out_dir: Path | None = None,
         start_timeout: float = 600.0,
+        bench: str | None = None,
     ):
         self.cfg = cfg
         self.params = params or SystemParams()
@@ -137,7 +169,19 @@ class SimulatedTransport:
         self.stats = {"bytes_written": 0, "bytes_read": 0, "operations": 0, "seconds_in_sim": 0.0}
         self.build_seconds = 0.0
 
+        self.bench = bench or ("native" if sim == "verilator" and not waves else "cocotb")
+        if self.bench not in BENCHES:
+            raise ValueError(f"bench: {self.bench!r} is not one of {', '.join(BENCHES)}")
+        if self.bench == "native" and (sim != "verilator" or waves):
+            raise ValueError(f"bench: 'native' runs on Verilator without waves (sim {sim!r}, waves {waves})")
         start = time.perf_counter()
+        if self.bench == "native":
+            exe = build_native_system(cfg, self.params)
+            self.build_seconds = time.perf_counter() - start
+            self._bench = NativeBench(exe, self.out_dir)
+            self._conn = self._bench.conn
+            self.start_seconds = time.perf_counter() - start
+            return
         runner, bdir = build_system(cfg, self.params, sim, waves)
         self.build_seconds = time.perf_counter() - start
         self._bench = BenchProcess(
