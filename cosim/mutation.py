@@ -90,14 +90,12 @@ SUITE = (
     Scenario("test_small_learning", SUITE_TICKS, seed=4, rate=0.1, weight_scale=1.0, learn=True),
 )
 #: scenarios added for mutants the suite missed (docs/reliability.md, "Mutation score"); run
-#: on the clean core in ``make test`` by tests/test_mutation.py
+#: on the clean core in ``make test`` by tests/test_mutation.py. Two more were tried on the 58
+#: survivors of the first run and kept none: quiet learning (rate 0.03, weights x0.5, 200
+#: ticks) and long learning (rate 0.2, 250 ticks) killed none of them
 EXTRA = (
     # strong weights and busy inputs: states, readout, errors, traces and weights at their rails
     Scenario("saturating_learning", SUITE_TICKS, seed=5, rate=0.3, weight_scale=3.0, learn=True, weights_every=20),
-    # sparse inputs and weak weights: few rows to scan, traces decaying to zero, small updates
-    Scenario("quiet_learning", 200, seed=7, rate=0.03, weight_scale=0.5, learn=True, weights_every=25),
-    # a longer run: rarer events (refractory ends, adaptation build-up, trace and weight drift)
-    Scenario("long_learning", 250, seed=6, rate=0.2, weight_scale=1.0, learn=True, weights_every=25),
 )
 
 
