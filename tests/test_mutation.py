@@ -51,4 +51,4 @@ def test_mutant_list_is_parsed():
 def test_bench_judges_mutants(tmp_path):
     verdicts = run_mutants(MUTATION_CONFIG, 240, seed=1, select=[1, 2, 3], out_dir=tmp_path)
     assert [v["index"] for v in verdicts] == [1, 2, 3]
-    assert summarize(verdicts)["killed"] >= 1  # mutant 1 (a u-memory read bit inverted) dies at tick 0
+    assert summarize(verdicts)["killed"] >= 1  # three in four mutants die (docs/reliability.md)
