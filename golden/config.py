@@ -105,7 +105,7 @@ class Config:
         Neuron dynamics and gains.
     rule, pseudo_derivative, pd_window, lr_shift, out_lr_shift, trace_inc, h_bits, learn_readout
         Learning; ``rule`` is a name of :data:`plasticore.golden.rules.RULES`.
-    lanes, weight_banks, learn_multipliers, decay_multipliers, pipelined, fb_banks, bank_memories
+    lanes, weight_banks, learn_multipliers, decay_multipliers, pipelined, fb_banks, bank_memories, runtime_registers
         Hardware shape (only ``lanes`` and ``weight_banks`` change values: the LFSR draw order).
     tau_readout_trace, learn_input, learn_recurrent, twin_saturates, error_clamp, rate_target, rate_reg_shift
         Sample-efficient e-prop: the readout's own trace, learning enables per matrix, the
@@ -239,6 +239,11 @@ class Config:
     #: for block RAM (yosys attribute ``ram_style``): mostly empty
     #: block RAMs, but logic freed where many banks make the copies the bulk of the LUTs.
     bank_memories: str = field(default="auto", metadata=_choice(BANK_MEMORIES))
+    #: the learning-rate shifts, learning enables and threshold are run-time registers the host
+    #: writes between ticks (plasticore.golden.registers); False: bitstream constants, their
+    #: registers accept only this config's values (no shifter or comparator for a variable
+    #: value: what a core that barely fits, ``ice40``, leaves out)
+    runtime_registers: bool = field(default=True, metadata=_flag())
 
     # sparse synapse table and DEEP R rewiring (golden/synapses.py; docs/numerics.md, "Sparse
     # synapse table and rewiring"); the defaults are the dense table, every existing config's bits
@@ -625,7 +630,9 @@ PRESETS: dict[str, Config] = {
     "small": Config(name="small", n_in=16, n_rec=32, n_alif=8, n_out=2, lanes=4),
     # What the iCEBreaker (iCE40UP5K) takes with on-chip learning: small's shape, LIF only, one
     # lane (its multipliers fit the eight MAC16s; utilization in docs/performance.md).
-    "ice40": Config(name="ice40", n_in=16, n_rec=32, n_alif=0, n_out=2, lanes=1),
+    # Its learning parameters are bitstream constants (runtime_registers False): the variable
+    # shifters and threshold comparators cost ~530 LCs, more than the UP5K has left.
+    "ice40": Config(name="ice40", n_in=16, n_rec=32, n_alif=0, n_out=2, lanes=1, runtime_registers=False),
     # The ReckOn chip's shape: 256 inputs, 256 recurrent LIF, 16 outputs, 8-bit weights.
     "reckon": Config(
         name="reckon",

@@ -21,17 +21,22 @@ from typing import Any
 
 from .config import _SROUND_MAX_SHIFT, Config, ConfigError
 
-__all__ = ["LearningRegisters", "REGISTER_FIELDS", "register_ranges"]
+__all__ = ["LearningRegisters", "REGISTER_FIELDS", "FLAG_FIELDS", "register_ranges"]
 
 #: the registers in the order of their words in the core region ``params``
 REGISTER_FIELDS = ("lr_shift", "out_lr_shift", "learn_input", "learn_recurrent", "learn_readout", "threshold")
+#: the registers that hold a boolean (one bit)
+FLAG_FIELDS = frozenset({"learn_input", "learn_recurrent", "learn_readout"})
 
 
 def register_ranges(cfg: Config) -> dict[str, tuple[int, int]]:
     """The values each register accepts under ``cfg`` (inclusive). The shifts stop at 32:
     stochastic rounding adds the low ``shift`` bits of a 32-bit LFSR draw (as in Config); the
     threshold must fit U and leave room for the adaptation above it (``threshold + a`` fits
-    ``u_bits`` unsigned bits), as Config requires of its field."""
+    ``u_bits`` unsigned bits), as Config requires of its field. A config whose registers are
+    bitstream constants (``runtime_registers`` False) accepts only its own values."""
+    if not cfg.runtime_registers:
+        return {name: (int(getattr(cfg, name)), int(getattr(cfg, name))) for name in REGISTER_FIELDS}
     u_max = (1 << (cfg.u_bits - 1)) - 1
     a_max = (1 << cfg.a_bits) - 1
     return {
@@ -82,9 +87,11 @@ class LearningRegisters:
         """
         for name, (lo, hi) in register_ranges(cfg).items():
             value = getattr(self, name)
-            if lo == 0 and hi == 1:
+            if name in FLAG_FIELDS:
                 if not isinstance(value, bool):
                     raise ConfigError(f"register {name}: {value!r} is not a boolean")
+                if not lo <= value <= hi:
+                    raise ConfigError(f"register {name}: {value!r} is fixed at {bool(lo)} (runtime_registers false)")
             elif isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise ConfigError(f"register {name}: {value!r} is outside the allowed range {lo}..{hi}")
         return self
@@ -113,8 +120,7 @@ class LearningRegisters:
         """Registers from the words of region ``params`` (as read back from a chip)."""
         if len(words) != len(REGISTER_FIELDS):
             raise ValueError(f"words: {len(words)} words, the registers are {len(REGISTER_FIELDS)}")
-        ranges = register_ranges(cfg)
         values: dict[str, Any] = {}
         for name, word in zip(REGISTER_FIELDS, words, strict=True):
-            values[name] = bool(word) if ranges[name] == (0, 1) else int(word)
+            values[name] = bool(word) if name in FLAG_FIELDS else int(word)
         return cls(**values).checked(cfg)

@@ -3,7 +3,8 @@
 One word per register of :data:`plasticore.golden.registers.REGISTER_FIELDS`, the core region
 ``params``. A write of a value outside the register's range (``register_ranges``) is ignored:
 the register keeps its value, which a read back shows (the host driver refuses such a value
-before it is sent). Reset values are the config's fields.
+before it is sent). Reset values are the config's fields; with ``cfg.runtime_registers`` false
+each register is the constant of its field.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ class LearningRegisterFile(wiring.Component):
         for index, name in enumerate(REGISTER_FIELDS):
             lo, hi = self.ranges[name]
             reg = getattr(self, name)
-            with m.If(self.we & (self.word == index) & (self.wdata >= lo) & (self.wdata <= hi)):
-                m.d.sync += reg.eq(self.wdata)
+            if lo == hi:  # a bitstream constant (runtime_registers false): no flip-flops
+                m.d.comb += reg.eq(lo)
+            else:
+                with m.If(self.we & (self.word == index) & (self.wdata >= lo) & (self.wdata <= hi)):
+                    m.d.sync += reg.eq(self.wdata)
             with m.If(self.word == index):
                 m.d.comb += self.rdata.eq(reg)
         return m

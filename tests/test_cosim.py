@@ -10,6 +10,7 @@ import pytest
 from plasticore.cosim.runner import run_lockstep
 from plasticore.cosim.stimulus import make_stimulus, random_config, random_register_schedule
 from plasticore.golden import preset
+from plasticore.golden.registers import LearningRegisters
 
 TICKS = 500
 
@@ -155,3 +156,14 @@ def test_random_configs_learning_registers_full(seed, tmp_path):
     ticks = 600
     registers = random_register_schedule(cfg, ticks, changes=20, seed=seed)
     check_registers(cfg, make_stimulus(cfg, ticks, seed=seed), registers, tmp_path)
+
+
+def test_constant_registers_learning_bit_exact(tmp_path):
+    """``ice40`` builds its learning parameters as constants (``runtime_registers`` false): the
+    same learning, bit for bit, and its registers read back as the config's values."""
+    cfg = preset("ice40")
+    assert not cfg.runtime_registers
+    st = make_stimulus(cfg, 200, seed=3, rate=0.1, weight_scale=1.0)
+    registers = {0: LearningRegisters.of(cfg)}  # written (a no-op) and read back at tick 0
+    rep = check_registers(cfg, st, registers, tmp_path)
+    assert rep["learn_cycles_per_tick"]["max"] > 0

@@ -66,3 +66,19 @@ def test_threshold_range_is_what_config_accepts():
     assert LearningRegisters.of(cfg).replace(threshold=hi).applied(cfg).threshold == hi
     with pytest.raises(ConfigError, match=f"register threshold: {hi + 1} is outside the allowed range 1..{hi}"):
         LearningRegisters.of(cfg).replace(threshold=hi + 1).checked(cfg)
+
+
+def test_constant_registers_accept_only_the_configs_values():
+    """``runtime_registers`` false (the ``ice40`` preset): the registers are bitstream constants."""
+    from plasticore.hdl.learning_registers import LearningRegisterFile
+
+    cfg = preset("ice40")
+    assert not cfg.runtime_registers
+    regs = LearningRegisters.of(cfg)
+    assert regs.checked(cfg) == regs
+    with pytest.raises(ConfigError, match=f"register lr_shift: {cfg.lr_shift + 1} is outside the allowed range"):
+        regs.replace(lr_shift=cfg.lr_shift + 1).checked(cfg)
+    with pytest.raises(ConfigError, match="register learn_readout: False is fixed at True"):
+        regs.replace(learn_readout=False).checked(cfg)
+    ranges = LearningRegisterFile(cfg).ranges
+    assert all(lo == hi for lo, hi in ranges.values())
