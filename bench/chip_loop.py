@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         "chip_seconds": round(rtl.seconds, 1),
         "chip_ticks_per_second": round((train_ticks + test_ticks) / rtl.seconds, 1),
         "seconds_per_train_sample": round(
-            sum(e["seconds"] for e in log if "epoch" in e["what"]) / (args.epochs * len(task.train)), 3
+            sum(e["seconds"] for e in log if "rtl epoch" in e["what"]) / (args.epochs * len(task.train)), 3
         ),
         "simulated_cycles": cycles,
         "simulator_cpu_seconds": round(
