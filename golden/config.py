@@ -262,8 +262,8 @@ class Config:
 
     # sample-efficient e-prop (docs/numerics.md, "Sample-efficient e-prop"); the defaults keep
     # every existing config's bits. The RTL builds the learning enables (as run-time registers,
-    # plasticore.golden.registers) and none of the others yet: it refuses a config that enables
-    # one (hdl/core.py, unbuilt_learning_features)
+    # plasticore.golden.registers), error_clamp and the "step" pseudo-derivative; it refuses a
+    # config that enables one of the others (hdl/core.py, unbuilt_learning_features)
     #: tau (ticks) of the readout's own presynaptic trace z~_j, the readout update's
     #: ``e_k * z~_j``: e-prop's readout gradient filters z with the readout's leak (tau_out),
     #: while the eligibility traces of Win/Wrec filter with the membrane's (tau_trace). None:
@@ -573,15 +573,13 @@ class Config:
         """The sample-efficient e-prop settings the RTL does not build yet, each as
         ``"field: value"`` (empty: the RTL builds this config's learning). ``trace_bits`` above
         16 counts: the RTL's trace memories and bus are verified up to 16 bits."""
-        # (learn_input, learn_recurrent: built, as run-time registers, plasticore.golden.registers)
+        # (built: learn_input, learn_recurrent as run-time registers, plasticore.golden.registers;
+        # error_clamp and the "step" pseudo-derivative in the lanes, hdl/lanes.py)
         defaults = {
             "tau_readout_trace": None,
-            "error_clamp": None,
             "rate_target": None,
         }
         found = [f"{k}: {getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
-        if self.pseudo_derivative == "step":
-            found.append("pseudo_derivative: 'step'")
         if self.trace_bits > 16:
             found.append(f"trace_bits: {self.trace_bits!r} (above 16)")
         if self.hidden_layers:

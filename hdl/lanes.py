@@ -84,8 +84,15 @@ def readout_update(cfg: Config, *, y: Value, out_acc: Value) -> Value:
 
 def readout_error(cfg: Config, *, y_new: Value, target: Value, counts: Value) -> Value:
     """Step 6, second half: the error e of the new Y, zero where it does not count (the target
-    is not valid, or the lane is past the last readout)."""
-    return Mux(counts, saturate(y_new - target, cfg.e_bits), 0)
+    is not valid, or the lane is past the last readout); with ``cfg.error_clamp`` = C, Y enters
+    the error clamped to ``[-C, C]`` (Y itself, the state, is not)."""
+    y = y_new
+    if cfg.error_clamp is not None:
+        # the bounded output error: a readout past its target stops pushing (two comparisons and
+        # a multiplexer; C <= 2**(y_bits-1) - 1, so the clamped Y still fits Y's width)
+        c = cfg.error_clamp
+        y = Mux(y_new > c, c, Mux(y_new < -c, -c, y_new))
+    return Mux(counts, saturate(y - target, cfg.e_bits), 0)
 
 
 def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) -> Value:
@@ -95,6 +102,9 @@ def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) 
     h_max = (1 << cfg.h_bits) - 1
     if cfg.pseudo_derivative == "boxcar":
         h = Mux((d > -cfg.pd_window) & (d < cfg.pd_window), h_max, 0)
+    elif cfg.pseudo_derivative == "step":
+        # one-sided: a neuron driven far above its threshold keeps its eligibility
+        h = Mux(d > -cfg.pd_window, h_max, 0)
     else:
         magnitude = Mux(d < 0, -d, d)
         tri = Mux(magnitude < cfg.pd_window, cfg.pd_window - magnitude, 0)

@@ -5,11 +5,14 @@ configuration costs one Verilator build, ~20 s; rebuilds are cached). The full s
 configurations, and ``reckon`` over 2000 ticks) is behind the ``slow`` marker (`make bench`).
 """
 
+import numpy as np
 import pytest
 
 from plasticore.cosim.runner import run_lockstep
 from plasticore.cosim.stimulus import make_stimulus, random_config, random_register_schedule
-from plasticore.golden import preset
+from plasticore.golden import FixedNumerics, Weights, preset
+from plasticore.golden.learning import init_learning, learning_tick
+from plasticore.golden.network import init_state
 from plasticore.golden.registers import LearningRegisters
 
 TICKS = 500
@@ -102,6 +105,27 @@ def test_small_learning(rule, pd, wout_bits, banks, pipelined, multipliers, tmp_
         learn_multipliers=multipliers,
     )
     rep = check_learning(cfg, make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0), tmp_path)
+    assert rep["learn_cycles_per_tick"]["max"] > 0
+
+
+def test_small_learning_bounded_error_and_step(tmp_path):
+    """cue-reckon's two built mechanisms together: the error clamp (its 2,000) and the one-sided
+    "step" pseudo-derivative (a window of 819, not a power of two). Golden's own run shows that
+    both act: readouts past the clamp on valid ticks, and neurons far above their threshold
+    whose h is h_max (0 under the windowed shapes)."""
+    cfg = preset("small").replace(pseudo_derivative="step", pd_window=819, error_clamp=2000)
+    st = make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0)
+    fx = FixedNumerics()
+    w = Weights(*(np.asarray(getattr(st.weights, k), dtype=np.int64) for k in ("w_in", "w_rec", "w_out", "b_fb")))
+    s, ls = init_state(cfg, fx, 1), init_learning(cfg, fx, 1)
+    clamped = far_above = 0
+    for t in range(len(st.x)):
+        prev = s
+        w, s, ls, out = learning_tick(cfg, fx, w, s, ls, st.x[t][None], st.targets[t][None], st.valid[t : t + 1])
+        clamped += int(st.valid[t]) * int((np.abs(s.y) > cfg.error_clamp).sum())
+        far_above += int(((s.u - out.threshold >= cfg.pd_window) & (prev.ref == 0)).sum())
+    assert clamped > 10 and far_above > 10, (clamped, far_above)
+    rep = check_learning(cfg, st, tmp_path)
     assert rep["learn_cycles_per_tick"]["max"] > 0
 
 

@@ -140,36 +140,40 @@ def test_scanner_streams_every_set_bit_in_order_under_backpressure(n, density, s
     assert got == np.flatnonzero(bits).tolist()
 
 
-class PseudoDerivativeHarness(wiring.Component):
-    def __init__(self, cfg):
-        self.cfg = cfg
-        super().__init__(
-            {
-                "u": In(signed(cfg.u_bits)),
-                "threshold": In(unsigned(cfg.u_bits + 1)),
-                "ready": In(1),
-                "h": Out(unsigned(cfg.h_bits)),
-            }
-        )
+class LaneHarness(wiring.Component):
+    """One lane function of hdl/lanes.py behind ports: ``inputs`` (name: shape) drive
+    ``function(cfg, **inputs)``, whose value is ``out``."""
+
+    def __init__(self, cfg, function, inputs, out_shape):
+        self.cfg, self.function, self.inputs = cfg, function, inputs
+        super().__init__({**{name: In(shape) for name, shape in inputs.items()}, "out": Out(out_shape)})
 
     def elaborate(self, platform):
-        from plasticore.hdl.lanes import pseudo_derivative
-
         m = Module()
-        m.d.comb += self.h.eq(pseudo_derivative(self.cfg, u=self.u, threshold=self.threshold, ready=self.ready))
+        m.d.comb += self.out.eq(self.function(self.cfg, **{name: getattr(self, name) for name in self.inputs}))
         return m
 
 
 @pytest.mark.parametrize(
     "kind, window, h_bits",
-    [("boxcar", 300, 4), ("piecewise_linear", 512, 4), ("piecewise_linear", 64, 6), ("boxcar", 1, 1)],
+    [
+        ("boxcar", 300, 4),
+        ("piecewise_linear", 512, 4),
+        ("piecewise_linear", 64, 6),
+        ("boxcar", 1, 1),
+        ("step", 300, 4),
+        ("step", 819, 1),  # cue-reckon's window: 2/3 of its threshold, not a power of two
+        ("step", 1, 3),
+    ],
 )
 def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     from plasticore.golden import Config, FixedNumerics
     from plasticore.golden.learning import pseudo_derivative
+    from plasticore.hdl.lanes import pseudo_derivative as lane
 
     cfg = Config(pseudo_derivative=kind, pd_window=window, h_bits=h_bits, threshold=1000)
-    dut = PseudoDerivativeHarness(cfg)
+    ports = {"u": signed(cfg.u_bits), "threshold": unsigned(cfg.u_bits + 1), "ready": 1}
+    dut = LaneHarness(cfg, lane, ports, unsigned(cfg.h_bits))
     rng = np.random.default_rng(window)
     thresholds = rng.integers(cfg.threshold, cfg.threshold + (1 << cfg.a_bits), 200)
     cases = [
@@ -179,6 +183,8 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
         )
     ]
     cases += [(1000 + d, 1000, True) for d in (-window, -window + 1, 0, window - 1, window)]
+    # far above the threshold (where "step" differs from the windows) and the rails of U
+    cases += [(1000 + d, 1000, True) for d in (4 * window, 1 << 20, -(1 << 20))]
     lo, hi = -(1 << (cfg.u_bits - 1)), (1 << (cfg.u_bits - 1)) - 1
     cases = [(min(max(u, lo), hi), t, r) for u, t, r in cases]
     got = []
@@ -188,7 +194,7 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
             ctx.set(dut.u, u)
             ctx.set(dut.threshold, t)
             ctx.set(dut.ready, r)
-            got.append(ctx.get(dut.h))
+            got.append(ctx.get(dut.out))
 
     sim = Simulator(dut)
     sim.add_testbench(bench)
@@ -197,6 +203,56 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     expected = pseudo_derivative(cfg, FixedNumerics(), u, t, r)
     assert got == expected.tolist()
     assert max(got) > 0 and min(got) == 0
+
+
+@pytest.mark.parametrize(
+    "error_clamp, y_bits, e_bits",
+    [(None, 16, 16), (700, 16, 16), (1, 16, 16), (32767, 16, 12), (2000, 16, 8), (100, 10, 4), (511, 10, 16)],
+)
+def test_readout_error_matches_golden_tick(error_clamp, y_bits, e_bits):
+    """Step 6's error, ``error_clamp`` on and off, against golden's tick: a batch of readouts
+    at random Y (on both sides of the clamp and at Y's rails) and random targets, no spikes, so
+    that golden's new Y is the decayed old one; the lane gets that Y and must give golden's e."""
+    from plasticore.golden import Config, FixedNumerics, Weights
+    from plasticore.golden.network import init_state, tick
+    from plasticore.hdl.lanes import readout_error
+
+    cfg = Config(n_in=1, n_rec=1, n_out=1, y_bits=y_bits, e_bits=e_bits, w_bits=8, out_shift=0, error_clamp=error_clamp)
+    fx, n = FixedNumerics(), 400
+    rng = np.random.default_rng(n + y_bits + e_bits)
+    lo, hi = -(1 << (y_bits - 1)), (1 << (y_bits - 1)) - 1
+    clamp = hi if error_clamp is None else error_clamp
+    near = rng.integers(-clamp - 3, clamp + 4, n // 2)  # around the clamp's edges
+    y_old = np.concatenate([near, rng.integers(lo, hi + 1, n // 2 - 4), [lo, hi, lo + 1, hi - 1]])
+    y_old = np.clip(y_old, lo, hi).astype(np.int64)[:, None]
+    target = rng.integers(lo, hi + 1, (n, 1))
+    target[: n // 4] = rng.integers(-clamp, clamp + 1, (n // 4, 1))  # targets inside the clamp, as cue-reckon's
+    valid = rng.random(n) < 0.8
+    s = init_state(cfg, fx, n)
+    s = type(s)(**{**s.__dict__, "y": y_old})
+    zeros = Weights(*(np.zeros((1, 1), dtype=np.int64) for _ in range(4)))  # no drive: Y only decays
+    new, out = tick(cfg, fx, zeros, s, np.zeros((n, 1), dtype=np.int64), target=target, valid=valid)
+    ports = {"y_new": signed(y_bits), "target": signed(y_bits), "counts": 1}
+    dut = LaneHarness(cfg, readout_error, ports, signed(e_bits))
+    got = []
+
+    async def bench(ctx):
+        for y, t, v in zip(new.y[:, 0], target[:, 0], valid, strict=True):
+            ctx.set(dut.y_new, int(y))
+            ctx.set(dut.target, int(t))
+            ctx.set(dut.counts, bool(v))
+            got.append(ctx.get(dut.out))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == out.e[:, 0].tolist()
+    # the cases reach every branch: Y inside the clamp, above and below it (a clamp below Y's
+    # rail), and invalid ticks
+    y_new = new.y[:, 0]
+    assert ((np.abs(y_new) < clamp) & valid).sum() > 10 and (~valid).sum() > 10
+    if clamp < hi:
+        assert ((y_new > clamp) & valid).sum() > 10 and ((y_new < -clamp) & valid).sum() > 10
 
 
 @pytest.mark.parametrize("x_bits, y_bits", [(20, 12), (5, 1), (9, 7)])
