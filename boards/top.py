@@ -10,7 +10,9 @@ from __future__ import annotations
 from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal, Signal
 from amaranth.lib import io
 
+from plasticore.contract.serial_line import BAUD
 from plasticore.golden.config import Config
+from plasticore.hdl.serial_system import RX_FIFO_DEPTH
 from plasticore.hdl.system import System
 from plasticore.hdl.uart import UART, divisor_for, frame_timeout_cycles
 
@@ -21,9 +23,6 @@ from .pll import ecp5_pll, gowin_pll, ice40_pll
 SYSTEM = "system"
 
 __all__ = ["BoardTop", "BAUD"]
-
-#: the serial rate of every board (FTDI-class USB bridges run it reliably)
-BAUD = 1_000_000
 
 
 class BoardTop(Elaboratable):
@@ -161,7 +160,7 @@ class BoardTop(Elaboratable):
         uart_pins = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx_buf = rx_buf = io.Buffer("i", uart_pins.rx)
         m.submodules.uart_tx_buf = tx_buf = io.Buffer("o", uart_pins.tx)
-        m.submodules.uart = uart = UART(divisor_for(self.clock_hz, BAUD), rx_fifo_depth=16)
+        m.submodules.uart = uart = UART(divisor_for(self.clock_hz, BAUD), rx_fifo_depth=RX_FIFO_DEPTH)
         m.submodules[SYSTEM] = system = System(
             self.cfg, window=self.board.window, frame_timeout=frame_timeout_cycles(self.clock_hz, BAUD)
         )

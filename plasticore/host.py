@@ -59,6 +59,7 @@ from plasticore.contract.protocol_spec import (
     Reg,
     Status,
 )
+from plasticore.contract.serial_line import BAUD
 from plasticore.contract.system_map import SystemMap
 from plasticore.golden.config import Config
 from plasticore.golden.network import State, Weights
@@ -111,7 +112,7 @@ class IdentityError(RuntimeError):
 class SerialTransport:
     """A board's UART through pyserial (8N1). ``timeout``: seconds a read may wait."""
 
-    def __init__(self, port: str, baud: int = 115200, timeout: float = 2.0, frame_timeout: float = 0.1):
+    def __init__(self, port: str, baud: int = BAUD, timeout: float = 2.0, frame_timeout: float = 0.1):
         import serial  # pyserial
 
         self.frame_timeout = frame_timeout
@@ -275,7 +276,7 @@ class Host:
             raise
 
     @classmethod
-    def serial(cls, cfg: Config, port: str, baud: int = 115200, **kw) -> Host:
+    def serial(cls, cfg: Config, port: str, baud: int = BAUD, **kw) -> Host:
         return cls(cfg, SerialTransport(port, baud, **kw))
 
     def close(self) -> None:

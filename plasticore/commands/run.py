@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         cfg, ticks=args.ticks, rate=args.rate, numerics=args.numerics, batch=args.batch, progress=not args.quiet
     )
     if args.port:
-        from plasticore.boards.top import BAUD
+        from plasticore.contract.serial_line import BAUD
 
         summary["chip"] = run_on_chip(
             cfg, args.port, args.ticks, args.rate, args.baud or BAUD, args.timeout, progress=not args.quiet
