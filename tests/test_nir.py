@@ -497,6 +497,7 @@ def test_train_saves_weights_for_export(tmp_path, capsys):
         "rewire",
         "active_synapses",
         "rewired",
+        "hidden_layers",
     }
     w, cfg = nir_io.load_weights(path)
     assert cfg is not None and cfg.name == "cue" and w.w_rec.shape == (cfg.n_rec, cfg.n_rec)

@@ -25,6 +25,7 @@ KEYS = {
     "rewire",
     "active_synapses",
     "rewired",
+    "hidden_layers",
 }
 
 

@@ -23,6 +23,7 @@ TRAIN_KEYS = {
     "rewire",
     "active_synapses",
     "rewired",
+    "hidden_layers",
 }
 
 
