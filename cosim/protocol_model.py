@@ -35,6 +35,7 @@ from plasticore.contract.protocol_spec import (
     crc16_update,
 )
 from plasticore.contract.system_map import SystemMap
+from plasticore.golden.registers import REGISTER_FIELDS, register_ranges
 
 __all__ = ["ProtocolModel", "Expected"]
 
@@ -111,6 +112,9 @@ class ProtocolModel:
         self.holes = {
             "b_fb": frozenset(w for w in range(smap.regions["b_fb"].depth) if w % g.fb_bank_stride >= g.fb_bank_depth)
         }
+        #: the values each learning register accepts, by word of region ``params``
+        ranges = register_ranges(smap.cfg)
+        self.param_ranges = [ranges[name] for name in REGISTER_FIELDS]
         self._hunt()
 
     # memory mirror --------------------------------------------------------------------------
@@ -272,12 +276,21 @@ class ProtocolModel:
             return self._reply(Status.OK, count * bpw, data, known)
         if cmd == Command.WRITE_MEM:
             for i, w in enumerate(r.bytes_to_words(p[MEM_ARGS:])):
-                mem[addr + i] = w & ((1 << r.word_bits) - 1)
+                self._store(r.name, mem, addr + i, w & ((1 << r.word_bits) - 1))
             return self._reply(Status.OK)
         # CLEAR_MEM
         for i in range(count):
-            mem[addr + i] = 0
+            self._store(r.name, mem, addr + i, 0)
         return self._reply(Status.OK)
+
+    def _store(self, region: str, mem: dict[int, int], word: int, value: int) -> None:
+        """Store a written word as the chip does: a learning register ignores a value outside
+        its range and keeps the one it holds (hdl/learning_registers.py)."""
+        if region == "params":
+            lo, hi = self.param_ranges[word]
+            if not lo <= value <= hi:
+                return
+        mem[word] = value
 
     def _run(self, p: bytes) -> Expected:
         """RUN: the core's state, its registers and the output buffers change in ways the model
