@@ -12,8 +12,16 @@ CONFIGS = {
     "lif": Config(n_in=10, n_rec=24, n_out=3, lanes=4, tau_m=30.0, threshold=600),
     "alif-zero-reset": Config(n_in=10, n_rec=24, n_alif=12, n_out=2, lanes=4, reset="zero", refractory=3),
     "readout-trace-rails": Config(
-        n_in=10, n_rec=24, n_out=2, lanes=4, tau_readout_trace=5.0, twin_saturates=True, u_bits=12, a_bits=8,
-        threshold=700, trace_bits=6,
+        n_in=10,
+        n_rec=24,
+        n_out=2,
+        lanes=4,
+        tau_readout_trace=5.0,
+        twin_saturates=True,
+        u_bits=12,
+        a_bits=8,
+        threshold=700,
+        trace_bits=6,
     ),
 }
 
