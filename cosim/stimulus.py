@@ -3,7 +3,8 @@
 The configurations are drawn to reach the corners where RTL and golden could disagree: sizes
 that are not multiples of the lane count, one lane and many, narrow and wide states, both
 reset modes, refractory periods, ALIF shares from none to all, symmetric and random
-feedback, and weights large enough to drive states into saturation.
+feedback, the three pseudo-derivatives, error clamps from none to all, and weights large
+enough to drive states into saturation.
 """
 
 from __future__ import annotations
@@ -77,8 +78,11 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
-        return _with_feedback_engines(
-            _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+        return _with_bounded_learning(
+            _with_feedback_engines(
+                _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+            ),
+            seed,
         )
     raise RuntimeError(f"no valid random config found for seed {seed}")
 
@@ -132,6 +136,22 @@ def _with_feedback_engines(cfg: Config, seed: int) -> Config:
     if fewer and cfg.feedback_banks > 1:
         cfg = cfg.replace(fb_banks=int(rng.choice([1 << i for i in range(cfg.feedback_banks.bit_length() - 1)])))
     return cfg.replace(bank_memories="block") if block else cfg
+
+
+def _with_bounded_learning(cfg: Config, seed: int) -> Config:
+    """A third of the random configs get the one-sided "step" pseudo-derivative (so the three
+    shapes are drawn about equally), its window any width up to 1.5 thresholds (it need not be
+    a power of two), and half of all an error clamp (``error_clamp``), log-uniform from 1 to
+    Y's rail so that it ranges from clamping every readout to clamping none, drawn from a
+    generator of their own as above."""
+    rng = np.random.default_rng((seed, 0xEC))
+    step, clamp = rng.random() < 1 / 3, rng.random() < 0.5
+    window = int(np.clip(cfg.threshold * rng.uniform(0.05, 1.5), 1, (1 << (cfg.u_bits - 1)) - 1))
+    y_max = (1 << (cfg.y_bits - 1)) - 1
+    limit = int(np.clip(2 ** rng.uniform(0, cfg.y_bits - 1), 1, y_max))
+    if step:
+        cfg = cfg.replace(pseudo_derivative="step", pd_window=window)
+    return cfg.replace(error_clamp=limit) if clamp else cfg
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:
