@@ -5,12 +5,13 @@
 Trains ``cue-reckon`` in golden fixed point with ``--rule eprop-symmetric``, as
 ``plasticore train --task cue-reckon --rule eprop-symmetric --seed S`` does, once with the spec as
 committed (row 0) and once per row of :data:`ROWS`, each the spec with one change: without the
-readout's own trace, without the rate regularization, with 16-bit traces, all three, and all
-three without the error clamp and with the piecewise-linear pseudo-derivative (what the RTL
-builds today). Every run is one JSON file in ``--results`` (``plasticore train --json``'s keys
-plus ``row``, ``seed``, ``changes`` and ``unbuilt``); a run whose file exists is not repeated,
-so an interrupted study resumes. Then prints the markdown table: each seed's held-out curve,
-its final value, and the per-epoch median over the seeds.
+readout's own trace (1), without the rate regularization (2), with 16-bit traces (3), all
+three (4), all three without the error clamp and with the piecewise-linear pseudo-derivative
+(5: what the RTL builds today), and 1 + 3 with the regularization kept (6). Every run is one
+JSON file in ``--results`` (``plasticore train --json``'s keys plus ``row``, ``seed``,
+``changes`` and ``unbuilt``); a run whose file exists is not repeated, so an interrupted study
+resumes. Then prints the markdown table: each seed's held-out curve, its final value, the mean
+of its last 3 epochs, and the medians over the seeds.
 """
 
 from __future__ import annotations
