@@ -21,7 +21,7 @@ from plasticore.golden.config import Config
 from plasticore.golden.learning import init_learning, presynaptic_factors, update_traces
 from plasticore.golden.learning import learn as golden_learn
 from plasticore.golden.network import Weights
-from plasticore.golden.registers import LearningRegisters
+from plasticore.golden.registers import REGISTER_FIELDS, LearningRegisters, register_ranges
 from plasticore.golden.rules import RULES
 
 from .driver import CoreDriver
@@ -31,6 +31,18 @@ __all__ = ["Mismatch", "LockstepReport", "lockstep", "STATES"]
 #: the states compared every tick, in the order a mismatch is looked for
 STATES = ("z", "u", "a", "ref", "v", "y", "e", "x_bar", "z_bar")
 WEIGHTS = ("w_in", "w_rec", "w_out", "b_fb")
+#: a region read back over the bus right after the bench wrote it ("read-back w_in")
+READ_BACK = "read-back "
+#: the padding values of a weight region (lanes of targets past the last neuron or output),
+#: which hold zero ("w_out padding")
+PADDING = " padding"
+#: the handshakes of the bus and tick controls a port checks (``CoreDriver.take_handshake_faults``)
+HANDSHAKES = {
+    "rvalid": "bus.rvalid a cycle after a bus access (index: address)",
+    "busy": "ctl.busy in the tick's first cycle, in FINISH, back in IDLE (index: 0, 1, 2)",
+    "done": "ctl.done in FINISH and back in IDLE (index: 1, 2)",
+    "busy_cycles": "cycles ctl.busy was high against ctl.cycles (index: 0)",
+}
 
 
 @dataclass
@@ -60,6 +72,16 @@ class Mismatch:
     def __str__(self):
         if self.state == "cycles":
             return f"tick {self.tick}: cycle count RTL {self.rtl} != model {self.golden}"
+        if self.state in HANDSHAKES:
+            return (
+                f"tick {self.tick}: {HANDSHAKES[self.state]} ({self.index}): RTL {self.rtl} != expected {self.golden}"
+            )
+        if self.state == "params":
+            return f"tick {self.tick}: params[register {self.index}] RTL {self.rtl} != written {self.golden}"
+        if self.state.endswith(PADDING):
+            return f"tick {self.tick}: {self.state}[value {self.index}] RTL {self.rtl} != 0"
+        if self.state.startswith(READ_BACK):
+            return f"tick {self.tick}: {self.state}[value {self.index}] RTL {self.rtl} != written {self.golden}"
         if self.state in WEIGHTS:
             return f"tick {self.tick}: {self.state}[flat {self.index}] RTL {self.rtl} != golden {self.golden}"
         who = "output" if self.state in ("y", "e") else "input" if self.state == "x_bar" else "neuron"
@@ -128,11 +150,74 @@ def _compare(report: LockstepReport, t: int, name: str, rtl: np.ndarray, gold: n
         report.note(Mismatch(t, name, j, int(rtl[j]), int(gold[j])), int(diff.size))
 
 
+async def _read_back(report: LockstepReport, t: int, driver: CoreDriver, name: str, values: np.ndarray) -> None:
+    """Every word of region ``name`` (padding included) against the ``values`` written there."""
+    _compare(report, t, READ_BACK + name, await driver.read_region(name), driver.as_written(name, values))
+
+
+#: the regions golden's first tick finds at zero (init_state, init_traces; x and the targets
+#: are written every tick)
+START_AT_ZERO = ("u", "a", "ref", "v", "y", "e", "target", "x", "z", "xbar", "zbar")
+#: seeds the values of the bus round trip (any values do: they are read back, then overwritten)
+ROUND_TRIP_SEED = 0xB05
+
+
+def _random_words(driver: CoreDriver, name: str, rng: np.random.Generator) -> np.ndarray:
+    """Random values that fit every lane of region ``name``, zero where no memory holds them."""
+    region = driver.g.regions[name]
+    lo = -(1 << (region.bits - 1)) if region.signed else 0
+    hi = (1 << (region.bits - 1)) - 1 if region.signed else (1 << region.bits) - 1
+    values = rng.integers(lo, hi, size=region.depth * region.lanes, endpoint=True)
+    return np.where(driver.unheld(name), 0, values)
+
+
+async def _round_trip(report: LockstepReport, driver: CoreDriver) -> None:
+    """Write random values into every region, read every word back, then leave the regions as
+    golden's first tick finds them (state at zero; the registers as they were, compared with
+    golden's next; the weights are loaded next). The bus decodes the region and the word of each access: a
+    decode that hits a second memory, or a read multiplexer that picks the wrong one, shows
+    here, whatever the runs' own values are (many lanes are padding, zero in every run).
+    The registers keep an in-range value and ignore an out-of-range one."""
+    cfg, rng = driver.cfg, np.random.default_rng(ROUND_TRIP_SEED)
+    # the registers as the core holds them (its reset values), put back at the end: writing
+    # golden's would hide a core built with other values (tests/test_cosim.py's fault injection)
+    held = await driver.read_region("params")
+    written = {name: _random_words(driver, name, rng) for name in driver.g.regions if name != "params"}
+    ranges = register_ranges(cfg)
+    regs = LearningRegisters.from_words(cfg, [int(rng.integers(*ranges[f], endpoint=True)) for f in REGISTER_FIELDS])
+    for name, values in written.items():  # all written before any is read: a write must not reach another
+        await driver.write_region(name, values)
+    await driver.write_learning_registers(regs)
+    for name, values in written.items():
+        rtl = await driver.read_region(name)  # a read of a gap answers nothing defined: not compared
+        _compare(report, 0, READ_BACK + name, np.where(driver.unheld(name), 0, rtl), driver.as_written(name, values))
+    # out of range, above (some far above, in the word's top bit) and below: ignored
+    above = [ranges[f][1] + 1 + (1 << 31) * (i % 2) for i, f in enumerate(REGISTER_FIELDS)]
+    below = [ranges[f][0] - 1 if ranges[f][0] > 0 else ranges[f][1] + 2 for f in REGISTER_FIELDS]
+    for words in (above, below):
+        await driver.write_region("params", np.asarray(words))
+        _compare(report, 0, "params", await driver.read_region("params"), np.asarray(regs.words()))
+    for name in START_AT_ZERO:
+        region = driver.g.regions[name]
+        await driver.write_region(name, np.zeros(region.depth * region.lanes, dtype=np.int64))
+    await driver.write_region("params", held)
+
+
+def _note_handshakes(report: LockstepReport, t: int, driver: CoreDriver) -> None:
+    for signal, index, seen, expected in driver.take_handshake_faults():
+        report.note(Mismatch(t, signal, index, seen, expected))
+
+
 async def _compare_weights(report: LockstepReport, t: int, driver: CoreDriver, w: Weights) -> None:
-    rtl = await driver.read_weights()
+    regions = await driver.read_weight_regions()
+    rtl = driver.weights_from_regions(regions)
     report.weight_checks += 1
     for name in WEIGHTS:
         _compare(report, t, name, getattr(rtl, name), getattr(w, name))
+    # the padding of the weight memories: still zero (a write of a padding lane is a bug the
+    # weights alone do not show: those lanes feed only padding outputs and errors)
+    for name, padding in driver.weight_padding().items():
+        _compare(report, t, name + PADDING, np.where(padding, regions[name], 0), np.zeros(padding.size, dtype=np.int64))
 
 
 async def lockstep(
@@ -154,6 +239,13 @@ async def lockstep(
     ``registers``: run-time learning registers written before the tick of each key (golden
     runs that tick and the next ones under :meth:`LearningRegisters.applied`); read back from
     the RTL and compared (``"params"``) after each write.
+
+    What the bench writes is read back too, every word of the region, padding included
+    (``"read-back <region>"``): the weights after loading them, the input spikes and targets
+    after each tick (the core only reads them), and the registers before the first tick (their
+    reset values, which golden's first ticks assume) and after the last. A port that checks
+    the handshakes of the bus and the tick controls (``bus.rvalid``, ``ctl.busy``, ``ctl.done``)
+    has its violations noted at the tick they were seen in or before.
     """
     fx = FixedNumerics()
     s = init_state(cfg, fx, 1)
@@ -161,8 +253,16 @@ async def lockstep(
     w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS))
     if RULES[cfg.rule].symmetric_feedback:
         w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())  # B is Wout^T, kept so by both
-    await driver.load_weights(w)
     report = LockstepReport()
+    await _round_trip(report, driver)
+    await driver.load_weights(w)
+    # the bus's decoding and read paths: a word written in the wrong place, or read from the
+    # wrong one, shows here before any tick could hide it
+    for name, values in driver.weight_regions(w).items():
+        await _read_back(report, 0, driver, name, values)
+    regs = LearningRegisters.of(cfg)
+    _compare(report, 0, "params", await driver.read_region("params"), np.asarray(regs.words()))
+    _note_handshakes(report, 0, driver)
     ticks = x_seq.shape[0]
     steps = range(ticks) if progress is None else progress(range(ticks))
     tick_cfg = cfg  # the config under the registers written so far
@@ -192,6 +292,10 @@ async def lockstep(
         cycles = await driver.tick(x, tgt, vld, learn=learn)
         rtl = await driver.read_state()
         rtl.update(await driver.read_traces())
+        # the tick left what the bench wrote as it was (the core only reads x and the targets)
+        await _read_back(report, t, driver, "x", driver.bitmap("x", x))
+        if tgt is not None:
+            await _read_back(report, t, driver, "target", tgt)
         report.ticks += 1
         report.spikes += int(out.z.sum())
         report.cycles.append(cycles)
@@ -205,8 +309,13 @@ async def lockstep(
             report.note(Mismatch(t, "cycles", 0, cycles, predicted.total))
         if learn and ((t + 1) % weights_every == 0 or t == ticks - 1):
             await _compare_weights(report, t, driver, w)
+        _note_handshakes(report, t, driver)
         if stop_at_first and report.first is not None:
             break
     if not learn and report.ticks:
         await _compare_weights(report, report.ticks - 1, driver, w)  # inference never writes weights
+    if report.ticks and not (stop_at_first and report.first is not None):
+        # the registers the ticks ran under, still as written (a tick never writes them)
+        _compare(report, report.ticks - 1, "params", await driver.read_region("params"), np.asarray(regs.words()))
+        _note_handshakes(report, report.ticks - 1, driver)
     return report

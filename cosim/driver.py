@@ -59,30 +59,81 @@ class CoreDriver:
             await self.port.write(self.g.bus_address(name, w), packed[w])
 
     async def read_region(self, name: str) -> np.ndarray:
+        """Every word of region ``name``, unpacked: ``depth * lanes`` values, padding lanes included."""
         region = self.g.regions[name]
         words = [await self.port.read(self.g.bus_address(name, w)) for w in range(region.depth)]
         return region.unpack(words)
+
+    def as_written(self, name: str, values: np.ndarray) -> np.ndarray:
+        """What :meth:`read_region` returns after :meth:`write_region` of ``values``: the values
+        packed into every word of the region (zero padded) and unpacked."""
+        region = self.g.regions[name]
+        return region.unpack(region.pack(values))
+
+    def take_handshake_faults(self) -> list[tuple[str, int, int, int]]:
+        """Handshake violations the port saw since the last call (``(signal, index, seen,
+        expected)``), for a port that checks its handshakes (``take_faults``); else none."""
+        take = getattr(self.port, "take_faults", None)
+        return take() if take is not None else []
 
     async def write_learning_registers(self, regs: LearningRegisters) -> None:
         """The run-time learning registers (region ``params``), range-checked first."""
         await self.write_region("params", np.asarray(regs.checked(self.cfg).words()))
 
     # golden objects ---------------------------------------------------------------------------
-    async def load_weights(self, w: Weights) -> None:
+    def weight_regions(self, w: Weights) -> dict[str, np.ndarray]:
+        """The weight regions' values (``w_in``, ``w_rec``, ``w_out``, ``b_fb``) that hold ``w``."""
         g = self.g
-        await self.write_region("w_in", g.weights_to_rows(w.w_in))
-        await self.write_region("w_rec", g.weights_to_rows(w.w_rec))
-        await self.write_region("w_out", g.weights_to_rows(w.w_out))
-        await self.write_region("b_fb", g.feedback_to_words(w.feedback(self.cfg)))
+        return {
+            "w_in": g.weights_to_rows(w.w_in),
+            "w_rec": g.weights_to_rows(w.w_rec),
+            "w_out": g.weights_to_rows(w.w_out),
+            "b_fb": g.feedback_to_words(w.feedback(self.cfg)),
+        }
+
+    async def load_weights(self, w: Weights) -> None:
+        for name, values in self.weight_regions(w).items():
+            await self.write_region(name, values)
 
     async def read_weights(self) -> Weights:
+        return self.weights_from_regions(await self.read_weight_regions())
+
+    async def read_weight_regions(self) -> dict[str, np.ndarray]:
+        """Every value of the weight regions, padding included (as :meth:`read_region`)."""
+        return {name: await self.read_region(name) for name in ("w_in", "w_rec", "w_out", "b_fb")}
+
+    def weights_from_regions(self, regions: dict[str, np.ndarray]) -> Weights:
+        """The weights held by the values of :meth:`read_weight_regions`."""
         g, c = self.g, self.cfg
         out = {}
         for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec), ("w_out", c.n_rec, c.n_out)):
-            flat = await self.read_region(name)
-            out[name] = g.rows_to_weights(flat.reshape(pre, -1), post)
-        out["b_fb"] = g.feedback_from_words(await self.read_region("b_fb"))
+            out[name] = g.rows_to_weights(regions[name].reshape(pre, -1), post)
+        out["b_fb"] = g.feedback_from_words(regions["b_fb"])
         return Weights(**out)
+
+    def unheld(self, name: str) -> np.ndarray:
+        """The values of region ``name`` (flat, as :meth:`read_region` returns them) that no
+        memory holds: the gaps between B's banks (each padded to a power-of-two stride)."""
+        region, g = self.g.regions[name], self.g
+        words = np.arange(region.depth)
+        gap = (words % g.fb_bank_stride >= g.fb_bank_depth) if name == "b_fb" else np.zeros(region.depth, dtype=bool)
+        return np.repeat(gap, region.lanes)
+
+    def weight_padding(self) -> dict[str, np.ndarray]:
+        """Per weight region, its values that hold no weight (lanes of targets past the last
+        neuron or output, B's rows of errors past the last) but are held by a memory: the
+        memory map pads them with zeros, and learning never changes them."""
+        c = self.cfg
+        ones = Weights(
+            np.ones((c.n_rec, c.n_in), dtype=np.int64),
+            np.ones((c.n_rec, c.n_rec), dtype=np.int64),
+            np.ones((c.n_out, c.n_rec), dtype=np.int64),
+            np.ones((c.n_rec, c.n_out), dtype=np.int64),
+        )
+        return {
+            name: (self.as_written(name, values) == 0) & ~self.unheld(name)
+            for name, values in self.weight_regions(ones).items()
+        }
 
     async def read_traces(self) -> dict[str, np.ndarray]:
         c = self.cfg
@@ -95,11 +146,15 @@ class CoreDriver:
         await self.write_region("xbar", x_bar)
         await self.write_region("zbar", z_bar)
 
-    async def write_bitmap(self, name: str, bits: np.ndarray) -> None:
+    def bitmap(self, name: str, bits: np.ndarray) -> np.ndarray:
+        """``bits`` padded with zeros to every bit of bitmap region ``name``."""
         region = self.g.regions[name]
         padded = np.zeros(region.depth * BITMAP_WORD, dtype=np.int64)
         padded[: len(bits)] = bits
-        await self.write_region(name, padded)
+        return padded
+
+    async def write_bitmap(self, name: str, bits: np.ndarray) -> None:
+        await self.write_region(name, self.bitmap(name, bits))
 
     async def read_state(self) -> dict[str, np.ndarray]:
         """The neuron, readout and error state, trimmed to the real (unpadded) neurons."""

@@ -19,7 +19,8 @@ import time
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
+from cocotb.triggers import FallingEdge, First, RisingEdge, with_timeout
+from cocotb.utils import get_sim_time
 
 from plasticore.contract.geometry import Geometry
 from plasticore.cosim.compare import lockstep
@@ -35,10 +36,20 @@ class CocotbPort:
     Inputs change at the falling edge of the clock, so that the core samples them at the
     next rising edge.
 
+    It also checks the handshakes of ``hdl/bus.py`` that the System's protocol engine relies
+    on, and keeps the violations for :meth:`take_faults` (the lockstep comparison reports
+    them as differences): ``bus.rvalid`` high the cycle after a read and low after a write;
+    ``ctl.busy`` high from the cycle after ``start`` without a break until ``ctl.done``,
+    ``done`` high for the one FINISH cycle, both low back in IDLE, and busy high for exactly
+    ``ctl.cycles`` cycles (the count ``plasticore.contract.cycles`` predicts). Edge triggers,
+    not a loop over the tick's cycles, keep it as fast as before.
+
     Parameters
     ----------
     dut : cocotb handle
         The simulated core's top level.
+    period_ns : int
+        The clock's period (to count busy cycles from simulated time).
 
     Attributes
     ----------
@@ -46,14 +57,25 @@ class CocotbPort:
         Clock cycles the port has waited.
     """
 
-    def __init__(self, dut):
+    def __init__(self, dut, period_ns: int = 10):
         self.dut = dut
         self.falling = FallingEdge(dut.clk)
         self.sim_cycles = 0
+        self.period_ns = period_ns
+        self._faults: list[tuple[str, int, int, int]] = []
 
     async def _cycle(self):
         await self.falling
         self.sim_cycles += 1
+
+    def _expect(self, signal: str, index: int, seen: int, expected: int) -> None:
+        if seen != expected:
+            self._faults.append((signal, index, seen, expected))
+
+    def take_faults(self) -> list[tuple[str, int, int, int]]:
+        """Handshake violations since the last call: ``(signal, index, seen, expected)``."""
+        faults, self._faults = self._faults, []
+        return faults
 
     async def write(self, addr: int, data: int) -> None:
         d = self.dut
@@ -62,6 +84,7 @@ class CocotbPort:
         d.bus__we.value = 1
         await self._cycle()
         d.bus__we.value = 0
+        self._expect("rvalid", addr, int(d.bus__rvalid.value), 0)  # a write is not a read
 
     async def read(self, addr: int) -> int:
         d = self.dut
@@ -69,6 +92,7 @@ class CocotbPort:
         d.bus__re.value = 1
         await self._cycle()
         d.bus__re.value = 0
+        self._expect("rvalid", addr, int(d.bus__rvalid.value), 1)  # rdata answers this read
         return int(d.bus__rdata.value)
 
     async def run_tick(self, valid: bool, learn: bool = False) -> None:
@@ -78,9 +102,22 @@ class CocotbPort:
         d.ctl__start.value = 1
         await self._cycle()
         d.ctl__start.value = 0
-        await with_timeout(RisingEdge(d.ctl__done), 10_000_000, "ns")
+        first = get_sim_time("ns")
+        self._expect("busy", 0, int(d.ctl__busy.value), 1)
+        # done, or busy falling before it (a break in busy), whichever comes first
+        done, drop = RisingEdge(d.ctl__done), FallingEdge(d.ctl__busy)
+        if await with_timeout(First(done, drop), 10_000_000, "ns") is drop:
+            self._expect("busy", 0, 0, 1)
+            if not int(d.ctl__done.value):
+                await with_timeout(done, 10_000_000, "ns")
         await self._cycle()  # the FINISH cycle
+        self._expect("busy", 1, int(d.ctl__busy.value), 1)
+        self._expect("done", 1, int(d.ctl__done.value), 1)
+        busy_cycles = round((get_sim_time("ns") - first) / self.period_ns) + 1
         await self._cycle()  # back in IDLE: the cycle count is latched
+        self._expect("busy", 2, int(d.ctl__busy.value), 0)
+        self._expect("done", 2, int(d.ctl__done.value), 0)
+        self._expect("busy_cycles", 0, busy_cycles, int(d.ctl__cycles.value))
         self.sim_cycles += int(d.ctl__cycles.value) - 1  # busy cycles not seen by _cycle
 
     async def cycles(self) -> int:
