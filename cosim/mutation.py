@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from plasticore.golden.config import Config, preset
+from plasticore.golden.registers import REGISTER_FIELDS, LearningRegisters
 
 from .runner import BUILD, MAKE_VARIABLES, ROOT, build_model, prepare_simulator, rtl_key
-from .stimulus import make_stimulus
+from .stimulus import make_stimulus, random_register_schedule
 
 __all__ = ["Mutant", "Scenario", "SUITE", "EXTRA", "MUTATION_CONFIG", "generate", "run_mutants", "summarize"]
 
@@ -66,6 +67,9 @@ class Scenario:
         Learning on (weights compared every ``weights_every`` ticks and at the end).
     weights_every : int
         Ticks between weight comparisons when learning.
+    register_changes, register_seed : int
+        Writes of random run-time learning registers at random ticks
+        (``plasticore.cosim.stimulus.random_register_schedule``), each read back.
     """
 
     name: str
@@ -75,9 +79,17 @@ class Scenario:
     weight_scale: float
     learn: bool
     weights_every: int = 50
+    register_changes: int = 0
+    register_seed: int = 0
 
     def stimulus(self, cfg: Config):
         return make_stimulus(cfg, self.ticks, seed=self.seed, rate=self.rate, weight_scale=self.weight_scale)
+
+    def registers(self, cfg: Config) -> dict[int, LearningRegisters]:
+        """The learning registers written before the tick of each key (none by default)."""
+        if not self.register_changes:
+            return {}
+        return random_register_schedule(cfg, self.ticks, self.register_changes, seed=self.register_seed)
 
 
 #: the fast subset of tests/test_cosim.py's default runs of the small preset: the first
@@ -96,6 +108,21 @@ SUITE = (
 EXTRA = (
     # strong weights and busy inputs: states, readout, errors, traces and weights at their rails
     Scenario("saturating_learning", SUITE_TICKS, seed=5, rate=0.3, weight_scale=3.0, learn=True, weights_every=20),
+    # the run-time learning registers (shifts, enables, threshold) rewritten mid-run, as
+    # tests/test_cosim.py's registers test does (its schedule's seed and count, over these
+    # ticks: both shifts reach 32, the readout's 0, every enable is off at least once), each
+    # write read back
+    Scenario(
+        "registers_mid_run",
+        SUITE_TICKS,
+        seed=4,
+        rate=0.1,
+        weight_scale=1.0,
+        learn=True,
+        weights_every=20,
+        register_changes=12,
+        register_seed=6,
+    ),
 )
 
 
@@ -271,6 +298,10 @@ def run_mutants(
             arrays[f"{i}_{field}"] = getattr(st, field)
         for w in ("w_in", "w_rec", "w_out", "b_fb"):
             arrays[f"{i}_{w}"] = getattr(st.weights, w)
+        registers = sc.registers(cfg)
+        arrays[f"{i}_register_ticks"] = np.array(sorted(registers), dtype=np.int64)
+        words = [registers[t].words() for t in sorted(registers)]
+        arrays[f"{i}_register_words"] = np.array(words, dtype=np.int64).reshape(len(words), len(REGISTER_FIELDS))
     np.savez(out_dir / "stimuli.npz", **arrays)
     chosen = list(range(1, n + 1)) if select is None else list(select)
     spec = {

@@ -32,6 +32,7 @@ from plasticore.cosim.driver import CoreDriver
 from plasticore.cosim.tb_core import CocotbPort
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
+from plasticore.golden.registers import LearningRegisters
 
 #: memories a run starts from zero (golden's init_state and init_traces)
 CLEARED = ("u", "a", "ref", "v", "y", "e", "z", "x", "target", "xbar", "zbar")
@@ -58,6 +59,7 @@ async def _clear(driver: CoreDriver, g: Geometry) -> None:
 async def _judge(dut, port, driver, g, cfg, scenarios, stimuli, mutant, budgets) -> dict:
     """Run every scenario on ``mutant``; the first difference (or hang, or error) kills it."""
     for i, sc in enumerate(scenarios):
+        port.take_faults()  # a handshake fault belongs to the scenario it happened in
         await _reset(dut, port, mutant)  # each scenario from reset: golden starts the LFSRs anew
         await _clear(driver, g)
         w = Weights(*(stimuli[f"{i}_{k}"] for k in ("w_in", "w_rec", "w_out", "b_fb")))
@@ -71,6 +73,10 @@ async def _judge(dut, port, driver, g, cfg, scenarios, stimuli, mutant, budgets)
             learn=sc["learn"],
             weights_every=sc["weights_every"],
             stop_at_first=True,
+            registers={
+                int(t): LearningRegisters.from_words(cfg, [int(v) for v in words])
+                for t, words in zip(stimuli[f"{i}_register_ticks"], stimuli[f"{i}_register_words"], strict=True)
+            },
         )
         try:
             report = await (run if budgets is None else with_timeout(run, budgets[i], "ns"))

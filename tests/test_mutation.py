@@ -25,6 +25,7 @@ def test_added_scenario_equals_golden(scenario, tmp_path):
         out_dir=tmp_path,
         learn=scenario.learn,
         weights_every=scenario.weights_every,
+        registers=scenario.registers(cfg),
     )
     rep = result.report
     assert rep["ticks"] == scenario.ticks
