@@ -262,8 +262,8 @@ class Config:
 
     # sample-efficient e-prop (docs/numerics.md, "Sample-efficient e-prop"); the defaults keep
     # every existing config's bits. The RTL builds the learning enables (as run-time registers,
-    # plasticore.golden.registers), error_clamp and the "step" pseudo-derivative; it refuses a
-    # config that enables one of the others (hdl/core.py, unbuilt_learning_features)
+    # plasticore.golden.registers), error_clamp, the "step" pseudo-derivative and rate_target; it
+    # refuses a config that enables one of the others (hdl/core.py, unbuilt_learning_features)
     #: tau (ticks) of the readout's own presynaptic trace z~_j, the readout update's
     #: ``e_k * z~_j``: e-prop's readout gradient filters z with the readout's leak (tau_out),
     #: while the eligibility traces of Win/Wrec filter with the membrane's (tau_trace). None:
@@ -574,10 +574,9 @@ class Config:
         ``"field: value"`` (empty: the RTL builds this config's learning). ``trace_bits`` above
         16 counts: the RTL's trace memories and bus are verified up to 16 bits."""
         # (built: learn_input, learn_recurrent as run-time registers, plasticore.golden.registers;
-        # error_clamp and the "step" pseudo-derivative in the lanes, hdl/lanes.py)
+        # error_clamp, the "step" pseudo-derivative and rate_target in the lanes, hdl/lanes.py)
         defaults = {
             "tau_readout_trace": None,
-            "rate_target": None,
         }
         found = [f"{k}: {getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
         if self.trace_bits > 16:

@@ -15,7 +15,15 @@ from plasticore.golden.config import Config
 
 from .arith import const_mul, decay, rshift_round, saturate
 
-__all__ = ["NeuronOut", "neuron_update", "readout_update", "readout_error", "pseudo_derivative", "trace_update"]
+__all__ = [
+    "NeuronOut",
+    "neuron_update",
+    "readout_update",
+    "readout_error",
+    "pseudo_derivative",
+    "regularized_signal",
+    "trace_update",
+]
 
 
 @dataclass
@@ -110,6 +118,19 @@ def pseudo_derivative(cfg: Config, *, u: Value, threshold: Value, ready: Value) 
         tri = Mux(magnitude < cfg.pd_window, cfg.pd_window - magnitude, 0)
         h = saturate(rshift_round(tri, cfg.pd_shift), cfg.h_bits, is_signed=False)
     return Mux(ready, h, 0)
+
+
+def regularized_signal(cfg: Config, *, v: Value, z_bar: Value) -> Value:
+    """Steps 8-9 of learning: the learning signal V' that g = V'*h is formed with; with
+    ``cfg.rate_target`` = F, ``sat_s(V + rshift(max(0, z_bar - F), rate_reg_shift), v_bits)``
+    from the neuron's own trace z_bar(t-1), else V itself (V, the state, is not changed)."""
+    if cfg.rate_target is None:
+        return v
+    # one-sided: only a neuron firing above the target rate is pushed (a comparison, a
+    # subtraction, a rounding shift and an adder; the result keeps V's width, so the product
+    # g = V'*h and the factored layout are as wide as without it)
+    excess = Mux(z_bar > cfg.rate_target, z_bar - cfg.rate_target, 0)
+    return saturate(v + rshift_round(excess, cfg.rate_reg_shift), cfg.v_bits)
 
 
 def trace_update(cfg: Config, *, bar: Value, spike: Value) -> Value:

@@ -17,7 +17,14 @@ from plasticore.contract.geometry import Geometry
 from plasticore.golden.config import Config
 from plasticore.golden.registers import register_ranges
 
-from .lanes import neuron_update, pseudo_derivative, readout_error, readout_update, trace_update
+from .lanes import (
+    neuron_update,
+    pseudo_derivative,
+    readout_error,
+    readout_update,
+    regularized_signal,
+    trace_update,
+)
 from .update import RowUpdater
 
 __all__ = ["WordPass", "NeuronPass", "OutputPass", "split_index", "lanes_of", "post_factor_layout"]
@@ -190,7 +197,8 @@ class NeuronPass(wiring.Component):
     zbar_old : Out(lanes)
         The word's z-bar(t-1), for learning.
     g_new : Out(lanes)
-        The word's learning factor g = V*h (or its factors V and h), zero off the neurons.
+        The word's learning factor g = V*h (or its factors V and h), zero off the neurons; with
+        ``cfg.rate_target`` V is the regularized signal V' (:func:`.lanes.regularized_signal`).
     z, zbar_old_nonzero, zbar_new_nonzero : Out(lanes)
         Per-lane bits of the word: its spikes, and which traces are nonzero.
     threshold : In(range(max threshold + 1))
@@ -285,10 +293,15 @@ class NeuronPass(wiring.Component):
                 pseudo_derivative(cfg, u=u_new, threshold=self.threshold + a_new, ready=ready),
             )
             is_neuron = ow * P + lane < cfg.n_rec
+            # the learning signal g is formed with: V, or with rate regularization V' from the
+            # trace z_bar(t-1) this pass reads anyway (golden's tr_prev), in the same cycle
+            v_learn = v_new
+            if cfg.rate_target is not None:
+                v_learn = named(f"v_learn{lane}", signed(cfg.v_bits), regularized_signal(cfg, v=v_new, z_bar=old_bar))
             if factored:  # g = V * h, kept as its factors (h = 0 off the neurons)
-                m.d.comb += [self.g_new[lane].value.eq(v_new), self.g_new[lane].gate.eq(Mux(is_neuron, h, 0))]
+                m.d.comb += [self.g_new[lane].value.eq(v_learn), self.g_new[lane].gate.eq(Mux(is_neuron, h, 0))]
             else:
-                g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(is_neuron, v_new * h, 0))
+                g_new = named(f"g_new{lane}", signed(cfg.g_bits), Mux(is_neuron, v_learn * h, 0))
                 m.d.comb += self.g_new[lane].eq(g_new)
             new_bar = named(f"zbar_new{lane}", unsigned(cfg.trace_bits), trace_update(cfg, bar=old_bar, spike=z))
             m.d.comb += [

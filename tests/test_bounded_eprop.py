@@ -1,8 +1,8 @@
 """The silicon anchor's learning mechanisms in golden (issue 20 item 3): the bounded output error
 (``error_clamp``), the one-sided "step" pseudo-derivative and firing-rate regularization
 (``rate_target``, ``rate_reg_shift``), each hand-computed in fixed point and in the float twin,
-validated, and refused by the RTL until it builds them (it builds the clamp and the step:
-tests/test_hdl_blocks.py and tests/test_cosim.py prove them bit-exact)."""
+validated, and built by the RTL (tests/test_hdl_blocks.py and tests/test_cosim.py prove the
+three bit-exact), which still refuses the other cue-reckon mechanisms beside them."""
 
 import numpy as np
 import pytest
@@ -102,11 +102,15 @@ def test_new_fields_are_validated(changes, fragment):
 @pytest.mark.parametrize(
     "changes, fragment",
     [
-        ({"rate_target": 100}, "rate_target: 100 is not built by the RTL yet"),
+        ({"tau_readout_trace": 18.0}, "tau_readout_trace: 18.0 is not built by the RTL yet"),
         # the built ones do not hide an unbuilt one beside them
         (
-            {"rate_target": 100, "error_clamp": 1000, "pseudo_derivative": "step"},
-            "rate_target: 100 is not built by the RTL yet",
+            {"tau_readout_trace": 18.0, "rate_target": 100, "error_clamp": 1000, "pseudo_derivative": "step"},
+            "tau_readout_trace: 18.0 is not built by the RTL yet",
+        ),
+        (
+            {"trace_bits": 20, "trace_inc": 4096, "rate_target": 100, "error_clamp": 1000},
+            "trace_bits: 20 (above 16) is not built by the RTL yet",
         ),
     ],
 )
@@ -118,8 +122,16 @@ def test_the_rtl_refuses_what_it_does_not_build(changes, fragment):
     assert fragment in str(err.value)
 
 
-@pytest.mark.parametrize("changes", [{"error_clamp": 1000}, {"pseudo_derivative": "step", "pd_window": 819}])
-def test_the_rtl_builds_the_error_clamp_and_the_step(changes):
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"error_clamp": 1000},
+        {"pseudo_derivative": "step", "pd_window": 819},
+        {"rate_target": 100, "rate_reg_shift": 3},
+        {"rate_target": 100, "error_clamp": 1000, "pseudo_derivative": "step", "pd_window": 819},
+    ],
+)
+def test_the_rtl_builds_the_error_clamp_the_step_and_rate_regularization(changes):
     from plasticore.hdl.core import Core
 
     cfg = Config(**changes)
@@ -127,14 +139,10 @@ def test_the_rtl_builds_the_error_clamp_and_the_step(changes):
     Core(cfg)
 
 
-def test_cue_reckon_still_needs_three_unbuilt_features():
+def test_cue_reckon_still_needs_two_unbuilt_features():
     # what stands between the task's spec and the chip (bench/chip_loop.py drops them)
     from plasticore.training.train import task_config
 
     cfg = task_config("cue-reckon", "eprop", 40)
-    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step"
-    assert cfg.unbuilt_learning_features() == [
-        "tau_readout_trace: 18.0",
-        "rate_target: 655360",
-        "trace_bits: 22 (above 16)",
-    ]
+    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step" and cfg.rate_target == 655360
+    assert cfg.unbuilt_learning_features() == ["tau_readout_trace: 18.0", "trace_bits: 22 (above 16)"]

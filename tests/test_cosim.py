@@ -129,6 +129,33 @@ def test_small_learning_bounded_error_and_step(tmp_path):
     assert rep["learn_cycles_per_tick"]["max"] > 0
 
 
+@pytest.mark.parametrize("multipliers", ["dsp", "factored"])
+def test_small_learning_rate_regularization(multipliers, tmp_path):
+    """Firing-rate regularization (``rate_target`` 16 trace LSBs, one spike's worth, and
+    ``rate_reg_shift`` 2) with the "step" pseudo-derivative as in cue-reckon, g formed as V'*h
+    and as its factors. Golden's own run shows that it acts: on valid ticks, neurons whose
+    z_bar(t-1) is above the target and whose h is nonzero learn with V' != V."""
+    from plasticore.golden.learning import pseudo_derivative, regularized_signal
+
+    cfg = preset("small").replace(
+        pseudo_derivative="step", pd_window=819, rate_target=16, rate_reg_shift=2, learn_multipliers=multipliers
+    )
+    st = make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0)
+    fx = FixedNumerics()
+    w = Weights(*(np.asarray(getattr(st.weights, k), dtype=np.int64) for k in ("w_in", "w_rec", "w_out", "b_fb")))
+    s, ls = init_state(cfg, fx, 1), init_learning(cfg, fx, 1)
+    acts = 0
+    for t in range(len(st.x)):
+        prev, z_bar_prev = s, ls.traces.z_bar
+        w, s, ls, out = learning_tick(cfg, fx, w, s, ls, st.x[t][None], st.targets[t][None], st.valid[t : t + 1])
+        h = pseudo_derivative(cfg, fx, s.u, out.threshold, prev.ref == 0)
+        changed = regularized_signal(cfg, fx, s.v, z_bar_prev) != s.v
+        acts += int(st.valid[t]) * int((changed & (h > 0)).sum())
+    assert acts > 50, acts
+    rep = check_learning(cfg, st, tmp_path)
+    assert rep["learn_cycles_per_tick"]["max"] > 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(20))
 def test_random_configs_learning_full(seed, tmp_path):

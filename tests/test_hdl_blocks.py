@@ -153,6 +153,21 @@ class LaneHarness(wiring.Component):
         m.d.comb += self.out.eq(self.function(self.cfg, **{name: getattr(self, name) for name in self.inputs}))
         return m
 
+    def outputs(self, cases):
+        """``out`` for each case, a tuple of input values in the order of ``inputs``."""
+        got = []
+
+        async def bench(ctx):
+            for case in cases:
+                for name, value in zip(self.inputs, case, strict=True):
+                    ctx.set(getattr(self, name), value)
+                got.append(ctx.get(self.out))
+
+        sim = Simulator(self)
+        sim.add_testbench(bench)
+        sim.run()
+        return got
+
 
 @pytest.mark.parametrize(
     "kind, window, h_bits",
@@ -187,18 +202,7 @@ def test_pseudo_derivative_matches_golden(kind, window, h_bits):
     cases += [(1000 + d, 1000, True) for d in (4 * window, 1 << 20, -(1 << 20))]
     lo, hi = -(1 << (cfg.u_bits - 1)), (1 << (cfg.u_bits - 1)) - 1
     cases = [(min(max(u, lo), hi), t, r) for u, t, r in cases]
-    got = []
-
-    async def bench(ctx):
-        for u, t, r in cases:
-            ctx.set(dut.u, u)
-            ctx.set(dut.threshold, t)
-            ctx.set(dut.ready, r)
-            got.append(ctx.get(dut.out))
-
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()
+    got = dut.outputs(cases)
     u, t, r = (np.array(c) for c in zip(*cases, strict=True))
     expected = pseudo_derivative(cfg, FixedNumerics(), u, t, r)
     assert got == expected.tolist()
@@ -234,18 +238,7 @@ def test_readout_error_matches_golden_tick(error_clamp, y_bits, e_bits):
     new, out = tick(cfg, fx, zeros, s, np.zeros((n, 1), dtype=np.int64), target=target, valid=valid)
     ports = {"y_new": signed(y_bits), "target": signed(y_bits), "counts": 1}
     dut = LaneHarness(cfg, readout_error, ports, signed(e_bits))
-    got = []
-
-    async def bench(ctx):
-        for y, t, v in zip(new.y[:, 0], target[:, 0], valid, strict=True):
-            ctx.set(dut.y_new, int(y))
-            ctx.set(dut.target, int(t))
-            ctx.set(dut.counts, bool(v))
-            got.append(ctx.get(dut.out))
-
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()
+    got = dut.outputs(zip(new.y[:, 0].tolist(), target[:, 0].tolist(), valid.tolist(), strict=True))
     assert got == out.e[:, 0].tolist()
     # the cases reach every branch: Y inside the clamp, above and below it (a clamp below Y's
     # rail), and invalid ticks
@@ -253,6 +246,51 @@ def test_readout_error_matches_golden_tick(error_clamp, y_bits, e_bits):
     assert ((np.abs(y_new) < clamp) & valid).sum() > 10 and (~valid).sum() > 10
     if clamp < hi:
         assert ((y_new > clamp) & valid).sum() > 10 and ((y_new < -clamp) & valid).sum() > 10
+
+
+@pytest.mark.parametrize(
+    "rate_target, rate_reg_shift, trace_bits, v_bits",
+    [
+        (None, 0, 16, 16),
+        (100, 0, 16, 16),
+        (0, 0, 16, 8),  # any nonzero trace pushes; saturates V's narrow width
+        (10240, 6, 16, 16),  # cue-reckon's, at 16-bit traces
+        (3000, 3, 12, 12),
+        (255, 32, 8, 16),  # a shift past the trace's width: the term rounds to 0
+        (65535, 1, 16, 16),  # the trace's rail: never above it
+    ],
+)
+def test_regularized_signal_matches_golden(rate_target, rate_reg_shift, trace_bits, v_bits):
+    """The learning signal V' that g = V'*h is formed with, against golden's
+    ``regularized_signal`` over random V and z_bar (around the target and at both rails)."""
+    from plasticore.golden import Config, FixedNumerics
+    from plasticore.golden.learning import regularized_signal
+    from plasticore.hdl.lanes import regularized_signal as lane
+
+    cfg = Config(trace_bits=trace_bits, v_bits=v_bits, rate_target=rate_target, rate_reg_shift=rate_reg_shift)
+    n = 400
+    rng = np.random.default_rng(n + trace_bits + v_bits + rate_reg_shift)
+    v_lo, v_hi = -(1 << (v_bits - 1)), (1 << (v_bits - 1)) - 1
+    z_hi = (1 << trace_bits) - 1
+    target = 0 if rate_target is None else rate_target
+    v = np.concatenate([rng.integers(v_lo, v_hi + 1, n - 4), [v_lo, v_hi, v_hi - 1, 0]])
+    z_bar = rng.integers(0, z_hi + 1, n)
+    z_bar[: n // 4] = np.clip(rng.integers(target - 40, target + 41, n // 4), 0, z_hi)  # the target's edge
+    z_bar[-4:] = [0, z_hi, z_hi, target]
+    ports = {"v": signed(v_bits), "z_bar": unsigned(trace_bits)}
+    dut = LaneHarness(cfg, lane, ports, signed(v_bits))
+    got = dut.outputs(zip(v.tolist(), z_bar.tolist(), strict=True))
+    expected = regularized_signal(cfg, FixedNumerics(), v[:, None], z_bar[:, None])[:, 0]
+    assert got == expected.tolist()
+    # the cases reach the branches: the term acts (V' != V) unless it is off or rounds to 0, and
+    # with a narrow V it saturates at the rail
+    acts = (np.array(got) != v).sum()
+    if rate_target is None or rate_reg_shift >= trace_bits + 1 or target == z_hi:
+        assert acts == 0
+    else:
+        assert acts > 20 and (z_bar <= target).sum() > 20
+    if v_bits == 8:
+        assert ((np.array(got) == v_hi) & (v < v_hi)).sum() > 0
 
 
 @pytest.mark.parametrize("x_bits, y_bits", [(20, 12), (5, 1), (9, 7)])
