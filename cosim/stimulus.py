@@ -78,9 +78,12 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
-        return _with_bounded_learning(
-            _with_feedback_engines(
-                _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+        return _with_rate_regularization(
+            _with_bounded_learning(
+                _with_feedback_engines(
+                    _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+                ),
+                seed,
             ),
             seed,
         )
@@ -152,6 +155,21 @@ def _with_bounded_learning(cfg: Config, seed: int) -> Config:
     if step:
         cfg = cfg.replace(pseudo_derivative="step", pd_window=window)
     return cfg.replace(error_clamp=limit) if clamp else cfg
+
+
+def _with_rate_regularization(cfg: Config, seed: int) -> Config:
+    """Half of the random configs get firing-rate regularization: a ``rate_target`` from 0 to
+    3 spikes' worth of trace (``trace_inc``), below the trace's rail so that a saturated trace
+    exceeds it: from every firing neuron to only the busiest is pushed; and a
+    ``rate_reg_shift`` from 0 (a term as wide as the trace, saturating a narrow V) to the
+    trace's width (a term that rounds to 0 or 1); drawn from a generator of their own as
+    above."""
+    rng = np.random.default_rng((seed, 0x7A))
+    on = rng.random() < 0.5
+    rail = (1 << cfg.trace_bits) - 1
+    target = int(rng.uniform(0, 1) * min(3 * cfg.trace_inc, rail))
+    shift = int(rng.integers(0, cfg.trace_bits + 1))
+    return cfg.replace(rate_target=target, rate_reg_shift=shift) if on else cfg
 
 
 def config_by_name(name: str, seed: int = 1) -> Config:
