@@ -6,8 +6,8 @@
 The task and network are ``cue-reckon`` (40 inputs, 100 LIF, 2 outputs, 8-bit weights, 2,250
 ticks a sample, batch 1), made buildable: the settings the RTL refuses
 (``Config.unbuilt_learning_features``) are replaced by the nearest it builds (no readout trace
-of its own, no error clamp, no rate regularization, e-prop's own pseudo-derivative; traces of 16
-bits, their increment scaled down with them). Golden
+of its own; traces of 16 bits at the same real-valued scale: row 6 of docs/results.md's
+cue-reckon ablation). Golden
 fixed point trains first; then the chip, through the host driver on the simulated transport
 (``plasticore.cosim.host_transport``: the System's RTL on Verilator, ``--bench`` native or
 cocotb), with the same weights, order and held-out runs. The report gives the wall time of
@@ -26,29 +26,19 @@ import time
 from collections.abc import Iterable
 
 from plasticore.chip_train import train_on_chip, weights_equal
-from plasticore.golden.config import Config
+from plasticore.experiments.cue_reckon_ablation import RULE, narrow_traces
 from plasticore.host import Host
 from plasticore.tasks import make_task
 from plasticore.training.train import TASK_SPECS, TaskSpec, task_config, train
 
-#: the widest trace the RTL builds (Config.unbuilt_learning_features)
-RTL_TRACE_BITS = 16
-#: sample-efficient e-prop fields the RTL does not build yet, dropped to their default (off)
-UNBUILT_OFF = ("tau_readout_trace", "error_clamp", "rate_target", "rate_reg_shift")
-
 
 def buildable_spec(spec: TaskSpec) -> TaskSpec:
-    """``spec`` with the learning settings the RTL does not build replaced by what it builds."""
-    config = dict(spec.config)
-    for name in UNBUILT_OFF:
-        config.pop(name, None)  # the field's default: off
-    if config.get("pseudo_derivative") == "step":
-        del config["pseudo_derivative"]  # the rule's published shape, whose window is a power of two
-        config["pd_window"] = 1 << (config.get("pd_window", Config.pd_window) - 1).bit_length()
-    bits = config.get("trace_bits", Config.trace_bits)
-    if bits > RTL_TRACE_BITS:
-        config["trace_bits"] = RTL_TRACE_BITS
-        config["trace_inc"] = max(1, config.get("trace_inc", Config.trace_inc) >> (bits - RTL_TRACE_BITS))
+    """``spec`` with what the RTL does not build replaced by what it builds: no readout trace of
+    its own, and traces narrowed to 16 bits at the same real-valued scale
+    (:func:`~plasticore.experiments.cue_reckon_ablation.narrow_traces`): row 6 of the ablation
+    in docs/results.md. The error clamp, the step pseudo-derivative and the rate regularization
+    are kept (the RTL builds them)."""
+    config = {**spec.config, "tau_readout_trace": None, **narrow_traces(spec)}
     return dataclasses.replace(spec, config=config)
 
 
@@ -72,12 +62,13 @@ def main(argv=None) -> int:
     p.add_argument("--n-train", type=int, default=50)
     p.add_argument("--n-test", type=int, default=50)
     p.add_argument("--bench", choices=("native", "cocotb"), default="native")
+    p.add_argument("--rule", default=RULE, help=f"learning rule (default: {RULE}, the task's)")
     p.add_argument("--json", help="write the report here")
     args = p.parse_args(argv)
 
     spec = dataclasses.replace(buildable_spec(TASK_SPECS["cue-reckon"]), epochs=args.epochs)
     task = make_task("cue-reckon", args.seed, n_train=args.n_train, n_test=args.n_test)
-    cfg = task_config("cue-reckon", "eprop", task.n_in, spec=spec).replace(seed=args.seed)
+    cfg = task_config("cue-reckon", args.rule, task.n_in, spec=spec).replace(seed=args.seed)
     refused = cfg.unbuilt_learning_features()
     if refused:
         raise SystemExit(f"the RTL still refuses {', '.join(refused)}")
@@ -92,7 +83,7 @@ def main(argv=None) -> int:
     )
 
     start = time.perf_counter()
-    golden = train(task, "eprop", "fixed", cfg=cfg, epochs=args.epochs, seed=args.seed, spec=spec)
+    golden = train(task, args.rule, "fixed", cfg=cfg, epochs=args.epochs, seed=args.seed, spec=spec)
     golden_seconds = time.perf_counter() - start
     print(f"golden fixed point: {golden_seconds:.0f} s, held-out {golden.curve}", flush=True)
 

@@ -146,3 +146,15 @@ def test_cue_reckon_still_needs_two_unbuilt_features():
     cfg = task_config("cue-reckon", "eprop", 40)
     assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step" and cfg.rate_target == 655360
     assert cfg.unbuilt_learning_features() == ["tau_readout_trace: 18.0", "trace_bits: 22 (above 16)"]
+
+
+def test_the_chip_loop_bench_runs_cue_reckon_with_everything_the_rtl_builds():
+    # bench/chip_loop.py: only the readout trace goes, the traces narrow to 16 bits
+    from plasticore.bench.chip_loop import buildable_spec
+    from plasticore.training.train import TASK_SPECS, task_config
+
+    spec = buildable_spec(TASK_SPECS["cue-reckon"])
+    cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec)
+    assert cfg.unbuilt_learning_features() == []
+    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step"
+    assert (cfg.trace_bits, cfg.trace_inc, cfg.rate_target) == (16, 1 << 9, 655360 >> 6)
