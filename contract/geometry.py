@@ -99,6 +99,13 @@ class Geometry:
         self.fb_bank_depth = self.words_out * self.words_rec
         self.fb_bank_stride = 1 << max(0, (self.fb_bank_depth - 1).bit_length())
 
+    def unheld_words(self, name: str) -> list[int]:
+        """The words of region ``name`` that no memory holds: the padding of B's banks to their
+        power-of-two stride (neither stored nor read back); every other region is held whole."""
+        if name != "b_fb":
+            return []
+        return [w for w in range(self.regions[name].depth) if w % self.fb_bank_stride >= self.fb_bank_depth]
+
     @cached_property
     def regions(self) -> dict[str, Region]:
         c, P = self.cfg, self.lanes

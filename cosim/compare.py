@@ -197,10 +197,15 @@ async def _round_trip(report: LockstepReport, driver: CoreDriver) -> None:
     for words in (above, below):
         await driver.write_region("params", np.asarray(words))
         _compare(report, 0, "params", await driver.read_region("params"), np.asarray(regs.words()))
+    await clear_state(driver)
+    await driver.write_region("params", held)
+
+
+async def clear_state(driver: CoreDriver) -> None:
+    """Zero the regions golden's first tick finds at zero (:data:`START_AT_ZERO`)."""
     for name in START_AT_ZERO:
         region = driver.g.regions[name]
         await driver.write_region(name, np.zeros(region.depth * region.lanes, dtype=np.int64))
-    await driver.write_region("params", held)
 
 
 def _note_handshakes(report: LockstepReport, t: int, driver: CoreDriver) -> None:

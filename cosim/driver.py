@@ -114,9 +114,9 @@ class CoreDriver:
     def unheld(self, name: str) -> np.ndarray:
         """The values of region ``name`` (flat, as :meth:`read_region` returns them) that no
         memory holds: the gaps between B's banks (each padded to a power-of-two stride)."""
-        region, g = self.g.regions[name], self.g
-        words = np.arange(region.depth)
-        gap = (words % g.fb_bank_stride >= g.fb_bank_depth) if name == "b_fb" else np.zeros(region.depth, dtype=bool)
+        region = self.g.regions[name]
+        gap = np.zeros(region.depth, dtype=bool)
+        gap[self.g.unheld_words(name)] = True
         return np.repeat(gap, region.lanes)
 
     def weight_padding(self) -> dict[str, np.ndarray]:

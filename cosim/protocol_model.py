@@ -108,10 +108,7 @@ class ProtocolModel:
         self.core_busy = False
         #: words of a region that no memory backs: the banks of B are padded to a power-of-two
         #: stride (plasticore.contract.geometry), and the padding is neither stored nor read back
-        g = smap.geometry
-        self.holes = {
-            "b_fb": frozenset(w for w in range(smap.regions["b_fb"].depth) if w % g.fb_bank_stride >= g.fb_bank_depth)
-        }
+        self.holes = {"b_fb": frozenset(smap.geometry.unheld_words("b_fb"))}
         #: the values each learning register accepts, by word of region ``params``
         ranges = register_ranges(smap.cfg)
         self.param_ranges = [ranges[name] for name in REGISTER_FIELDS]

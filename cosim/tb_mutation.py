@@ -27,15 +27,13 @@ from cocotb.triggers import SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_time
 
 from plasticore.contract.geometry import Geometry
-from plasticore.cosim.compare import lockstep
+from plasticore.cosim.compare import clear_state, lockstep
 from plasticore.cosim.driver import CoreDriver
 from plasticore.cosim.tb_core import CocotbPort
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
 from plasticore.golden.registers import LearningRegisters
 
-#: memories a run starts from zero (golden's init_state and init_traces)
-CLEARED = ("u", "a", "ref", "v", "y", "e", "z", "x", "target", "xbar", "zbar")
 #: a mutant gets this many times the clean design's simulated time per scenario, plus a margin
 BUDGET_FACTOR, BUDGET_MARGIN_NS = 3, 100_000
 
@@ -49,19 +47,12 @@ async def _reset(dut, port: CocotbPort, mutant: int) -> None:
     await port._cycle()
 
 
-async def _clear(driver: CoreDriver, g: Geometry) -> None:
-    for name in CLEARED:
-        if name in g.regions:
-            region = g.regions[name]
-            await driver.write_region(name, region.unpack([0] * region.depth))
-
-
-async def _judge(dut, port, driver, g, cfg, scenarios, stimuli, mutant, budgets) -> dict:
+async def _judge(dut, port, driver, cfg, scenarios, stimuli, mutant, budgets) -> dict:
     """Run every scenario on ``mutant``; the first difference (or hang, or error) kills it."""
     for i, sc in enumerate(scenarios):
         port.take_faults()  # a handshake fault belongs to the scenario it happened in
         await _reset(dut, port, mutant)  # each scenario from reset: golden starts the LFSRs anew
-        await _clear(driver, g)
+        await clear_state(driver)
         w = Weights(*(stimuli[f"{i}_{k}"] for k in ("w_in", "w_rec", "w_out", "b_fb")))
         run = lockstep(
             cfg,
@@ -111,17 +102,17 @@ async def mutants_against_golden(dut):
     budgets = []
     for i, _sc in enumerate(scenarios):
         start = get_sim_time("ns")
-        verdict = await _judge(dut, port, driver, g, cfg, scenarios[i : i + 1], _one(stimuli, i), 0, None)
+        verdict = await _judge(dut, port, driver, cfg, scenarios[i : i + 1], _one(stimuli, i), 0, None)
         assert verdict["verdict"] == "survived", f"the clean design fails the suite: {verdict}"
         budgets.append(int(BUDGET_FACTOR * (get_sim_time("ns") - start) + BUDGET_MARGIN_NS))
     dut._log.info("budgets (ns) per scenario: %s", budgets)
 
     with out.open("a") as f:
         for mutant in spec["mutants"]:
-            verdict = await _judge(dut, port, driver, g, cfg, scenarios, stimuli, mutant, budgets)
+            verdict = await _judge(dut, port, driver, cfg, scenarios, stimuli, mutant, budgets)
             f.write(json.dumps({"mutant": mutant, **verdict}) + "\n")
             f.flush()
-        verdict = await _judge(dut, port, driver, g, cfg, scenarios, stimuli, 0, budgets)
+        verdict = await _judge(dut, port, driver, cfg, scenarios, stimuli, 0, budgets)
         assert verdict["verdict"] == "survived", f"the clean design fails after the mutants: {verdict}"
         f.write(json.dumps({"mutant": 0, **verdict}) + "\n")
 
