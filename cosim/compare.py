@@ -171,8 +171,17 @@ def _random_words(driver: CoreDriver, name: str, rng: np.random.Generator) -> np
     return np.where(driver.unheld(name), 0, values)
 
 
+def _complement(driver: CoreDriver, name: str, values: np.ndarray) -> np.ndarray:
+    """Every bit of every lane of ``values`` inverted (``-1 - v`` signed, ``2**bits - 1 - v``
+    unsigned: still in range), zero where no memory holds them."""
+    region = driver.g.regions[name]
+    inverted = -1 - values if region.signed else (1 << region.bits) - 1 - values
+    return np.where(driver.unheld(name), 0, inverted)
+
+
 async def _round_trip(report: LockstepReport, driver: CoreDriver) -> None:
-    """Write random values into every region, read every word back, then leave the regions as
+    """Write random values into every region, read every word back, the same with every bit
+    inverted (each bit seen as 0 and as 1), then leave the regions as
     golden's first tick finds them (state at zero; the registers as they were, compared with
     golden's next; the weights are loaded next). The bus decodes the region and the word of each access: a
     decode that hits a second memory, or a read multiplexer that picks the wrong one, shows
@@ -185,12 +194,21 @@ async def _round_trip(report: LockstepReport, driver: CoreDriver) -> None:
     written = {name: _random_words(driver, name, rng) for name in driver.g.regions if name != "params"}
     ranges = register_ranges(cfg)
     regs = LearningRegisters.from_words(cfg, [int(rng.integers(*ranges[f], endpoint=True)) for f in REGISTER_FIELDS])
-    for name, values in written.items():  # all written before any is read: a write must not reach another
-        await driver.write_region(name, values)
-    await driver.write_learning_registers(regs)
-    for name, values in written.items():
-        rtl = await driver.read_region(name)  # a read of a gap answers nothing defined: not compared
-        _compare(report, 0, READ_BACK + name, np.where(driver.unheld(name), 0, rtl), driver.as_written(name, values))
+    # twice: the random values, then each with every bit inverted, so that every bit of every
+    # word travels the bus both as 0 and as 1 (a bit stuck, or mixed with another bit of the
+    # word, shows whatever the random draw was)
+    for inverted in (False, True):
+        if inverted:
+            written = {name: _complement(driver, name, values) for name, values in written.items()}
+        for name, values in written.items():  # all written before any is read: a write must not reach another
+            await driver.write_region(name, values)
+        if not inverted:
+            await driver.write_learning_registers(regs)
+        for name, values in written.items():
+            rtl = await driver.read_region(name)  # a read of a gap answers nothing defined: not compared
+            _compare(
+                report, 0, READ_BACK + name, np.where(driver.unheld(name), 0, rtl), driver.as_written(name, values)
+            )
     # out of range, above (some far above, in the word's top bit) and below: ignored
     above = [ranges[f][1] + 1 + (1 << 31) * (i % 2) for i, f in enumerate(REGISTER_FIELDS)]
     below = [ranges[f][0] - 1 if ranges[f][0] > 0 else ranges[f][1] + 2 for f in REGISTER_FIELDS]
