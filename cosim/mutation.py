@@ -70,6 +70,9 @@ class Scenario:
     register_changes, register_seed : int
         Writes of random run-time learning registers at random ticks
         (``plasticore.cosim.stimulus.random_register_schedule``), each read back.
+    set_registers : tuple of (int, tuple of (str, int))
+        Chosen register writes instead: before tick ``t``, the registers so far with these
+        fields changed (``((0, (("threshold", 20000),)),)``), each read back.
     """
 
     name: str
@@ -81,15 +84,22 @@ class Scenario:
     weights_every: int = 50
     register_changes: int = 0
     register_seed: int = 0
+    set_registers: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ()
 
     def stimulus(self, cfg: Config):
         return make_stimulus(cfg, self.ticks, seed=self.seed, rate=self.rate, weight_scale=self.weight_scale)
 
     def registers(self, cfg: Config) -> dict[int, LearningRegisters]:
         """The learning registers written before the tick of each key (none by default)."""
-        if not self.register_changes:
-            return {}
-        return random_register_schedule(cfg, self.ticks, self.register_changes, seed=self.register_seed)
+        if self.register_changes and self.set_registers:
+            raise ValueError(f"scenario {self.name}: random register changes or chosen ones, not both")
+        if self.register_changes:
+            return random_register_schedule(cfg, self.ticks, self.register_changes, seed=self.register_seed)
+        schedule, regs = {}, LearningRegisters.of(cfg)
+        for t, changes in sorted(self.set_registers):
+            regs = regs.replace(**dict(changes)).checked(cfg)
+            schedule[t] = regs
+        return schedule
 
 
 #: the fast subset of tests/test_cosim.py's default runs of the small preset: the first
@@ -123,6 +133,39 @@ EXTRA = (
         register_changes=12,
         register_seed=6,
     ),
+    # the firing threshold far above the preset's (bits 14 and 11 set), strong weights and busy
+    # inputs so that neurons still reach it: a spike's reset subtracts it, and ALIF adds to it
+    Scenario(
+        "high_threshold",
+        60,
+        seed=5,
+        rate=0.3,
+        weight_scale=3.0,
+        learn=True,
+        weights_every=20,
+        set_registers=((0, (("threshold", 20000),)),),
+    ),
+    # slow learning: the stochastic rounding's draws masked to 16 and 20 bits (the high bits of
+    # the draw and of its mask matter), then the slowest rates (24 and 32 bits)
+    Scenario(
+        "slow_learning_rates",
+        80,
+        seed=5,
+        rate=0.3,
+        weight_scale=1.0,
+        learn=True,
+        weights_every=20,
+        set_registers=(
+            (0, (("lr_shift", 16), ("out_lr_shift", 20))),
+            (40, (("lr_shift", 24), ("out_lr_shift", 32))),
+        ),
+    ),
+    # no input spikes, so no neuron spikes: the ACCUMULATE phase is the feedback engine's alone
+    # (the errors of the valid targets), longer than the empty integration
+    Scenario("errors_only", 20, seed=7, rate=0.0, weight_scale=1.0, learn=True, weights_every=10),
+    # a neuron of lane 3 exactly at the lower edge of the boxcar window (U - threshold = -512)
+    # on a learning tick (tick 1): seed 1169 found by searching golden runs for that edge
+    Scenario("window_edge", 12, seed=1169, rate=0.1, weight_scale=1.0, learn=True, weights_every=4),
 )
 
 
