@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from plasticore.training.train import predict
+from plasticore.training.train import TaskSpec, predict
 
 from .compare import (
     COMPARE_SPECS,
@@ -260,16 +260,18 @@ def compare_and_report(
     n_test: int | None = None,
     progress: Progress | None = None,
     data: str | Path | None = None,
+    spec: TaskSpec | None = None,
 ) -> tuple[Comparison, Path, dict[str, Any]]:
     """The task ``name`` with its COMPARE_SPECS network (or ``cfg``), trained three ways, and its
     report written into ``folder``: what ``plasticore compare`` and ``plasticore demo`` run.
-    ``data``: a user's ``.npz`` data set instead of the task ``name`` (:func:`load_data_compare_task`).
+    ``data``: a user's ``.npz`` data set instead of the task ``name`` (:func:`load_data_compare_task`);
+    ``spec``: the task's network and schedule instead of its COMPARE_SPECS one (the demo's).
     Returns the comparison, report.md and the result object (the ``--json`` contract)."""
     if data is not None:
         task, spec = load_data_compare_task(data, seed, cfg, n_train, n_test)
         rule = rule or data_default_rule(task)
     else:
-        spec = COMPARE_SPECS[name]
+        spec = spec or COMPARE_SPECS[name]
         task = load_compare_task(name, seed, spec, n_train, n_test)
         rule = rule or DEFAULT_RULES[name]
     cmp = compare_task(task, spec, rule, seed, cfg=cfg, epochs=epochs, progress=progress)

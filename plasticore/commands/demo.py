@@ -18,8 +18,8 @@ def register(sub) -> None:
         default=None,
         help="config to synthesize (default: ice40 on the iCEBreaker, the demo's network elsewhere)",
     )
-    p.add_argument("--train-samples", type=int, default=None, help="training samples (default: 200)")
-    p.add_argument("--test-samples", type=int, default=None, help="held-out samples (default: 100)")
+    p.add_argument("--train-samples", type=int, default=None, help="training samples (default: all 1,438)")
+    p.add_argument("--test-samples", type=int, default=None, help="held-out samples (default: all 359)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training samples (default: 2)")
     p.add_argument("--no-synth", action="store_true", help="skip the synthesis")
     p.add_argument("--report", default=str(Path("reports") / "demo"), help="report folder (default: reports/demo)")
