@@ -166,6 +166,19 @@ EXTRA = (
     # a neuron of lane 3 exactly at the lower edge of the boxcar window (U - threshold = -512)
     # on a learning tick (tick 1): seed 1169 found by searching golden runs for that edge
     Scenario("window_edge", 12, seed=1169, rate=0.1, weight_scale=1.0, learn=True, weights_every=4),
+    # the readout learning alone at its slowest rate (out_lr_shift 32: the whole 32-bit draw
+    # rounds, and an update moves a weight with probability |e z-bar| / 2**32), busy inputs;
+    # long, since a few updates in 700 ticks move a weight
+    Scenario(
+        "slowest_readout_rate",
+        700,
+        seed=6,
+        rate=0.9,
+        weight_scale=1.0,
+        learn=True,
+        weights_every=100,
+        set_registers=((0, (("out_lr_shift", 32), ("learn_input", False), ("learn_recurrent", False))),),
+    ),
 )
 
 
