@@ -28,6 +28,14 @@ Phases (see hdl/core.py):
   pair, which needs e(t), starts when OUTPUT ends.
 * FINISH: 1.
 
+The sparse synapse table (``Geometry.sparse``; hdl/slot_accumulate.py, hdl/slot_update.py):
+Win/Wrec rows are ``slot_words`` words, and the integration and update engines have one stage
+more (the accumulator or g address is a slot's column, known a cycle after the word). With
+``rewire`` an updater finishes each row before taking the next: after the row's last word is
+written, one cycle to decide, then one cycle per rewiring candidate (``rewire_draws``, from
+golden's visit: ``SynapseTable.update(..., visits=...)``), so a row occupies the updater
+``words + stages + 1 + candidates`` cycles, and the updater is idle the cycle after its last.
+
 Scanner and engine timing (``plasticore.hdl.scanner``, ``plasticore.hdl.accumulate``): the scanner spends one
 cycle on a chunk with nothing (left) to offer and offers a pending index every cycle
 otherwise; the engine accepts a row when idle or on the cycle it issues its current row's
@@ -57,11 +65,23 @@ __all__ = [
 
 #: bits a spike scanner examines per cycle (plasticore.hdl.scanner.SpikeScanner's default)
 SCAN_CHUNK = 32
+#: rewiring candidates per pruned slot that :func:`slowest_tick` allows, in units of
+#: ``2**column_bits`` (the expected count when a single column of the lane is free)
+REWIRE_DRAWS_PER_SLOT = 1
 
 
-def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int = SCAN_CHUNK, stages: int = 1) -> int:
+def scan_and_accumulate_cycles(
+    bits: np.ndarray,
+    words_per_row: int,
+    chunk: int = SCAN_CHUNK,
+    stages: int = 1,
+    drained: list[int] | None = None,
+) -> int:
     """Cycles until a scanner over ``bits`` and its row engine are both idle; ``stages``: the
-    engine's compute stages after its read stage (2 for a pipelined row updater)."""
+    engine's compute stages after its read stage (2 for a pipelined row updater).
+
+    ``drained``: the engine finishes each row before the next (a rewiring slot updater), the
+    i-th row taking ``drained[i]`` cycles of rewiring candidates after its words and stages."""
     n = len(bits)
     chunk = min(chunk, n)
     n_chunks = -(-n // chunk)
@@ -72,22 +92,41 @@ def scan_and_accumulate_cycles(bits: np.ndarray, words_per_row: int, chunk: int 
     start = 0
     for c in range(n_chunks):
         end = int(np.searchsorted(set_bits, (c + 1) * chunk))
-        for _ in range(end - start):  # the chunk's indices, lowest first
+        for i in range(start, end):  # the chunk's indices, lowest first
             accept = max(t, ready)
             ready = accept + words_per_row
+            if drained is not None:
+                ready += stages + 1 + drained[i]
             t = accept + 1
             last_accept = accept
         start = end
         t += 1  # the cycle that finds the chunk exhausted
-    engine_idle = 0 if last_accept is None else last_accept + words_per_row + stages + 1
+    if last_accept is None:
+        engine_idle = 0
+    elif drained is not None:
+        engine_idle = ready + 1
+    else:
+        engine_idle = last_accept + words_per_row + stages + 1
     return max(t, engine_idle)
 
 
-def _bank_cycles(rows: np.ndarray, bank: int, banks: int, words_per_row: int, stages: int = 1) -> int:
+def _bank_cycles(
+    rows: np.ndarray,
+    bank: int,
+    banks: int,
+    words_per_row: int,
+    stages: int = 1,
+    rewire_draws: dict[int, int] | None = None,
+) -> int:
     """Cycles of the scanner-engine pair of one weight bank: rows ``bank, bank+K, ...`` (a bank
-    with no rows at all still has a one-bit scanner, as in hdl/core.py)."""
+    with no rows at all still has a one-bit scanner, as in hdl/core.py); ``rewire_draws``: a
+    rewiring updater's candidates per table row (rows not in it drew none)."""
     own = rows[bank::banks] if bank < len(rows) else np.zeros(1)
-    return scan_and_accumulate_cycles(own, words_per_row, stages=stages)
+    drained = None
+    if rewire_draws is not None:
+        visited = np.flatnonzero(own) * banks + bank
+        drained = [rewire_draws.get(int(i), 0) for i in visited]
+    return scan_and_accumulate_cycles(own, words_per_row, stages=stages, drained=drained)
 
 
 @dataclass(frozen=True)
@@ -142,6 +181,7 @@ def tick_cycles(
     z_new: np.ndarray,
     learn_rows: np.ndarray | None = None,
     learn_out_rows: np.ndarray | None = None,
+    rewire_draws: dict[int, int] | None = None,
 ) -> Breakdown:
     """Cycles of one tick with inputs ``x``, last spikes ``z_prev``, last errors ``e_prev``
     and this tick's spikes ``z_new`` (all 1-D, one batch element).
@@ -151,6 +191,8 @@ def tick_cycles(
     neurons whose trace z-bar(t) is nonzero (the readout phase runs if ``cfg.learn_readout``).
     The learning enables (``cfg.learn_input``, ``cfg.learn_recurrent``: run-time registers,
     ``plasticore.golden.registers``) remove a disabled matrix's rows, as the core does.
+    ``rewire_draws`` (``rewire`` only): the rewiring candidates of each visited table row that
+    pruned a slot (golden's ``SynapseTable.update`` reports them); none if omitted.
     """
     g = Geometry(cfg)
     if learn_rows is not None:
@@ -160,7 +202,9 @@ def tick_cycles(
     K = cfg.weight_banks
     stages = cfg.compute_stages  # of the passes and the row updaters
     spiking = np.concatenate([x, z_prev])
-    integrate = max(_bank_cycles(spiking, bank, K, g.words_rec) for bank in range(K))
+    # the synapse table's engines have a stage more (an address is a slot's column)
+    table_stages = 1 if g.sparse else 0
+    integrate = max(_bank_cycles(spiking, bank, K, g.words_pre, 1 + table_stages) for bank in range(K))
     errors = np.asarray(e_prev) != 0
     feedback = max(_bank_cycles(errors, c, cfg.feedback_banks, g.words_rec) for c in range(cfg.feedback_banks))
     input_traces = g.words_in + 1  # the x-bar pass: a word per cycle, a write stage
@@ -170,7 +214,11 @@ def tick_cycles(
     if learn_rows is not None:
         if cfg.learn_readout and learn_out_rows is None:
             raise ValueError("learn_out_rows: needed with learn_rows when the readout learns")
-        pairs = [_bank_cycles(np.asarray(learn_rows), bank, K, g.words_rec, stages) for bank in range(K)]
+        draws = (rewire_draws or {}) if cfg.rewire else None
+        pairs = [
+            _bank_cycles(np.asarray(learn_rows), bank, K, g.words_pre, stages + table_stages, draws)
+            for bank in range(K)
+        ]
         readout_pair = (
             scan_and_accumulate_cycles(learn_out_rows, g.words_out, stages=stages)
             if cfg.learn_readout and learn_out_rows is not None
@@ -203,6 +251,12 @@ def slowest_tick(cfg: Config) -> int:
     def ones(n: int) -> np.ndarray:
         return np.ones(n, dtype=np.int64)
 
+    # rewiring: every slot of every row pruned, each taking REWIRE_DRAWS_PER_SLOT candidates
+    # (a candidate is accepted with probability >= 1 / 2**column_bits: a bound in expectation,
+    # the watchdog's 4x margin covers the rest)
+    slots = Geometry(cfg).words_pre * cfg.lanes
+    draws = {i: slots * REWIRE_DRAWS_PER_SLOT << cfg.column_bits for i in range(cfg.n_in + cfg.n_rec)}
+
     return tick_cycles(
         cfg,
         ones(cfg.n_in),
@@ -211,6 +265,7 @@ def slowest_tick(cfg: Config) -> int:
         ones(cfg.n_rec),
         learn_rows=ones(cfg.n_in + cfg.n_rec),
         learn_out_rows=ones(cfg.n_rec),
+        rewire_draws=draws if cfg.rewire else None,
     ).total
 
 

@@ -8,6 +8,11 @@ Packing: neuron state and weights are stored ``P = cfg.lanes`` to a word. Weight
 organized by *presynaptic row*: the word at ``row * words_per_row + w`` holds the weights from
 presynaptic ``row`` to the P postsynaptic targets ``w*P .. w*P+P-1`` (lane ``l`` in bits
 ``l*width .. (l+1)*width-1``). Lanes past the last target are padding and hold zero.
+
+The sparse synapse table (``Geometry.sparse``: ``connectivity < 1`` or ``rewire``; docs/numerics.md,
+"Sparse synapse table and rewiring") keeps Win's and Wrec's rows but gives each
+``slot_words`` words of P *slots*: a slot is one unsigned ``w_bits + column_bits`` field, the
+weight's two's complement in its low ``w_bits`` and the column above (``slot_value``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from plasticore.golden.config import Config
+from plasticore.golden.network import Weights
 from plasticore.golden.registers import REGISTER_FIELDS
 
 __all__ = ["Region", "Geometry", "BITMAP_WORD", "PARAM_WORD", "ceil_div"]
@@ -98,6 +104,12 @@ class Geometry:
         #: a power-of-two stride so the bus decodes bank and address with a shift and a mask
         self.fb_bank_depth = self.words_out * self.words_rec
         self.fb_bank_stride = 1 << max(0, (self.fb_bank_depth - 1).bit_length())
+        #: Win and Wrec are a synapse table of slots (column and weight), not dense rows
+        self.sparse = cfg.slot_words != self.words_rec or cfg.rewire
+        #: words per presynaptic row of Win/Wrec: D slot words, or the dense row's words
+        self.words_pre = cfg.slot_words if self.sparse else self.words_rec
+        #: bits of one lane of a Win/Wrec word: a weight, or a slot (weight, then column)
+        self.pre_lane_bits = cfg.w_bits + (cfg.column_bits if self.sparse else 0)
 
     def unheld_words(self, name: str) -> list[int]:
         """The words of region ``name`` that no memory holds: the padding of B's banks to their
@@ -111,8 +123,8 @@ class Geometry:
         c, P = self.cfg, self.lanes
         specs: list[tuple[str, int, int, int, bool]] = [
             # name,    depth,                      lanes, bits,        signed
-            ("w_in", c.n_in * self.words_rec, P, c.w_bits, True),
-            ("w_rec", c.n_rec * self.words_rec, P, c.w_bits, True),
+            ("w_in", c.n_in * self.words_pre, P, self.pre_lane_bits, not self.sparse),
+            ("w_rec", c.n_rec * self.words_pre, P, self.pre_lane_bits, not self.sparse),
             ("w_out", c.n_rec * self.words_out, P, c.weight_bits["w_out"], True),
             ("b_fb", P * self.fb_bank_stride, P, c.fb_w_bits, True),
             ("u", self.words_rec, P, c.u_bits, True),
@@ -167,6 +179,71 @@ class Geometry:
 
     def rows_to_weights(self, rows: np.ndarray, post: int) -> np.ndarray:
         return np.asarray(rows)[:, :post].T.copy()
+
+    # golden's Weights <-> the values of the weight regions -----------------------------------------
+    def weight_values(self, w: Weights) -> dict[str, np.ndarray]:
+        """The values of the weight regions (``w_in``, ``w_rec``, ``w_out``, ``b_fb``) that hold
+        ``w``; with the sparse table, Win/Wrec are ``w.synapses``' slots."""
+        if self.sparse:
+            if w.synapses is None:
+                raise ValueError(
+                    "weights: this config holds Win/Wrec in a synapse table (connectivity < 1 or rewire); "
+                    "make the weights with golden.synapses.sparse_weights"
+                )
+            pre = self.table_to_regions(w.synapses.column, w.synapses.weight)
+        else:
+            pre = {"w_in": self.weights_to_rows(w.w_in), "w_rec": self.weights_to_rows(w.w_rec)}
+        return {
+            **pre,
+            "w_out": self.weights_to_rows(w.w_out),
+            "b_fb": self.feedback_to_words(w.feedback(self.cfg)),
+        }
+
+    def weights_from_values(self, values: dict[str, np.ndarray]) -> Weights:
+        """Inverse of :meth:`weight_values` (``values`` as read back, padding included)."""
+        from plasticore.golden.synapses import SynapseTable  # golden's learning imports this module's users
+
+        c = self.cfg
+        table = None
+        if self.sparse:
+            column, weight = self.regions_to_table(values["w_in"], values["w_rec"])
+            table = SynapseTable(column, weight)
+            w_in, w_rec = table.dense(c)
+        else:
+            w_in = self.rows_to_weights(np.asarray(values["w_in"]).reshape(c.n_in, -1), c.n_rec)
+            w_rec = self.rows_to_weights(np.asarray(values["w_rec"]).reshape(c.n_rec, -1), c.n_rec)
+        w_out = self.rows_to_weights(np.asarray(values["w_out"]).reshape(c.n_rec, -1), c.n_out)
+        return Weights(w_in, w_rec, w_out, self.feedback_from_words(values["b_fb"]), table)
+
+    # the sparse table's slots <-> golden.synapses.SynapseTable ----------------------------------
+    def slot_value(self, column: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Slots as the unsigned lane values of the ``w_in``/``w_rec`` regions (sparse only)."""
+        w_bits = self.cfg.w_bits
+        out: np.ndarray = (np.asarray(column, dtype=np.int64) << w_bits) | (
+            np.asarray(weight, dtype=np.int64) & ((1 << w_bits) - 1)
+        )
+        return out
+
+    def slot_fields(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`slot_value`: (columns, signed weights)."""
+        w_bits = self.cfg.w_bits
+        values = np.asarray(values, dtype=np.int64)
+        weight = values & ((1 << w_bits) - 1)
+        weight = np.where(weight >> (w_bits - 1), weight - (1 << w_bits), weight)
+        return values >> w_bits, weight
+
+    def table_to_regions(self, column: np.ndarray, weight: np.ndarray) -> dict[str, np.ndarray]:
+        """A table's ``(n_in + n_rec, slot_words, lanes)`` columns and weights as the values of
+        regions ``w_in`` and ``w_rec`` (row-major, word, lane)."""
+        values = self.slot_value(column, weight)
+        n_in = self.cfg.n_in
+        return {"w_in": values[:n_in].reshape(-1), "w_rec": values[n_in:].reshape(-1)}
+
+    def regions_to_table(self, w_in: np.ndarray, w_rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`table_to_regions`: (columns, weights), each ``(n_in + n_rec,
+        slot_words, lanes)``."""
+        shape = (self.n_pre, self.words_pre, self.lanes)
+        return self.slot_fields(np.concatenate([np.asarray(w_in), np.asarray(w_rec)]).reshape(shape))
 
     def feedback_to_words(self, b_fb: np.ndarray) -> np.ndarray:
         """B (n_rec x n_out) as the lane values of the bank-major ``b_fb`` region."""

@@ -302,8 +302,12 @@ def learn(
     x: NDArray[Any],
     valid: NDArray[Any] | None,
     ls: LearnState,
+    rewire_visits: dict[int, int] | None = None,
 ) -> tuple[Weights, LearnState, NDArray[Any]]:
     """Learning steps 7-11 after a network tick from ``prev`` to ``new`` with output ``out``.
+
+    ``rewire_visits``: if given (fixed point, a synapse table with ``rewire``), gets the table
+    rows that pruned a slot and their rewiring candidates (``SynapseTable.update``).
 
     ``valid``: (batch,) target-valid flags; weights change only where true (None: no target,
     no update). Returns the new weights, the new learning state and h (batch, n_rec).
@@ -339,7 +343,7 @@ def learn(
                 if synapses is None:
                     w_pre_t, lfsr = update_banked_rows(cfg, num, w_pre_t, g[b], e_bar, cfg.lr_shift, lfsr)
                 else:
-                    synapses, lfsr = synapses.update(cfg, num, g[b], e_bar, lfsr)
+                    synapses, lfsr = synapses.update(cfg, num, g[b], e_bar, lfsr, rewire_visits)
                 if cfg.learn_readout:
                     w_out_t, lfsr = _update_readout(cfg, num, w_out_t, out.e[b], tr_new.readout[b], lfsr)
             w_in, w_rec, w_out = w_pre_t[: cfg.n_in].T, w_pre_t[cfg.n_in :].T, w_out_t.T

@@ -142,7 +142,13 @@ class SynapseTable:
     # -- learning ----------------------------------------------------------------------------------
 
     def update(
-        self, cfg: Config, num: Numerics, g: NDArray[Any], e_bar: NDArray[Any], lfsr: NDArray[np.uint32]
+        self,
+        cfg: Config,
+        num: Numerics,
+        g: NDArray[Any],
+        e_bar: NDArray[Any],
+        lfsr: NDArray[np.uint32],
+        visits: dict[int, int] | None = None,
     ) -> tuple[SynapseTable, NDArray[np.uint32]]:
         """Fixed point, one batch element: step 9 on the slots, then rewiring (``rewire``).
 
@@ -150,6 +156,8 @@ class SynapseTable:
         factors; ``lfsr``: all ``Config.lfsr_lanes`` lanes. Bank ``b`` visits its rows
         (``i mod K == b``) with ``e_bar_i != 0`` in increasing ``i`` on lanes ``b*P ..
         b*P+P-1``: per row one draw per word and lane (rounding), then the row's rewiring draws.
+        ``visits``: if given, gets each row that pruned a slot and its rewiring candidates (the
+        cycle model's count, ``plasticore.contract.cycles``).
         """
         K, P, D = cfg.weight_banks, cfg.lanes, cfg.slot_words
         g_pad = np.zeros(_words(cfg) * P, dtype=np.int64)
@@ -181,8 +189,12 @@ class SynapseTable:
                 state = r[done - 1, D - 1].copy()
                 if cfg.rewire and done <= rows.size and dies[done - 1].any():
                     i = rows[done - 1]
-                    state, n = _rewire_row(cfg, column[i], weight[i], w_old[done - 1], dies[done - 1], state)
+                    state, n, candidates = _rewire_row(
+                        cfg, column[i], weight[i], w_old[done - 1], dies[done - 1], state
+                    )
                     pruned += n
+                    if visits is not None:
+                        visits[int(i)] = candidates
                 rows = rows[done:]
             lfsr[lanes] = state
         return replace(self, column=column, weight=weight, rewired=self.rewired + pruned), lfsr
@@ -213,7 +225,7 @@ class SynapseTable:
             dies = (w_old != 0) & (weight * np.sign(w_old) <= 0)
             for i in np.flatnonzero(dies.any(axis=(1, 2))):
                 lanes = slice((i % K) * P, (i % K + 1) * P)
-                lfsr[lanes], n = _rewire_row(cfg, column[i], weight[i], w_old[i], dies[i], lfsr[lanes])
+                lfsr[lanes], n, _ = _rewire_row(cfg, column[i], weight[i], w_old[i], dies[i], lfsr[lanes])
                 pruned += n
         return replace(self, column=column, weight=weight, rewired=self.rewired + pruned), lfsr
 
@@ -225,8 +237,9 @@ def _rewire_row(
     w_old: NDArray[Any],
     dies: NDArray[np.bool_],
     state: NDArray[np.uint32],
-) -> tuple[NDArray[np.uint32], int]:
-    """Re-target the pruned slots of one row in place; returns the lanes' new states and the count.
+) -> tuple[NDArray[np.uint32], int, int]:
+    """Re-target the pruned slots of one row in place; returns the lanes' new states, the count
+    and the candidates drawn (all lanes).
 
     ``column``, ``weight``, ``w_old``, ``dies``: ``(slot_words, lanes)`` of the row. Each lane
     on its own: its pruned slots in increasing word ``d``; for each, draw (``max(1,
@@ -239,6 +252,7 @@ def _rewire_row(
     mask = (1 << cfg.column_bits) - 1
     steps = max(1, cfg.column_bits)
     state = state.copy()
+    candidates = 0
     for lane in np.flatnonzero(dies.any(axis=0)):
         used = set(column[~dies[:, lane], lane].tolist())
         s = int(state[lane])
@@ -246,6 +260,7 @@ def _rewire_row(
             while True:
                 for _ in range(steps):  # fresh bits: one step would reuse all but one of the last draw's
                     s = lfsr_mod.step(s)
+                candidates += 1
                 c = s & mask
                 if c < n_l[lane] and c not in used:
                     break
@@ -253,7 +268,7 @@ def _rewire_row(
             column[d, lane] = c
             weight[d, lane] = np.sign(w_old[d, lane])
         state[lane] = s
-    return state, int(dies.sum())
+    return state, int(dies.sum()), candidates
 
 
 def init_table(cfg: Config, w: Weights, seed: int | None = None) -> SynapseTable:

@@ -354,19 +354,12 @@ class Host:
     # -- golden objects ----------------------------------------------------------------------------
     def load_weights(self, w: Weights) -> None:
         w.check(self.cfg)
-        g = self.geometry
-        self.write_region("w_in", g.weights_to_rows(w.w_in))
-        self.write_region("w_rec", g.weights_to_rows(w.w_rec))
-        self.write_region("w_out", g.weights_to_rows(w.w_out))
-        self.write_region("b_fb", g.feedback_to_words(w.feedback(self.cfg)))
+        for name, values in self.geometry.weight_values(w).items():
+            self.write_region(name, values)
 
     def read_weights(self) -> Weights:
-        c, g = self.cfg, self.geometry
-        out = {}
-        for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec), ("w_out", c.n_rec, c.n_out)):
-            out[name] = g.rows_to_weights(self.read_region(name).reshape(pre, -1), post)
-        out["b_fb"] = g.feedback_from_words(self.read_region("b_fb"))
-        return Weights(**out)
+        names = ("w_in", "w_rec", "w_out", "b_fb")
+        return self.geometry.weights_from_values({name: self.read_region(name) for name in names})
 
     def load_state(self, s: State, batch_index: int = 0) -> None:
         for name in ("u", "a", "ref", "v", "y", "e"):

@@ -214,7 +214,7 @@ def test_rewired_targets_are_uniform_over_the_free_columns():
         dies[:] = False
         dies[d, 0] = True
         free = sorted(set(range(64)) - set(np.delete(column[:, 0], d).tolist()))
-        state, pruned = _rewire_row(cfg, column, weight, weight.copy(), dies, state)
+        state, pruned, _ = _rewire_row(cfg, column, weight, weight.copy(), dies, state)
         assert pruned == 1 and weight[d, 0] == 1
         ranks[free.index(int(column[d, 0]))] += 1
     chi2 = float(((ranks - n / 49) ** 2 / (n / 49)).sum())
