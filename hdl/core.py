@@ -72,6 +72,7 @@ from amaranth.lib.wiring import In
 from plasticore.contract.geometry import BITMAP_WORD, Geometry
 from plasticore.golden.config import Config, ConfigError
 from plasticore.golden.rules import RULES
+from plasticore.golden.synapses import lane_columns
 
 from .bus import MemoryBus, TickControl
 from .controller import Phase, PhaseController
@@ -79,7 +80,7 @@ from .integration import FeedbackIntegrator, RowIntegrator
 from .lanes import trace_update
 from .learning import Learning
 from .learning_registers import LearningRegisterFile
-from .memories import CoreMemories
+from .memories import CoreMemories, drive_address, drive_enable, slot_layout
 from .passes import NeuronPass, OutputPass, WordPass
 
 __all__ = ["Core"]
@@ -113,12 +114,12 @@ class Core(wiring.Component):
     """
 
     def __init__(self, cfg: Config):
-        if cfg.connectivity < 1 or cfg.rewire:
-            # the sparse synapse table (golden/synapses.py) is specified, not yet built: refuse
-            # it rather than silently building the dense table
+        geometry = Geometry(cfg)
+        if geometry.sparse and cfg.weight_banks > 1 and cfg.slot_words & (cfg.slot_words - 1):
+            # the bus decodes a table row's bank and address as bit fields
             raise ConfigError(
-                f"connectivity: {cfg.connectivity!r} with rewire={cfg.rewire} is not built by the RTL yet"
-                f" (it builds the dense table: connectivity 1.0, rewire false)"
+                f"connectivity: {cfg.connectivity!r} gives {cfg.slot_words} slot words per row; with "
+                f"weight_banks={cfg.weight_banks} the RTL needs a power of two"
             )
         unbuilt = cfg.unbuilt_learning_features()
         if unbuilt:
@@ -126,7 +127,7 @@ class Core(wiring.Component):
             # built: refuse them rather than silently building the old learning
             raise ConfigError(f"{unbuilt[0]} is not built by the RTL yet (the RTL builds its default)")
         self.cfg = cfg
-        self.geometry = Geometry(cfg)
+        self.geometry = geometry
         super().__init__(
             {
                 "bus": In(MemoryBus(self.geometry)),
@@ -207,7 +208,14 @@ class Core(wiring.Component):
 
         # the engines; their memory reads answer them whatever the phase ------------------------
         m.submodules.integrate = integrate = RowIntegrator(
-            n_rows=geom.n_pre, words_per_row=nw, lanes=P, weight_bits=cfg.w_bits, acc_bits=cfg.in_acc_bits, banks=K
+            n_rows=geom.n_pre,
+            words_per_row=geom.words_pre,
+            lanes=P,
+            weight_bits=cfg.w_bits,
+            acc_bits=cfg.in_acc_bits,
+            banks=K,
+            slot=slot_layout(cfg) if geom.sparse else None,
+            columns=[int(n) for n in lane_columns(cfg)] if geom.sparse else None,
         )
         m.d.comb += integrate.spikes.eq(Cat(x_bits[: cfg.n_in], z_prev[: cfg.n_rec]))
         for bank in range(K):
@@ -357,7 +365,7 @@ class Core(wiring.Component):
             with m.Case(Phase.NEURON):
                 state = (mems.u, mems.a, mems.ref, mems.v, mems.zbar, *mems.acc, *mems.fb_acc)
                 for memory in state:
-                    m.d.comb += memory.read.addr.eq(neuron.rd_addr)
+                    m.d.comb += drive_address(memory.read.addr, neuron.rd_addr)
                 m.d.comb += [
                     mems.u.write.data.eq(neuron.u_new),
                     mems.a.write.data.eq(neuron.a_new),
@@ -369,7 +377,10 @@ class Core(wiring.Component):
                     *(copy.write.data.eq(neuron.zbar_old) for copy in mems.zbar_prev),
                 ]
                 for memory in (*state, *mems.g, *mems.zbar_prev):
-                    m.d.comb += [memory.write.addr.eq(neuron.wr_addr), memory.write.en.eq(neuron.wr_en)]
+                    m.d.comb += [
+                        *drive_address(memory.write.addr, neuron.wr_addr),
+                        *drive_enable(memory.write.en, neuron.wr_en),
+                    ]
                 with m.If(neuron.wr_en):
                     ow = neuron.wr_addr
                     m.d.sync += [

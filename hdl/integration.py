@@ -18,9 +18,10 @@ from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 
 from .accumulate import RowAccumulator
-from .memories import RamPorts
+from .memories import LaneRamPorts, RamPorts
 from .passes import lanes_of, split_index
 from .scanner import SpikeScanner
+from .slot_accumulate import SlotAccumulator
 
 __all__ = ["RowIntegrator", "FeedbackIntegrator", "strided_scanner", "bank_member"]
 
@@ -72,6 +73,12 @@ class RowIntegrator(wiring.Component):
         Widths of a weight and of an accumulator lane.
     banks : int
         Number of weight banks and engines (row ``i`` in bank ``i mod banks``).
+    slot : StructLayout or None
+        The sparse synapse table's slot (``plasticore.hdl.memories.slot_layout``): the rows are
+        slot words, added by :class:`~plasticore.hdl.slot_accumulate.SlotAccumulator` into one
+        accumulator memory per lane. None: dense weight words.
+    columns : list of int or None
+        With ``slot``: each lane's real columns (the accumulators hold ``max(columns)`` words).
 
     Members
     -------
@@ -87,20 +94,36 @@ class RowIntegrator(wiring.Component):
         Read and write ports of the banks' accumulators (the read transparent for the write).
     """
 
-    def __init__(self, *, n_rows: int, words_per_row: int, lanes: int, weight_bits: int, acc_bits: int, banks: int = 1):
+    def __init__(
+        self,
+        *,
+        n_rows: int,
+        words_per_row: int,
+        lanes: int,
+        weight_bits: int,
+        acc_bits: int,
+        banks: int = 1,
+        slot: data.StructLayout | None = None,
+        columns: list[int] | None = None,
+    ):
         self.n_rows, self.words_per_row, self.lanes = n_rows, words_per_row, lanes
         self.weight_bits, self.acc_bits, self.banks = weight_bits, acc_bits, banks
+        self.slot, self.columns = slot, columns
         self.bank_rows = -(-n_rows // banks)
         weight_addr_bits = (max(self.bank_rows * words_per_row, 1) - 1).bit_length()
+        acc_layout = lanes_of(lanes, acc_bits)
+        if slot is None:
+            word, acc = lanes_of(lanes, weight_bits), RamPorts(words_per_row, acc_layout)
+        else:
+            assert columns is not None and len(columns) == lanes
+            word, acc = data.ArrayLayout(slot, lanes), LaneRamPorts(max(columns), acc_layout)
         super().__init__(
             {
                 "spikes": In(n_rows),
                 "start": In(1),
                 "busy": Out(1),
-                "weights": In(
-                    ReadPort.Signature(addr_width=weight_addr_bits, shape=lanes_of(lanes, weight_bits))
-                ).array(banks),
-                "acc": In(RamPorts(words_per_row, lanes_of(lanes, acc_bits))).array(banks),
+                "weights": In(ReadPort.Signature(addr_width=weight_addr_bits, shape=word)).array(banks),
+                "acc": In(acc).array(banks),
             }
         )
 
@@ -110,13 +133,22 @@ class RowIntegrator(wiring.Component):
         busy = []
         for bank in range(K):
             scan = strided_scanner(m, f"scan{suffix(bank, K)}", self.spikes, bank, K)
-            engine = RowAccumulator(
-                n_rows=self.bank_rows,
-                words_per_row=nw,
-                lanes=self.lanes,
-                weight_bits=self.weight_bits,
-                acc_bits=self.acc_bits,
-            )
+            if self.slot is None:
+                engine = RowAccumulator(
+                    n_rows=self.bank_rows,
+                    words_per_row=nw,
+                    lanes=self.lanes,
+                    weight_bits=self.weight_bits,
+                    acc_bits=self.acc_bits,
+                )
+            else:
+                engine = SlotAccumulator(
+                    n_rows=self.bank_rows,
+                    words_per_row=nw,
+                    slot=self.slot,
+                    columns=self.columns,
+                    acc_bits=self.acc_bits,
+                )
             m.submodules[f"accumulate{suffix(bank, K)}"] = engine
             wiring.connect(m, scan.indices, engine.rows)
             weights = self.weights[bank]

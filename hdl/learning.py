@@ -26,12 +26,14 @@ from plasticore.contract.geometry import Geometry
 from plasticore.golden import lfsr as golden_lfsr
 from plasticore.golden.config import Config
 from plasticore.golden.rules import RULES
+from plasticore.golden.synapses import lane_columns
 
 from .integration import bank_member, strided_scanner, suffix
 from .lfsr import GaloisLFSR
-from .memories import RamPorts
+from .memories import LaneRamPorts, RamPorts, slot_layout
 from .passes import lanes_of, post_factor_layout, split_index
 from .scanner import SpikeScanner
+from .slot_update import SlotUpdater
 from .update import MAX_SHIFT, RowUpdater
 
 __all__ = ["Learning"]
@@ -83,6 +85,13 @@ class Learning(wiring.Component):
         K = cfg.weight_banks
         self.bank_rows = -(-geom.n_pre // K)
         trace = lanes_of(P, cfg.trace_bits, False)
+        if geom.sparse:  # the synapse table: slot words, written a slot at a time; g per lane
+            slot_word = data.ArrayLayout(slot_layout(cfg), P)
+            w_pre = RamPorts(self.bank_rows * geom.words_pre, slot_word, granularity=1)
+            g = LaneRamPorts(nw, post_factor_layout(cfg)).members["read"].signature
+        else:
+            w_pre = RamPorts(self.bank_rows * nw, lanes_of(P, cfg.w_bits))
+            g = _read_signature(nw, post_factor_layout(cfg))
         super().__init__(
             {
                 "rows": In(cfg.n_in + cfg.n_rec),
@@ -94,10 +103,10 @@ class Learning(wiring.Component):
                 "start_readout": In(1),
                 "hidden_busy": Out(1),
                 "readout_busy": Out(1),
-                "w_pre": In(RamPorts(self.bank_rows * nw, lanes_of(P, cfg.w_bits))).array(K),
+                "w_pre": In(w_pre).array(K),
                 "xbar": In(_read_signature(nwi, trace)).array(K),
                 "zbar_prev": In(_read_signature(nw, trace)).array(K),
-                "g": In(_read_signature(nw, post_factor_layout(cfg))).array(K),
+                "g": In(g).array(K),
                 "w_out": In(RamPorts(geom.regions["w_out"].depth, lanes_of(P, cfg.weight_bits["w_out"]))),
                 "zbar": In(_read_signature(nw, trace)),
                 "b_fb": In(
@@ -119,11 +128,13 @@ class Learning(wiring.Component):
         factored = cfg.learn_multipliers == "factored"
         g_post_bits, g_gate_bits = (cfg.v_bits, cfg.h_bits) if factored else (cfg.g_bits, 0)
 
-        # the lanes' LFSRs (bank b: lanes b*P .. b*P+P-1; the readout's: cfg.readout_lanes)
+        # the lanes' LFSRs (bank b: lanes b*P .. b*P+P-1; the readout's: cfg.readout_lanes);
+        # with rewiring the banks' lanes also leap, a rewiring candidate per cycle
         seeds = golden_lfsr.lane_seeds(cfg.lfsr_seed, cfg.lfsr_lanes)
+        leap_steps = max(1, cfg.column_bits) if cfg.rewire else 0
         lfsrs = []
         for lane in range(cfg.lfsr_lanes):
-            lfsr = GaloisLFSR(int(seeds[lane]))
+            lfsr = GaloisLFSR(int(seeds[lane]), leap_steps=leap_steps if lane < K * P else 0)
             m.submodules[f"lfsr{lane}"] = lfsr
             lfsrs.append(lfsr)
 
@@ -131,18 +142,33 @@ class Learning(wiring.Component):
         scans, updaters = [], []
         for bank in range(K):
             scan = strided_scanner(m, f"scan{suffix(bank, K)}", self.rows, bank, K)
-            updater = RowUpdater(
-                n_rows=self.bank_rows,
-                words_per_row=nw,
-                lanes=P,
-                weight_bits=cfg.w_bits,
-                post_bits=g_post_bits,
-                gate_bits=g_gate_bits,
-                pre_bits=cfg.trace_bits,
-                shift=cfg.lr_shift,
-                multipliers=cfg.learn_multipliers,
-                pipelined=cfg.pipelined,
-            )
+            if geom.sparse:
+                updater = SlotUpdater(
+                    n_rows=self.bank_rows,
+                    words_per_row=geom.words_pre,
+                    slot=slot_layout(cfg),
+                    columns=[int(n) for n in lane_columns(cfg)],
+                    post_bits=g_post_bits,
+                    gate_bits=g_gate_bits,
+                    pre_bits=cfg.trace_bits,
+                    shift=cfg.lr_shift,
+                    multipliers=cfg.learn_multipliers,
+                    pipelined=cfg.pipelined,
+                    rewire=cfg.rewire,
+                )
+            else:
+                updater = RowUpdater(
+                    n_rows=self.bank_rows,
+                    words_per_row=nw,
+                    lanes=P,
+                    weight_bits=cfg.w_bits,
+                    post_bits=g_post_bits,
+                    gate_bits=g_gate_bits,
+                    pre_bits=cfg.trace_bits,
+                    shift=cfg.lr_shift,
+                    multipliers=cfg.learn_multipliers,
+                    pipelined=cfg.pipelined,
+                )
             m.submodules[f"learn_w{suffix(bank, K)}"] = updater
             wiring.connect(m, scan.indices, updater.rows)
             m.d.comb += [
@@ -185,6 +211,11 @@ class Learning(wiring.Component):
             steps[lane].append(lo.step)
         for lfsr, engines in zip(lfsrs, steps, strict=True):
             m.d.comb += lfsr.step.eq(Cat(*engines).any())
+        if cfg.rewire:
+            for bank, updater in enumerate(updaters):
+                own = lfsrs[bank * P : (bank + 1) * P]
+                m.d.comb += updater.leap_draws.eq(Cat(lfsr.leap_draw for lfsr in own))
+                m.d.comb += [lfsr.leap.eq(updater.leap[lane]) for lane, lfsr in enumerate(own)]
 
         # the hidden rows' factors and weights: the presynaptic factor of a row a cycle after
         # it is accepted (bank b's row r is table row r*K + b; K is a power of two when > 1),
@@ -204,13 +235,14 @@ class Learning(wiring.Component):
                 zprev_data, xbar_data = self.zbar_prev[bank].data, self.xbar[bank].data
                 m.d.comb += updater.pre_value.eq(Mux(pre_is_rec, zprev_data[pre_lane], xbar_data[pre_lane]))
             w_pre = self.w_pre[bank]
+            words = geom.words_pre
             m.d.comb += [
                 self.xbar[bank].addr.eq(row_word),
                 self.zbar_prev[bank].addr.eq(row_word),
-                w_pre.read.addr.eq(updater.rd_row * nw + updater.rd_word),
+                w_pre.read.addr.eq(updater.rd_row * words + updater.rd_word),
                 w_pre.read.en.eq(updater.rd_en),
-                self.g[bank].addr.eq(updater.rd_word),
-                w_pre.write.addr.eq(updater.wr_row * nw + updater.wr_word),
+                self.g[bank].addr.eq(updater.post_addr if geom.sparse else updater.rd_word),
+                w_pre.write.addr.eq(updater.wr_row * words + updater.wr_word),
                 w_pre.write.data.eq(updater.wr_data),
                 w_pre.write.en.eq(updater.wr_en),
                 updater.post.eq(self.g[bank].data),

@@ -26,6 +26,9 @@ class GaloisLFSR(wiring.Component):
         ``plasticore.golden.lfsr.lane_seeds``).
     formal : bool
         Add the formal property (docs/reliability.md, "Formal"): the state is never zero.
+    leap_steps : int
+        With ``leap_steps`` > 0, members ``leap`` and ``leap_draw``: ``leap_steps`` steps in one
+        cycle (the sparse table's rewiring draws a column per cycle; docs/numerics.md).
 
     Members
     -------
@@ -35,28 +38,45 @@ class GaloisLFSR(wiring.Component):
         The state.
     draw : Out(32)
         The state after one step: the value a draw returns.
+    leap : In(1)
+        Step the state ``leap_steps`` times (not with ``step``).
+    leap_draw : Out(32)
+        The state after ``leap_steps`` steps.
     """
 
-    def __init__(self, seed: int, *, formal: bool = False):
+    def __init__(self, seed: int, *, formal: bool = False, leap_steps: int = 0):
         if not 1 <= seed < (1 << golden_lfsr.WIDTH):
             self._MustUse__silence = True  # refused, so never elaborated: no "unused" warning
             raise ValueError(f"lfsr seed: {seed!r} is outside the allowed range 1..{(1 << golden_lfsr.WIDTH) - 1}")
         self.seed = seed
         self.formal = formal
-        super().__init__(
-            {
-                "step": In(1),
-                "state": Out(golden_lfsr.WIDTH, init=seed),
-                "draw": Out(golden_lfsr.WIDTH),  # the state after one step: the value a draw returns
-            }
-        )
+        self.leap_steps = leap_steps
+        members = {
+            "step": In(1),
+            "state": Out(golden_lfsr.WIDTH, init=seed),
+            "draw": Out(golden_lfsr.WIDTH),  # the state after one step: the value a draw returns
+        }
+        if leap_steps:
+            members.update({"leap": In(1), "leap_draw": Out(golden_lfsr.WIDTH)})
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        shifted = self.state >> 1
-        m.d.comb += self.draw.eq(Mux(self.state[0], shifted ^ golden_lfsr.TAPS, shifted))
+
+        def stepped(state):
+            shifted = state >> 1
+            return Mux(state[0], shifted ^ golden_lfsr.TAPS, shifted)
+
+        m.d.comb += self.draw.eq(stepped(self.state))
         with m.If(self.step):
             m.d.sync += self.state.eq(self.draw)
+        if self.leap_steps:
+            leaped = self.state
+            for _ in range(self.leap_steps):
+                leaped = stepped(leaped)[: golden_lfsr.WIDTH]
+            m.d.comb += self.leap_draw.eq(leaped)
+            with m.If(self.leap):
+                m.d.sync += self.state.eq(self.leap_draw)
         if self.formal:
             # zero is the LFSR's fixed point: a lane that reached it would round one way forever
             m.d.comb += Assert(self.state != 0)

@@ -18,8 +18,8 @@ the bus at their one region.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
@@ -29,7 +29,56 @@ from plasticore.golden.config import Config
 from .bus import MemoryBus
 from .passes import lanes_of, post_factor_layout
 
-__all__ = ["RamPorts", "CoreMemories"]
+__all__ = ["RamPorts", "LaneRamPorts", "CoreMemories", "slot_layout", "drive_address", "drive_enable"]
+
+
+def slot_layout(cfg: Config) -> data.StructLayout:
+    """One slot of the sparse synapse table: the signed weight in the low bits, the column above
+    (``Geometry.slot_value``'s packing)."""
+    return data.StructLayout({"weight": signed(cfg.w_bits), "column": unsigned(cfg.column_bits)})
+
+
+def drive_address(addr, value) -> list:
+    """``addr`` (a port's address: one, or one per lane) gets ``value`` (every lane the same)."""
+    if isinstance(addr, data.View):
+        return [addr[lane].eq(value) for lane in range(len(addr))]
+    return [addr.eq(value)]
+
+
+def drive_enable(en, value) -> list:
+    """``en`` (a write enable: one bit, or one per lane) gets ``value`` on every bit."""
+    return [en.eq(value.replicate(len(en)) if len(en) > 1 else value)]
+
+
+class LaneRamPorts(wiring.Signature):
+    """A memory of one-lane memories side by side, one read and one write port each, from the
+    memory's side: every lane has an address of its own (the sparse table's slots of one word
+    reach P different columns).
+
+    Parameters
+    ----------
+    depth : int
+        Words of each lane's memory.
+    layout : ArrayLayout
+        A word: the lanes' shapes.
+
+    Members
+    -------
+    read : Out(Signature)
+        ``addr`` (one per lane) and ``en`` in, ``data`` (every lane's) out a cycle later.
+    write : Out(Signature)
+        ``addr`` (one per lane), ``data`` and ``en`` (one per lane) in.
+    """
+
+    def __init__(self, depth: int, layout: data.ArrayLayout):
+        self.depth, self.shape = depth, layout
+        addr = data.ArrayLayout(unsigned((max(depth, 1) - 1).bit_length()), layout.length)
+        super().__init__(
+            {
+                "read": Out(wiring.Signature({"addr": In(addr), "en": In(1, init=1), "data": Out(layout)})),
+                "write": Out(wiring.Signature({"addr": In(addr), "data": In(layout), "en": In(layout.length)})),
+            }
+        )
 
 
 class RamPorts(wiring.Signature):
@@ -114,9 +163,12 @@ class CoreMemories(wiring.Component):
         K, KF = cfg.weight_banks, cfg.feedback_banks
         self.bank_rows = ceil_div(geom.n_pre, K)  # rows per weight bank
         trace = lanes_of(P, cfg.trace_bits, False)
+        #: the sparse synapse table: w_pre holds slots, and acc and g are one memory per lane
+        self.sparse = geom.sparse
+        self.pre_layout = data.ArrayLayout(slot_layout(cfg), P) if geom.sparse else lanes_of(P, cfg.w_bits)
         # name: (depth, word layout, number of copies, read transparent for the write, per-bank copy)
         self.specs = {
-            "w_pre": (self.bank_rows * nw, lanes_of(P, cfg.w_bits), K, False, False),
+            "w_pre": (self.bank_rows * geom.words_pre, self.pre_layout, K, False, False),
             "w_out": (geom.regions["w_out"].depth, lanes_of(P, cfg.weight_bits["w_out"]), None, False, False),
             "b_fb": (geom.fb_bank_depth, lanes_of(P, cfg.fb_w_bits), P, False, False),
             "u": (nw, lanes_of(P, cfg.u_bits), None, False, False),
@@ -139,14 +191,25 @@ class CoreMemories(wiring.Component):
             "register_rdata": In(geom.bus_data_bits),
         }
         for name, (depth, layout, copies, _, _) in self.specs.items():
-            ports = Out(RamPorts(depth, layout, granularity=1 if name == "b_fb" else None))
+            if name in self.lane_split:
+                ports = Out(LaneRamPorts(depth, layout))
+            else:
+                ports = Out(RamPorts(depth, layout, granularity=self._granularity(name)))
             members[name] = ports if copies is None else ports.array(copies)
         super().__init__(members)
+
+    @property
+    def lane_split(self) -> tuple[str, ...]:
+        """The memories kept as one memory per lane (the sparse table's slots address them per lane)."""
+        return ("acc", "g") if self.sparse else ()
+
+    def _granularity(self, name: str) -> int | None:
+        # B: a readout update writes one lane of P banks; w_pre (sparse): rewiring writes one slot
+        return 1 if name == "b_fb" or (name == "w_pre" and self.sparse) else None
 
     def elaborate(self, platform):
         m = Module()
         cfg, geom = self.cfg, self.geometry
-        nw = geom.words_rec
         K = cfg.weight_banks
         regions = geom.regions
         # the per-bank copies (accumulators, g) in block RAM if the config asks for it
@@ -158,10 +221,14 @@ class CoreMemories(wiring.Component):
         for name, (depth, layout, copies, transparent, per_bank) in self.specs.items():
             memory_ports[name] = []
             for index in range(copies or 1):
-                mem = Memory(shape=layout, depth=max(depth, 1), init=[], attrs=bank_attrs if per_bank else None)
                 suffix = str(index) if name == "b_fb" or (copies or 1) > 1 else ""
+                attrs = bank_attrs if per_bank else None
+                if name in self.lane_split:
+                    self._lane_memories(m, name + suffix, getattr(self, name)[index], depth, layout, attrs, transparent)
+                    continue
+                mem = Memory(shape=layout, depth=max(depth, 1), init=[], attrs=attrs)
                 m.submodules[name + suffix] = mem
-                wp = mem.write_port(granularity=1 if name == "b_fb" else None)
+                wp = mem.write_port(granularity=self._granularity(name))
                 rp = mem.read_port(transparent_for=(wp,) if transparent else ())
                 memory_ports[name].append((rp, wp))
 
@@ -193,6 +260,8 @@ class CoreMemories(wiring.Component):
             for ports, (rp, wp) in copies(name):
                 serve(ports, rp, wp, word, region == regions[name].index)
         for name in ("acc", "fb_acc", "out_acc", "zbar_prev", "g"):  # the core's alone
+            if name in self.lane_split:
+                continue  # connected as they were made
             for ports, (rp, wp) in copies(name):
                 m.d.comb += [
                     rp.addr.eq(ports.read.addr),
@@ -206,8 +275,8 @@ class CoreMemories(wiring.Component):
         # Win and Wrec are two bus regions of the one presynaptic table (split in K banks by the
         # row's low bits: K and the words per row are powers of two when K > 1, Config checks)
         pre_region_is_rec = region == regions["w_rec"].index
-        pre_addr = Mux(pre_region_is_rec, word + cfg.n_in * nw, word)
-        word_bits, bank_bits = (nw - 1).bit_length(), (K - 1).bit_length()
+        pre_addr = Mux(pre_region_is_rec, word + cfg.n_in * geom.words_pre, word)
+        word_bits, bank_bits = (geom.words_pre - 1).bit_length(), (K - 1).bit_length()
         bus_pre_bank = pre_addr[word_bits : word_bits + bank_bits] if K > 1 else 0
         bus_pre_addr = Cat(pre_addr[:word_bits], pre_addr[word_bits + bank_bits :]) if K > 1 else pre_addr
         for bank, (ports, (rp, wp)) in enumerate(copies("w_pre")):
@@ -244,3 +313,23 @@ class CoreMemories(wiring.Component):
             with m.Default():
                 m.d.comb += self.bus.rdata.eq(self.register_rdata)
         return m
+
+    @staticmethod
+    def _lane_memories(
+        m: Module, name: str, ports, depth: int, layout: data.ArrayLayout, attrs, transparent: bool
+    ) -> None:
+        """One memory per lane of ``layout`` (read transparent for its write if ``transparent``:
+        the accumulators' read-modify-write), connected to ``ports`` (a ``LaneRamPorts``)."""
+        for lane in range(layout.length):
+            mem = Memory(shape=layout.elem_shape, depth=max(depth, 1), init=[], attrs=attrs)
+            m.submodules[f"{name}_lane{lane}"] = mem
+            wp = mem.write_port()
+            rp = mem.read_port(transparent_for=(wp,) if transparent else ())
+            m.d.comb += [
+                rp.addr.eq(ports.read.addr[lane]),
+                rp.en.eq(ports.read.en),
+                ports.read.data[lane].eq(rp.data),
+                wp.addr.eq(ports.write.addr[lane]),
+                wp.data.eq(ports.write.data[lane]),
+                wp.en.eq(ports.write.en[lane]),
+            ]

@@ -38,10 +38,22 @@ from plasticore.golden.numerics import signed_range
 
 from .arith import multiply_by_bits, saturate
 
-__all__ = ["RowUpdater", "MAX_SHIFT"]
+__all__ = ["RowUpdater", "MAX_SHIFT", "weight_product"]
 
 #: the largest learning-rate shift: stochastic rounding adds the low ``shift`` bits of a draw
 MAX_SHIFT = golden_lfsr.WIDTH
+
+
+def weight_product(multipliers: str, post, pre):
+    """The update's product ``-(post * pre)`` of one lane, built as ``multipliers`` says
+    (``post``: the signed factor, or with ``"factored"`` the struct of value and gate)."""
+    if multipliers == "logic":
+        return -multiply_by_bits(post, pre)
+    if multipliers == "factored":
+        # h * e_bar < 2**(gate_bits + pre_bits): the adder tree's carry bits are zero
+        gated_pre = multiply_by_bits(pre, post.gate)[: len(pre) + len(post.gate)]
+        return -(post.value * gated_pre)
+    return -(post * pre)
 
 
 class RowUpdater(wiring.Component):
@@ -230,15 +242,7 @@ class RowUpdater(wiring.Component):
             self.step.eq(out_valid),
         ]
         for lane in range(self.lanes):
-            if self.multipliers == "logic":
-                product = -multiply_by_bits(self.post[lane], pre)
-            elif self.multipliers == "factored":
-                post = self.post[lane]
-                # h * e_bar < 2**(gate_bits + pre_bits): the adder tree's carry bits are zero
-                gated_pre = multiply_by_bits(pre, post.gate)[: len(pre) + len(post.gate)]
-                product = -(post.value * gated_pre)
-            else:
-                product = -(self.post[lane] * pre)
+            product = weight_product(self.multipliers, self.post[lane], pre)
             weight = self.w_data[lane]
             if self.pipelined:
                 product_s2 = Signal(signed(self.product_bits), name=f"product{lane}")
