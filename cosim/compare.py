@@ -31,6 +31,8 @@ __all__ = ["Mismatch", "LockstepReport", "lockstep", "STATES"]
 #: the states compared every tick, in the order a mismatch is looked for
 STATES = ("z", "u", "a", "ref", "v", "y", "e", "x_bar", "z_bar")
 WEIGHTS = ("w_in", "w_rec", "w_out", "b_fb")
+#: the sparse synapse table's fields, compared slot by slot (wiring and weights)
+TABLE = ("slot_column", "slot_weight")
 #: a region read back over the bus right after the bench wrote it ("read-back w_in")
 READ_BACK = "read-back "
 #: the padding values of a weight region (lanes of targets past the last neuron or output),
@@ -82,7 +84,7 @@ class Mismatch:
             return f"tick {self.tick}: {self.state}[value {self.index}] RTL {self.rtl} != 0"
         if self.state.startswith(READ_BACK):
             return f"tick {self.tick}: {self.state}[value {self.index}] RTL {self.rtl} != written {self.golden}"
-        if self.state in WEIGHTS:
+        if self.state in WEIGHTS or self.state in TABLE:
             return f"tick {self.tick}: {self.state}[flat {self.index}] RTL {self.rtl} != golden {self.golden}"
         who = "output" if self.state in ("y", "e") else "input" if self.state == "x_bar" else "neuron"
         return f"tick {self.tick}: {self.state}[{who} {self.index}] RTL {self.rtl} != golden {self.golden}"
@@ -110,6 +112,9 @@ class LockstepReport:
         Times the weights were compared.
     spikes : int
         Spikes of the run.
+    rewired : int or None
+        With the sparse synapse table: slots re-targeted over the run (golden's count, every
+        one checked by the table comparisons); None with dense weights.
     """
 
     ticks: int = 0
@@ -120,6 +125,7 @@ class LockstepReport:
     learn_cycles: list[int] = field(default_factory=list)  # the learning phases' share, per tick
     weight_checks: int = 0
     spikes: int = 0
+    rewired: int | None = None
 
     def note(self, mismatch: Mismatch, count: int = 1) -> None:
         self.mismatches += count
@@ -136,6 +142,8 @@ class LockstepReport:
             "spikes": self.spikes,
             "weight_checks": self.weight_checks,
         }
+        if self.rewired is not None:
+            out["rewired"] = self.rewired
         if self.learn_cycles:
             lc = np.asarray(self.learn_cycles)
             out["learn_cycles_per_tick"] = {"mean": float(lc.mean()), "max": int(lc.max())}
@@ -237,6 +245,9 @@ async def _compare_weights(report: LockstepReport, t: int, driver: CoreDriver, w
     report.weight_checks += 1
     for name in WEIGHTS:
         _compare(report, t, name, getattr(rtl, name), getattr(w, name))
+    if w.synapses is not None:  # the table itself: every slot's column (wiring) and weight
+        _compare(report, t, "slot_column", rtl.synapses.column.reshape(-1), w.synapses.column.reshape(-1))
+        _compare(report, t, "slot_weight", rtl.synapses.weight.reshape(-1), w.synapses.weight.reshape(-1))
     # the padding of the weight memories: still zero (a write of a padding lane is a bug the
     # weights alone do not show: those lanes feed only padding outputs and errors)
     for name, padding in driver.weight_padding().items():
@@ -273,9 +284,10 @@ async def lockstep(
     fx = FixedNumerics()
     s = init_state(cfg, fx, 1)
     ls = init_learning(cfg, fx, 1)
-    w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS))
+    table = None if w.synapses is None else w.synapses.astype(np.int64)
+    w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS), table)
     if RULES[cfg.rule].symmetric_feedback:
-        w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())  # B is Wout^T, kept so by both
+        w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy(), table)  # B is Wout^T, kept so by both
     report = LockstepReport()
     await _round_trip(report, driver)
     await driver.load_weights(w)
@@ -307,10 +319,11 @@ async def lockstep(
             e_in, e_rec = presynaptic_factors(tick_cfg, ls.traces, new_traces, x[None, :], prev.z)
             learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
             learn_out_rows = new_traces.z_bar[0] != 0
-        w, ls, _ = golden_learn(tick_cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls)
+        visits: dict[int, int] = {}  # rewiring: the rows that pruned, and their candidates
+        w, ls, _ = golden_learn(tick_cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls, visits)
         if RULES[cfg.rule].symmetric_feedback:
-            w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())
-        predicted = tick_cycles(tick_cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows)
+            w = Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy(), w.synapses)
+        predicted = tick_cycles(tick_cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows, visits)
 
         cycles = await driver.tick(x, tgt, vld, learn=learn)
         rtl = await driver.read_state()
@@ -335,6 +348,8 @@ async def lockstep(
         _note_handshakes(report, t, driver)
         if stop_at_first and report.first is not None:
             break
+    if w.synapses is not None:
+        report.rewired = w.synapses.rewired
     if not learn and report.ticks:
         await _compare_weights(report, report.ticks - 1, driver, w)  # inference never writes weights
     if report.ticks and not (stop_at_first and report.first is not None):

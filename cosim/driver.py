@@ -22,6 +22,7 @@ import numpy as np
 from plasticore.contract.geometry import BITMAP_WORD, Geometry
 from plasticore.golden.network import State, Weights
 from plasticore.golden.registers import LearningRegisters
+from plasticore.golden.synapses import SynapseTable
 
 __all__ = ["BusPort", "CoreDriver"]
 
@@ -83,13 +84,7 @@ class CoreDriver:
     # golden objects ---------------------------------------------------------------------------
     def weight_regions(self, w: Weights) -> dict[str, np.ndarray]:
         """The weight regions' values (``w_in``, ``w_rec``, ``w_out``, ``b_fb``) that hold ``w``."""
-        g = self.g
-        return {
-            "w_in": g.weights_to_rows(w.w_in),
-            "w_rec": g.weights_to_rows(w.w_rec),
-            "w_out": g.weights_to_rows(w.w_out),
-            "b_fb": g.feedback_to_words(w.feedback(self.cfg)),
-        }
+        return self.g.weight_values(w)
 
     async def load_weights(self, w: Weights) -> None:
         for name, values in self.weight_regions(w).items():
@@ -104,12 +99,7 @@ class CoreDriver:
 
     def weights_from_regions(self, regions: dict[str, np.ndarray]) -> Weights:
         """The weights held by the values of :meth:`read_weight_regions`."""
-        g, c = self.g, self.cfg
-        out = {}
-        for name, pre, post in (("w_in", c.n_in, c.n_rec), ("w_rec", c.n_rec, c.n_rec), ("w_out", c.n_rec, c.n_out)):
-            out[name] = g.rows_to_weights(regions[name].reshape(pre, -1), post)
-        out["b_fb"] = g.feedback_from_words(regions["b_fb"])
-        return Weights(**out)
+        return self.g.weights_from_values(regions)
 
     def unheld(self, name: str) -> np.ndarray:
         """The values of region ``name`` (flat, as :meth:`read_region` returns them) that no
@@ -123,12 +113,14 @@ class CoreDriver:
         """Per weight region, its values that hold no weight (lanes of targets past the last
         neuron or output, B's rows of errors past the last) but are held by a memory: the
         memory map pads them with zeros, and learning never changes them."""
-        c = self.cfg
+        c, g = self.cfg, self.g
+        slots = (g.n_pre, g.words_pre, g.lanes)  # every slot of a sparse table is held, none padding
         ones = Weights(
             np.ones((c.n_rec, c.n_in), dtype=np.int64),
             np.ones((c.n_rec, c.n_rec), dtype=np.int64),
             np.ones((c.n_out, c.n_rec), dtype=np.int64),
             np.ones((c.n_rec, c.n_out), dtype=np.int64),
+            SynapseTable(np.zeros(slots, dtype=np.int64), np.ones(slots, dtype=np.int64)) if g.sparse else None,
         )
         return {
             name: (self.as_written(name, values) == 0) & ~self.unheld(name)

@@ -345,6 +345,9 @@ def run_lockstep(
         w_rec=weights.w_rec,
         w_out=weights.w_out,
         b_fb=weights.b_fb,
+        # the sparse synapse table, if any (empty arrays: dense Win/Wrec)
+        slot_column=np.zeros(0, np.int64) if weights.synapses is None else weights.synapses.column,
+        slot_weight=np.zeros(0, np.int64) if weights.synapses is None else weights.synapses.weight,
         x=x_seq,
         targets=np.zeros((ticks, cfg.n_out), dtype=np.int64) if targets is None else targets,
         valid=np.zeros(ticks, dtype=bool) if valid is None else valid,

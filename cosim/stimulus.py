@@ -16,6 +16,7 @@ import numpy as np
 from plasticore.golden.config import Config, ConfigError, preset
 from plasticore.golden.network import Weights, init_weights
 from plasticore.golden.registers import LearningRegisters, register_ranges
+from plasticore.golden.synapses import sparse_weights
 
 __all__ = ["random_config", "Stimulus", "make_stimulus", "config_by_name", "random_register_schedule"]
 
@@ -78,10 +79,13 @@ def random_config(seed: int) -> Config:
             )
         except ConfigError:
             continue
-        return _with_rate_regularization(
-            _with_bounded_learning(
-                _with_feedback_engines(
-                    _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+        return _with_synapse_table(
+            _with_rate_regularization(
+                _with_bounded_learning(
+                    _with_feedback_engines(
+                        _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+                    ),
+                    seed,
                 ),
                 seed,
             ),
@@ -172,6 +176,22 @@ def _with_rate_regularization(cfg: Config, seed: int) -> Config:
     return cfg.replace(rate_target=target, rate_reg_shift=shift) if on else cfg
 
 
+def _with_synapse_table(cfg: Config, seed: int) -> Config:
+    """Half of the random configs hold Win/Wrec in the sparse synapse table: a connectivity
+    from one slot word per row to all of them, and half of those with DEEP R rewiring (the
+    dense layout with rewiring too), drawn from a generator of their own as above. With
+    weight banks the slot words must be a power of two (the RTL decodes them as bit fields):
+    the connectivity is drawn among those."""
+    rng = np.random.default_rng((seed, 0x5A))
+    sparse, rewire = rng.random() < 0.5, rng.random() < 0.5
+    if not sparse:
+        return cfg
+    words = -(-cfg.n_rec // cfg.lanes)
+    choices = [d for d in range(1, words + 1) if cfg.weight_banks == 1 or not d & (d - 1)]
+    slot_words = int(rng.choice(choices))
+    return cfg.replace(connectivity=slot_words / words, rewire=bool(rewire))
+
+
 def config_by_name(name: str, seed: int = 1) -> Config:
     """``small``/``reckon``/any preset, ``random`` (from ``seed``), or a JSON file."""
     if name == "random":
@@ -210,6 +230,8 @@ def make_stimulus(
     rng = np.random.default_rng(seed)
     scale = float(rng.choice([0.3, 1.0, 3.0])) if weight_scale is None else weight_scale
     w = init_weights(cfg, seed=seed, in_scale=scale, rec_scale=scale / 2, out_scale=scale)
+    if cfg.connectivity < 1 or cfg.rewire:
+        w = sparse_weights(cfg, w, seed=seed)
     p = float(rng.uniform(0.02, 0.3)) if rate is None else rate
     x = (rng.random((ticks, cfg.n_in)) < p).astype(np.int64)
     y_lim = 1 << (cfg.y_bits - 2)

@@ -28,6 +28,7 @@ from plasticore.cosim.driver import CoreDriver
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
 from plasticore.golden.registers import LearningRegisters
+from plasticore.golden.synapses import SynapseTable
 
 
 class CocotbPort:
@@ -128,7 +129,8 @@ class CocotbPort:
 async def lockstep_against_golden(dut):
     data = np.load(os.environ["PLASTICORE_COSIM_IN"])
     cfg = Config.from_dict(json.loads(str(data["config"])))
-    w = Weights(data["w_in"], data["w_rec"], data["w_out"], data["b_fb"])
+    table = SynapseTable(data["slot_column"], data["slot_weight"]) if data["slot_column"].size else None
+    w = Weights(data["w_in"], data["w_rec"], data["w_out"], data["b_fb"], table)
     Clock(dut.clk, 10, unit="ns").start(start_high=False)
     for name in ("bus__we", "bus__re", "ctl__start", "ctl__valid", "ctl__learn"):
         getattr(dut, name).value = 0

@@ -18,6 +18,22 @@ def test_random_configs_bit_exact(seed):
     assert report.cycles == report.predicted_cycles
 
 
+@pytest.mark.parametrize("seed", [1, 4, 13])
+def test_random_synapse_tables_learn_bit_exact(seed):
+    """Random configs whose Win/Wrec are a sparse synapse table (1: 3 slot words of 12 with
+    rewiring; 4: 2 of 6, rewiring, pipelined; 13: 2 of 5, fixed wiring), learning on: spikes,
+    states, the table's columns and weights and the cycle counts equal golden's every tick."""
+    cfg = random_config(seed)
+    assert cfg.connectivity < 1
+    st = make_stimulus(cfg, 40, seed)
+    report = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True)
+    assert report.mismatches == 0, str(report.first)
+    assert report.cycles == report.predicted_cycles
+    assert report.weight_checks >= 1
+    if cfg.rewire and seed == 4:
+        assert report.rewired and report.rewired > 0
+
+
 def test_small_preset_bit_exact_with_learning_signal():
     cfg = preset("small")
     st = make_stimulus(cfg, 80, seed=5, rate=0.15, weight_scale=1.0)

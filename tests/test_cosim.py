@@ -108,6 +108,26 @@ def test_small_learning(rule, pd, wout_bits, banks, pipelined, multipliers, tmp_
     assert rep["learn_cycles_per_tick"]["max"] > 0
 
 
+@pytest.mark.parametrize(
+    "rule, connectivity, rewire, banks, pipelined",
+    [
+        ("eprop_random", 0.25, True, 1, False),
+        ("erbp", 0.5, False, 4, True),
+    ],
+)
+def test_small_synapse_table_learning(rule, connectivity, rewire, banks, pipelined, tmp_path):
+    """The sparse synapse table on Verilator: 2 (resp. 4) slot words of 8 per row; with DEEP R
+    rewiring (slots pruned and re-targeted, every slot's column and weight compared), and
+    with four weight banks and the pipelined updaters. Cycle counts are checked every tick."""
+    cfg = preset("small").replace(
+        rule=rule, connectivity=connectivity, rewire=rewire, weight_banks=banks, pipelined=pipelined
+    )
+    rep = check_learning(cfg, make_stimulus(cfg, 200, seed=4, rate=0.1, weight_scale=1.0), tmp_path)
+    assert rep["learn_cycles_per_tick"]["max"] > 0
+    if rewire:
+        assert rep["rewired"] > 0  # the rewiring ran, and its wiring matched golden's
+
+
 def test_small_learning_bounded_error_and_step(tmp_path):
     """cue-reckon's two built mechanisms together: the error clamp (its 2,000) and the one-sided
     "step" pseudo-derivative (a window of 819, not a power of two). Golden's own run shows that
