@@ -58,3 +58,18 @@ def test_demo_runs_and_says_where_the_report_is(tmp_path):
     assert out.stdout.splitlines()[-1] == f"report: {report / 'report.md'}"
     result = json.loads((report / "result.json").read_text())
     assert result["task"] == "digits" and result["rtl_equals_fixed"] is True
+
+
+def test_cosim_of_the_synapse_table_with_rewiring(tmp_path):
+    """``plasticore cosim --connectivity F --rewire``: the table's slots (wiring and weights)
+    compared with golden's as the weights are; the JSON says how many slots moved."""
+    path = tmp_path / "cosim.json"
+    out = plasticore(
+        "cosim", "--config", "small", "--learn", "eprop", "--connectivity", "0.25", "--rewire", "--ticks", "200",
+        "--json", str(path), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(path.read_text())
+    assert result["mismatches"] == 0 and result["rewire"] is True and result["slot_words"] == 2
+    assert result["rewired"] > 0
+    assert f"rewire on: {result['rewired']} slots re-targeted" in out.stdout

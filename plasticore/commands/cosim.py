@@ -43,6 +43,18 @@ def register(sub) -> None:
         help="learning on with this rule (targets valid on ~60%% of ticks); weights are "
         "compared every 50 ticks and at the end",
     )
+    p.add_argument(
+        "--connectivity",
+        type=float,
+        default=None,
+        metavar="F",
+        help="hold Win/Wrec in the sparse synapse table at this connectivity (0 < F <= 1; default: the config's)",
+    )
+    p.add_argument(
+        "--rewire",
+        action="store_true",
+        help="DEEP R rewiring on the synapse table (slots' columns compared with the weights)",
+    )
     p.add_argument("--json", metavar="PATH", help="write the result as JSON")
     p.add_argument("--out", metavar="DIR", help="folder for logs, reports and waveforms")
     p.set_defaults(func=run)
@@ -59,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_by_name(args.config, args.seed)
     if args.learn:
         cfg = cfg.replace(**LEARN_RULES[args.learn](cfg))
+    if args.connectivity is not None:
+        cfg = cfg.replace(connectivity=args.connectivity)  # Config checks the range
+    if args.rewire:
+        cfg = cfg.replace(rewire=True)
     st = make_stimulus(cfg, args.ticks, seed=args.seed, rate=args.rate, weight_scale=1.0)
     print(f"cosim {cfg.describe()}", file=sys.stderr)
     print(
@@ -93,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
         out["learn"] = args.learn
         out["learn_cycles_per_tick"] = rep["learn_cycles_per_tick"]
         out["weight_checks"] = rep["weight_checks"]
+    if "rewired" in rep:
+        out["connectivity"] = cfg.connectivity
+        out["slot_words"] = cfg.slot_words
+        out["rewire"] = cfg.rewire
+        out["rewired"] = rep["rewired"]
     verdict = (
         "bit-exact" if out["mismatches"] == 0 else f"{out['mismatches']} MISMATCHES, first: {out['first_mismatch']}"
     )
@@ -105,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"learning ({args.learn}, rule {cfg.rule}): {out['weight_checks']} weight checks; "
             f"learning cycles/tick mean {lc['mean']:.1f} max {lc['max']}"
+        )
+    if "rewired" in out:
+        print(
+            f"synapse table: {cfg.slot_words} slot words per row (connectivity {cfg.connectivity:g}), "
+            f"rewire {'on' if cfg.rewire else 'off'}: {out['rewired']} slots re-targeted"
         )
     if out["waveform"]:
         print(f"waveform of the failing run: {out['waveform']}")
