@@ -135,4 +135,8 @@ def weights_equal(cfg: Config, a: Weights, b: Weights) -> dict[str, bool]:
         for name in ("w_in", "w_rec", "w_out")
     }
     out["b_fb"] = np.array_equal(np.asarray(a.feedback(cfg)), np.asarray(b.feedback(cfg)))
+    if a.synapses is not None or b.synapses is not None:  # the synapse table: wiring and weights
+        both = a.synapses is not None and b.synapses is not None
+        for field in ("column", "weight"):
+            out[f"table {field}s"] = both and np.array_equal(getattr(a.synapses, field), getattr(b.synapses, field))
     return out

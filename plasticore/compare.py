@@ -177,6 +177,9 @@ class Way:
         }
         if self.cycles_per_tick:
             out["cycles_per_tick"] = self.cycles_per_tick
+        table = self.weights_after.synapses
+        if table is not None and self.name != "rtl":  # golden counts them; the chip's table is compared
+            out["rewired"] = table.rewired
         return out
 
 
@@ -287,12 +290,16 @@ def compare_task(
     progress: Progress | None = None,
     log: Callable[[str], None] = print,
     chip_params=None,
+    wiring: dict[str, Any] | None = None,
 ) -> Comparison:
     """Train ``task`` three ways and check RTL == fixed point.
 
     ``cfg``: the network (default: the spec's, sized for the task); ``rule``: a TRAIN_RULES
     name other than bptt (the chip runs the online rules); ``chip_params``: the simulated
-    system's parameters (``plasticore.cosim.host_transport.SystemParams``; default window 64).
+    system's parameters (``plasticore.cosim.host_transport.SystemParams``; default window 64);
+    ``wiring``: config fields of the synapse table (``connectivity``, ``rewire``), applied to
+    the network: the chip then holds Win/Wrec as slots, and the comparison adds the table's
+    columns and weights.
     """
     if rule not in TRAIN_RULES or rule == "bptt":
         raise ValueError(
@@ -303,7 +310,7 @@ def compare_task(
     epochs = spec.epochs if epochs is None else epochs
     if epochs < 1:
         raise ValueError(f"epochs: {epochs!r} is outside the allowed range 1..")
-    cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed)
+    cfg = task_config(task.name, rule, task.n_in, base=cfg, spec=spec).replace(seed=seed, **(wiring or {}))
     if cfg.n_out != task.n_out:
         raise ValueError(f"n_out: config {cfg.name} has {cfg.n_out}, task {task.name} needs {task.n_out}")
     from .host import Host  # the simulated chip pulls in cocotb and Verilator

@@ -261,11 +261,13 @@ def compare_and_report(
     progress: Progress | None = None,
     data: str | Path | None = None,
     spec: TaskSpec | None = None,
+    wiring: dict[str, Any] | None = None,
 ) -> tuple[Comparison, Path, dict[str, Any]]:
     """The task ``name`` with its COMPARE_SPECS network (or ``cfg``), trained three ways, and its
     report written into ``folder``: what ``plasticore compare`` and ``plasticore demo`` run.
     ``data``: a user's ``.npz`` data set instead of the task ``name`` (:func:`load_data_compare_task`);
-    ``spec``: the task's network and schedule instead of its COMPARE_SPECS one (the demo's).
+    ``spec``: the task's network and schedule instead of its COMPARE_SPECS one (the demo's);
+    ``wiring``: the synapse table's fields (``connectivity``, ``rewire``) for the network.
     Returns the comparison, report.md and the result object (the ``--json`` contract)."""
     if data is not None:
         task, spec = load_data_compare_task(data, seed, cfg, n_train, n_test)
@@ -274,6 +276,6 @@ def compare_and_report(
         spec = spec or COMPARE_SPECS[name]
         task = load_compare_task(name, seed, spec, n_train, n_test)
         rule = rule or DEFAULT_RULES[name]
-    cmp = compare_task(task, spec, rule, seed, cfg=cfg, epochs=epochs, progress=progress)
+    cmp = compare_task(task, spec, rule, seed, cfg=cfg, epochs=epochs, progress=progress, wiring=wiring)
     result = cmp.as_json(str(folder))
     return cmp, write_report(cmp, folder, command, result), result

@@ -117,6 +117,24 @@ def test_compare_trains_the_rtl_to_golden_fixed_bit_for_bit(tmp_path, capsys, ta
         assert (w[f"rtl_{name}"] != w[f"before_{name}"]).any(), f"{name} did not learn"
 
 
+def test_compare_with_a_rewiring_synapse_table(tmp_path, capsys):
+    """Issue 22's whole run through the RTL with rewiring: digits on 16 LIF whose Win/Wrec are
+    2 slot words of 4 per row with DEEP R; the chip ends with golden fixed point's table (every
+    slot's column and weight) after golden re-targeted slots."""
+    fields = dict(base="small", name="digits16", n_in=64, n_rec=16, n_alif=0, n_out=10, lr_shift=14, out_lr_shift=14)
+    out = tmp_path / "result.json"
+    args = ["compare", "--task", "digits", "--rule", "erbp", "--config", small_config(tmp_path, **fields)]
+    args += ["--connectivity", "0.5", "--rewire", "--train-samples", "16", "--test-samples", "4", "--epochs", "1"]
+    code = main([*args, "--quiet", "--report", str(tmp_path / "report"), "--json", str(out)])
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert code == 0, printed
+    assert result["config"]["connectivity"] == 0.5 and result["config"]["rewire"] is True
+    assert result["rtl_equals_fixed"] is True and all(result["checks"].values())
+    assert result["checks"]["weights table columns"] and result["checks"]["weights table weights"]
+    assert result["fixed"]["rewired"] > 0  # the wiring moved, and the chip's moved the same way
+
+
 def test_annealed_rates_on_the_chip_equal_golden_fixed_point():
     """Issue 20 item 2: a spec that anneals its learning rates every epoch trains on the chip
     through its run-time registers, ending with golden fixed point's weights and curve."""

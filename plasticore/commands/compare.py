@@ -52,6 +52,14 @@ def register(sub) -> None:
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
     p.add_argument(
+        "--connectivity",
+        type=float,
+        default=None,
+        metavar="F",
+        help="hold Win/Wrec in the sparse synapse table at this connectivity (golden/synapses.py)",
+    )
+    p.add_argument("--rewire", action="store_true", help="DEEP R rewiring on the synapse table")
+    p.add_argument(
         "--report", metavar="DIR", default=None, help="report folder (default: reports/compare-<task>-<config>-seed<N>)"
     )
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
@@ -106,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         n_test=args.test_samples,
         progress=progress,
         data=args.data,
+        wiring={
+            **({} if args.connectivity is None else {"connectivity": args.connectivity}),
+            **({"rewire": True} if args.rewire else {}),
+        },
     )
     print(format_table(cmp))
     if args.json:
