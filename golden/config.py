@@ -646,6 +646,11 @@ PRESETS: dict[str, Config] = {
 }
 
 
+# reckon's shape with Win/Wrec in the sparse synapse table: 8 of 32 slot words per row (25 %
+# connectivity, 32,768 synapses of 13 bits) and DEEP R rewiring under on-chip e-prop
+PRESETS["reckon-sparse"] = PRESETS["reckon"].replace(name="reckon-sparse", connectivity=0.25, rewire=True)
+
+
 def preset(name: str) -> Config:
     try:
         return PRESETS[name]

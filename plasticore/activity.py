@@ -16,6 +16,7 @@ from plasticore.contract.cycles import Breakdown, tick_cycles
 from plasticore.golden import FixedNumerics, init_state, init_weights, tick
 from plasticore.golden.config import Config
 from plasticore.golden.learning import init_learning, learn, presynaptic_factors, update_traces
+from plasticore.golden.synapses import sparse_weights
 
 __all__ = ["ActivityCycles", "TickActivity", "activity", "cycles_at_activity", "DEFAULT_RATE"]
 
@@ -73,6 +74,8 @@ def activity(
     ``learning`` then also updates the weights with the config's rule, as the RTL would."""
     fx = FixedNumerics()
     w = init_weights(cfg, seed=seed)
+    if cfg.connectivity < 1 or cfg.rewire:  # the synapse table, wired from the same draw
+        w = sparse_weights(cfg, w, seed=seed)
     rng = np.random.default_rng(seed)
     s, ls = init_state(cfg, fx, 1), init_learning(cfg, fx, 1)
     no_error = np.zeros(cfg.n_out, dtype=np.int64)
@@ -86,9 +89,10 @@ def activity(
         if learning:
             e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_tr, x[None], prev.z)
             rows = np.concatenate([e_in[0], e_rec[0]]) != 0
-        w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([supervised and learning]), ls)
+        visits: dict[int, int] = {}  # rewiring candidates of the rows that pruned
+        w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([supervised and learning]), ls, visits)
         breakdown = tick_cycles(
-            cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, new_tr.z_bar[0] != 0
+            cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, new_tr.z_bar[0] != 0, visits
         )
         infer = tick_cycles(cfg, x, prev.z[0], no_error, out.z[0]).total
         yield TickActivity(x, prev.z[0], out.z[0], rows, breakdown, infer)
