@@ -67,6 +67,8 @@ def features(cfg: Config) -> str:
         parts.append("pipelined")
     if cfg.learn_multipliers != "dsp":
         parts.append(cfg.learn_multipliers)
+    if cfg.connectivity < 1 or cfg.rewire:
+        parts.append(f"table D={cfg.slot_words}" + (" rewire" if cfg.rewire else ""))
     return ", ".join(parts)
 
 
@@ -82,12 +84,13 @@ class GoldenRun:
         self.load(w)
 
     def load(self, w: Weights) -> None:
-        w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHT_REGIONS))
+        table = None if w.synapses is None else w.synapses.astype(np.int64)
+        w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHT_REGIONS), table)
         self.w = self._with_rule(w)
 
     def _with_rule(self, w: Weights) -> Weights:
         if RULES[self.cfg.rule].symmetric_feedback:
-            return Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy())  # B is Wout^T on the chip
+            return Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy(), w.synapses)  # B is Wout^T on the chip
         return w
 
     def reset_state(self) -> None:
@@ -107,9 +110,10 @@ class GoldenRun:
             e_in, e_rec = presynaptic_factors(cfg, self.ls.traces, new_traces, x[None], prev.z)
             learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
             learn_out_rows = new_traces.z_bar[0] != 0
-        w, self.ls, _ = learn(cfg, fx, self.w, prev, self.s, out, x[None], np.array([learning_tick]), self.ls)
+        visits: dict[int, int] = {}  # the synapse table's rewiring candidates, for the cycle model
+        w, self.ls, _ = learn(cfg, fx, self.w, prev, self.s, out, x[None], np.array([learning_tick]), self.ls, visits)
         self.w = self._with_rule(w)
-        cycles = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows).total
+        cycles = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], learn_rows, learn_out_rows, visits).total
         return out.z[0], cycles
 
 
@@ -193,6 +197,11 @@ def soak_config(cfg: Config, ticks: int, frames: int, seed: int, bar=None) -> Co
             got = chip.read_weights()
             for name in WEIGHT_REGIONS:
                 _differ(report, f"{where} {name}", getattr(got, name), getattr(golden.w, name))
+            if golden.w.synapses is not None:  # the table's wiring and weights, slot by slot
+                for field in ("column", "weight"):
+                    _differ(
+                        report, f"{where} slot {field}", getattr(got.synapses, field), getattr(golden.w.synapses, field)
+                    )
             report.weight_changes += sum(
                 int((getattr(golden.w, n) != getattr(before, n)).sum()) for n in ("w_in", "w_rec", "w_out")
             )
