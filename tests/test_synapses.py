@@ -295,12 +295,19 @@ def test_learning_refuses_a_sparse_config_with_dense_weights():
         learn(cfg, FIX, w, s, new, out, np.ones((1, cfg.n_in), np.int64), np.ones(1, bool), init_learning(cfg, FIX))
 
 
-def test_the_rtl_refuses_the_sparse_table():
+def test_the_rtl_refuses_banked_tables_whose_rows_are_not_a_power_of_two():
+    """The RTL builds the table (tests/test_core.py, tests/test_cosim.py), but with weight banks
+    its bus decodes a row's bank and address as bit fields: 3 slot words per row is refused
+    with one clear line, 2 and 4 are built."""
     from plasticore.hdl.core import Core
 
-    for changes in (dict(connectivity=0.5), dict(rewire=True)):
-        with pytest.raises(ConfigError, match="not built by the RTL"):
-            Core(Config(**changes))
+    base = Config(n_in=4, n_rec=32, lanes=4, weight_banks=2)
+    with pytest.raises(
+        ConfigError, match="gives 3 slot words per row; with weight_banks=2 the RTL needs a power of two"
+    ):
+        Core(base.replace(connectivity=3 / 8))
+    for connectivity in (0.25, 0.5):
+        assert Core(base.replace(connectivity=connectivity, rewire=True)).geometry.sparse
 
 
 def test_table_check_refuses_duplicates_and_wide_weights():
