@@ -31,7 +31,7 @@ def measure(cfg, rate: float, ticks: int, seed: int = 1):
     learn_c, total_c, margins, rows_seen = [], [], [], []
     for t in activity(cfg, rate, ticks, seed):
         rows = int(t.learn_rows.sum())
-        budget = rows * g.words_rec + ceil_div(cfg.n_out * cfg.n_rec, cfg.lanes) + 64
+        budget = rows * g.words_pre + ceil_div(cfg.n_out * cfg.n_rec, cfg.lanes) + 64
         learn_c.append(t.cycles.learn)
         total_c.append(t.cycles.total)
         margins.append(budget - t.cycles.learn)
@@ -67,11 +67,16 @@ def main(argv=None) -> int:
             0.05,
         )
     ]
+    # the sparse synapse table (issue 22): reckon-sparse, 8 of 32 slot words per row, rewiring
+    sparse = preset("reckon-sparse")
+    cases += [(sparse, 0.05), (sparse.replace(rewire=False), 0.05)]
+    cases += [(sparse.replace(weight_banks=K, pipelined=True), 0.05) for K in (4, 8)]
     cases += [(preset("small"), 0.1)]
     for cfg, rate in cases:
         rows, mean, mx, margin, total = measure(cfg, rate, args.ticks)
+        name = cfg.name + (" (no rewire)" if (cfg.connectivity < 1 and not cfg.rewire) else "")
         print(
-            f"| {cfg.name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {'yes' if cfg.pipelined else 'no'} "
+            f"| {name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {'yes' if cfg.pipelined else 'no'} "
             f"| {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "
             f"{margin:+d} | {total:.1f} |"
         )
