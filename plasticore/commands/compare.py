@@ -21,6 +21,8 @@ from pathlib import Path
 
 from plasticore.progress import progress_bar
 
+from .common import add_wiring_options, wiring_fields
+
 
 def register(sub) -> None:
     from plasticore.tasks import TASKS
@@ -51,14 +53,7 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help="passes over the training split (default: per task)")
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
-    p.add_argument(
-        "--connectivity",
-        type=float,
-        default=None,
-        metavar="F",
-        help="hold Win/Wrec in the sparse synapse table at this connectivity (golden/synapses.py)",
-    )
-    p.add_argument("--rewire", action="store_true", help="DEEP R rewiring on the synapse table")
+    add_wiring_options(p)
     p.add_argument(
         "--report", metavar="DIR", default=None, help="report folder (default: reports/compare-<task>-<config>-seed<N>)"
     )
@@ -114,10 +109,7 @@ def run(args: argparse.Namespace) -> int:
         n_test=args.test_samples,
         progress=progress,
         data=args.data,
-        wiring={
-            **({} if args.connectivity is None else {"connectivity": args.connectivity}),
-            **({"rewire": True} if args.rewire else {}),
-        },
+        wiring=wiring_fields(args),
     )
     print(format_table(cmp))
     if args.json:

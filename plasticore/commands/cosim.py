@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from .common import add_wiring_options, wiring_fields
+
 #: ``--learn`` choices: the config changes that select the rule (the config's own rule is kept
 #: when it already is a variant of the asked-for rule, e.g. symmetric e-prop for eprop)
 LEARN_RULES = {
@@ -43,18 +45,7 @@ def register(sub) -> None:
         help="learning on with this rule (targets valid on ~60%% of ticks); weights are "
         "compared every 50 ticks and at the end",
     )
-    p.add_argument(
-        "--connectivity",
-        type=float,
-        default=None,
-        metavar="F",
-        help="hold Win/Wrec in the sparse synapse table at this connectivity (0 < F <= 1; default: the config's)",
-    )
-    p.add_argument(
-        "--rewire",
-        action="store_true",
-        help="DEEP R rewiring on the synapse table (slots' columns compared with the weights)",
-    )
+    add_wiring_options(p)
     p.add_argument("--json", metavar="PATH", help="write the result as JSON")
     p.add_argument("--out", metavar="DIR", help="folder for logs, reports and waveforms")
     p.set_defaults(func=run)
@@ -71,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_by_name(args.config, args.seed)
     if args.learn:
         cfg = cfg.replace(**LEARN_RULES[args.learn](cfg))
-    if args.connectivity is not None:
-        cfg = cfg.replace(connectivity=args.connectivity)  # Config checks the range
-    if args.rewire:
-        cfg = cfg.replace(rewire=True)
+    cfg = cfg.replace(**wiring_fields(args))
     st = make_stimulus(cfg, args.ticks, seed=args.seed, rate=args.rate, weight_scale=1.0)
     print(f"cosim {cfg.describe()}", file=sys.stderr)
     print(

@@ -23,6 +23,8 @@ from plasticore.progress import progress_bar
 from plasticore.tasks import TASKS, load_user_data, make_task
 from plasticore.training.train import DATA_BASE_TASKS, TASK_SPECS, TRAIN_RULES, EpochScores, data_spec, train
 
+from .common import add_wiring_options
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a task with on-chip learning (golden model) and score it")
@@ -55,15 +57,7 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=None, help="float twin and bptt only: samples per update (default: 1)")
     p.add_argument("--train-samples", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-samples", type=int, default=None, help="use only this many held-out samples")
-    p.add_argument(
-        "--connectivity",
-        type=float,
-        default=None,
-        help="fraction of input and recurrent synapses kept in the sparse synapse table (default: the config's, 1.0)",
-    )
-    p.add_argument(
-        "--rewire", action="store_true", default=None, help="DEEP R: re-target synapses whose weight crosses zero"
-    )
+    add_wiring_options(p)
     p.add_argument(
         "--hidden-layers",
         type=int,
