@@ -31,10 +31,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from plasticore.golden import lfsr as golden_lfsr
-from plasticore.golden.config import LEARN_MULTIPLIERS
 
 from .arith import saturate
-from .update import MAX_SHIFT, RowUpdater, weight_product
+from .update import MAX_SHIFT, RowUpdater, check_update_options, weight_product
 
 __all__ = ["SlotUpdater"]
 
@@ -121,10 +120,7 @@ class SlotUpdater(wiring.Component):
         gate_bits: int = 0,
         rewire: bool = False,
     ):
-        if multipliers not in LEARN_MULTIPLIERS:
-            raise ValueError(f"multipliers: {multipliers!r} is not one of {LEARN_MULTIPLIERS}")
-        if not 0 <= shift <= MAX_SHIFT:
-            raise ValueError(f"shift: {shift!r} is outside the allowed range 0..{MAX_SHIFT}")
+        check_update_options(multipliers, gate_bits, shift)
         self.n_rows, self.words_per_row, self.columns = n_rows, words_per_row, list(columns)
         self.lanes = len(self.columns)
         self.slot = slot

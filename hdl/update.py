@@ -38,10 +38,24 @@ from plasticore.golden.numerics import signed_range
 
 from .arith import multiply_by_bits, saturate
 
-__all__ = ["RowUpdater", "MAX_SHIFT", "weight_product"]
+__all__ = ["RowUpdater", "MAX_SHIFT", "weight_product", "check_update_options"]
 
 #: the largest learning-rate shift: stochastic rounding adds the low ``shift`` bits of a draw
 MAX_SHIFT = golden_lfsr.WIDTH
+
+
+def check_update_options(multipliers: str, gate_bits: int, shift: int) -> None:
+    """Refuse an updater's options that do not go together: unknown ``multipliers``, a gate
+    without factored products (or the reverse), a shift outside ``0 .. MAX_SHIFT``."""
+    if multipliers not in LEARN_MULTIPLIERS:
+        raise ValueError(f"multipliers: {multipliers!r} is not one of {LEARN_MULTIPLIERS}")
+    if (multipliers == "factored") != (gate_bits > 0):
+        raise ValueError(
+            f"multipliers {multipliers!r} with gate_bits {gate_bits}: the factored "
+            f"products, and only they, take the post factor's gate"
+        )
+    if not 0 <= shift <= MAX_SHIFT:
+        raise ValueError(f"shift: {shift!r} is outside the allowed range 0..{MAX_SHIFT}")
 
 
 def weight_product(multipliers: str, post, pre):
@@ -129,13 +143,7 @@ class RowUpdater(wiring.Component):
         gate_bits: int = 0,
         formal: bool = False,
     ):
-        if multipliers not in LEARN_MULTIPLIERS:
-            raise ValueError(f"multipliers: {multipliers!r} is not one of {LEARN_MULTIPLIERS}")
-        if (multipliers == "factored") != (gate_bits > 0):
-            raise ValueError(
-                f"multipliers {multipliers!r} with gate_bits {gate_bits}: the factored "
-                f"products, and only they, take the post factor's gate"
-            )
+        check_update_options(multipliers, gate_bits, shift)
         self.multipliers = multipliers
         self.pipelined = pipelined
         self.formal = formal
@@ -145,8 +153,6 @@ class RowUpdater(wiring.Component):
         self.words_per_row = words_per_row
         self.lanes = lanes
         self.weight_bits = weight_bits
-        if not 0 <= shift <= MAX_SHIFT:
-            raise ValueError(f"shift: {shift!r} is outside the allowed range 0..{MAX_SHIFT}")
         self.weight_layout = data.ArrayLayout(signed(weight_bits), lanes)
         self.post_layout = data.ArrayLayout(self.post_shape(post_bits, gate_bits), lanes)
         self.draws_layout = data.ArrayLayout(unsigned(golden_lfsr.WIDTH), lanes)
