@@ -16,7 +16,7 @@ import numpy as np
 from plasticore.golden.config import Config, ConfigError, preset
 from plasticore.golden.network import Weights, init_weights
 from plasticore.golden.registers import LearningRegisters, register_ranges
-from plasticore.golden.synapses import sparse_weights
+from plasticore.golden.synapses import wired
 
 __all__ = ["random_config", "Stimulus", "make_stimulus", "config_by_name", "random_register_schedule"]
 
@@ -229,9 +229,7 @@ def make_stimulus(
     """Random weights, Poisson inputs, random targets with random valid flags."""
     rng = np.random.default_rng(seed)
     scale = float(rng.choice([0.3, 1.0, 3.0])) if weight_scale is None else weight_scale
-    w = init_weights(cfg, seed=seed, in_scale=scale, rec_scale=scale / 2, out_scale=scale)
-    if cfg.connectivity < 1 or cfg.rewire:
-        w = sparse_weights(cfg, w, seed=seed)
+    w = wired(cfg, init_weights(cfg, seed=seed, in_scale=scale, rec_scale=scale / 2, out_scale=scale), seed=seed)
     p = float(rng.uniform(0.02, 0.3)) if rate is None else rate
     x = (rng.random((ticks, cfg.n_in)) < p).astype(np.int64)
     y_lim = 1 << (cfg.y_bits - 2)

@@ -43,6 +43,7 @@ __all__ = [
     "SynapseTable",
     "init_table",
     "sparse_weights",
+    "wired",
     "sparse_current",
     "lane_columns",
     "synapse_memory_bits",
@@ -310,6 +311,14 @@ def sparse_weights(cfg: Config, w: Weights, seed: int | None = None) -> Weights:
     table = init_table(cfg, w, seed)
     w_in, w_rec = table.dense(cfg)
     return Weights(w_in, w_rec, w.w_out, w.b_fb, table)
+
+
+def wired(cfg: Config, w: Weights, seed: int | None = None) -> Weights:
+    """``w`` as ``cfg`` holds it: in a synapse table (:func:`sparse_weights`) when the config
+    asks for one (``connectivity < 1`` or ``rewire``) and ``w`` has none, else ``w`` itself."""
+    if w.synapses is None and (cfg.connectivity < 1 or cfg.rewire):
+        return sparse_weights(cfg, w, seed)
+    return w
 
 
 def sparse_current(cfg: Config, table: SynapseTable, x: NDArray[Any], z_prev: NDArray[Any]) -> NDArray[Any]:

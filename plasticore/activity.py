@@ -16,7 +16,7 @@ from plasticore.contract.cycles import Breakdown, tick_cycles
 from plasticore.golden import FixedNumerics, init_state, init_weights, tick
 from plasticore.golden.config import Config
 from plasticore.golden.learning import init_learning, learn, presynaptic_factors, update_traces
-from plasticore.golden.synapses import sparse_weights
+from plasticore.golden.synapses import wired
 
 __all__ = ["ActivityCycles", "TickActivity", "activity", "cycles_at_activity", "DEFAULT_RATE"]
 
@@ -73,9 +73,7 @@ def activity(
     cycle counts: ``supervised`` gives every tick a valid target (the feedback engine works);
     ``learning`` then also updates the weights with the config's rule, as the RTL would."""
     fx = FixedNumerics()
-    w = init_weights(cfg, seed=seed)
-    if cfg.connectivity < 1 or cfg.rewire:  # the synapse table, wired from the same draw
-        w = sparse_weights(cfg, w, seed=seed)
+    w = wired(cfg, init_weights(cfg, seed=seed), seed=seed)  # a sparse config's synapse table
     rng = np.random.default_rng(seed)
     s, ls = init_state(cfg, fx, 1), init_learning(cfg, fx, 1)
     no_error = np.zeros(cfg.n_out, dtype=np.int64)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from plasticore.golden import Config, init_weights, poisson_inputs, run
+from plasticore.golden.synapses import wired
 
 from .progress import progress_bar
 
@@ -21,7 +22,7 @@ def run_summary(
         raise ValueError(f"ticks: {ticks!r} is outside the allowed range 1..")
     if batch < 1:
         raise ValueError(f"batch: {batch!r} is outside the allowed range 1..")
-    weights = init_weights(cfg)
+    weights = wired(cfg, init_weights(cfg))  # a sparse config's Win/Wrec as its synapse table
     x = poisson_inputs(cfg, ticks, rate, batch=batch)
     start = time.perf_counter()
     rec = run(cfg, weights, x, numerics, progress=progress_bar(f"run {cfg.name}", ticks) if progress else None)
@@ -69,7 +70,7 @@ def run_on_chip(
     every tick's spikes and readout must be equal."""
     from .host import Host
 
-    weights = init_weights(cfg)
+    weights = wired(cfg, init_weights(cfg))
     x = poisson_inputs(cfg, ticks, rate)[:, 0, :]
     golden = run(cfg, weights, x[:, None, :], "fixed")
     with Host.serial(cfg, port, baud=baud, timeout=timeout) as chip:
