@@ -5,7 +5,7 @@ uniform targets)."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from plasticore.golden import Config, ConfigError, init_state, init_weights, poisson_inputs, tick
@@ -194,7 +194,9 @@ def test_rewiring_invariants_hold_after_every_step(seed, connectivity, num):
         w_pre_t = np.concatenate([w.w_in.T, w.w_rec.T])
         assert (w_pre_t[~present] == 0).all()
         assert (w_pre_t[present] != 0).all()
-    assert total > 0, "no rewiring happened: the invariants were not exercised"
+    # an example whose network never pruned a slot (e.g. too quiet to cross zero) exercised only
+    # half the invariants: not a failure, but not counted as a passing example either
+    assume(total > 0)
 
 
 def test_rewired_targets_are_uniform_over_the_free_columns():
