@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     cases += [(preset("small"), 0.1)]
     for cfg, rate in cases:
         rows, mean, mx, margin, total = measure(cfg, rate, args.ticks)
-        name = cfg.name + (" (no rewire)" if (cfg.connectivity < 1 and not cfg.rewire) else "")
+        name = cfg.name + (" (no rewire)" if (cfg.synapse_table and not cfg.rewire) else "")
         print(
             f"| {name} | {cfg.rule} | {cfg.lanes} | {cfg.weight_banks} | {'yes' if cfg.pipelined else 'no'} "
             f"| {rate:g} | {rows:.1f} | {mean:.1f} | {mx} | "

@@ -67,7 +67,7 @@ def features(cfg: Config) -> str:
         parts.append("pipelined")
     if cfg.learn_multipliers != "dsp":
         parts.append(cfg.learn_multipliers)
-    if cfg.connectivity < 1 or cfg.rewire:
+    if cfg.synapse_table:
         parts.append(f"table D={cfg.slot_words}" + (" rewire" if cfg.rewire else ""))
     return ", ".join(parts)
 

@@ -25,6 +25,7 @@ import numpy as np
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
 from plasticore.golden.registers import REGISTER_FIELDS
+from plasticore.golden.synapses import SynapseTable, sparse_weights
 
 __all__ = ["Region", "Geometry", "BITMAP_WORD", "PARAM_WORD", "ceil_div"]
 
@@ -201,19 +202,18 @@ class Geometry:
 
     def weights_from_values(self, values: dict[str, np.ndarray]) -> Weights:
         """Inverse of :meth:`weight_values` (``values`` as read back, padding included)."""
-        from plasticore.golden.synapses import SynapseTable  # golden's learning imports this module's users
-
         c = self.cfg
-        table = None
-        if self.sparse:
-            column, weight = self.regions_to_table(values["w_in"], values["w_rec"])
-            table = SynapseTable(column, weight)
-            w_in, w_rec = table.dense(c)
-        else:
-            w_in = self.rows_to_weights(np.asarray(values["w_in"]).reshape(c.n_in, -1), c.n_rec)
-            w_rec = self.rows_to_weights(np.asarray(values["w_rec"]).reshape(c.n_rec, -1), c.n_rec)
         w_out = self.rows_to_weights(np.asarray(values["w_out"]).reshape(c.n_rec, -1), c.n_out)
-        return Weights(w_in, w_rec, w_out, self.feedback_from_words(values["b_fb"]), table)
+        b_fb = self.feedback_from_words(values["b_fb"])
+        if self.sparse:
+            table = SynapseTable(*self.regions_to_table(values["w_in"], values["w_rec"]))
+            return Weights(*table.dense(c), w_out, b_fb, table)
+        w_in = self.rows_to_weights(np.asarray(values["w_in"]).reshape(c.n_in, -1), c.n_rec)
+        w_rec = self.rows_to_weights(np.asarray(values["w_rec"]).reshape(c.n_rec, -1), c.n_rec)
+        w = Weights(w_in, w_rec, w_out, b_fb)
+        # a table of every slot (connectivity rounding to all words, no rewiring) is stored as
+        # the dense rows: its columns are the word addresses
+        return sparse_weights(c, w) if c.synapse_table else w
 
     # the sparse table's slots <-> golden.synapses.SynapseTable ----------------------------------
     def slot_value(self, column: np.ndarray, weight: np.ndarray) -> np.ndarray:

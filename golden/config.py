@@ -508,6 +508,13 @@ class Config:
         return math.gcd(self.weight_banks, self.lanes) if self.fb_banks is None else self.fb_banks
 
     @cached_property
+    def synapse_table(self) -> bool:
+        """Win/Wrec are held in the synapse table (``golden.synapses``): ``connectivity < 1`` or
+        ``rewire``. (The hardware stores its columns only when they are not the word address:
+        ``Geometry.sparse``.)"""
+        return self.connectivity < 1 or self.rewire
+
+    @cached_property
     def slot_words(self) -> int:
         """D: words of ``lanes`` slots per presynaptic row of the Win/Wrec table (the dense
         table's ``ceil(n_rec / lanes)`` at ``connectivity`` 1)."""

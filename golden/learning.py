@@ -323,7 +323,7 @@ def learn(
     w_in, w_rec, w_out = w.w_in, w.w_rec, w.w_out
     # the sparse Win/Wrec table (plasticore.golden.synapses), or None: the dense matrices
     synapses = w.synapses
-    if synapses is None and (cfg.connectivity < 1 or cfg.rewire):
+    if synapses is None and cfg.synapse_table:
         raise ValueError("weights: connectivity < 1 or rewire needs a synapse table (golden.synapses.sparse_weights)")
     if vmask.any():
         rule = RULES[cfg.rule]

@@ -316,7 +316,7 @@ def sparse_weights(cfg: Config, w: Weights, seed: int | None = None) -> Weights:
 def wired(cfg: Config, w: Weights, seed: int | None = None) -> Weights:
     """``w`` as ``cfg`` holds it: in a synapse table (:func:`sparse_weights`) when the config
     asks for one (``connectivity < 1`` or ``rewire``) and ``w`` has none, else ``w`` itself."""
-    if w.synapses is None and (cfg.connectivity < 1 or cfg.rewire):
+    if w.synapses is None and cfg.synapse_table:
         return sparse_weights(cfg, w, seed)
     return w
 

@@ -34,6 +34,21 @@ def test_random_synapse_tables_learn_bit_exact(seed):
         assert report.rewired and report.rewired > 0
 
 
+def test_a_table_of_every_slot_is_stored_as_dense_rows_and_read_back_as_a_table():
+    """connectivity 0.9 of 2 words per row rounds to both: golden holds a table (connectivity <
+    1), the chip stores the dense rows (the columns are the word addresses), and the weights
+    read back are a table again, so the slots can be compared."""
+    from plasticore.contract.geometry import Geometry
+    from plasticore.golden.config import Config
+
+    cfg = Config(n_in=4, n_rec=8, lanes=4, n_out=2, connectivity=0.9)
+    assert cfg.synapse_table and cfg.slot_words == 2 and not Geometry(cfg).sparse
+    st = make_stimulus(cfg, 30, seed=1)
+    report = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True)
+    assert report.mismatches == 0, str(report.first)
+    assert report.weight_checks >= 1 and report.cycles == report.predicted_cycles
+
+
 def test_small_preset_bit_exact_with_learning_signal():
     cfg = preset("small")
     st = make_stimulus(cfg, 80, seed=5, rate=0.15, weight_scale=1.0)

@@ -415,7 +415,7 @@ def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
     """
     if cfg.hidden_layers:
         return _layered_weights(cfg, spec).astype(num.dtype)
-    if cfg.connectivity == 1 and not cfg.rewire:
+    if not cfg.synapse_table:
         return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
     gain = cfg.connectivity**-0.5
     init = {k: v * gain if k in ("in_scale", "rec_scale") else v for k, v in spec.init.items()}
@@ -578,7 +578,7 @@ def train(
     wiring = (("connectivity", connectivity), ("rewire", rewire), ("hidden_layers", hidden_layers))
     sparse = {k: v for k, v in wiring if v is not None}
     cfg = cfg.replace(**sparse)
-    if rule == "bptt" and (cfg.connectivity < 1 or cfg.rewire or cfg.hidden_layers):
+    if rule == "bptt" and (cfg.synapse_table or cfg.hidden_layers):
         raise ValueError(
             "connectivity/rewire/hidden_layers: the sparse table and the layer masks train with the"
             " on-chip rules, not bptt"
