@@ -142,33 +142,26 @@ class Learning(wiring.Component):
         scans, updaters = [], []
         for bank in range(K):
             scan = strided_scanner(m, f"scan{suffix(bank, K)}", self.rows, bank, K)
+            # the factors and the product's options, the same for dense rows and slot rows
+            options = dict(
+                n_rows=self.bank_rows,
+                post_bits=g_post_bits,
+                gate_bits=g_gate_bits,
+                pre_bits=cfg.trace_bits,
+                shift=cfg.lr_shift,
+                multipliers=cfg.learn_multipliers,
+                pipelined=cfg.pipelined,
+            )
             if geom.sparse:
                 updater = SlotUpdater(
-                    n_rows=self.bank_rows,
                     words_per_row=geom.words_pre,
                     slot=slot_layout(cfg),
                     columns=[int(n) for n in lane_columns(cfg)],
-                    post_bits=g_post_bits,
-                    gate_bits=g_gate_bits,
-                    pre_bits=cfg.trace_bits,
-                    shift=cfg.lr_shift,
-                    multipliers=cfg.learn_multipliers,
-                    pipelined=cfg.pipelined,
                     rewire=cfg.rewire,
+                    **options,
                 )
             else:
-                updater = RowUpdater(
-                    n_rows=self.bank_rows,
-                    words_per_row=nw,
-                    lanes=P,
-                    weight_bits=cfg.w_bits,
-                    post_bits=g_post_bits,
-                    gate_bits=g_gate_bits,
-                    pre_bits=cfg.trace_bits,
-                    shift=cfg.lr_shift,
-                    multipliers=cfg.learn_multipliers,
-                    pipelined=cfg.pipelined,
-                )
+                updater = RowUpdater(words_per_row=nw, lanes=P, weight_bits=cfg.w_bits, **options)
             m.submodules[f"learn_w{suffix(bank, K)}"] = updater
             wiring.connect(m, scan.indices, updater.rows)
             m.d.comb += [

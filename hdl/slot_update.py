@@ -33,7 +33,7 @@ from amaranth.lib.wiring import In, Out
 from plasticore.golden import lfsr as golden_lfsr
 
 from .arith import saturate
-from .update import MAX_SHIFT, RowUpdater, check_update_options, weight_product
+from .update import MAX_SHIFT, RowUpdater, check_update_options, draw_mask, stochastic_round, weight_product
 
 __all__ = ["SlotUpdater"]
 
@@ -250,8 +250,7 @@ class SlotUpdater(wiring.Component):
             take_row()
 
         # the write stage: round, add, saturate; (rewire) prune
-        mask = Signal(golden_lfsr.WIDTH)
-        m.d.comb += mask.eq((Const(1, golden_lfsr.WIDTH + 1) << self.shift) - 1)
+        mask = draw_mask(m, self.shift)
         with m.If(out_valid):
             m.d.comb += [
                 self.wr_en.eq((1 << P) - 1),
@@ -261,7 +260,7 @@ class SlotUpdater(wiring.Component):
             ]
             for lane in range(P):
                 old = out_slots[lane]
-                rounded = (out_products[lane] + (self.draws[lane] & mask)) >> self.shift
+                rounded = stochastic_round(out_products[lane], self.draws[lane], mask, self.shift)
                 summed = saturate(old.weight + rounded, self.weight_bits)
                 m.d.comb += self.wr_data[lane].column.eq(old.column)
                 if not self.rewire:

@@ -38,7 +38,7 @@ from plasticore.golden.numerics import signed_range
 
 from .arith import multiply_by_bits, saturate
 
-__all__ = ["RowUpdater", "MAX_SHIFT", "weight_product", "check_update_options"]
+__all__ = ["RowUpdater", "MAX_SHIFT", "weight_product", "check_update_options", "draw_mask", "stochastic_round"]
 
 #: the largest learning-rate shift: stochastic rounding adds the low ``shift`` bits of a draw
 MAX_SHIFT = golden_lfsr.WIDTH
@@ -56,6 +56,20 @@ def check_update_options(multipliers: str, gate_bits: int, shift: int) -> None:
         )
     if not 0 <= shift <= MAX_SHIFT:
         raise ValueError(f"shift: {shift!r} is outside the allowed range 0..{MAX_SHIFT}")
+
+
+def draw_mask(m: Module, shift) -> Signal:
+    """The low ``shift`` bits of an LFSR draw as a mask: the shift is a run-time register, so
+    the mask is decoded from it."""
+    mask = Signal(golden_lfsr.WIDTH)
+    m.d.comb += mask.eq((Const(1, golden_lfsr.WIDTH + 1) << shift) - 1)
+    return mask
+
+
+def stochastic_round(product, draw, mask, shift):
+    """``sround(product, shift)`` of docs/numerics.md: add the draw's low ``shift`` bits
+    (``mask``, :func:`draw_mask`), then shift right (floor)."""
+    return (product + (draw & mask)) >> shift
 
 
 def weight_product(multipliers: str, post, pre):
@@ -238,9 +252,7 @@ class RowUpdater(wiring.Component):
             m.d.sync += [out_valid.eq(s1_valid), out_row.eq(s1_row), out_word.eq(s1_word)]
         else:
             out_valid, out_row, out_word = s1_valid, s1_row, s1_word
-        # the low ``shift`` bits of a draw: a run-time shift, so the mask is decoded from it
-        mask = Signal(golden_lfsr.WIDTH)
-        m.d.comb += mask.eq((Const(1, golden_lfsr.WIDTH + 1) << self.shift) - 1)
+        mask = draw_mask(m, self.shift)
         m.d.comb += [
             self.wr_en.eq(out_valid),
             self.wr_row.eq(out_row),
@@ -255,7 +267,7 @@ class RowUpdater(wiring.Component):
                 weight_s2 = Signal.like(weight, name=f"weight{lane}")
                 m.d.sync += [product_s2.eq(product), weight_s2.eq(weight)]
                 product, weight = product_s2, weight_s2
-            rounded = (product + (self.draws[lane] & mask)) >> self.shift
+            rounded = stochastic_round(product, self.draws[lane], mask, self.shift)
             m.d.comb += self.wr_data[lane].eq(saturate(weight + rounded, self.weight_bits))
             if self.formal:
                 exact, lo, hi = weight + rounded, *signed_range(self.weight_bits)
