@@ -142,10 +142,31 @@ class Geometry:
             # the run-time learning registers (plasticore.golden.registers), one word each
             ("params", len(REGISTER_FIELDS), 1, PARAM_WORD, False),
         ]
+        if c.readout_trace_q is not None:
+            # the readout's own trace z~ (Config.tau_readout_trace); last, so that the other
+            # regions keep their indices
+            specs.append(("zobar", self.words_rec, P, c.trace_bits, False))
         return {
             name: Region(name, i, depth, lanes, bits, signed)
             for i, (name, depth, lanes, bits, signed) in enumerate(specs)
         }
+
+    def trace_values(
+        self, x_bar: np.ndarray, z_bar: np.ndarray, zo_bar: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """The trace regions' values: ``xbar``, ``zbar``, and ``zobar`` (the readout's own
+        trace), which a config with ``tau_readout_trace`` needs and any other refuses."""
+        kept = "zobar" in self.regions
+        if kept != (zo_bar is not None):
+            raise ValueError(
+                "zo_bar: needed, this config keeps the readout's own trace (tau_readout_trace)"
+                if kept
+                else "zo_bar: this config has no readout trace of its own (tau_readout_trace is None)"
+            )
+        values = {"xbar": x_bar, "zbar": z_bar}
+        if zo_bar is not None:
+            values["zobar"] = zo_bar
+        return values
 
     @property
     def bus_data_bits(self) -> int:

@@ -128,15 +128,19 @@ class CoreDriver:
         }
 
     async def read_traces(self) -> dict[str, np.ndarray]:
+        """x_bar, z_bar, and zo_bar when the config keeps the readout's own trace."""
         c = self.cfg
-        return {
+        traces = {
             "x_bar": (await self.read_region("xbar"))[: c.n_in],
             "z_bar": (await self.read_region("zbar"))[: c.n_rec],
         }
+        if "zobar" in self.g.regions:
+            traces["zo_bar"] = (await self.read_region("zobar"))[: c.n_rec]
+        return traces
 
-    async def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray) -> None:
-        await self.write_region("xbar", x_bar)
-        await self.write_region("zbar", z_bar)
+    async def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray, zo_bar: np.ndarray | None = None) -> None:
+        for name, values in self.g.trace_values(x_bar, z_bar, zo_bar).items():
+            await self.write_region(name, values)
 
     def bitmap(self, name: str, bits: np.ndarray) -> np.ndarray:
         """``bits`` padded with zeros to every bit of bitmap region ``name``."""

@@ -80,10 +80,13 @@ def random_config(seed: int) -> Config:
         except ConfigError:
             continue
         return _with_synapse_table(
-            _with_rate_regularization(
-                _with_bounded_learning(
-                    _with_feedback_engines(
-                        _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+            _with_readout_trace(
+                _with_rate_regularization(
+                    _with_bounded_learning(
+                        _with_feedback_engines(
+                            _with_pipeline(_with_learning_banks(_with_readout_width(cfg, seed), seed), seed), seed
+                        ),
+                        seed,
                     ),
                     seed,
                 ),
@@ -174,6 +177,16 @@ def _with_rate_regularization(cfg: Config, seed: int) -> Config:
     target = int(rng.uniform(0, 1) * min(3 * cfg.trace_inc, rail))
     shift = int(rng.integers(0, cfg.trace_bits + 1))
     return cfg.replace(rate_target=target, rate_reg_shift=shift) if on else cfg
+
+
+def _with_readout_trace(cfg: Config, seed: int) -> Config:
+    """Half of the random configs give the readout a trace of its own (``tau_readout_trace``,
+    log-uniform from 0.5 to 500 ticks: from a factor that rounds to 0 to one near the rail of
+    ``decay_bits``), drawn from a generator of their own as above."""
+    rng = np.random.default_rng((seed, 0x0E))
+    on = rng.random() < 0.5
+    tau = float(np.exp(rng.uniform(np.log(0.5), np.log(500.0))))
+    return cfg.replace(tau_readout_trace=round(tau, 3)) if on else cfg
 
 
 def _with_synapse_table(cfg: Config, seed: int) -> Config:

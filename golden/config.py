@@ -581,11 +581,9 @@ class Config:
         ``"field: value"`` (empty: the RTL builds this config's learning). ``trace_bits`` above
         16 counts: the RTL's trace memories and bus are verified up to 16 bits."""
         # (built: learn_input, learn_recurrent as run-time registers, plasticore.golden.registers;
-        # error_clamp, the "step" pseudo-derivative and rate_target in the lanes, hdl/lanes.py)
-        defaults = {
-            "tau_readout_trace": None,
-        }
-        found = [f"{k}: {getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
+        # error_clamp, the "step" pseudo-derivative and rate_target in the lanes, hdl/lanes.py;
+        # tau_readout_trace as the memory zobar, hdl/passes.py)
+        found = []
         if self.trace_bits > 16:
             found.append(f"trace_bits: {self.trace_bits!r} (above 16)")
         if self.hidden_layers:

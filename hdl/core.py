@@ -161,6 +161,9 @@ class Core(wiring.Component):
         xbar_nz = Signal(nwi * P)  # x_bar_i(t) != 0
         zprev_nz = Signal(geom.n_rec_padded)  # z_bar_j(t-1) != 0
         zbar_nz = Signal(geom.n_rec_padded)  # z_bar_j(t) != 0 (kept in step with the zbar memory)
+        # the readout learns from its own trace z~ when the config keeps one (else from z_bar)
+        readout_trace = cfg.readout_trace_q is not None
+        zobar_nz = Signal(geom.n_rec_padded) if readout_trace else None  # z~_j(t) != 0
         e_regs = Signal(data.ArrayLayout(signed(cfg.e_bits), geom.n_out_padded))
         e_flat = e_regs.as_value()
         e_word_bits = regions["e"].word_bits
@@ -186,6 +189,12 @@ class Core(wiring.Component):
                         data.ArrayLayout(unsigned(cfg.trace_bits), P), self.bus.wdata[: regions["zbar"].word_bits]
                     )
                     m.d.sync += zbar_nz.word_select(word, P).eq(Cat(written[lane] != 0 for lane in range(P)))
+                if readout_trace:
+                    with m.Case(regions["zobar"].index):
+                        written = data.View(
+                            data.ArrayLayout(unsigned(cfg.trace_bits), P), self.bus.wdata[: regions["zobar"].word_bits]
+                        )
+                        m.d.sync += zobar_nz.word_select(word, P).eq(Cat(written[lane] != 0 for lane in range(P)))
         # the run-time learning registers: region params
         m.submodules.params = params = LearningRegisterFile(cfg)
         m.d.comb += [
@@ -262,6 +271,7 @@ class Core(wiring.Component):
             neuron.ref.eq(mems.ref.read.data),
             neuron.v.eq(mems.v.read.data),
             neuron.zbar.eq(mems.zbar.read.data),
+            *([neuron.zobar.eq(mems.zobar.read.data)] if readout_trace else []),
             neuron.z_prev.eq(z_prev),
             *(neuron.acc[b].eq(mems.acc[b].read.data) for b in range(K)),
             *(neuron.fb[c].eq(mems.fb_acc[c].read.data) for c in range(KF)),
@@ -288,10 +298,10 @@ class Core(wiring.Component):
             neuron.threshold.eq(params.threshold),
         ]
         m.d.comb += [
-            learning.readout_rows.eq(zbar_nz[: cfg.n_rec]),
+            learning.readout_rows.eq((zobar_nz if readout_trace else zbar_nz)[: cfg.n_rec]),
             learning.errors.eq(e_regs),
             learning.w_out.read.data.eq(mems.w_out.read.data),
-            learning.zbar.data.eq(mems.zbar.read.data),
+            learning.zbar.data.eq((mems.zobar if readout_trace else mems.zbar).read.data),
         ]
         for bank in range(K):
             m.d.comb += [
@@ -326,7 +336,7 @@ class Core(wiring.Component):
             m.d.comb += [
                 *_read(mems.w_out, learning.w_out.read),
                 *_write(mems.w_out, learning.w_out.write),
-                mems.zbar.read.addr.eq(learning.zbar.addr),
+                (mems.zobar if readout_trace else mems.zbar).read.addr.eq(learning.zbar.addr),
             ]
             if RULES[cfg.rule].symmetric_feedback:
                 for bank in range(P):
@@ -364,6 +374,9 @@ class Core(wiring.Component):
 
             with m.Case(Phase.NEURON):
                 state = (mems.u, mems.a, mems.ref, mems.v, mems.zbar, *mems.acc, *mems.fb_acc)
+                if readout_trace:
+                    state += (mems.zobar,)
+                    m.d.comb += mems.zobar.write.data.eq(neuron.zobar_new)
                 for memory in state:
                     m.d.comb += drive_address(memory.read.addr, neuron.rd_addr)
                 m.d.comb += [
@@ -388,6 +401,8 @@ class Core(wiring.Component):
                         zprev_nz.word_select(ow, P).eq(neuron.zbar_old_nonzero),
                         zbar_nz.word_select(ow, P).eq(neuron.zbar_new_nonzero),
                     ]
+                    if readout_trace:
+                        m.d.sync += zobar_nz.word_select(ow, P).eq(neuron.zobar_new_nonzero)
 
             with m.Case(Phase.READOUT):
                 m.d.comb += [

@@ -133,7 +133,9 @@ def regularized_signal(cfg: Config, *, v: Value, z_bar: Value) -> Value:
     return saturate(v + rshift_round(excess, cfg.rate_reg_shift), cfg.v_bits)
 
 
-def trace_update(cfg: Config, *, bar: Value, spike: Value) -> Value:
-    """Step 10: ``sat_u(decay_floor(bar, trace_q) + trace_inc * spike, trace_bits)``."""
-    decayed = const_mul(bar, cfg.trace_q, cfg.decay_multipliers == "logic") >> cfg.decay_bits
+def trace_update(cfg: Config, *, bar: Value, spike: Value, q: int | None = None) -> Value:
+    """Step 10: ``sat_u(decay_floor(bar, q) + trace_inc * spike, trace_bits)``, ``q`` the
+    traces' ``trace_q`` unless given (the readout's own trace: ``readout_trace_q``)."""
+    q = cfg.trace_q if q is None else q
+    decayed = const_mul(bar, q, cfg.decay_multipliers == "logic") >> cfg.decay_bits
     return saturate(decayed + Mux(spike, cfg.trace_inc, 0), cfg.trace_bits, is_signed=False)

@@ -152,6 +152,8 @@ class CoreMemories(wiring.Component):
         Recurrent traces z-bar(t).
     zbar_prev : Out(RamPorts).array(weight_banks)
         Recurrent traces z-bar(t-1), one copy per weight bank.
+    zobar : Out(RamPorts)
+        With ``cfg.tau_readout_trace`` only: the readout's own traces z~(t).
     g : Out(RamPorts).array(weight_banks)
         The learning factor g = V*h (or its factors), one copy per weight bank.
     """
@@ -185,6 +187,8 @@ class CoreMemories(wiring.Component):
             "zbar_prev": (nw, trace, K, False, False),
             "g": (nw, post_factor_layout(cfg), K, False, True),
         }
+        if cfg.readout_trace_q is not None:
+            self.specs["zobar"] = (nw, trace, None, False, False)
         members = {
             "bus": In(MemoryBus(geom)),
             "idle": In(1),
@@ -197,6 +201,13 @@ class CoreMemories(wiring.Component):
                 ports = Out(RamPorts(depth, layout, granularity=self._granularity(name)))
             members[name] = ports if copies is None else ports.array(copies)
         super().__init__(members)
+
+    @property
+    def bus_memories(self) -> tuple[str, ...]:
+        """The memories that are bus regions of their own name (one copy, or copies the bus
+        writes alike), served by the host bus while idle."""
+        shared = ("w_out", "u", "a", "ref", "v", "y", "target", "xbar", "zbar")
+        return shared + (("zobar",) if "zobar" in self.specs else ())
 
     @property
     def lane_split(self) -> tuple[str, ...]:
@@ -256,7 +267,7 @@ class CoreMemories(wiring.Component):
             ports = getattr(self, name)
             return zip(ports if isinstance(ports, list) else [ports], memory_ports[name], strict=True)
 
-        for name in ("w_out", "u", "a", "ref", "v", "y", "target", "xbar", "zbar"):
+        for name in self.bus_memories:
             for ports, (rp, wp) in copies(name):
                 serve(ports, rp, wp, word, region == regions[name].index)
         for name in ("acc", "fb_acc", "out_acc", "zbar_prev", "g"):  # the core's alone
@@ -305,7 +316,7 @@ class CoreMemories(wiring.Component):
         with m.Switch(read_region):
             with m.Case(regions["w_in"].index, regions["w_rec"].index):
                 m.d.comb += self.bus.rdata.eq(w_pre_data[read_pre_bank])
-            for name in ("w_out", "u", "a", "ref", "v", "y", "target", "xbar", "zbar"):
+            for name in self.bus_memories:
                 with m.Case(regions[name].index):
                     m.d.comb += self.bus.rdata.eq(memory_ports[name][0][0].data.as_value())
             with m.Case(regions["b_fb"].index):

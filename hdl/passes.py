@@ -201,6 +201,9 @@ class NeuronPass(wiring.Component):
         ``cfg.rate_target`` V is the regularized signal V' (:func:`.lanes.regularized_signal`).
     z, zbar_old_nonzero, zbar_new_nonzero : Out(lanes)
         Per-lane bits of the word: its spikes, and which traces are nonzero.
+    zobar, zobar_new, zobar_new_nonzero : In(lanes), Out(lanes), Out(lanes)
+        With ``cfg.tau_readout_trace`` only: the readout's own trace z~ of the word (read, new,
+        and which new ones are nonzero), decayed by ``readout_trace_q``.
     threshold : In(range(max threshold + 1))
         The base threshold theta (a run-time register; reset value ``cfg.threshold``).
     """
@@ -239,6 +242,11 @@ class NeuronPass(wiring.Component):
                 "zbar_old_nonzero": Out(P),
                 "zbar_new_nonzero": Out(P),
                 "threshold": In(range(register_ranges(cfg)["threshold"][1] + 1), init=cfg.threshold),
+                **(
+                    {"zobar": In(trace), "zobar_new": Out(trace), "zobar_new_nonzero": Out(P)}
+                    if cfg.readout_trace_q is not None
+                    else {}
+                ),
             }
         )
 
@@ -315,6 +323,17 @@ class NeuronPass(wiring.Component):
                 self.zbar_old_nonzero[lane].eq(old_bar != 0),
                 self.zbar_new_nonzero[lane].eq(new_bar != 0),
             ]
+            if cfg.readout_trace_q is not None:
+                old_readout_bar = stage_register(f"zobar_old{lane}", unsigned(cfg.trace_bits), self.zobar[lane])
+                new_readout_bar = named(
+                    f"zobar_new{lane}",
+                    unsigned(cfg.trace_bits),
+                    trace_update(cfg, bar=old_readout_bar, spike=z, q=cfg.readout_trace_q),
+                )
+                m.d.comb += [
+                    self.zobar_new[lane].eq(new_readout_bar),
+                    self.zobar_new_nonzero[lane].eq(new_readout_bar != 0),
+                ]
         return m
 
 

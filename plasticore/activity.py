@@ -90,7 +90,7 @@ def activity(
         visits: dict[int, int] = {}  # rewiring candidates of the rows that pruned
         w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([supervised and learning]), ls, visits)
         breakdown = tick_cycles(
-            cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, new_tr.z_bar[0] != 0, visits
+            cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, new_tr.readout[0] != 0, visits
         )
         infer = tick_cycles(cfg, x, prev.z[0], no_error, out.z[0]).total
         yield TickActivity(x, prev.z[0], out.z[0], rows, breakdown, infer)

@@ -79,7 +79,7 @@ __all__ = [
 
 #: the core regions that hold the network's running state, cleared by Host.reset_state between
 #: samples (docs/numerics.md: state and traces are reset by the host; the LFSR lanes never are)
-STATE_REGIONS = ("u", "a", "ref", "v", "y", "e", "z", "xbar", "zbar")
+STATE_REGIONS = ("u", "a", "ref", "v", "y", "e", "z", "xbar", "zbar", "zobar")
 #: weight memories, as plasticore.golden.network.Weights (pre x post rows, see plasticore.contract.geometry)
 WEIGHT_REGIONS = ("w_in", "w_rec", "w_out", "b_fb")
 
@@ -373,13 +373,18 @@ class Host:
         return {name: self.read_region(name)[:n] for name, n in sizes.items()}
 
     def read_traces(self) -> dict[str, np.ndarray]:
-        """The presynaptic traces x_bar (n_in) and z_bar (n_rec) of the learning unit."""
+        """The presynaptic traces x_bar (n_in) and z_bar (n_rec) of the learning unit, and the
+        readout's own trace zo_bar (n_rec) when the config keeps one (``tau_readout_trace``)."""
         c = self.cfg
-        return {"x_bar": self.read_region("xbar")[: c.n_in], "z_bar": self.read_region("zbar")[: c.n_rec]}
+        traces = {"x_bar": self.read_region("xbar")[: c.n_in], "z_bar": self.read_region("zbar")[: c.n_rec]}
+        if "zobar" in self.geometry.regions:
+            traces["zo_bar"] = self.read_region("zobar")[: c.n_rec]
+        return traces
 
-    def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray) -> None:
-        self.write_region("xbar", x_bar)
-        self.write_region("zbar", z_bar)
+    def load_traces(self, x_bar: np.ndarray, z_bar: np.ndarray, zo_bar: np.ndarray | None = None) -> None:
+        """Write the traces (``zo_bar``: the readout's own, for a config that keeps one)."""
+        for name, values in self.geometry.trace_values(x_bar, z_bar, zo_bar).items():
+            self.write_region(name, values)
 
     def write_learning_registers(self, regs: LearningRegisters) -> None:
         """Set the run-time learning registers (region ``params``) between ticks; a value out

@@ -102,14 +102,9 @@ def test_new_fields_are_validated(changes, fragment):
 @pytest.mark.parametrize(
     "changes, fragment",
     [
-        ({"tau_readout_trace": 18.0}, "tau_readout_trace: 18.0 is not built by the RTL yet"),
         # the built ones do not hide an unbuilt one beside them
         (
-            {"tau_readout_trace": 18.0, "rate_target": 100, "error_clamp": 1000, "pseudo_derivative": "step"},
-            "tau_readout_trace: 18.0 is not built by the RTL yet",
-        ),
-        (
-            {"trace_bits": 20, "trace_inc": 4096, "rate_target": 100, "error_clamp": 1000},
+            {"trace_bits": 20, "trace_inc": 4096, "tau_readout_trace": 18.0, "rate_target": 100, "error_clamp": 1000},
             "trace_bits: 20 (above 16) is not built by the RTL yet",
         ),
     ],
@@ -129,9 +124,11 @@ def test_the_rtl_refuses_what_it_does_not_build(changes, fragment):
         {"pseudo_derivative": "step", "pd_window": 819},
         {"rate_target": 100, "rate_reg_shift": 3},
         {"rate_target": 100, "error_clamp": 1000, "pseudo_derivative": "step", "pd_window": 819},
+        {"tau_readout_trace": 18.0},
+        {"tau_readout_trace": 18.0, "rate_target": 100, "error_clamp": 1000, "pseudo_derivative": "step"},
     ],
 )
-def test_the_rtl_builds_the_error_clamp_the_step_and_rate_regularization(changes):
+def test_the_rtl_builds_the_error_clamp_the_step_rate_regularization_and_readout_trace(changes):
     from plasticore.hdl.core import Core
 
     cfg = Config(**changes)
@@ -139,22 +136,24 @@ def test_the_rtl_builds_the_error_clamp_the_step_and_rate_regularization(changes
     Core(cfg)
 
 
-def test_cue_reckon_still_needs_two_unbuilt_features():
-    # what stands between the task's spec and the chip (bench/chip_loop.py drops them)
+def test_cue_reckon_still_needs_one_unbuilt_feature():
+    # what stands between the task's spec and the chip (bench/chip_loop.py and compare narrow it)
     from plasticore.training.train import task_config
 
     cfg = task_config("cue-reckon", "eprop", 40)
     assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step" and cfg.rate_target == 655360
-    assert cfg.unbuilt_learning_features() == ["tau_readout_trace: 18.0", "trace_bits: 22 (above 16)"]
+    assert cfg.unbuilt_learning_features() == ["trace_bits: 22 (above 16)"]
 
 
-def test_the_chip_loop_bench_runs_cue_reckon_with_everything_the_rtl_builds():
-    # bench/chip_loop.py: only the readout trace goes, the traces narrow to 16 bits
+def test_the_chip_loop_bench_and_compare_run_cue_reckon_with_everything_the_rtl_builds():
+    # bench/chip_loop.py and plasticore compare: the traces narrow to 16 bits, the rest stays
     from plasticore.bench.chip_loop import buildable_spec
+    from plasticore.compare import COMPARE_SPECS, DEFAULT_RULES
     from plasticore.training.train import TASK_SPECS, task_config
 
     spec = buildable_spec(TASK_SPECS["cue-reckon"])
+    assert spec.config == COMPARE_SPECS["cue-reckon"].config and DEFAULT_RULES["cue-reckon"] == "eprop-symmetric"
     cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec)
     assert cfg.unbuilt_learning_features() == []
-    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step"
+    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step" and cfg.tau_readout_trace == 18.0
     assert (cfg.trace_bits, cfg.trace_inc, cfg.rate_target) == (16, 1 << 9, 655360 >> 6)

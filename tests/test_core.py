@@ -179,3 +179,54 @@ def test_pipelined_core_bit_exact_one_cycle_longer_per_stage(banks, rule, multip
     # a learning phase is one cycle longer when its updater's tail, not its scanner, ends it
     assert ((learn_extra >= 0) & (learn_extra <= phases)).all() and learn_extra.sum() > 0
     assert (per_tick == 2 + learn_extra).all()
+
+
+def test_readout_trace_bit_exact_and_a_core_with_another_is_caught():
+    """The readout's own trace z~ (``tau_readout_trace`` 3, beside z_bar's 20): the readout
+    learns from z~ and skips the rows whose z~ is zero, which z_bar would not skip; z~, states,
+    weights and cycles equal golden's every tick. A core built with another z~ time constant
+    (or none) mismatches at z~."""
+    from plasticore.golden import FixedNumerics
+    from plasticore.golden.learning import init_learning, update_traces
+    from plasticore.golden.network import init_state, tick
+
+    cfg = preset("small").replace(tau_readout_trace=3.0)
+    st = make_stimulus(cfg, 40, seed=5, rate=0.15, weight_scale=1.0)
+    fx = FixedNumerics()
+    s, tr = init_state(cfg, fx, 1), init_learning(cfg, fx, 1).traces
+    fewer_rows = 0  # ticks whose readout update visits fewer rows by z~ than by z_bar
+    for t in range(len(st.x)):
+        s, _ = tick(cfg, fx, st.weights, s, st.x[t][None], st.targets[t][None], st.valid[t : t + 1])
+        tr = update_traces(cfg, fx, tr, st.x[t][None], s.z)
+        fewer_rows += int((tr.zo_bar != 0).sum() < (tr.z_bar != 0).sum())
+    assert fewer_rows > 10, fewer_rows
+    report = lockstep_amaranth(cfg, st.weights, st.x, st.targets, st.valid, learn=True, weights_every=10)
+    assert report.mismatches == 0, str(report.first)
+    assert report.cycles == report.predicted_cycles and report.weight_checks == 4
+    wrong = lockstep_amaranth(
+        cfg,
+        st.weights,
+        st.x,
+        st.targets,
+        st.valid,
+        learn=True,
+        rtl_config=cfg.replace(tau_readout_trace=6.0),
+        stop_at_first=True,
+    )
+    assert wrong.first is not None and wrong.first.state == "zo_bar", str(wrong.first)
+
+
+def test_the_readout_trace_is_a_region_of_its_own_after_the_others():
+    """``zobar`` exists only with ``tau_readout_trace`` and comes last, so every other region
+    keeps its index; loading traces asks for z~ exactly when the config keeps one."""
+    from plasticore.contract.geometry import Geometry
+
+    plain, kept = Geometry(preset("small")), Geometry(preset("small").replace(tau_readout_trace=18.0))
+    assert "zobar" not in plain.regions and list(kept.regions)[-1] == "zobar"
+    assert all(kept.regions[name].index == region.index for name, region in plain.regions.items())
+    x, z = np.zeros(16, dtype=np.int64), np.zeros(32, dtype=np.int64)
+    assert list(kept.trace_values(x, z, z)) == ["xbar", "zbar", "zobar"]
+    with pytest.raises(ValueError, match="zo_bar: needed"):
+        kept.trace_values(x, z)
+    with pytest.raises(ValueError, match="no readout trace of its own"):
+        plain.trace_values(x, z, z)

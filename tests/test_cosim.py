@@ -176,6 +176,23 @@ def test_small_learning_rate_regularization(multipliers, tmp_path):
     assert rep["learn_cycles_per_tick"]["max"] > 0
 
 
+def test_small_learning_readout_trace_with_cue_reckons_mechanisms(tmp_path):
+    """The readout's own trace z~ (``tau_readout_trace`` 4, the traces' 20) together with the
+    error clamp, the step pseudo-derivative and rate regularization, as cue-reckon has them:
+    z~ is compared every tick beside z_bar, the weights every 50 ticks."""
+    cfg = preset("small").replace(
+        tau_readout_trace=4.0,
+        pseudo_derivative="step",
+        pd_window=819,
+        error_clamp=2000,
+        rate_target=16,
+        rate_reg_shift=2,
+    )
+    st = make_stimulus(cfg, 300, seed=4, rate=0.1, weight_scale=1.0)
+    rep = check_learning(cfg, st, tmp_path)
+    assert rep["learn_cycles_per_tick"]["max"] > 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(20))
 def test_random_configs_learning_full(seed, tmp_path):

@@ -146,7 +146,6 @@ def test_new_fields_are_validated(changes, fragment):
 @pytest.mark.parametrize(
     "changes, fragment",
     [
-        ({"tau_readout_trace": 18.0}, "tau_readout_trace: 18.0 is not built by the RTL yet"),
         ({"trace_bits": 20, "trace_inc": 4096}, "trace_bits: 20 (above 16) is not built by the RTL yet"),
     ],
 )
