@@ -30,9 +30,10 @@ def chip():
 
 
 def with_rule(cfg, w):
-    """Weights as the chip holds them: with symmetric feedback B is Wout^T."""
-    w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS))
-    return Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy()) if cfg.rule == "eprop_symmetric" else w
+    """Weights as the chip holds them: with symmetric feedback B is Wout^T (a synapse table kept)."""
+    table = w.synapses
+    w = Weights(*(np.asarray(getattr(w, k), dtype=np.int64) for k in WEIGHTS), table)
+    return Weights(w.w_in, w.w_rec, w.w_out, w.w_out.T.copy(), table) if cfg.rule == "eprop_symmetric" else w
 
 
 def golden_run(cfg, w, x, targets, valid, learning=False, ls=None):
