@@ -4,10 +4,10 @@
                                           [--bench native|cocotb] [--json out.json]
 
 The task and network are ``cue-reckon`` (40 inputs, 100 LIF, 2 outputs, 8-bit weights, 2,250
-ticks a sample, batch 1), made buildable: the settings the RTL refuses
-(``Config.unbuilt_learning_features``) are replaced by the nearest it builds (no readout trace
-of its own; traces of 16 bits at the same real-valued scale: row 6 of docs/results.md's
-cue-reckon ablation). Golden
+ticks a sample, batch 1), made buildable: the setting the RTL refuses
+(``Config.unbuilt_learning_features``) is replaced by the nearest it builds (traces of 16 bits
+at the same real-valued scale: row 3 of docs/results.md's cue-reckon ablation, the network of
+``plasticore compare --task cue-reckon``). Golden
 fixed point trains first; then the chip, through the host driver on the simulated transport
 (``plasticore.cosim.host_transport``: the System's RTL on Verilator, ``--bench`` native or
 cocotb), with the same weights, order and held-out runs. The report gives the wall time of
@@ -33,12 +33,12 @@ from plasticore.training.train import TASK_SPECS, TaskSpec, task_config, train
 
 
 def buildable_spec(spec: TaskSpec) -> TaskSpec:
-    """``spec`` with what the RTL does not build replaced by what it builds: no readout trace of
-    its own, and traces narrowed to 16 bits at the same real-valued scale
-    (:func:`~plasticore.experiments.cue_reckon_ablation.narrow_traces`): row 6 of the ablation
-    in docs/results.md. The error clamp, the step pseudo-derivative and the rate regularization
-    are kept (the RTL builds them)."""
-    config = {**spec.config, "tau_readout_trace": None, **narrow_traces(spec)}
+    """``spec`` with what the RTL does not build replaced by what it builds: traces narrowed to
+    16 bits at the same real-valued scale
+    (:func:`~plasticore.experiments.cue_reckon_ablation.narrow_traces`): row 3 of the ablation
+    in docs/results.md. The readout's own trace, the error clamp, the step pseudo-derivative and
+    the rate regularization are kept (the RTL builds them)."""
+    config = {**spec.config, **narrow_traces(spec)}
     return dataclasses.replace(spec, config=config)
 
 

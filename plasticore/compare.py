@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from plasticore.experiments.bits_study import scaled_for_hidden_weight_bits
+from plasticore.experiments.cue_reckon_ablation import narrow_traces
 from plasticore.golden import FixedNumerics, FloatNumerics
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
@@ -92,10 +93,21 @@ COMPARE_SPECS: dict[str, TaskSpec] = {
         "store-recall", 2, dict(n_rec=32, n_alif=16, lr_shift=24, out_lr_shift=17), dict(n_train=200, n_test=100)
     ),
     "pattern": _scaled("pattern", 10, dict(n_rec=32, lr_shift=18, out_lr_shift=15), {}),
+    # the silicon anchor's shape and budget as they are (50 + 50 samples, 10 epochs), with the
+    # traces at the 16 bits the RTL builds, same real-valued scale (row 3 of docs/results.md's
+    # cue-reckon ablation)
+    "cue-reckon": _scaled("cue-reckon", TASK_SPECS["cue-reckon"].epochs, narrow_traces(TASK_SPECS["cue-reckon"]), {}),
 }
 
 #: the rule each task is compared with by default
-DEFAULT_RULES = {"digits": "erbp", "cue": "eprop", "xor": "eprop", "store-recall": "eprop", "pattern": "eprop"}
+DEFAULT_RULES = {
+    "digits": "erbp",
+    "cue": "eprop",
+    "xor": "eprop",
+    "store-recall": "eprop",
+    "pattern": "eprop",
+    "cue-reckon": "eprop-symmetric",  # the anchor's learning signal, sum_k e_k Wout[k, j]
+}
 
 
 def load_compare_task(

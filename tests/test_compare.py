@@ -135,6 +135,24 @@ def test_compare_with_a_rewiring_synapse_table(tmp_path, capsys):
     assert result["fixed"]["rewired"] > 0  # the wiring moved, and the chip's moved the same way
 
 
+def test_compare_runs_cue_reckon_on_the_rtl_with_its_readout_trace(tmp_path, capsys):
+    """Issue 20's task at the silicon anchor's shape (40-100-2, 2,250 ticks a sample) with its
+    default network (16-bit traces, the readout's own trace, clamp, step, regularization) and
+    rule: 3 samples through the chip end with golden fixed point's weights and readouts."""
+    out = tmp_path / "result.json"
+    args = ["compare", "--task", "cue-reckon", "--train-samples", "3", "--test-samples", "2", "--epochs", "1"]
+    code = main([*args, "--quiet", "--report", str(tmp_path / "report"), "--json", str(out)])
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert code == 0, printed
+    cfg = result["config"]
+    assert (cfg["n_in"], cfg["n_rec"], cfg["n_out"], cfg["rule"]) == (40, 100, 2, "eprop_symmetric")
+    assert cfg["tau_readout_trace"] == 18.0 and cfg["trace_bits"] == 16 and cfg["rate_target"] is not None
+    assert result["rtl_equals_fixed"] is True and all(result["checks"].values())
+    w = np.load(tmp_path / "report" / "weights.npz")
+    assert (w["rtl_w_out"] != w["before_w_out"]).any()
+
+
 def test_annealed_rates_on_the_chip_equal_golden_fixed_point():
     """Issue 20 item 2: a spec that anneals its learning rates every epoch trains on the chip
     through its run-time registers, ending with golden fixed point's weights and curve."""
