@@ -52,6 +52,9 @@ __all__ = [
     "Way",
     "Comparison",
     "compare_task",
+    "golden_way",
+    "rtl_way",
+    "rtl_fixed_equality",
     "load_compare_task",
     "load_data_compare_task",
     "data_default_rule",
@@ -256,7 +259,9 @@ class Comparison:
         }
 
 
-def _golden_way(name: str, task: Task, spec: TaskSpec, cfg: Config, rule: str, epochs: int, progress: Progress) -> Way:
+def golden_way(name: str, task: Task, spec: TaskSpec, cfg: Config, rule: str, epochs: int, progress: Progress) -> Way:
+    """Golden ``name`` ("float" or "fixed") trained as ``compare_task`` trains it, with the
+    held-out run before training."""
     num = FixedNumerics() if name == "fixed" else FloatNumerics()
     start = time.perf_counter()
     w0 = initial_weights(cfg, spec, num)
@@ -269,7 +274,8 @@ def _golden_way(name: str, task: Task, spec: TaskSpec, cfg: Config, rule: str, e
     return Way(name, task.metric, curve, seconds, last_y, last_z, epoch_y, res.train_y, w0, res.weights)
 
 
-def _rtl_way(chip_run: ChipTraining) -> Way:
+def rtl_way(chip_run: ChipTraining) -> Way:
+    """The chip's training run (``train_on_chip``) as a :class:`Way`."""
     last = chip_run.heldout[-1]
     cycles = {
         "learn": float(chip_run.train_cycles.mean()),
@@ -330,22 +336,29 @@ def compare_task(
     ways: dict[str, Way] = {}
     for name in ("float", "fixed"):
         log(f"-- golden {name}: training {len(task.train)} samples x {epochs} epochs")
-        ways[name] = _golden_way(name, task, spec, cfg, rule, epochs, progress)
+        ways[name] = golden_way(name, task, spec, cfg, rule, epochs, progress)
     log(f"-- rtl: building the simulated chip ({cfg.describe()}; Verilator, cached after once)")
     start = time.perf_counter()
     with Host.simulated(cfg, chip_params) as chip:
         build_seconds = time.perf_counter() - start
         log(f"-- rtl: training through the host driver ({len(task.train)} samples x {epochs} epochs)")
         chip_run = train_on_chip(chip, task, spec, epochs, progress)
-    ways["rtl"] = _rtl_way(chip_run)
-    fixed, rtl = ways["fixed"], ways["rtl"]
+    ways["rtl"] = rtl_way(chip_run)
+    equality = rtl_fixed_equality(cfg, ways["fixed"], ways["rtl"])
+    return Comparison(task, spec, cfg, rule, seed, epochs, ways, equality, chip_run.orders, build_seconds)
+
+
+def rtl_fixed_equality(cfg: Config, fixed: Way, rtl: Way) -> dict[str, bool]:
+    """What must be equal bit for bit between golden fixed point and the chip, each check by
+    name: every weight matrix (and the table's slots), the held-out readout after every
+    epoch, the readout of every training tick, and the last held-out run's spikes."""
     equality = {f"weights {k}": v for k, v in weights_equal(cfg, fixed.weights_after, rtl.weights_after).items()}
     equality["held-out readout at every epoch"] = all(
         np.array_equal(a, b) for a, b in zip(fixed.epoch_y, rtl.epoch_y, strict=True)
     )
     equality["training readout at every tick"] = bool(np.array_equal(fixed.train_y, rtl.train_y))
     equality["held-out spikes"] = bool(np.array_equal(fixed.heldout_z, rtl.heldout_z))
-    return Comparison(task, spec, cfg, rule, seed, epochs, ways, equality, chip_run.orders, build_seconds)
+    return equality
 
 
 def format_table(cmp: Comparison) -> str:

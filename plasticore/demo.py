@@ -135,7 +135,7 @@ def _golden_child(out: Any, task: Task, spec: TaskSpec, cfg_dict: dict, rule: st
     """Golden float then fixed point (``plasticore.compare``'s ways) of the config ``cfg_dict``
     (``Config.to_dict``: a Config's cached properties do not pickle); sends each way, its CPU
     seconds and its progress (one message per sample) to ``out``."""
-    from plasticore.compare import _golden_way
+    from plasticore.compare import golden_way
     from plasticore.golden.config import Config
 
     cfg = Config.from_dict(cfg_dict)
@@ -150,7 +150,7 @@ def _golden_child(out: Any, task: Task, spec: TaskSpec, cfg_dict: dict, rule: st
     try:
         cpu = 0.0  # the first way's CPU seconds include the process's start
         for name in _GOLDEN:
-            way = _golden_way(name, task, spec, cfg, rule, epochs, progress)
+            way = golden_way(name, task, spec, cfg, rule, epochs, progress)
             out.put(("way", name, way, _cpu_self() - cpu))
             cpu = _cpu_self()
     except BaseException:
@@ -324,10 +324,8 @@ def _compare(
 ) -> tuple[Comparison, list[Phase]]:
     """Golden float and fixed point (in a process beside this one) and the RTL (here), then
     RTL == fixed checked as ``plasticore.compare.compare_task`` checks it."""
-    import numpy as np
 
-    from .chip_train import weights_equal
-    from .compare import Comparison, _rtl_way
+    from .compare import Comparison, rtl_fixed_equality, rtl_way
 
     epochs = args.epochs or DEMO_SAMPLES["epochs"]
     phases: list[Phase] = []
@@ -336,7 +334,7 @@ def _compare(
     if args.sequential:
         beside.wait("fixed", "golden")
     chip_run, build_seconds = _chip(cfg, task, spec, epochs, t0, phases)
-    rtl = _rtl_way(chip_run)
+    rtl = rtl_way(chip_run)
     ways: dict[str, Way] = {}
     begin = beside.starts["golden"]
     for name in _GOLDEN:
@@ -344,13 +342,7 @@ def _compare(
         phases.append(Phase(f"golden {name} (beside the chip)", begin, beside.ends[name], cpu))
         begin = beside.ends[name]
     ways["rtl"] = rtl
-    fixed = ways["fixed"]
-    equality = {f"weights {k}": v for k, v in weights_equal(cfg, fixed.weights_after, rtl.weights_after).items()}
-    equality["held-out readout at every epoch"] = all(
-        np.array_equal(a, b) for a, b in zip(fixed.epoch_y, rtl.epoch_y, strict=True)
-    )
-    equality["training readout at every tick"] = bool(np.array_equal(fixed.train_y, rtl.train_y))
-    equality["held-out spikes"] = bool(np.array_equal(fixed.heldout_z, rtl.heldout_z))
+    equality = rtl_fixed_equality(cfg, ways["fixed"], rtl)
     cmp = Comparison(task, spec, cfg, rule, args.seed, epochs, ways, equality, chip_run.orders, build_seconds)
     return cmp, phases
 

@@ -104,7 +104,7 @@ def test_the_demos_hardware_options_change_no_value():
 
     import numpy as np
 
-    from plasticore.compare import _golden_way
+    from plasticore.compare import golden_way
     from plasticore.demo import DEMO_HARDWARE, demo_spec
     from plasticore.training.common import no_progress
     from plasticore.training.train import TASK_SPECS, task_config
@@ -114,8 +114,8 @@ def test_the_demos_hardware_options_change_no_value():
     plain_spec = dataclasses.replace(TASK_SPECS["digits"], epochs=spec.epochs)
     plain = task_config(task.name, rule, task.n_in, spec=plain_spec).replace(seed=2)
     assert plain == cfg.replace(**{k: getattr(plain, k) for k in DEMO_HARDWARE}) and plain != cfg
-    demo_way = _golden_way("fixed", task, spec, cfg, rule, 1, no_progress)
-    plain_way = _golden_way("fixed", task, plain_spec, plain, rule, 1, no_progress)
+    demo_way = golden_way("fixed", task, spec, cfg, rule, 1, no_progress)
+    plain_way = golden_way("fixed", task, plain_spec, plain, rule, 1, no_progress)
     for name in ("w_in", "w_rec", "w_out"):
         assert np.array_equal(getattr(demo_way.weights_after, name), getattr(plain_way.weights_after, name))
     assert np.array_equal(demo_way.train_y, plain_way.train_y) and np.array_equal(
