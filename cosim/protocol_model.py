@@ -292,7 +292,23 @@ class ProtocolModel:
     def _run(self, p: bytes) -> Expected:
         """RUN: the core's state, its registers and the output buffers change in ways the model
         does not compute (golden does, in the tests that run ticks)."""
-        changed = ["u", "a", "ref", "v", "y", "e", "z", "x", "target", "xbar", "zbar", "zobar", "out_y", "out_z", "out_cycles"]
+        changed = [
+            "u",
+            "a",
+            "ref",
+            "v",
+            "y",
+            "e",
+            "z",
+            "x",
+            "target",
+            "xbar",
+            "zbar",
+            "zobar",
+            "out_y",
+            "out_z",
+            "out_cycles",
+        ]
         if p[4] & RUN_FLAG_LEARN:
             changed += [name for name in self.map.geometry.regions if name not in changed]
         for name in changed:
