@@ -109,7 +109,7 @@ class GoldenRun:
             new_traces = update_traces(cfg, fx, self.ls.traces, x[None], self.s.z)
             e_in, e_rec = presynaptic_factors(cfg, self.ls.traces, new_traces, x[None], prev.z)
             learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
-            learn_out_rows = new_traces.z_bar[0] != 0
+            learn_out_rows = new_traces.readout[0] != 0  # z~ when the readout keeps its own
         visits: dict[int, int] = {}  # the synapse table's rewiring candidates, for the cycle model
         w, self.ls, _ = learn(cfg, fx, self.w, prev, self.s, out, x[None], np.array([learning_tick]), self.ls, visits)
         self.w = self._with_rule(w)
@@ -194,6 +194,8 @@ def soak_config(cfg: Config, ticks: int, frames: int, seed: int, bar=None) -> Co
             traces = chip.read_traces()
             _differ(report, f"{where} x_bar", traces["x_bar"], golden.ls.traces.x_bar[0])
             _differ(report, f"{where} z_bar", traces["z_bar"], golden.ls.traces.z_bar[0])
+            if golden.ls.traces.zo_bar is not None:
+                _differ(report, f"{where} zo_bar", traces["zo_bar"], golden.ls.traces.zo_bar[0])
             got = chip.read_weights()
             for name in WEIGHT_REGIONS:
                 _differ(report, f"{where} {name}", getattr(got, name), getattr(golden.w, name))
