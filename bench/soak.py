@@ -38,7 +38,7 @@ from plasticore.cosim.host_transport import SystemParams
 from plasticore.cosim.stimulus import make_stimulus, random_config
 from plasticore.golden import FixedNumerics, init_state, tick
 from plasticore.golden.config import Config
-from plasticore.golden.learning import LearnState, init_learning, init_traces, learn, presynaptic_factors, update_traces
+from plasticore.golden.learning import LearnState, init_learning, init_traces, learn, learned_rows
 from plasticore.golden.network import Weights
 from plasticore.golden.rules import RULES
 from plasticore.host import WEIGHT_REGIONS, Host
@@ -106,10 +106,7 @@ class GoldenRun:
         self.s, out = tick(cfg, fx, self.w, prev, x[None], target[None], np.array([valid]))
         learn_rows = learn_out_rows = None
         if learning_tick:
-            new_traces = update_traces(cfg, fx, self.ls.traces, x[None], self.s.z)
-            e_in, e_rec = presynaptic_factors(cfg, self.ls.traces, new_traces, x[None], prev.z)
-            learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
-            learn_out_rows = new_traces.readout[0] != 0  # z~ when the readout keeps its own
+            learn_rows, learn_out_rows = learned_rows(cfg, fx, self.ls.traces, x[None], prev.z, self.s.z)
         visits: dict[int, int] = {}  # the synapse table's rewiring candidates, for the cycle model
         w, self.ls, _ = learn(cfg, fx, self.w, prev, self.s, out, x[None], np.array([learning_tick]), self.ls, visits)
         self.w = self._with_rule(w)

@@ -18,7 +18,7 @@ from plasticore.contract.cycles import tick_cycles
 from plasticore.golden import FixedNumerics, init_state
 from plasticore.golden import tick as golden_tick
 from plasticore.golden.config import Config
-from plasticore.golden.learning import init_learning, presynaptic_factors, update_traces
+from plasticore.golden.learning import init_learning, learned_rows
 from plasticore.golden.learning import learn as golden_learn
 from plasticore.golden.network import Weights
 from plasticore.golden.registers import REGISTER_FIELDS, LearningRegisters, register_ranges
@@ -319,10 +319,7 @@ async def lockstep(
         s, out = golden_tick(tick_cfg, fx, w, s, x[None, :], None if tgt is None else tgt[None, :], np.array([vld]))
         learn_rows = learn_out_rows = None
         if learning_tick:
-            new_traces = update_traces(tick_cfg, fx, ls.traces, x[None, :], s.z)
-            e_in, e_rec = presynaptic_factors(tick_cfg, ls.traces, new_traces, x[None, :], prev.z)
-            learn_rows = np.concatenate([e_in[0], e_rec[0]]) != 0
-            learn_out_rows = new_traces.readout[0] != 0
+            learn_rows, learn_out_rows = learned_rows(tick_cfg, fx, ls.traces, x[None, :], prev.z, s.z)
         visits: dict[int, int] = {}  # rewiring: the rows that pruned, and their candidates
         w, ls, _ = golden_learn(tick_cfg, fx, w, prev, s, out, x[None, :], np.array([learning_tick]), ls, visits)
         if RULES[cfg.rule].symmetric_feedback:

@@ -58,6 +58,7 @@ __all__ = [
     "pseudo_derivative",
     "regularized_signal",
     "presynaptic_factors",
+    "learned_rows",
     "sround",
     "draw_matrix",
     "update_rows",
@@ -198,6 +199,19 @@ def presynaptic_factors(
     carried z(t-1) this tick). eRBP: ``trace_inc`` on the presynaptic spike, no trace.
     """
     return RULES[cfg.rule].presynaptic_factors(cfg, tr_prev, tr_new, x, z_prev)
+
+
+def learned_rows(
+    cfg: Config, num: Numerics, tr_prev: Traces, x: NDArray[Any], z_prev: NDArray[Any], z: NDArray[Any]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """The rows a learning tick visits, as the cycle model counts them (batch element 0): the
+    presynaptic rows (inputs, then recurrent) whose factor e-bar is nonzero, and the readout
+    rows whose presynaptic trace (z~ when the readout keeps its own, else z_bar(t)) is
+    nonzero. ``tr_prev``: the traces before the tick; ``x``, ``z_prev``, ``z``: its inputs, the
+    spikes it received and the spikes it made, each ``(batch, n)``."""
+    tr_new = update_traces(cfg, num, tr_prev, x, z)
+    e_in, e_rec = presynaptic_factors(cfg, tr_prev, tr_new, x, z_prev)
+    return np.concatenate([e_in[0], e_rec[0]]) != 0, tr_new.readout[0] != 0
 
 
 def sround(num: Numerics, p: NDArray[Any], s: int, r: NDArray[np.uint32] | None) -> NDArray[Any]:

@@ -15,7 +15,7 @@ import numpy as np
 from plasticore.contract.cycles import Breakdown, tick_cycles
 from plasticore.golden import FixedNumerics, init_state, init_weights, tick
 from plasticore.golden.config import Config
-from plasticore.golden.learning import init_learning, learn, presynaptic_factors, update_traces
+from plasticore.golden.learning import init_learning, learn, learned_rows
 from plasticore.golden.synapses import wired
 
 __all__ = ["ActivityCycles", "TickActivity", "activity", "cycles_at_activity", "DEFAULT_RATE"]
@@ -82,16 +82,11 @@ def activity(
         target = rng.integers(-1000, 1000, size=cfg.n_out)
         prev = s
         s, out = tick(cfg, fx, w, s, x[None], target[None], np.array([supervised]))
-        new_tr = update_traces(cfg, fx, ls.traces, x[None], s.z)
-        rows = np.zeros(cfg.n_in + cfg.n_rec, dtype=bool)
-        if learning:
-            e_in, e_rec = presynaptic_factors(cfg, ls.traces, new_tr, x[None], prev.z)
-            rows = np.concatenate([e_in[0], e_rec[0]]) != 0
+        learned, learned_out = learned_rows(cfg, fx, ls.traces, x[None], prev.z, s.z)
+        rows = learned if learning else np.zeros(cfg.n_in + cfg.n_rec, dtype=bool)
         visits: dict[int, int] = {}  # rewiring candidates of the rows that pruned
         w, ls, _ = learn(cfg, fx, w, prev, s, out, x[None], np.array([supervised and learning]), ls, visits)
-        breakdown = tick_cycles(
-            cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, new_tr.readout[0] != 0, visits
-        )
+        breakdown = tick_cycles(cfg, x, prev.z[0], prev.e[0], out.z[0], rows if learning else None, learned_out, visits)
         infer = tick_cycles(cfg, x, prev.z[0], no_error, out.z[0]).total
         yield TickActivity(x, prev.z[0], out.z[0], rows, breakdown, infer)
 
