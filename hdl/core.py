@@ -285,6 +285,9 @@ class Core(wiring.Component):
         ]
 
         m.submodules.learning = learning = Learning(cfg)
+        # the readout update's presynaptic trace and its nonzero bits: z~ when kept, else z_bar
+        readout_bar = mems.zobar if readout_trace else mems.zbar
+        readout_nz = zobar_nz if readout_trace else zbar_nz
         # a matrix whose learning is off (run-time registers) has no row to learn, as in golden
         if cfg.rule == "erbp":
             in_rows, rec_rows = x_bits[: cfg.n_in], z_prev[: cfg.n_rec]
@@ -298,10 +301,10 @@ class Core(wiring.Component):
             neuron.threshold.eq(params.threshold),
         ]
         m.d.comb += [
-            learning.readout_rows.eq((zobar_nz if readout_trace else zbar_nz)[: cfg.n_rec]),
+            learning.readout_rows.eq(readout_nz[: cfg.n_rec]),
             learning.errors.eq(e_regs),
             learning.w_out.read.data.eq(mems.w_out.read.data),
-            learning.zbar.data.eq((mems.zobar if readout_trace else mems.zbar).read.data),
+            learning.zbar.data.eq(readout_bar.read.data),
         ]
         for bank in range(K):
             m.d.comb += [
@@ -336,7 +339,7 @@ class Core(wiring.Component):
             m.d.comb += [
                 *_read(mems.w_out, learning.w_out.read),
                 *_write(mems.w_out, learning.w_out.write),
-                (mems.zobar if readout_trace else mems.zbar).read.addr.eq(learning.zbar.addr),
+                readout_bar.read.addr.eq(learning.zbar.addr),
             ]
             if RULES[cfg.rule].symmetric_feedback:
                 for bank in range(P):
