@@ -44,6 +44,33 @@ def test_cue_label_is_the_side_with_more_cue_spikes_on_average():
     assert set(np.unique(t.train.labels)) == {0, 1}
 
 
+def _cue_sides(task, split, cue_ticks=100, gap_ticks=50, g=10):
+    """Per sample and cue, 1 where the cue's window holds right-channel spikes (-1: neither side)."""
+    x = split.x
+    starts = [gap_ticks + c * (cue_ticks + gap_ticks) for c in range(7)]
+    left = np.stack([x[:, t : t + cue_ticks, :g].sum(axis=(1, 2)) for t in starts], axis=1)
+    right = np.stack([x[:, t : t + cue_ticks, g : 2 * g].sum(axis=(1, 2)) for t in starts], axis=1)
+    return np.where(right > 0, 1, np.where(left > 0, 0, -1)), left, right
+
+
+def test_cue_reckon_draws_cues_as_bellec_et_al_and_reckons_data_set():
+    # Bellec et al.'s generator (p_group 0.3), which ReckOn's data set follows: each cue after its
+    # 50-tick silence, one channel per window, label the side with more cues; splits 7-0 / 6-1 /
+    # 5-2 / 4-3 expected 8.3 / 25.1 / 34.3 / 32.4 % (fair coins: 1.6 / 10.9 / 32.8 / 54.7 %)
+    t = make_task("cue-reckon", 7, n_train=400, n_test=2)
+    sides, left, right = _cue_sides(t, t.train)
+    assert (sides >= 0).all() and not ((left > 0) & (right > 0)).any()
+    assert not t.train.x[:, :50, : 2 * 10].any()  # the first cue follows its silence
+    n_right = sides.sum(axis=1)
+    assert np.array_equal((n_right > 3).astype(int), t.train.labels)
+    split = np.bincount(np.maximum(n_right, 7 - n_right), minlength=8)[4:] / len(n_right)
+    expected = np.array([0.3241, 0.3427, 0.2506, 0.0826])
+    assert np.abs(split - expected).max() < 0.07, split
+    assert split[0] < 0.45  # fair coins would give ~55 % of 4-3 splits
+    with pytest.raises(ValueError, match="p_group"):
+        make_task("cue-reckon", 1, p_group=0.7)
+
+
 def test_xor_label_is_xor_of_the_two_pulse_signs():
     t = make_task("xor", 5, n_train=100, n_test=10)
     g = 10
