@@ -171,6 +171,27 @@ def test_annealed_rates_on_the_chip_equal_golden_fixed_point():
     assert not np.array_equal(constant.weights.w_out, golden.weights.w_out)
 
 
+def test_hidden_learning_switched_off_by_the_host_equals_golden_fixed_point():
+    """A spec whose hidden learning stops after its first epochs (``hidden_epochs``) clears the
+    chip's learn_input / learn_recurrent registers between epochs, as golden's loop does."""
+    cfg = preset("small").replace(name="digits16", n_in=64, n_rec=16, n_alif=0, n_out=10, lr_shift=14, out_lr_shift=14)
+    spec = dataclasses.replace(COMPARE_SPECS["digits"], hidden_epochs=2)
+    task = load_compare_task("digits", 1, spec, n_train=8, n_test=4)
+    golden = train(task, "erbp", "fixed", cfg=cfg, epochs=3, seed=cfg.seed, spec=spec)
+    regs = epoch_registers(golden.config, spec, 2)
+    assert epoch_registers(golden.config, spec, 1).learn_input and not (regs.learn_input or regs.learn_recurrent)
+    with Host.simulated(golden.config) as chip:
+        run = train_on_chip(chip, task, spec, epochs=3)
+        assert chip.read_learning_registers() == regs
+    assert run.curve[1:] == golden.curve
+    assert all(weights_equal(golden.config, golden.weights, run.weights_after).values())
+    # the third epoch moved the readout only
+    two = train(task, "erbp", "fixed", cfg=cfg, epochs=2, seed=cfg.seed, spec=spec)
+    for hidden in ("w_in", "w_rec"):
+        assert np.array_equal(getattr(two.weights, hidden), getattr(golden.weights, hidden))
+    assert not np.array_equal(two.weights.w_out, golden.weights.w_out)
+
+
 def test_bad_requests_are_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--task", "digits", "--rule", "bptt"])

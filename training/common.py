@@ -37,6 +37,10 @@ class TaskSpec:
         Every ``anneal_every`` epochs both learning-rate shifts grow by one (the host rewrites
         ``lr_shift`` / ``out_lr_shift`` between epochs; BPTT halves its step size); None:
         constant learning rates.
+    hidden_epochs : int or None
+        Input and recurrent learning only in the first ``hidden_epochs`` epochs, then the
+        readout alone (the host clears the ``learn_input`` / ``learn_recurrent`` registers
+        between epochs); None: hidden learning in every epoch.
     target_offset : float
         Added to every target before scaling (target units): -0.5 with a doubled
         ``target_scale`` turns one-hot 0 / 1 into -scale/2 / +scale/2, so that a readout
@@ -52,6 +56,7 @@ class TaskSpec:
     batch_float: int = 1
     anneal_every: int | None = None
     target_offset: float = 0.0
+    hidden_epochs: int | None = None
 
 
 def task_targets(split: Split, scale: int, num: Numerics, offset: float = 0.0) -> np.ndarray:

@@ -729,7 +729,10 @@ def _train_huh_sejnowski(
 
 
 def _annealed(cfg: Config, spec: TaskSpec, epoch: int) -> Config:
-    """The config of one epoch: learning-rate shifts raised by ``epoch // anneal_every``."""
+    """The config of one epoch: learning-rate shifts raised by ``epoch // anneal_every``, hidden
+    learning off from epoch ``hidden_epochs`` (both run-time registers on the chip)."""
+    if spec.hidden_epochs is not None and epoch >= spec.hidden_epochs:
+        cfg = cfg.replace(learn_input=False, learn_recurrent=False)
     if not spec.anneal_every:
         return cfg
     k = epoch // spec.anneal_every
