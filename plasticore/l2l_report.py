@@ -64,7 +64,8 @@ def write_l2l_report(folder: Path, result: dict[str, Any], episode: dict[str, np
     episode); returns the path of ``report.md``."""
     folder.mkdir(parents=True, exist_ok=True)
     r = result
-    title = f"L2L {r['family']}, {r['neurons']} ({r['numerics']}, {r['backend']}), seed {r['seed']}"
+    network = f" {r['config']}" if "config" in r else ""
+    title = f"L2L {r['family']},{network} {r['neurons']} ({r['numerics']}, {r['backend']}), seed {r['seed']}"
     plot_mse(folder / "mse.png", r["mse_by_example"], r["mse_mean_predictor"], title)
     plot_episode(folder / "episode.png", episode["prediction"], episode["target"], episode["valid"], title)
     (folder / "result.json").write_text(json.dumps(r, indent=2) + "\n")

@@ -5,8 +5,10 @@
   function spans [-1, 1].
 * The outer loop lowers the held-out error (float and quantization-aware fixed point, whose
   weights are the chip's integers).
-* The inner loop on the RTL (the ``small`` preset's model, shared with tests/test_host_sim.py):
-  an episode runs bit for bit as golden fixed point, and the weights read back are unchanged.
+* The inner loop on the RTL (the ``small`` preset's model, shared with tests/test_host_sim.py;
+  ``lsnn64``'s, a build of its own, behind the slow marker): an episode runs bit for bit as
+  golden fixed point, and the weights read back are unchanged.
+* ``--config`` picks the network (``lsnn64``) and its LIF-only twin, trained the same way.
 * ``plasticore l2l`` keeps its JSON contract, reuses saved weights, writes the report.
 """
 
@@ -58,14 +60,27 @@ def test_bad_episode_shapes_are_refused():
         l2l.l2l_config("alif")
 
 
+def test_networks_by_config_and_their_lif_only_twins():
+    small, small_lif = l2l.l2l_config("lsnn"), l2l.l2l_config("lif")
+    assert (small.name, small.n_alif, small_lif.name, small_lif.n_alif) == ("small", 8, "small-lif", 0)
+    big, big_lif = l2l.l2l_config("lsnn", "lsnn64"), l2l.l2l_config("lif", "lsnn64")
+    assert (big.n_rec, big.n_alif, big_lif.n_rec, big_lif.n_alif) == (64, 32, 64, 0)
+    assert dataclasses.replace(big_lif, name=big.name, n_alif=big.n_alif) == big  # nothing else differs
+    # the twins are trained the same way, on the same family as the small network
+    assert l2l.spec_for("lsnn64") is l2l.L2L_SPECS[big.name]
+    assert l2l.spec_for("lsnn64").task_kw == l2l.L2L_SPEC.task_kw
+    assert l2l.spec_for("small") is l2l.L2L_SPEC
+
+
 def heldout_mse(cfg, w, numerics):
     ep = l2l.heldout_episodes(cfg, SHORT)
     y = l2l.run_golden(cfg, w, ep, numerics)
     return float(l2l.mse_by_example(l2l.predictions(y, SHORT.target_scale), ep).mean())
 
 
-def test_outer_loop_lowers_the_heldout_error_float_then_fixed():
-    cfg = l2l.l2l_config("lsnn")
+@pytest.mark.parametrize("config", ["small", "lsnn64"])
+def test_outer_loop_lowers_the_heldout_error_float_then_fixed(config):
+    cfg = l2l.l2l_config("lsnn", config)
     start = l2l.meta_train(cfg, SHORT, seed=0, numerics="float", steps=0)
     trained = l2l.meta_train(cfg, SHORT, seed=0, numerics="float", steps=30)
     before, after = heldout_mse(cfg, start.weights, "float"), heldout_mse(cfg, trained.weights, "float")
@@ -77,16 +92,19 @@ def test_outer_loop_lowers_the_heldout_error_float_then_fixed():
     assert heldout_mse(cfg, fixed.weights, "fixed") < 0.7 * before
 
 
-@pytest.fixture
-def saved_weights(tmp_path):
+def save_initial_weights(folder, cfg):
     """Weights in the CLI's place as if meta-trained (the initial draw: the CLI's plumbing is
     under test here, not training)."""
-    cfg = l2l.l2l_config("lsnn")
     w = init_weights(cfg, 1)
     shadow = {k: np.asarray(getattr(w, k), dtype=np.float64) for k in ("w_in", "w_rec", "w_out")}
     for phase in l2l.NUMERICS:
-        l2l.save_weights(tmp_path / f"{cfg.name}-seed1-{phase}.npz", cfg, shadow, phase, [])
-    return tmp_path
+        l2l.save_weights(folder / f"{cfg.name}-seed1-{phase}.npz", cfg, shadow, phase, [])
+    return folder
+
+
+@pytest.fixture
+def saved_weights(tmp_path):
+    return save_initial_weights(tmp_path, l2l.l2l_config("lsnn"))
 
 
 def test_cli_json_contract_and_report(saved_weights, tmp_path, capsys):
@@ -96,22 +114,36 @@ def test_cli_json_contract_and_report(saved_weights, tmp_path, capsys):
     assert main(argv) == 0
     obj = json.loads(out.read_text())
     assert (obj["family"], obj["neurons"], obj["numerics"], obj["backend"]) == ("regression", "lsnn", "fixed", "golden")
+    assert obj["config"] == "small"
     assert len(obj["mse_by_example"]) == l2l.L2L_SPEC.task_kw.get("examples", 16)
     assert obj["mse_mean_predictor"] > 0 and obj["seconds"] > 0
     assert "reused" in capsys.readouterr().err
     assert (report / "mse.png").stat().st_size > 0 and (report / "episode.png").stat().st_size > 0
 
 
+def test_cli_config_picks_the_network_and_its_weights(tmp_path, capsys, monkeypatch):
+    folder = save_initial_weights(tmp_path, l2l.l2l_config("lif", "lsnn64"))
+    out = tmp_path / "l2l.json"
+    monkeypatch.chdir(tmp_path)  # the default report folder, named after the network
+    argv = ["l2l", "--config", "lsnn64", "--neurons", "lif", "--numerics", "float", "--episodes", "4", "--quiet"]
+    assert main([*argv, "--weights-dir", str(folder), "--json", str(out)]) == 0
+    obj = json.loads(out.read_text())
+    assert (obj["config"], obj["neurons"], obj["numerics"]) == ("l2l-lsnn64-lif", "lif", "float")
+    assert len(obj["mse_by_example"]) == l2l.spec_for("lsnn64").task_kw["examples"]
+    assert "reused" in capsys.readouterr().err  # not meta-trained again
+    assert (tmp_path / "reports/l2l-regression-l2l-lsnn64-lif-float-golden-seed1/mse.png").stat().st_size > 0
+
+
 def test_cli_refuses_rtl_in_float():
     assert main(["l2l", "--numerics", "float", "--backend", "rtl"]) == 2
 
 
-def test_episode_on_the_rtl_is_golden_fixed_with_frozen_weights():
+def check_episode_on_the_rtl(config):
     from plasticore.cosim.host_transport import TEST_PARAMS
     from plasticore.host import Host
     from plasticore.l2l_chip import run_episodes_on_chip
 
-    cfg = l2l.l2l_config("lsnn")
+    cfg = l2l.l2l_config("lsnn", config)
     w = init_weights(cfg, 3)
     w = dataclasses.replace(w, b_fb=np.zeros_like(w.b_fb))
     spec = dataclasses.replace(SHORT, task_kw=dict(examples=3, example_ticks=8, answer_ticks=4))
@@ -121,3 +153,13 @@ def test_episode_on_the_rtl_is_golden_fixed_with_frozen_weights():
     assert result.equal_to_golden == {"readout on every tick": True, "spikes on every tick": True}
     assert all(result.weights_unchanged.values()), result.weights_unchanged
     assert np.abs(result.y).max() > 0  # the network was driven
+
+
+def test_episode_on_the_rtl_is_golden_fixed_with_frozen_weights():
+    check_episode_on_the_rtl("small")
+
+
+@pytest.mark.slow
+def test_episode_on_the_rtl_of_lsnn64_is_golden_fixed_with_frozen_weights():
+    """lsnn64 needs a Verilator model of its own (minutes to build): behind the slow marker."""
+    check_episode_on_the_rtl("lsnn64")

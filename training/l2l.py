@@ -12,11 +12,14 @@ tick on the rounded weights, the gradient flows straight through the rounding
 whatever improves from the first example of an episode to the last is carried by the
 network's state (membranes, adaptation thresholds, the readout).
 
-The network is the ``small`` preset (16 inputs, 32 neurons of which 8 are ALIF, 2 readouts),
-so that the RTL model built for the host-driver tests serves here too; the LIF-only
-comparison is the same network with ``n_alif = 0``. The two readouts are a differential
-pair: they are trained towards ``+f`` and ``-f`` and the prediction is their half
-difference, so a value needs no readout offset (the chip has no bias).
+The network is a Config: by default the ``small`` preset (16 inputs, 32 neurons of which 8
+are ALIF, 2 readouts), so that the RTL model built for the host-driver tests serves here too;
+:data:`L2L_CONFIGS` adds networks of their own by name (``lsnn64``: the LSNN paper's
+proportions, half the neurons ALIF with strong adaptation), and any preset or JSON file of
+:func:`plasticore.golden.config.load_config` serves too. The LIF-only comparison is the same
+network with ``n_alif = 0``. The two readouts are a differential pair: they are trained towards
+``+f`` and ``-f`` and the prediction is their half difference, so a value needs no readout
+offset (the chip has no bias).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plasticore.golden.config import Config, preset
+from plasticore.golden.config import Config, load_config, preset
 from plasticore.golden.network import Weights, init_weights
 from plasticore.golden.numerics import signed_range
 from plasticore.reference.optimizers import Adam
@@ -42,6 +45,10 @@ __all__ = [
     "NUMERICS",
     "L2LSpec",
     "L2L_SPEC",
+    "L2L_CONFIGS",
+    "L2L_SPECS",
+    "base_config",
+    "spec_for",
     "MetaTraining",
     "l2l_config",
     "episodes_for",
@@ -121,14 +128,48 @@ L2L_SPEC = L2LSpec(
 HELDOUT_SEED = 0x12_2018
 
 
-def l2l_config(neurons: str) -> Config:
-    """The chip network of ``neurons``: ``lsnn`` the ``small`` preset itself (its RTL model is
-    the host-driver tests' one), ``lif`` the same with no ALIF neuron. The meta-training seed
-    is not a config field here: it draws the initial weights, which the chip loads at run time."""
+#: networks of their own for L2L, by the name ``--config`` takes (beside presets and JSON
+#: files). ``lsnn64`` has the LSNN paper's proportions: 64 neurons, half of them ALIF (SEEDS.md:
+#: the paper's sequential-MNIST LSNN is 100 ALIF of 220), each spike raising the threshold by a
+#: quarter (``adapt_inc`` 256 of 1024) for tau_a 200 ticks, longer than an episode (144 ticks);
+#: the adaptation register gets one more bit for that (a sustained 0.1 spikes per tick holds
+#: ``a`` near 6,500, bursts go higher, and 14 bits end at 16,383). The rest is ``small``'s.
+L2L_CONFIGS: dict[str, Config] = {
+    "lsnn64": preset("small").replace(name="l2l-lsnn64", n_rec=64, n_alif=32, adapt_inc=256, a_bits=15),
+}
+
+
+#: the outer loop of each network of :data:`L2L_CONFIGS` by config name (any other network:
+#: :data:`L2L_SPEC`); the task family and episodes stay L2L_SPEC's, so that the networks meet the
+#: same tasks. ``l2l-lsnn64``: more steps (chosen on validation seed 0, docs/results.md)
+L2L_SPECS: dict[str, L2LSpec] = {
+    "l2l-lsnn64": dataclasses.replace(L2L_SPEC, float_steps=3000, fixed_steps=300),
+}
+
+
+def spec_for(config: str | Config = "small") -> L2LSpec:
+    """The outer loop and task spec of ``config``'s network (see :func:`base_config`); its
+    LIF-only twin is trained with the same."""
+    return L2L_SPECS.get(base_config(config).name, L2L_SPEC)
+
+
+def base_config(config: str | Config = "small") -> Config:
+    """The LSNN of ``config``: a name of :data:`L2L_CONFIGS`, a preset, a JSON file of fields
+    (:func:`plasticore.golden.config.load_config`) or a Config."""
+    if isinstance(config, Config):
+        return config
+    return L2L_CONFIGS[config] if config in L2L_CONFIGS else load_config(config)
+
+
+def l2l_config(neurons: str, config: str | Config = "small") -> Config:
+    """The chip network of ``neurons``: ``lsnn`` the network of ``config`` itself (see
+    :func:`base_config`; ``small``'s RTL model is the host-driver tests' one), ``lif`` the same
+    with no ALIF neuron, named ``<name>-lif``. The meta-training seed is not a config field here:
+    it draws the initial weights, which the chip loads at run time."""
     if neurons not in NEURONS:
         raise ValueError(f"neurons: {neurons!r} is not one of {', '.join(NEURONS)}")
-    base = preset("small")
-    return base if neurons == "lsnn" else dataclasses.replace(base, name="small-lif", n_alif=0)
+    base = base_config(config)
+    return base if neurons == "lsnn" else dataclasses.replace(base, name=f"{base.name}-lif", n_alif=0)
 
 
 def episodes_for(cfg: Config, spec: L2LSpec, source: int | np.random.Generator, n: int) -> RegressionEpisodes:

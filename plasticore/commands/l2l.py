@@ -5,9 +5,10 @@ weights are saved under ``--weights-dir`` and reused), then runs held-out episod
 with the weights frozen and scores the error on each example of an episode. Prints one JSON
 object with the keys ``family``, ``neurons``, ``numerics``, ``backend``, ``mse_by_example``
 (list: mean squared error on example 1, 2, ... of an episode), ``mse_mean_predictor`` (each
-task's own mean as the prediction), ``seconds``, plus ``seed``, ``episodes`` and, on the RTL,
-``equal_to_golden`` and ``weights_unchanged``. Those names are a contract for scripts and
-docs/results.md. Writes a report folder with the plot of the error against the example index.
+task's own mean as the prediction), ``seconds``, plus ``config`` (the network's config name),
+``seed``, ``episodes`` and, on the RTL, ``equal_to_golden`` and ``weights_unchanged``. Those
+names are a contract for scripts and docs/results.md. Writes a report folder with the plot of
+the error against the example index.
 
 ``--backend rtl`` runs the episodes on the simulated chip (Verilator) through the host driver,
 learning off, and checks every tick against golden fixed point and the weights read back.
@@ -33,6 +34,13 @@ def register(sub) -> None:
         choices=("lsnn", "lif"),
         default="lsnn",
         help="LSNN (with ALIF neurons) or LIF only (default: lsnn)",
+    )
+    p.add_argument(
+        "--config",
+        default="small",
+        metavar="NAME|JSON",
+        help="the LSNN: a network of training.l2l.L2L_CONFIGS (lsnn64), a preset or a JSON file of Config "
+        "fields; --neurons lif drops its ALIF neurons (default: small)",
     )
     p.add_argument(
         "--numerics",
@@ -81,12 +89,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"l2l: {msg}", file=sys.stderr)
 
     start = time.perf_counter()
-    spec = l2l.L2L_SPEC
-    cfg = l2l.l2l_config(args.neurons)
+    spec = l2l.spec_for(args.config)
+    cfg = l2l.l2l_config(args.neurons, args.config)
     w = l2l.trained_weights(cfg, spec, args.seed, args.numerics, Path(args.weights_dir), progress, log)
     episodes = args.episodes or (4 if args.backend == "rtl" else spec.heldout)
     ep = l2l.heldout_episodes(cfg, spec, episodes)
     obj: dict = {"family": args.family, "neurons": args.neurons, "numerics": args.numerics, "backend": args.backend}
+    obj["config"] = cfg.name
     if args.backend == "rtl":
         from plasticore.cosim.host_transport import TEST_PARAMS
         from plasticore.host import Host
@@ -109,8 +118,10 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         episodes=episodes,
     )
+    # the small network's folders keep their names; another network's carry its config name
+    tag = "" if args.config == "small" else f"-{l2l.base_config(args.config).name}"
     folder = Path(
-        args.report or f"reports/l2l-{args.family}-{args.neurons}-{args.numerics}-{args.backend}-seed{args.seed}"
+        args.report or f"reports/l2l-{args.family}{tag}-{args.neurons}-{args.numerics}-{args.backend}-seed{args.seed}"
     )
     command = "plasticore " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["l2l"] else "plasticore l2l ..."
     episode = {"prediction": pred[0], "target": ep.split.target[0, :, 0], "valid": ep.split.valid[0]}
