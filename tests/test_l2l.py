@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from plasticore.cli import main
+from plasticore.golden.config import ConfigError
 from plasticore.golden.network import init_weights
 from plasticore.tasks.l2l_regression import l2l_regression
 from plasticore.training import l2l
@@ -70,6 +71,8 @@ def test_networks_by_config_and_their_lif_only_twins():
     assert l2l.spec_for("lsnn64") is l2l.L2L_SPECS[big.name]
     assert l2l.spec_for("lsnn64").task_kw == l2l.L2L_SPEC.task_kw
     assert l2l.spec_for("small") is l2l.L2L_SPEC
+    with pytest.raises(ConfigError, match="nor an L2L network .*lsnn64"):
+        l2l.l2l_config("lsnn", "nonsense")
 
 
 def heldout_mse(cfg, w, numerics):

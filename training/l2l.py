@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plasticore.golden.config import Config, load_config, preset
+from plasticore.golden.config import Config, ConfigError, load_config, preset
 from plasticore.golden.network import Weights, init_weights
 from plasticore.golden.numerics import signed_range
 from plasticore.reference.optimizers import Adam
@@ -158,7 +158,12 @@ def base_config(config: str | Config = "small") -> Config:
     (:func:`plasticore.golden.config.load_config`) or a Config."""
     if isinstance(config, Config):
         return config
-    return L2L_CONFIGS[config] if config in L2L_CONFIGS else load_config(config)
+    if config in L2L_CONFIGS:
+        return L2L_CONFIGS[config]
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}, nor an L2L network ({', '.join(L2L_CONFIGS)})") from None
 
 
 def l2l_config(neurons: str, config: str | Config = "small") -> Config:
