@@ -276,6 +276,18 @@ def test_bptt_trains_in_float_and_fixed_point():
     assert fix.value == evaluate(fix.config, FixedNumerics(), fix.weights, task, spec.target_scale)
 
 
+def test_bptt_learns_the_readout_alone_after_hidden_epochs():
+    """``TaskSpec.hidden_epochs`` holds for BPTT as for the hardware rules: after that many
+    epochs only Wout moves."""
+    task = make_task("xor", 1, n_train=8, n_test=4)
+    spec = dataclasses.replace(TASK_SPECS["xor"], config=dict(TASK_SPECS["xor"].config, n_rec=16, n_alif=8))
+    one = train(task, "bptt", "float", epochs=1, seed=1, batch=4, spec=dataclasses.replace(spec, hidden_epochs=1))
+    two = train(task, "bptt", "float", epochs=2, seed=1, batch=4, spec=dataclasses.replace(spec, hidden_epochs=1))
+    for name in ("w_in", "w_rec"):
+        np.testing.assert_array_equal(getattr(one.weights, name), getattr(two.weights, name))
+    assert not np.array_equal(one.weights.w_out, two.weights.w_out)
+
+
 def test_bptt_lowers_the_training_loss():
     """A few Adam steps on one batch reduce L (the gradient points downhill)."""
     cfg = Config(n_in=16, n_rec=32, n_alif=16, n_out=2, decay_bits=12, tau_a=100.0, adapt_inc=200)

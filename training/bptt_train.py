@@ -326,8 +326,9 @@ def train_bptt(
     ``rng`` permutation every epoch; targets are ``spec.target_scale`` readout LSBs per unit.
     ``lr`` (default :data:`BPTT_LR` times ``sqrt(batch)``) halves every
     ``spec.anneal_every`` epochs, as the hardware rules' learning-rate shifts grow by one.
-    ``evaluate_fn(w)`` after each epoch gives the curve. ``w_in``, ``w_rec``, ``w_out`` learn;
-    feedback ``b_fb`` is unused.
+    ``evaluate_fn(w)`` after each epoch gives the curve. ``w_in``, ``w_rec``, ``w_out`` learn
+    (from epoch ``spec.hidden_epochs`` on, ``w_out`` alone, as the hardware rules' learning
+    enables); feedback ``b_fb`` is unused.
 
     ``numerics="fixed"``: quantization-aware training for the fixed-point network. Adam moves
     float shadow weights; every forward pass runs the hardware's integer tick
@@ -356,6 +357,7 @@ def train_bptt(
     for ep in range(epochs):
         if spec.anneal_every:
             opt.lr = lr0 / 2 ** (ep // spec.anneal_every)
+        readout_only = spec.hidden_epochs is not None and ep >= spec.hidden_epochs
         order = rng.permutation(len(split))
         starts = range(0, len(order), batch)
         for lo in progress(starts, f"{task.name} bptt {numerics} epoch {ep + 1}/{epochs}", len(starts)):
@@ -368,7 +370,9 @@ def train_bptt(
                 grads = backward(cfg, wk, forward_fixed(cfg, wk, xs, tg, vd))
             else:
                 _, grads = loss_and_gradients(cfg, wk, xs.astype(np.float64), tg, vd)
-            params = opt.step(params, grads)
+            if readout_only:
+                grads = {"w_out": grads["w_out"]}
+            params = {**params, **opt.step(params, grads)}
             if fixed:
                 params = {k: np.clip(v, rails[k][0] - 0.5, rails[k][1] + 0.5) for k, v in params.items()}
         w = weights(params)
