@@ -44,7 +44,7 @@ def test_cue_label_is_the_side_with_more_cue_spikes_on_average():
     assert set(np.unique(t.train.labels)) == {0, 1}
 
 
-def _cue_sides(task, split, cue_ticks=100, gap_ticks=50, g=10):
+def _cue_sides(split, cue_ticks=100, gap_ticks=50, g=10):
     """Per sample and cue, 1 where the cue's window holds right-channel spikes (-1: neither side)."""
     x = split.x
     starts = [gap_ticks + c * (cue_ticks + gap_ticks) for c in range(7)]
@@ -58,7 +58,7 @@ def test_cue_reckon_draws_cues_as_bellec_et_al_and_reckons_data_set():
     # 50-tick silence, one channel per window, label the side with more cues; splits 7-0 / 6-1 /
     # 5-2 / 4-3 expected 8.3 / 25.1 / 34.3 / 32.4 % (fair coins: 1.6 / 10.9 / 32.8 / 54.7 %)
     t = make_task("cue-reckon", 7, n_train=400, n_test=2)
-    sides, left, right = _cue_sides(t, t.train)
+    sides, left, right = _cue_sides(t.train)
     assert (sides >= 0).all() and not ((left > 0) & (right > 0)).any()
     assert not t.train.x[:, :50, : 2 * 10].any()  # the first cue follows its silence
     n_right = sides.sum(axis=1)
