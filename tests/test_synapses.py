@@ -353,6 +353,29 @@ def test_cli_train_with_a_rewired_sparse_table(tmp_path, capsys, numerics):
     assert obj["rewired"] > 0
 
 
+@pytest.mark.parametrize("rewire", [False, True])
+def test_training_wires_the_sparse_table_from_the_dense_draw_unscaled(rewire):
+    """``initial_weights`` of a sparse config: every slot holds the dense network's weight at its
+    synapse (no ``1/sqrt(connectivity)`` gain), except that under ``rewire`` a drawn 0 is +-1 LSB."""
+    from plasticore.training.train import TASK_SPECS, initial_weights, task_config
+
+    spec = TASK_SPECS["digits"]
+    dense_cfg = task_config("digits", "erbp", 64, spec=spec).replace(seed=3)
+    sparse_cfg = dense_cfg.replace(connectivity=0.2, rewire=rewire)
+    dense = initial_weights(dense_cfg, spec, FIX)
+    sparse = initial_weights(sparse_cfg, spec, FIX)
+    table = sparse.synapses
+    assert dense.synapses is None and table is not None
+    rows = np.concatenate([dense.w_in.T, dense.w_rec.T])  # (n_in + n_rec, n_rec), presynaptic rows
+    at_slot = np.take_along_axis(rows, table.post(sparse_cfg).reshape(len(rows), -1), axis=1)
+    held = table.weight.reshape(len(rows), -1)
+    redrawn = rewire & (at_slot == 0)
+    assert np.array_equal(held[~redrawn], at_slot[~redrawn])
+    assert np.isin(held[redrawn], [-1, 1]).all()
+    assert np.std(held[: sparse_cfg.n_in]) == pytest.approx(np.std(dense.w_in), rel=0.1)
+    assert np.array_equal(sparse.w_out, dense.w_out) and np.array_equal(sparse.b_fb, dense.b_fb)
+
+
 def test_cli_train_refuses_a_sparse_bptt_run_and_a_bad_connectivity(capsys):
     from plasticore.cli import main
 

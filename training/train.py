@@ -409,17 +409,16 @@ def sample_orders(seed: int, n_samples: int, epochs: int) -> list[np.ndarray]:
 def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
     """The weights training starts from (from ``cfg.seed``, scaled as the task spec says).
 
-    A sparse table (``connectivity`` < 1 or ``rewire``) is wired from the dense draw with its
-    input and recurrent scales raised by ``1 / sqrt(connectivity)``, so that a neuron's input
-    drive has the dense network's variance with the fewer synapses it keeps.
+    A sparse table (``connectivity`` < 1 or ``rewire``) is wired from the dense draw itself
+    (:func:`~plasticore.golden.synapses.sparse_weights`): each slot holds the weight the dense
+    network has at its synapse, at the dense scales. (Until 2026-12-07 the input and recurrent
+    scales were raised by ``1 / sqrt(connectivity)`` to keep the dense input drive's variance;
+    in fixed point that cost digits 2 to 4 points, docs/results.md, "DEEP R".)
     """
     if cfg.hidden_layers:
         return _layered_weights(cfg, spec).astype(num.dtype)
-    if not cfg.synapse_table:
-        return init_weights(cfg, cfg.seed, **spec.init).astype(num.dtype)
-    gain = cfg.connectivity**-0.5
-    init = {k: v * gain if k in ("in_scale", "rec_scale") else v for k, v in spec.init.items()}
-    return sparse_weights(cfg, init_weights(cfg, cfg.seed, **init)).astype(num.dtype)
+    w = init_weights(cfg, cfg.seed, **spec.init)
+    return (sparse_weights(cfg, w) if cfg.synapse_table else w).astype(num.dtype)
 
 
 def _layered_weights(cfg: Config, spec: TaskSpec) -> Weights:
