@@ -411,9 +411,9 @@ def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
 
     A sparse table (``connectivity`` < 1 or ``rewire``) is wired from the dense draw itself
     (:func:`~plasticore.golden.synapses.sparse_weights`): each slot holds the weight the dense
-    network has at its synapse, at the dense scales. (Until 2026-12-07 the input and recurrent
-    scales were raised by ``1 / sqrt(connectivity)`` to keep the dense input drive's variance;
-    in fixed point that cost digits 2 to 4 points, docs/results.md, "DEEP R".)
+    network has at its synapse, at the dense scales: raising them by ``1 / sqrt(connectivity)``
+    to keep the dense input drive's variance puts fixed point's 8-bit weights near their rails
+    (docs/results.md, "DEEP R").
     """
     if cfg.hidden_layers:
         return _layered_weights(cfg, spec).astype(num.dtype)
