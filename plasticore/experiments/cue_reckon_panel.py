@@ -1,0 +1,155 @@
+"""cue-reckon's spec and variants of it on a panel of seeds (issue 20, item 3).
+
+    python -m plasticore.experiments.cue_reckon_panel --results out/cue_panel \\
+        --variants spec rate40 --seeds 0 6 7 8 9 --n-test 300
+
+Each run trains ``cue-reckon`` as ``plasticore train --task cue-reckon --rule eprop-symmetric
+--seed S`` does (golden fixed point, 50 training samples, 10 epochs, batch 1), with the spec's
+config and initial scales changed as the variant says (:data:`VARIANTS`), and scores it on the
+task's held-out split after every epoch. ``--n-test`` enlarges that split (the training samples
+stay the same: the task draws them first), so that validation seeds are scored on more than 50
+samples; ``--fresh N`` also scores the final network on N fresh samples (task seed 1000 + S),
+as :mod:`.cue_readout_probe` does. One JSON file per run in ``--results`` (a run whose file exists
+is not repeated: an interrupted panel resumes); then prints a markdown table per variant: the
+held-out accuracy after 2 and after 10 epochs per seed, their medians and the median over seeds
+of the mean of epochs 8-10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plasticore.tasks import make_task
+from plasticore.training.train import TASK_SPECS, TaskSpec, heldout_run, numerics_by_name, predict, train
+
+__all__ = ["VARIANTS", "variant_spec", "run_panel_seed", "table", "main"]
+
+TASK = "cue-reckon"
+RULE = "eprop-symmetric"
+#: task seeds of the fresh samples are this plus the training seed (as the readout probe's)
+FRESH_SEED_OFFSET = 1000
+#: one firing-rate target unit: a spike in the regularization's trace (trace_inc of the spec)
+_SPIKE = 32768
+
+#: name -> (config fields, initial-weight scales, TaskSpec fields) that the variant changes in the spec
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
+    "spec": ({}, {}, {}),
+    "rate30": ({"rate_target": 30 * _SPIKE}, {}, {}),
+    "rate40": ({"rate_target": 40 * _SPIKE}, {}, {}),
+    "rate80": ({"rate_target": 80 * _SPIKE}, {}, {}),
+    "in30": ({}, {"in_scale": 0.30}, {}),
+    "rate40-reg11": ({"rate_target": 40 * _SPIKE, "rate_reg_shift": 11}, {}, {}),
+    "rate40-reg13": ({"rate_target": 40 * _SPIKE, "rate_reg_shift": 13}, {}, {}),
+    "rate40-out32": ({"rate_target": 40 * _SPIKE, "out_lr_shift": 32}, {}, {}),
+    # the readout's rate halved from epoch 4 on (out_lr_shift 31 -> 32, a run-time register)
+    "rate40-anneal3": ({"rate_target": 40 * _SPIKE}, {}, {"anneal_every": 3}),
+}
+
+
+def variant_spec(name: str) -> TaskSpec:
+    """The spec of ``cue-reckon`` with variant ``name``'s changes."""
+    if name not in VARIANTS:
+        raise ValueError(f"variant: {name!r} is not one of {', '.join(VARIANTS)}")
+    config, init, fields = VARIANTS[name]
+    base = TASK_SPECS[TASK]
+    return dataclasses.replace(base, config={**base.config, **config}, init={**base.init, **init}, **fields)
+
+
+def run_panel_seed(
+    name: str,
+    seed: int,
+    n_test: int = 50,
+    fresh: int = 0,
+    epochs: int | None = None,
+    n_train: int | None = None,
+) -> dict[str, Any]:
+    """Train variant ``name`` on task seed ``seed`` (keys ``variant``, ``seed``, ``n_test``,
+    ``curve``, ``fresh`` (None without fresh samples), ``seconds``); ``n_train``/``epochs``
+    shorten the run."""
+    start = time.monotonic()
+    spec = variant_spec(name)
+    kw: dict[str, int] = {"n_test": n_test}
+    if n_train is not None:
+        kw["n_train"] = n_train
+    task = make_task(TASK, seed, **kw)
+    result = train(task, RULE, "fixed", epochs=epochs or spec.epochs, seed=seed, spec=spec)
+    fresh_acc = None
+    if fresh:
+        new = make_task(TASK, FRESH_SEED_OFFSET + seed, n_train=fresh, n_test=fresh).test
+        y = heldout_run(result.config, numerics_by_name(result.numerics), result.weights, new)
+        fresh_acc = float(np.mean(predict(y, new.valid) == new.labels))
+    return {
+        "variant": name,
+        "seed": seed,
+        "n_test": n_test,
+        "curve": [float(c) for c in result.curve],
+        "fresh": fresh_acc,
+        "seconds": time.monotonic() - start,
+    }
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    """The markdown table of ``runs``: one row per variant, in the order they first appear."""
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_variant.setdefault(run["variant"], []).append(run)
+    lines = [
+        "| variant | seeds | after 2 epochs | median | after 10 | median | mean of 8-10, median | fresh, median |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, group in by_variant.items():
+        group = sorted(group, key=lambda r: r["seed"])
+        after2 = [r["curve"][min(1, len(r["curve"]) - 1)] for r in group]
+        final = [r["curve"][-1] for r in group]
+        last3 = [float(np.mean(r["curve"][-3:])) for r in group]
+        fresh = [r["fresh"] for r in group if r.get("fresh") is not None]
+        lines.append(
+            f"| {name} | {', '.join(str(r['seed']) for r in group)} | {', '.join(f'{a:.3f}' for a in after2)}"
+            f" | **{statistics.median(after2):.3f}** | {', '.join(f'{a:.3f}' for a in final)}"
+            f" | **{statistics.median(final):.3f}** | {statistics.median(last3):.3f}"
+            f" | {f'{statistics.median(fresh):.3f}' if fresh else '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m plasticore.experiments.cue_reckon_panel", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--results", type=Path, required=True, help="folder of the per-run JSON files (resumes)")
+    p.add_argument("--variants", nargs="+", default=["spec"], choices=list(VARIANTS), help="default: spec")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 6, 7, 8, 9], help="default: 0 6 7 8 9 (validation)")
+    p.add_argument("--n-test", type=int, default=50, help="held-out samples per seed (default: the task's 50)")
+    p.add_argument("--fresh", type=int, default=0, help="also score the final network on N fresh samples")
+    p.add_argument("--table-only", action="store_true", help="print the table of the runs in --results")
+    args = p.parse_args(argv)
+    if args.n_test < 1 or args.fresh < 0:
+        p.error("--n-test must be at least 1 and --fresh at least 0")
+    args.results.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for name in args.variants:
+        for seed in args.seeds:
+            path = args.results / f"{name}-seed{seed}-test{args.n_test}.json"
+            if not path.exists():
+                if args.table_only:
+                    continue
+                print(f"{name}, seed {seed}: training ...", file=sys.stderr, flush=True)
+                path.write_text(json.dumps(run_panel_seed(name, seed, args.n_test, args.fresh), indent=2))
+            runs.append(json.loads(path.read_text()))
+    if runs:
+        print(table(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
