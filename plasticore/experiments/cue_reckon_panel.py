@@ -48,6 +48,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "rate40": ({"rate_target": 40 * _SPIKE}, {}, {}),
     "rate80": ({"rate_target": 80 * _SPIKE}, {}, {}),
     "in30": ({}, {"in_scale": 0.30}, {}),
+    # the membrane leak halved (an ideal leaky count of the cues: 0.980 at tau 1,928, 0.994 at
+    # 4,000); the regularization's trace is the membrane's, so the same rate is twice the target
+    "tau3856": ({"tau_m": 3856.0, "rate_target": 40 * _SPIKE}, {}, {}),
+    "tau3856-rate20": ({"tau_m": 3856.0}, {}, {}),
     "rate40-reg11": ({"rate_target": 40 * _SPIKE, "rate_reg_shift": 11}, {}, {}),
     "rate40-reg13": ({"rate_target": 40 * _SPIKE, "rate_reg_shift": 13}, {}, {}),
     "rate40-out32": ({"rate_target": 40 * _SPIKE, "out_lr_shift": 32}, {}, {}),
