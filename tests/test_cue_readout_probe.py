@@ -1,6 +1,9 @@
 """The readout probe of cue-reckon's trained networks (plasticore.experiments.cue_readout_probe)."""
 
-from plasticore.experiments.cue_readout_probe import FRESH_SEED_OFFSET, probe_seed, table
+import numpy as np
+
+from plasticore.experiments.cue_readout_probe import FRESH_SEED_OFFSET, probe_seed, recall_onset_membranes, table
+from plasticore.golden.network import init_state, tick
 from plasticore.tasks import make_task
 from plasticore.training.train import TASK_SPECS, evaluate, numerics_by_name, train
 
@@ -15,4 +18,21 @@ def test_the_probe_scores_the_trained_networks_own_readout_as_training_does():
     assert run["fresh"] == evaluate(result.config, numerics_by_name("fixed"), result.weights, fresh, scale)
     assert run["heldout"] == result.value
     assert 0.0 <= run["probe_own"] <= 1.0 and 0.0 <= run["probe_fresh"] <= 1.0
+    assert 0.0 <= run["probe_membrane_fresh"] <= 1.0
     assert "| 3 |" in table([run])
+    without = table([{k: v for k, v in run.items() if k != "probe_membrane_fresh"}])  # files of earlier runs
+    assert without.splitlines()[2].endswith("| - |")
+
+
+def test_the_recall_onset_membranes_are_the_state_before_the_first_valid_tick():
+    """Two samples of a one-epoch run: the membranes equal golden's tick by tick up to the onset."""
+    task = make_task("cue-reckon", 4, n_train=2, n_test=2)
+    result = train(task, "eprop-symmetric", "fixed", epochs=1, seed=4)
+    num = numerics_by_name("fixed")
+    onset = int(np.argmax(task.test.valid.any(axis=0)))
+    s = init_state(result.config, num, 2)
+    w = result.weights.astype(num.dtype)
+    for t in range(onset):
+        s, _ = tick(result.config, num, w, s, task.test.x[:, t].astype(np.int64))
+    assert np.array_equal(recall_onset_membranes(result, task.test), np.asarray(s.u, dtype=np.float64))
+    assert onset == task.test.ticks - 150

@@ -8,7 +8,9 @@ the trained network on ``--fresh`` new samples (task seed ``1000 + S``) three wa
 learned readout (the chip's answer), and with a logistic-regression readout of the same
 recall-window spike counts per neuron fitted on the 50 training samples (what an ideal linear
 readout makes of the same budget) or on ``--fresh`` new training samples (what the hidden
-representation holds). Each seed is one JSON file in ``--results`` (a seed whose file exists is
+representation holds); and a fourth way, a logistic regression of the soma membranes at the
+recall's onset fitted on the fresh training samples (what the network holds before the recall
+cue turns it into spikes). Each seed is one JSON file in ``--results`` (a seed whose file exists is
 not repeated); then prints the markdown table of docs/results.md.
 """
 
@@ -26,10 +28,13 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from plasticore.golden.free_run import free_run
+from plasticore.golden.learning import init_learning
+from plasticore.golden.network import init_state
 from plasticore.tasks import Split, make_task
 from plasticore.training.train import TASK_SPECS, TrainResult, heldout_run, numerics_by_name, predict, train
 
-__all__ = ["recall_counts", "probe_seed", "table", "main"]
+__all__ = ["recall_counts", "recall_onset_membranes", "probe_seed", "table", "main"]
 
 TASK = "cue-reckon"
 RULE = "eprop-symmetric"
@@ -45,11 +50,24 @@ def recall_counts(result: TrainResult, split: Split) -> tuple[np.ndarray, np.nda
     return counts, predict(y, split.valid)
 
 
+def recall_onset_membranes(result: TrainResult, split: Split) -> np.ndarray:
+    """Each sample's soma membranes ``u`` after the last tick before the recall (the first valid
+    tick), learning off: what the network holds when the recall cue starts, before its spikes."""
+    num = numerics_by_name(result.numerics)
+    onset = int(np.argmax(split.valid.any(axis=0)))
+    s = init_state(result.config, num, len(split))
+    ls = init_learning(result.config, num, len(split))
+    x = np.swapaxes(split.x[:, :onset].astype(np.int64), 0, 1)
+    s, _, _ = free_run(result.config, num, result.weights.astype(num.dtype), s, ls, x)
+    return np.asarray(s.u, dtype=np.float64)
+
+
 def probe_seed(
     seed: int, fresh: int, c: float = 0.1, epochs: int | None = None, n_train: int | None = None
 ) -> dict[str, Any]:
     """Train ``seed`` as held out, then its scores on ``fresh`` new samples (keys ``heldout``,
-    ``curve``, ``fresh``, ``probe_own``, ``probe_fresh``); ``n_train``/``epochs`` shorten the run."""
+    ``curve``, ``fresh``, ``probe_own``, ``probe_fresh``, ``probe_membrane_fresh``);
+    ``n_train``/``epochs`` shorten the run."""
     start = time.monotonic()
     kw = {} if n_train is None else {"n_train": n_train}
     task = make_task(TASK, seed, **kw)
@@ -60,8 +78,12 @@ def probe_seed(
     test_x, test_pred = recall_counts(result, new.test)
     labels = new.test.labels
 
-    def probe(x: np.ndarray, y: np.ndarray) -> float:
-        return float(LogisticRegression(C=c, max_iter=5000).fit(x, y).score(test_x, labels))
+    def probe(x: np.ndarray, y: np.ndarray, test: np.ndarray = test_x) -> float:
+        return float(LogisticRegression(C=c, max_iter=5000).fit(x, y).score(test, labels))
+
+    # membranes in units of the threshold, so that one C suits both probes
+    def membranes(split: Split) -> np.ndarray:
+        return recall_onset_membranes(result, split) / result.config.threshold
 
     return {
         "seed": seed,
@@ -71,6 +93,7 @@ def probe_seed(
         "fresh": float(np.mean(test_pred == labels)),
         "probe_own": probe(own_x, task.train.labels),
         "probe_fresh": probe(new_x, new.train.labels),
+        "probe_membrane_fresh": probe(membranes(new.train), new.train.labels, membranes(new.test)),
         "c": c,
         "seconds": time.monotonic() - start,
     }
@@ -83,11 +106,17 @@ def table(runs: list[dict[str, Any]]) -> str:
         " | probe fitted on fresh samples |",
         "|---|---|---|---|---|",
     ]
-    keys = ("heldout", "fresh", "probe_own", "probe_fresh")
+    keys = ("heldout", "fresh", "probe_own", "probe_fresh", "probe_membrane_fresh")
+    lines[0] += " membrane probe fitted on fresh samples |"
+    lines[1] += "---|"
+
+    def cell(values: list[float]) -> str:
+        return f"{statistics.median(values):.3f}" if values else "-"
+
     for run in sorted(runs, key=lambda r: r["seed"]):
-        lines.append(f"| {run['seed']} | " + " | ".join(f"{run[k]:.3f}" for k in keys) + " |")
-    medians = [statistics.median(r[k] for r in runs) for k in keys]
-    lines.append("| **median** | " + " | ".join(f"{m:.3f}" for m in medians) + " |")
+        lines.append(f"| {run['seed']} | " + " | ".join(cell([run[k]] if k in run else []) for k in keys) + " |")
+    medians = [cell([r[k] for r in runs if k in r]) for k in keys]
+    lines.append("| **median** | " + " | ".join(medians) + " |")
     return "\n".join(lines)
 
 
