@@ -1,11 +1,20 @@
 """The readout probe of cue-reckon's trained networks (plasticore.experiments.cue_readout_probe)."""
 
+import dataclasses
+
 import numpy as np
 
-from plasticore.experiments.cue_readout_probe import FRESH_SEED_OFFSET, probe_seed, recall_onset_membranes, table
+from plasticore.experiments.cue_readout_probe import (
+    FRESH_SEED_OFFSET,
+    probe_seed,
+    probe_untrained,
+    recall_counts,
+    recall_onset_membranes,
+    table,
+)
 from plasticore.golden.network import init_state, tick
 from plasticore.tasks import make_task
-from plasticore.training.train import TASK_SPECS, evaluate, numerics_by_name, train
+from plasticore.training.train import TASK_SPECS, evaluate, initial_weights, numerics_by_name, task_config, train
 
 
 def test_the_probe_scores_the_trained_networks_own_readout_as_training_does():
@@ -36,3 +45,22 @@ def test_the_recall_onset_membranes_are_the_state_before_the_first_valid_tick():
         s, _ = tick(result.config, num, w, s, task.test.x[:, t].astype(np.int64))
     assert np.array_equal(recall_onset_membranes(result, task.test), np.asarray(s.u, dtype=np.float64))
     assert onset == task.test.ticks - 150
+
+
+def test_the_untrained_probe_reads_the_network_training_starts_from():
+    """Its probes are fitted on the initial network's counts and membranes, which differ from the
+    trained one's; its table row has no held-out or own-readout figures."""
+    run = probe_untrained(3, fresh=6)
+    assert run["untrained"] and 0.0 <= run["probe_fresh"] <= 1.0 and 0.0 <= run["probe_membrane_fresh"] <= 1.0
+    spec = TASK_SPECS["cue-reckon"]
+    cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec).replace(seed=3)
+    task = make_task("cue-reckon", 3, n_train=4)
+    trained = train(task, "eprop-symmetric", "fixed", epochs=1, seed=3)
+    num = numerics_by_name("fixed")
+    assert trained.config == cfg  # the network probed is the one train() builds for seed 3
+    start = initial_weights(cfg, spec, num)
+    assert not np.array_equal(start.w_out, trained.weights.w_out)
+    fresh = make_task("cue-reckon", FRESH_SEED_OFFSET + 3, n_train=6, n_test=6)
+    untrained = dataclasses.replace(trained, weights=start)
+    assert not np.array_equal(recall_counts(untrained, fresh.test)[0], recall_counts(trained, fresh.test)[0])
+    assert table([run]).splitlines()[2].startswith("| 3 | - | - | - |")

@@ -10,7 +10,8 @@ recall-window spike counts per neuron fitted on the 50 training samples (what an
 readout makes of the same budget) or on ``--fresh`` new training samples (what the hidden
 representation holds); and a fourth way, a logistic regression of the soma membranes at the
 recall's onset fitted on the fresh training samples (what the network holds before the recall
-cue turns it into spikes). Each seed is one JSON file in ``--results`` (a seed whose file exists is
+cue turns it into spikes). ``--untrained`` probes the networks at their initial weights instead
+(what learning adds; no own readout). Each seed is one JSON file in ``--results`` (a seed whose file exists is
 not repeated); then prints the markdown table of docs/results.md.
 """
 
@@ -32,9 +33,18 @@ from plasticore.golden.free_run import free_run
 from plasticore.golden.learning import init_learning
 from plasticore.golden.network import init_state
 from plasticore.tasks import Split, make_task
-from plasticore.training.train import TASK_SPECS, TrainResult, heldout_run, numerics_by_name, predict, train
+from plasticore.training.train import (
+    TASK_SPECS,
+    TrainResult,
+    heldout_run,
+    initial_weights,
+    numerics_by_name,
+    predict,
+    task_config,
+    train,
+)
 
-__all__ = ["recall_counts", "recall_onset_membranes", "probe_seed", "table", "main"]
+__all__ = ["recall_counts", "recall_onset_membranes", "probe_seed", "probe_untrained", "table", "main"]
 
 TASK = "cue-reckon"
 RULE = "eprop-symmetric"
@@ -99,6 +109,35 @@ def probe_seed(
     }
 
 
+def probe_untrained(seed: int, fresh: int, c: float = 0.1) -> dict[str, Any]:
+    """The probes of :func:`probe_seed` fitted on ``fresh`` new samples, for the network at its
+    initial weights (the spec's draw for ``seed``): keys ``probe_fresh``,
+    ``probe_membrane_fresh``, ``untrained`` (True)."""
+    start = time.monotonic()
+    spec = TASK_SPECS[TASK]
+    num = numerics_by_name("fixed")
+    new = make_task(TASK, FRESH_SEED_OFFSET + seed, n_train=fresh, n_test=fresh)
+    cfg = task_config(TASK, RULE, new.n_in, spec=spec).replace(seed=seed)
+    initial = TrainResult(TASK, RULE, "fixed", new.metric, float("nan"), [], 0.0, initial_weights(cfg, spec, num), cfg)
+    labels = new.test.labels
+
+    def probe(x: np.ndarray, test: np.ndarray) -> float:
+        return float(LogisticRegression(C=c, max_iter=5000).fit(x, new.train.labels).score(test, labels))
+
+    return {
+        "seed": seed,
+        "untrained": True,
+        "fresh_samples": fresh,
+        "probe_fresh": probe(recall_counts(initial, new.train)[0], recall_counts(initial, new.test)[0]),
+        "probe_membrane_fresh": probe(
+            recall_onset_membranes(initial, new.train) / cfg.threshold,
+            recall_onset_membranes(initial, new.test) / cfg.threshold,
+        ),
+        "c": c,
+        "seconds": time.monotonic() - start,
+    }
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """The markdown table of ``runs`` (one per seed) with its median row."""
     lines = [
@@ -128,16 +167,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="training seeds (default: 1-5)")
     p.add_argument("--fresh", type=int, default=400, help="fresh training and test samples (default: 400)")
     p.add_argument("--c", type=float, default=0.1, help="the probes' inverse L2 strength (default: 0.1)")
+    p.add_argument("--untrained", action="store_true", help="probe the networks at their initial weights")
     args = p.parse_args(argv)
     if args.fresh < 2 or args.c <= 0:
         p.error("--fresh must be at least 2 and --c positive")
     args.results.mkdir(parents=True, exist_ok=True)
     runs = []
     for seed in args.seeds:
-        path = args.results / f"seed{seed}.json"
+        path = args.results / f"{'untrained-' if args.untrained else ''}seed{seed}.json"
         if not path.exists():
-            print(f"seed {seed}: training and probing ...", file=sys.stderr, flush=True)
-            path.write_text(json.dumps(probe_seed(seed, args.fresh, args.c), indent=2))
+            what = "probing" if args.untrained else "training and probing"
+            print(f"seed {seed}: {what} ...", file=sys.stderr, flush=True)
+            run = probe_untrained(seed, args.fresh, args.c) if args.untrained else probe_seed(seed, args.fresh, args.c)
+            path.write_text(json.dumps(run, indent=2))
         runs.append(json.loads(path.read_text()))
     print(table(runs))
     return 0
