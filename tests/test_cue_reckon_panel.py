@@ -2,11 +2,18 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
-from plasticore.experiments.cue_reckon_panel import FRESH_SEED_OFFSET, run_panel_seed, table, variant_spec
+from plasticore.experiments.cue_reckon_panel import (
+    FRESH_SEED_OFFSET,
+    initial_panel_weights,
+    run_panel_seed,
+    table,
+    variant_spec,
+)
 from plasticore.tasks import make_task
-from plasticore.training.train import TASK_SPECS, evaluate, numerics_by_name, train
+from plasticore.training.train import TASK_SPECS, evaluate, initial_weights, numerics_by_name, task_config, train
 
 
 def test_a_variant_changes_only_what_it_names():
@@ -41,3 +48,17 @@ def test_a_panel_run_is_training_with_the_variant_and_scores_fresh_samples_as_th
 def test_the_annealed_variant_halves_the_readout_rate_from_epoch_four():
     assert variant_spec("rate40-anneal3").anneal_every == 3
     assert variant_spec("rate40").anneal_every == TASK_SPECS["cue-reckon"].anneal_every
+
+
+def test_a_recall_gain_scales_only_the_recall_cues_initial_weights_within_the_rails():
+    task = make_task("cue-reckon", 5, n_train=2, n_test=2)
+    assert initial_panel_weights("spec", task, 5) is None
+    spec = variant_spec("recall3")
+    assert spec == TASK_SPECS["cue-reckon"]  # the gain is not a spec field
+    cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec).replace(seed=5)
+    base = initial_weights(cfg, spec, numerics_by_name("fixed"))
+    w = initial_panel_weights("recall3", task, 5)
+    assert np.array_equal(w.w_in[:, :20], base.w_in[:, :20]) and np.array_equal(w.w_in[:, 30:], base.w_in[:, 30:])
+    assert np.array_equal(w.w_in[:, 20:30], np.clip(3 * base.w_in[:, 20:30], -128, 127))
+    assert np.array_equal(w.w_rec, base.w_rec) and np.array_equal(w.w_out, base.w_out)
+    assert np.abs(w.w_in[:, 20:30]).max() == 128  # some reach the rails

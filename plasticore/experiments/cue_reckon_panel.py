@@ -29,10 +29,21 @@ from typing import Any
 
 import numpy as np
 
-from plasticore.tasks import make_task
-from plasticore.training.train import TASK_SPECS, TaskSpec, heldout_run, numerics_by_name, predict, train
+from plasticore.golden.network import Weights
+from plasticore.golden.numerics import signed_range
+from plasticore.tasks import Task, make_task
+from plasticore.training.train import (
+    TASK_SPECS,
+    TaskSpec,
+    heldout_run,
+    initial_weights,
+    numerics_by_name,
+    predict,
+    task_config,
+    train,
+)
 
-__all__ = ["VARIANTS", "variant_spec", "run_panel_seed", "table", "main"]
+__all__ = ["VARIANTS", "variant_spec", "initial_panel_weights", "run_panel_seed", "table", "main"]
 
 TASK = "cue-reckon"
 RULE = "eprop-symmetric"
@@ -41,7 +52,9 @@ FRESH_SEED_OFFSET = 1000
 #: one firing-rate target unit: a spike in the regularization's trace (trace_inc of the spec)
 _SPIKE = 32768
 
-#: name -> (config fields, initial-weight scales, TaskSpec fields) that the variant changes in the spec
+#: name -> (config fields, initial-weight scales, TaskSpec fields) that the variant changes in the spec;
+#: the scales may also hold ``recall_gain``: the recall cue's initial input weights multiplied by
+#: it (rounded, clipped at the weights' rails), :func:`initial_panel_weights`
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "spec": ({}, {}, {}),
     "rate30": ({"rate_target": 30 * _SPIKE}, {}, {}),
@@ -57,16 +70,43 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "rate40-out32": ({"rate_target": 40 * _SPIKE, "out_lr_shift": 32}, {}, {}),
     # the readout's rate halved from epoch 4 on (out_lr_shift 31 -> 32, a run-time register)
     "rate40-anneal3": ({"rate_target": 40 * _SPIKE}, {}, {"anneal_every": 3}),
+    # the recall cue drives the hidden neurons 2x / 3x harder from the start (the membranes at
+    # the recall's onset hold the count; its ~1 spike per neuron in the recall window do not)
+    "recall2": ({}, {"recall_gain": 2.0}, {}),
+    "recall3": ({}, {"recall_gain": 3.0}, {}),
+    "recall3-anneal3": ({}, {"recall_gain": 3.0}, {"anneal_every": 3}),
+    "recall3-out32": ({"out_lr_shift": 32}, {"recall_gain": 3.0}, {}),
+    "recall2-rate40": ({"rate_target": 40 * _SPIKE}, {"recall_gain": 2.0}, {}),
+    "recall3-rate40": ({"rate_target": 40 * _SPIKE}, {"recall_gain": 3.0}, {}),
 }
 
 
 def variant_spec(name: str) -> TaskSpec:
-    """The spec of ``cue-reckon`` with variant ``name``'s changes."""
+    """The spec of ``cue-reckon`` with variant ``name``'s changes (without ``recall_gain``)."""
     if name not in VARIANTS:
         raise ValueError(f"variant: {name!r} is not one of {', '.join(VARIANTS)}")
     config, init, fields = VARIANTS[name]
+    init = {k: v for k, v in init.items() if k != "recall_gain"}
     base = TASK_SPECS[TASK]
     return dataclasses.replace(base, config={**base.config, **config}, init={**base.init, **init}, **fields)
+
+
+def initial_panel_weights(name: str, task: Task, seed: int) -> Weights | None:
+    """The initial weights of variant ``name`` when it changes them beyond the spec's scales
+    (``recall_gain``), else None (the trainer draws them)."""
+    gain = VARIANTS[name][1].get("recall_gain")
+    if gain is None:
+        return None
+    spec = variant_spec(name)
+    num = numerics_by_name("fixed")
+    cfg = task_config(TASK, RULE, task.n_in, spec=spec).replace(seed=seed)
+    w = initial_weights(cfg, spec, num)
+    group = task.n_in // 4  # left, right, recall, noise
+    lo, hi = signed_range(cfg.weight_bits["w_in"])
+    w_in = w.w_in.copy()
+    recall = slice(2 * group, 3 * group)
+    w_in[:, recall] = np.clip(np.round(w_in[:, recall] * gain), lo, hi).astype(w_in.dtype)
+    return dataclasses.replace(w, w_in=w_in)
 
 
 def run_panel_seed(
@@ -86,7 +126,8 @@ def run_panel_seed(
     if n_train is not None:
         kw["n_train"] = n_train
     task = make_task(TASK, seed, **kw)
-    result = train(task, RULE, "fixed", epochs=epochs or spec.epochs, seed=seed, spec=spec)
+    weights = initial_panel_weights(name, task, seed)
+    result = train(task, RULE, "fixed", epochs=epochs or spec.epochs, seed=seed, spec=spec, weights=weights)
     fresh_acc = None
     if fresh:
         new = make_task(TASK, FRESH_SEED_OFFSET + seed, n_train=fresh, n_test=fresh).test
