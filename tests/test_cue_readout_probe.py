@@ -27,9 +27,9 @@ def test_the_probe_scores_the_trained_networks_own_readout_as_training_does():
     assert run["fresh"] == evaluate(result.config, numerics_by_name("fixed"), result.weights, fresh, scale)
     assert run["heldout"] == result.value
     assert 0.0 <= run["probe_own"] <= 1.0 and 0.0 <= run["probe_fresh"] <= 1.0
-    assert 0.0 <= run["probe_membrane_fresh"] <= 1.0
+    assert 0.0 <= run["probe_membrane_own"] <= 1.0 and 0.0 <= run["probe_membrane_fresh"] <= 1.0
     assert "| 3 |" in table([run])
-    without = table([{k: v for k, v in run.items() if k != "probe_membrane_fresh"}])  # files of earlier runs
+    without = table([{k: v for k, v in run.items() if not k.startswith("probe_membrane")}])  # earlier files
     assert without.splitlines()[2].endswith("| - |")
 
 
@@ -48,10 +48,13 @@ def test_the_recall_onset_membranes_are_the_state_before_the_first_valid_tick():
 
 
 def test_the_untrained_probe_reads_the_network_training_starts_from():
-    """Its probes are fitted on the initial network's counts and membranes, which differ from the
-    trained one's; its table row has no held-out or own-readout figures."""
+    """Its probes are fitted on the initial network's counts and membranes (which differ from the
+    trained one's), on the task's training samples or fresh ones; its table row has no held-out
+    or own-readout figures."""
     run = probe_untrained(3, fresh=6)
-    assert run["untrained"] and 0.0 <= run["probe_fresh"] <= 1.0 and 0.0 <= run["probe_membrane_fresh"] <= 1.0
+    assert run["untrained"]
+    for key in ("probe_own", "probe_fresh", "probe_membrane_own", "probe_membrane_fresh"):
+        assert 0.0 <= run[key] <= 1.0
     spec = TASK_SPECS["cue-reckon"]
     cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec).replace(seed=3)
     task = make_task("cue-reckon", 3, n_train=4)
@@ -63,4 +66,5 @@ def test_the_untrained_probe_reads_the_network_training_starts_from():
     fresh = make_task("cue-reckon", FRESH_SEED_OFFSET + 3, n_train=6, n_test=6)
     untrained = dataclasses.replace(trained, weights=start)
     assert not np.array_equal(recall_counts(untrained, fresh.test)[0], recall_counts(trained, fresh.test)[0])
-    assert table([run]).splitlines()[2].startswith("| 3 | - | - | - |")
+    row = table([run]).splitlines()[2].split(" | ")
+    assert row[1:3] == ["-", "-"] and "-" not in row[3:]  # no held-out or own-readout figures

@@ -9,8 +9,8 @@ learned readout (the chip's answer), and with a logistic-regression readout of t
 recall-window spike counts per neuron fitted on the 50 training samples (what an ideal linear
 readout makes of the same budget) or on ``--fresh`` new training samples (what the hidden
 representation holds); and a fourth way, a logistic regression of the soma membranes at the
-recall's onset fitted on the fresh training samples (what the network holds before the recall
-cue turns it into spikes). ``--untrained`` probes the networks at their initial weights instead
+recall's onset fitted on the 50 training samples or the fresh ones (what the network holds
+before the recall cue turns it into spikes). ``--untrained`` probes the networks at their initial weights instead
 (what learning adds; no own readout). Each seed is one JSON file in ``--results`` (a seed whose file exists is
 not repeated); then prints the markdown table of docs/results.md.
 """
@@ -76,7 +76,8 @@ def probe_seed(
     seed: int, fresh: int, c: float = 0.1, epochs: int | None = None, n_train: int | None = None
 ) -> dict[str, Any]:
     """Train ``seed`` as held out, then its scores on ``fresh`` new samples (keys ``heldout``,
-    ``curve``, ``fresh``, ``probe_own``, ``probe_fresh``, ``probe_membrane_fresh``);
+    ``curve``, ``fresh``, ``probe_own``, ``probe_fresh``, ``probe_membrane_own``,
+    ``probe_membrane_fresh``);
     ``n_train``/``epochs`` shorten the run."""
     start = time.monotonic()
     kw = {} if n_train is None else {"n_train": n_train}
@@ -103,6 +104,7 @@ def probe_seed(
         "fresh": float(np.mean(test_pred == labels)),
         "probe_own": probe(own_x, task.train.labels),
         "probe_fresh": probe(new_x, new.train.labels),
+        "probe_membrane_own": probe(membranes(task.train), task.train.labels, membranes(new.test)),
         "probe_membrane_fresh": probe(membranes(new.train), new.train.labels, membranes(new.test)),
         "c": c,
         "seconds": time.monotonic() - start,
@@ -110,29 +112,36 @@ def probe_seed(
 
 
 def probe_untrained(seed: int, fresh: int, c: float = 0.1) -> dict[str, Any]:
-    """The probes of :func:`probe_seed` fitted on ``fresh`` new samples, for the network at its
-    initial weights (the spec's draw for ``seed``): keys ``probe_fresh``,
-    ``probe_membrane_fresh``, ``untrained`` (True)."""
+    """The probes of :func:`probe_seed` for the network at its initial weights (the spec's draw
+    for ``seed``), fitted on the task's 50 training samples or on ``fresh`` new ones: keys
+    ``probe_own``, ``probe_fresh``, ``probe_membrane_own``, ``probe_membrane_fresh``,
+    ``untrained`` (True)."""
     start = time.monotonic()
     spec = TASK_SPECS[TASK]
     num = numerics_by_name("fixed")
+    task = make_task(TASK, seed)
     new = make_task(TASK, FRESH_SEED_OFFSET + seed, n_train=fresh, n_test=fresh)
     cfg = task_config(TASK, RULE, new.n_in, spec=spec).replace(seed=seed)
     initial = TrainResult(TASK, RULE, "fixed", new.metric, float("nan"), [], 0.0, initial_weights(cfg, spec, num), cfg)
-    labels = new.test.labels
 
-    def probe(x: np.ndarray, test: np.ndarray) -> float:
-        return float(LogisticRegression(C=c, max_iter=5000).fit(x, new.train.labels).score(test, labels))
+    def counts(split: Split) -> np.ndarray:
+        return recall_counts(initial, split)[0]
+
+    def membranes(split: Split) -> np.ndarray:
+        return recall_onset_membranes(initial, split) / cfg.threshold
+
+    def probe(features: Any, fitted_on: Split) -> float:
+        model = LogisticRegression(C=c, max_iter=5000).fit(features(fitted_on), fitted_on.labels)
+        return float(model.score(features(new.test), new.test.labels))
 
     return {
         "seed": seed,
         "untrained": True,
         "fresh_samples": fresh,
-        "probe_fresh": probe(recall_counts(initial, new.train)[0], recall_counts(initial, new.test)[0]),
-        "probe_membrane_fresh": probe(
-            recall_onset_membranes(initial, new.train) / cfg.threshold,
-            recall_onset_membranes(initial, new.test) / cfg.threshold,
-        ),
+        "probe_own": probe(counts, task.train),
+        "probe_fresh": probe(counts, new.train),
+        "probe_membrane_own": probe(membranes, task.train),
+        "probe_membrane_fresh": probe(membranes, new.train),
         "c": c,
         "seconds": time.monotonic() - start,
     }
@@ -145,9 +154,9 @@ def table(runs: list[dict[str, Any]]) -> str:
         " | probe fitted on fresh samples |",
         "|---|---|---|---|---|",
     ]
-    keys = ("heldout", "fresh", "probe_own", "probe_fresh", "probe_membrane_fresh")
-    lines[0] += " membrane probe fitted on fresh samples |"
-    lines[1] += "---|"
+    keys = ("heldout", "fresh", "probe_own", "probe_fresh", "probe_membrane_own", "probe_membrane_fresh")
+    lines[0] += " membrane probe fitted on its training samples | membrane probe fitted on fresh samples |"
+    lines[1] += "---|---|"
 
     def cell(values: list[float]) -> str:
         return f"{statistics.median(values):.3f}" if values else "-"
