@@ -10,9 +10,10 @@ recall-window spike counts per neuron fitted on the 50 training samples (what an
 readout makes of the same budget) or on ``--fresh`` new training samples (what the hidden
 representation holds); and a fourth way, a logistic regression of the soma membranes at the
 recall's onset fitted on the 50 training samples or the fresh ones (what the network holds
-before the recall cue turns it into spikes). ``--untrained`` probes the networks at their initial weights instead
-(what learning adds; no own readout). Each seed is one JSON file in ``--results`` (a seed whose file exists is
-not repeated); then prints the markdown table of docs/results.md.
+before the recall cue turns it into spikes). ``--untrained`` probes the networks at their
+initial weights instead (what learning adds; no own readout). Each seed is one JSON file in
+``--results`` (a seed whose file exists is not repeated); then prints the markdown table of
+docs/results.md.
 """
 
 from __future__ import annotations
@@ -77,8 +78,7 @@ def probe_seed(
 ) -> dict[str, Any]:
     """Train ``seed`` as held out, then its scores on ``fresh`` new samples (keys ``heldout``,
     ``curve``, ``fresh``, ``probe_own``, ``probe_fresh``, ``probe_membrane_own``,
-    ``probe_membrane_fresh``);
-    ``n_train``/``epochs`` shorten the run."""
+    ``probe_membrane_fresh``); ``n_train``/``epochs`` shorten the run."""
     start = time.monotonic()
     kw = {} if n_train is None else {"n_train": n_train}
     task = make_task(TASK, seed, **kw)
@@ -96,6 +96,8 @@ def probe_seed(
     def membranes(split: Split) -> np.ndarray:
         return recall_onset_membranes(result, split) / result.config.threshold
 
+    test_u = membranes(new.test)
+
     return {
         "seed": seed,
         "heldout": result.value,
@@ -104,8 +106,8 @@ def probe_seed(
         "fresh": float(np.mean(test_pred == labels)),
         "probe_own": probe(own_x, task.train.labels),
         "probe_fresh": probe(new_x, new.train.labels),
-        "probe_membrane_own": probe(membranes(task.train), task.train.labels, membranes(new.test)),
-        "probe_membrane_fresh": probe(membranes(new.train), new.train.labels, membranes(new.test)),
+        "probe_membrane_own": probe(membranes(task.train), task.train.labels, test_u),
+        "probe_membrane_fresh": probe(membranes(new.train), new.train.labels, test_u),
         "c": c,
         "seconds": time.monotonic() - start,
     }
@@ -124,24 +126,22 @@ def probe_untrained(seed: int, fresh: int, c: float = 0.1) -> dict[str, Any]:
     cfg = task_config(TASK, RULE, new.n_in, spec=spec).replace(seed=seed)
     initial = TrainResult(TASK, RULE, "fixed", new.metric, float("nan"), [], 0.0, initial_weights(cfg, spec, num), cfg)
 
-    def counts(split: Split) -> np.ndarray:
-        return recall_counts(initial, split)[0]
+    splits = {"own": task.train, "fresh": new.train, "test": new.test}
+    counts = {k: recall_counts(initial, split)[0] for k, split in splits.items()}
+    membranes = {k: recall_onset_membranes(initial, split) / cfg.threshold for k, split in splits.items()}
 
-    def membranes(split: Split) -> np.ndarray:
-        return recall_onset_membranes(initial, split) / cfg.threshold
-
-    def probe(features: Any, fitted_on: Split) -> float:
-        model = LogisticRegression(C=c, max_iter=5000).fit(features(fitted_on), fitted_on.labels)
-        return float(model.score(features(new.test), new.test.labels))
+    def probe(features: dict[str, np.ndarray], fitted_on: str) -> float:
+        model = LogisticRegression(C=c, max_iter=5000).fit(features[fitted_on], splits[fitted_on].labels)
+        return float(model.score(features["test"], new.test.labels))
 
     return {
         "seed": seed,
         "untrained": True,
         "fresh_samples": fresh,
-        "probe_own": probe(counts, task.train),
-        "probe_fresh": probe(counts, new.train),
-        "probe_membrane_own": probe(membranes, task.train),
-        "probe_membrane_fresh": probe(membranes, new.train),
+        "probe_own": probe(counts, "own"),
+        "probe_fresh": probe(counts, "fresh"),
+        "probe_membrane_own": probe(membranes, "own"),
+        "probe_membrane_fresh": probe(membranes, "fresh"),
         "c": c,
         "seconds": time.monotonic() - start,
     }
@@ -151,12 +151,11 @@ def table(runs: list[dict[str, Any]]) -> str:
     """The markdown table of ``runs`` (one per seed) with its median row."""
     lines = [
         "| seed | held out (50) after 10 | its network on fresh samples | probe fitted on its training samples"
-        " | probe fitted on fresh samples |",
-        "|---|---|---|---|---|",
+        " | probe fitted on fresh samples | membrane probe fitted on its training samples"
+        " | membrane probe fitted on fresh samples |",
+        "|---|---|---|---|---|---|---|",
     ]
     keys = ("heldout", "fresh", "probe_own", "probe_fresh", "probe_membrane_own", "probe_membrane_fresh")
-    lines[0] += " membrane probe fitted on its training samples | membrane probe fitted on fresh samples |"
-    lines[1] += "---|---|"
 
     def cell(values: list[float]) -> str:
         return f"{statistics.median(values):.3f}" if values else "-"

@@ -29,26 +29,22 @@ from typing import Any
 
 import numpy as np
 
+from plasticore.experiments.cue_readout_probe import FRESH_SEED_OFFSET, RULE, TASK
 from plasticore.golden.network import Weights
 from plasticore.golden.numerics import signed_range
 from plasticore.tasks import Task, make_task
 from plasticore.training.train import (
     TASK_SPECS,
     TaskSpec,
-    heldout_run,
+    evaluate,
     initial_weights,
     numerics_by_name,
-    predict,
     task_config,
     train,
 )
 
 __all__ = ["VARIANTS", "variant_spec", "initial_panel_weights", "run_panel_seed", "table", "main"]
 
-TASK = "cue-reckon"
-RULE = "eprop-symmetric"
-#: task seeds of the fresh samples are this plus the training seed (as the readout probe's)
-FRESH_SEED_OFFSET = 1000
 #: one firing-rate target unit: a spike in the regularization's trace (trace_inc of the spec)
 _SPIKE = 32768
 
@@ -130,9 +126,8 @@ def run_panel_seed(
     result = train(task, RULE, "fixed", epochs=epochs or spec.epochs, seed=seed, spec=spec, weights=weights)
     fresh_acc = None
     if fresh:
-        new = make_task(TASK, FRESH_SEED_OFFSET + seed, n_train=fresh, n_test=fresh).test
-        y = heldout_run(result.config, numerics_by_name(result.numerics), result.weights, new)
-        fresh_acc = float(np.mean(predict(y, new.valid) == new.labels))
+        new = make_task(TASK, FRESH_SEED_OFFSET + seed, n_train=fresh, n_test=fresh)
+        fresh_acc = evaluate(result.config, numerics_by_name(result.numerics), result.weights, new, spec.target_scale)
     return {
         "variant": name,
         "seed": seed,
