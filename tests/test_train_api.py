@@ -18,6 +18,7 @@ from plasticore.training.train import (
     predict,
     sample_orders,
     spec_for,
+    task_config,
     train,
 )
 
@@ -102,3 +103,17 @@ def test_per_epoch_scores_reach_the_caller_as_training_goes():
         labels = task.train.labels[order]
         assert s.train == pytest.approx(float((predict(y, task.train.valid[order]) == labels).mean()))
     assert "held-out accuracy" in seen[0].describe() and "training" in seen[0].describe()
+
+
+def test_input_offsets_raise_only_the_named_inputs_initial_weights_within_the_rails():
+    spec = TASK_SPECS["cue-reckon"]
+    cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec).replace(seed=5)
+    base = initial_weights(cfg, dataclasses.replace(spec, input_offsets=()), numerics("fixed"))
+    raised = dataclasses.replace(spec, input_offsets=((20, 30, 100),))
+    w = initial_weights(cfg, raised, numerics("fixed"))
+    assert np.array_equal(w.w_in[:, :20], base.w_in[:, :20]) and np.array_equal(w.w_in[:, 30:], base.w_in[:, 30:])
+    assert np.array_equal(w.w_in[:, 20:30], np.minimum(base.w_in[:, 20:30] + 100, 127))
+    assert w.w_in[:, 20:30].max() == 127  # some reach the rail
+    assert np.array_equal(w.w_rec, base.w_rec) and np.array_equal(w.w_out, base.w_out)
+    with pytest.raises(ValueError, match="inputs 30..40 are not within the 40 inputs"):
+        initial_weights(cfg, dataclasses.replace(spec, input_offsets=((30, 41, 1),)), numerics("fixed"))

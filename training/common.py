@@ -46,6 +46,11 @@ class TaskSpec:
         ``target_scale`` turns one-hot 0 / 1 into -scale/2 / +scale/2, so that a readout
         starting at 0 is as far from both targets and its first errors are class-selective
         rather than a common drift of every output toward the mean target.
+    input_offsets : tuple of (int, int, int)
+        ``(first, stop, offset)``: the initial weights from inputs ``first`` to ``stop - 1`` are
+        drawn as the others, then raised by ``offset`` LSBs (clipped at the weights' rails). A
+        cue that tells the network "answer now" (cue accumulation's recall) then excites every
+        neuron instead of half of them (docs/results.md, "Where in the hidden layer").
     """
 
     config: dict[str, Any]
@@ -57,6 +62,7 @@ class TaskSpec:
     anneal_every: int | None = None
     target_offset: float = 0.0
     hidden_epochs: int | None = None
+    input_offsets: tuple[tuple[int, int, int], ...] = ()
 
 
 def task_targets(split: Split, scale: int, num: Numerics, offset: float = 0.0) -> np.ndarray:

@@ -26,7 +26,7 @@ from plasticore.golden.free_run import free_run
 from plasticore.golden.layers import layer_masks, mask_weights
 from plasticore.golden.learning import LearnState, init_learning, init_traces, learn
 from plasticore.golden.network import Weights, init_state, init_weights, tick
-from plasticore.golden.numerics import Numerics
+from plasticore.golden.numerics import Numerics, signed_range
 from plasticore.golden.numerics import numerics as numerics_by_name
 from plasticore.golden.rules import RULES
 from plasticore.golden.synapses import sparse_weights
@@ -417,8 +417,21 @@ def initial_weights(cfg: Config, spec: TaskSpec, num: Numerics) -> Weights:
     """
     if cfg.hidden_layers:
         return _layered_weights(cfg, spec).astype(num.dtype)
-    w = init_weights(cfg, cfg.seed, **spec.init)
+    w = _offset_inputs(cfg, spec, init_weights(cfg, cfg.seed, **spec.init))
     return (sparse_weights(cfg, w) if cfg.synapse_table else w).astype(num.dtype)
+
+
+def _offset_inputs(cfg: Config, spec: TaskSpec, w: Weights) -> Weights:
+    """``w`` with :attr:`TaskSpec.input_offsets` added to its input weights."""
+    if not spec.input_offsets:
+        return w
+    lo, hi = signed_range(cfg.weight_bits["w_in"])
+    w_in = w.w_in.copy()
+    for first, stop, offset in spec.input_offsets:
+        if not 0 <= first < stop <= cfg.n_in:
+            raise ValueError(f"input_offsets: inputs {first}..{stop - 1} are not within the {cfg.n_in} inputs")
+        w_in[:, first:stop] = np.clip(w_in[:, first:stop] + offset, lo, hi)
+    return dataclasses.replace(w, w_in=w_in)
 
 
 def _layered_weights(cfg: Config, spec: TaskSpec) -> Weights:
