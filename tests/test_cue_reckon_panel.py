@@ -62,3 +62,10 @@ def test_a_recall_gain_scales_only_the_recall_cues_initial_weights_within_the_ra
     assert np.array_equal(w.w_in[:, 20:30], np.clip(3 * base.w_in[:, 20:30], -128, 127))
     assert np.array_equal(w.w_rec, base.w_rec) and np.array_equal(w.w_out, base.w_out)
     assert np.abs(w.w_in[:, 20:30]).max() == 128  # some reach the rails
+
+
+def test_the_recall_offset_variants_raise_the_recall_cues_initial_weights_through_the_spec():
+    spec = variant_spec("recall+60-out32")
+    assert spec.input_offsets == ((20, 30, 60),) and spec.config["out_lr_shift"] == 32
+    assert variant_spec("recall+30").input_offsets == ((20, 30, 30),)
+    assert initial_panel_weights("recall+60", make_task("cue-reckon", 5, n_train=2, n_test=2), 5) is None

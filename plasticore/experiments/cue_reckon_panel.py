@@ -48,6 +48,9 @@ __all__ = ["VARIANTS", "variant_spec", "initial_panel_weights", "run_panel_seed"
 #: one firing-rate target unit: a spike in the regularization's trace (trace_inc of the spec)
 _SPIKE = 32768
 
+#: the recall cue's inputs (the third of the four groups of 10) raised by 60 LSBs at the start
+_RECALL_UP = ((20, 30, 60),)
+
 #: name -> (config fields, initial-weight scales, TaskSpec fields) that the variant changes in the spec;
 #: the scales may also hold ``recall_gain``: the recall cue's initial input weights multiplied by
 #: it (rounded, clipped at the weights' rails), :func:`initial_panel_weights`
@@ -74,6 +77,19 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "recall3-out32": ({"out_lr_shift": 32}, {"recall_gain": 3.0}, {}),
     "recall2-rate40": ({"rate_target": 40 * _SPIKE}, {"recall_gain": 2.0}, {}),
     "recall3-rate40": ({"rate_target": 40 * _SPIKE}, {"recall_gain": 3.0}, {}),
+    # the recall cue drives every hidden neuron up: 3/4 of the membranes sit below zero at the
+    # recall's onset (median -3.7 thresholds), holding the count, and stay silent through it
+    # the readout integrates the whole sample (its leak and its learning trace at the membrane's
+    # tau, or at 300 ticks): the spikes before the recall hold the count (0.99, 400-sample probe)
+    "readout1928": ({"tau_out": 1928.0, "tau_readout_trace": 1928.0}, {}, {}),
+    "readout300": ({"tau_out": 300.0, "tau_readout_trace": 300.0}, {}, {}),
+    "readout300-out32": ({"tau_out": 300.0, "tau_readout_trace": 300.0, "out_lr_shift": 32}, {}, {}),
+    "readout100": ({"tau_out": 100.0, "tau_readout_trace": 100.0}, {}, {}),
+    "recall+30": ({}, {}, {"input_offsets": ((20, 30, 30),)}),
+    "recall+60": ({}, {}, {"input_offsets": _RECALL_UP}),
+    "recall+60-anneal3": ({}, {}, {"input_offsets": _RECALL_UP, "anneal_every": 3}),
+    "recall+60-out32": ({"out_lr_shift": 32}, {}, {"input_offsets": _RECALL_UP}),
+    "recall+60-readout": ({}, {}, {"input_offsets": _RECALL_UP, "hidden_epochs": 0}),
 }
 
 
