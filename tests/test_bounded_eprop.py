@@ -141,7 +141,7 @@ def test_cue_reckon_still_needs_one_unbuilt_feature():
     from plasticore.training.train import task_config
 
     cfg = task_config("cue-reckon", "eprop", 40)
-    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step" and cfg.rate_target == 655360
+    assert cfg.error_clamp == 250 and cfg.pseudo_derivative == "step" and cfg.rate_target == 655360
     assert cfg.unbuilt_learning_features() == ["trace_bits: 22 (above 16)"]
 
 
@@ -155,5 +155,5 @@ def test_the_chip_loop_bench_and_compare_run_cue_reckon_with_everything_the_rtl_
     assert spec.config == COMPARE_SPECS["cue-reckon"].config and DEFAULT_RULES["cue-reckon"] == "eprop-symmetric"
     cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec)
     assert cfg.unbuilt_learning_features() == []
-    assert cfg.error_clamp == 2000 and cfg.pseudo_derivative == "step" and cfg.tau_readout_trace == 18.0
+    assert cfg.error_clamp == 250 and cfg.pseudo_derivative == "step" and cfg.tau_readout_trace == 1928.0
     assert (cfg.trace_bits, cfg.trace_inc, cfg.rate_target) == (16, 1 << 9, 655360 >> 6)

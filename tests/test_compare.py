@@ -147,7 +147,7 @@ def test_compare_runs_cue_reckon_on_the_rtl_with_its_readout_trace(tmp_path, cap
     assert code == 0, printed
     cfg = result["config"]
     assert (cfg["n_in"], cfg["n_rec"], cfg["n_out"], cfg["rule"]) == (40, 100, 2, "eprop_symmetric")
-    assert cfg["tau_readout_trace"] == 18.0 and cfg["trace_bits"] == 16 and cfg["rate_target"] is not None
+    assert cfg["tau_readout_trace"] == 1928.0 and cfg["trace_bits"] == 16 and cfg["rate_target"] is not None
     assert result["rtl_equals_fixed"] is True and all(result["checks"].values())
     w = np.load(tmp_path / "report" / "weights.npz")
     assert (w["rtl_w_out"] != w["before_w_out"]).any()

@@ -17,10 +17,15 @@ from plasticore.training.train import TASK_SPECS, evaluate, initial_weights, num
 
 
 def test_a_variant_changes_only_what_it_names():
-    spec = variant_spec("rate40-out32")
+    """Over the spec, or over the spec's readout before 2026-12-07 (``readout18``) for the
+    variants measured then; ``readout1928-slow`` is the spec."""
     base = TASK_SPECS["cue-reckon"]
-    assert spec.config == {**base.config, "rate_target": 40 * 32768, "out_lr_shift": 32}
-    assert spec.init == base.init and dataclasses.replace(spec, config=base.config) == base
+    before = variant_spec("readout18")
+    assert (before.config["tau_out"], before.config["out_shift"], before.target_scale) == (18.0, 3, 4000)
+    spec = variant_spec("rate40-out32")
+    assert spec.config == {**before.config, "rate_target": 40 * 32768, "out_lr_shift": 32}
+    assert spec.init == base.init and dataclasses.replace(spec, config=before.config) == before
+    assert variant_spec("readout1928-slow") == base == variant_spec("spec")
     with pytest.raises(ValueError, match="not one of"):
         variant_spec("no-such-variant")
 
@@ -54,7 +59,7 @@ def test_a_recall_gain_scales_only_the_recall_cues_initial_weights_within_the_ra
     task = make_task("cue-reckon", 5, n_train=2, n_test=2)
     assert initial_panel_weights("spec", task, 5) is None
     spec = variant_spec("recall3")
-    assert spec == TASK_SPECS["cue-reckon"]  # the gain is not a spec field
+    assert spec == variant_spec("readout18")  # the gain is not a spec field
     cfg = task_config("cue-reckon", "eprop-symmetric", 40, spec=spec).replace(seed=5)
     base = initial_weights(cfg, spec, numerics_by_name("fixed"))
     w = initial_panel_weights("recall3", task, 5)

@@ -226,12 +226,17 @@ TASK_SPECS: dict[str, TaskSpec] = {
 # tau 1,928 truncates to zero within 16 ticks); the float twin saturates where the hardware does.
 # Its cue-accumulation setting, in this chip's units (srnn.v, tbench.h): threshold 1,228 with
 # w_shift 4 (its 614 with weights << 3), no refractory period, the one-sided pseudo-derivative
-# from 1/3 of the threshold up (pd_window 2/3 of it, h 0 or 1), the readout 8x per weight
-# (out_shift 3, its Wout << 3), targets +-2,000 with the error bounded there (its hard-sigmoid
-# output), firing-rate regularization above ~0.01 spikes/tick (its F0 = 160: 20 spikes in a
-# tau-1,928 trace), initial weights of its files' spreads (input std ~15, recurrent ~2, readout
-# ~5). fb_shift 10 and out_lr_shift 31 chosen on validation seed 0 (docs/results.md); train with
-# --rule eprop-symmetric (the anchor's learning signal is sum_k e_k Wout[k, j])
+# from 1/3 of the threshold up (pd_window 2/3 of it, h 0 or 1), the error bounded at the
+# targets (its hard-sigmoid output), firing-rate regularization above ~0.01 spikes/tick (its
+# F0 = 160: 20 spikes in a tau-1,928 trace), initial weights of its files' spreads (input std
+# ~15, recurrent ~2, readout ~5); train with --rule eprop-symmetric (the anchor's learning
+# signal is sum_k e_k Wout[k, j]). One departure from the anchor: the readout leaks with the
+# membrane's tau (tau_out and its learning trace 1,928, not the anchor's 18), so that it reads
+# every spike of the sample, not only the recall's (3/4 of the neurons are silent there; the
+# spikes before the recall carry the count), with W << 0 into Y, targets and error bound
+# +-250 and the readout at 2**-32 to keep its steps at the anchor-like spec's size, and the
+# hidden learning signal 8x back (fb_shift 7). Chosen on validation seeds 0, 6-9
+# (docs/results.md, "The readout over the whole sample").
 TASK_SPECS["cue-reckon"] = TaskSpec(
     config=dict(
         _COMMON,
@@ -241,27 +246,27 @@ TASK_SPECS["cue-reckon"] = TaskSpec(
         n_out=2,
         decay_bits=16,
         tau_m=1928.0,
-        tau_out=18.0,
+        tau_out=1928.0,
         tau_v=0.5,
         trace_bits=22,
         trace_inc=32768,
-        tau_readout_trace=18.0,
+        tau_readout_trace=1928.0,
         twin_saturates=True,
         threshold=1228,
         refractory=0,
         pseudo_derivative="step",
         pd_window=819,
         h_bits=1,
-        out_shift=3,
-        error_clamp=2000,
+        out_shift=0,
+        error_clamp=250,
         rate_target=20 * 32768,
         rate_reg_shift=12,
-        fb_shift=10,
+        fb_shift=7,
         lr_shift=32,
-        out_lr_shift=31,
+        out_lr_shift=32,
     ),
     epochs=10,
-    target_scale=4000,
+    target_scale=500,
     target_offset=-0.5,
     init=dict(in_scale=0.19, rec_scale=0.04, out_scale=0.1),
 )

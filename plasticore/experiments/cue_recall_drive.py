@@ -1,6 +1,7 @@
 """Where cue-reckon's count is lost: the membranes at the recall's onset and the recall's drive (issue 20).
 
-    python -m plasticore.experiments.cue_recall_drive --results out/cue_recall_drive --seeds 1 2 3 4 5
+    python -m plasticore.experiments.cue_recall_drive --results out/cue_recall_drive --seeds 1 2 3 4 5 \\
+        --variant readout18
 
 Per seed: trains ``cue-reckon`` with a variant of :mod:`.cue_reckon_panel` (golden fixed point,
 the task's 50 training samples, 10 epochs), then runs the trained network, learning off, over

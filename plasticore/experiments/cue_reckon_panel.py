@@ -51,45 +51,82 @@ _SPIKE = 32768
 #: the recall cue's inputs (the third of the four groups of 10) raised by 60 LSBs at the start
 _RECALL_UP = ((20, 30, 60),)
 
+#: the spec's readout before 2026-12-07 (every variant measured before then changes it): an
+#: 18-tick leak and learning trace, W << 3 into Y, targets and error bound +-2,000, readout
+#: rate 2**-31, learning signal >> 10; :func:`_readout18` puts it under a variant's changes
+_READOUT18_CONFIG = {
+    "tau_out": 18.0,
+    "tau_readout_trace": 18.0,
+    "out_shift": 3,
+    "error_clamp": 2000,
+    "out_lr_shift": 31,
+    "fb_shift": 10,
+}
+_READOUT18_FIELDS = {"target_scale": 4000}
+
+
+def _readout18(
+    config: dict[str, Any] | None = None, init: dict[str, float] | None = None, fields: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
+    return {**_READOUT18_CONFIG, **(config or {})}, dict(init or {}), {**_READOUT18_FIELDS, **(fields or {})}
+
+
 #: name -> (config fields, initial-weight scales, TaskSpec fields) that the variant changes in the spec;
 #: the scales may also hold ``recall_gain``: the recall cue's initial input weights multiplied by
 #: it (rounded, clipped at the weights' rails), :func:`initial_panel_weights`
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "spec": ({}, {}, {}),
-    "rate30": ({"rate_target": 30 * _SPIKE}, {}, {}),
-    "rate40": ({"rate_target": 40 * _SPIKE}, {}, {}),
-    "rate80": ({"rate_target": 80 * _SPIKE}, {}, {}),
-    "in30": ({}, {"in_scale": 0.30}, {}),
+    # the spec before 2026-12-07's readout (below, "readout1928-slow")
+    "readout18": _readout18(),
+    "rate30": _readout18({"rate_target": 30 * _SPIKE}),
+    "rate40": _readout18({"rate_target": 40 * _SPIKE}),
+    "rate80": _readout18({"rate_target": 80 * _SPIKE}),
+    "in30": _readout18({}, {"in_scale": 0.30}),
     # the membrane leak halved (an ideal leaky count of the cues: 0.980 at tau 1,928, 0.994 at
     # 4,000); the regularization's trace is the membrane's, so the same rate is twice the target
-    "tau3856": ({"tau_m": 3856.0, "rate_target": 40 * _SPIKE}, {}, {}),
-    "tau3856-rate20": ({"tau_m": 3856.0}, {}, {}),
-    "rate40-reg11": ({"rate_target": 40 * _SPIKE, "rate_reg_shift": 11}, {}, {}),
-    "rate40-reg13": ({"rate_target": 40 * _SPIKE, "rate_reg_shift": 13}, {}, {}),
-    "rate40-out32": ({"rate_target": 40 * _SPIKE, "out_lr_shift": 32}, {}, {}),
+    "tau3856": _readout18({"tau_m": 3856.0, "rate_target": 40 * _SPIKE}),
+    "tau3856-rate20": _readout18({"tau_m": 3856.0}),
+    "rate40-reg11": _readout18({"rate_target": 40 * _SPIKE, "rate_reg_shift": 11}),
+    "rate40-reg13": _readout18({"rate_target": 40 * _SPIKE, "rate_reg_shift": 13}),
+    "rate40-out32": _readout18({"rate_target": 40 * _SPIKE, "out_lr_shift": 32}),
     # the readout's rate halved from epoch 4 on (out_lr_shift 31 -> 32, a run-time register)
-    "rate40-anneal3": ({"rate_target": 40 * _SPIKE}, {}, {"anneal_every": 3}),
+    "rate40-anneal3": _readout18({"rate_target": 40 * _SPIKE}, {}, {"anneal_every": 3}),
     # the recall cue drives the hidden neurons 2x / 3x harder from the start (the membranes at
     # the recall's onset hold the count; its ~1 spike per neuron in the recall window do not)
-    "recall2": ({}, {"recall_gain": 2.0}, {}),
-    "recall3": ({}, {"recall_gain": 3.0}, {}),
-    "recall3-anneal3": ({}, {"recall_gain": 3.0}, {"anneal_every": 3}),
-    "recall3-out32": ({"out_lr_shift": 32}, {"recall_gain": 3.0}, {}),
-    "recall2-rate40": ({"rate_target": 40 * _SPIKE}, {"recall_gain": 2.0}, {}),
-    "recall3-rate40": ({"rate_target": 40 * _SPIKE}, {"recall_gain": 3.0}, {}),
+    "recall2": _readout18({}, {"recall_gain": 2.0}),
+    "recall3": _readout18({}, {"recall_gain": 3.0}),
+    "recall3-anneal3": _readout18({}, {"recall_gain": 3.0}, {"anneal_every": 3}),
+    "recall3-out32": _readout18({"out_lr_shift": 32}, {"recall_gain": 3.0}),
+    "recall2-rate40": _readout18({"rate_target": 40 * _SPIKE}, {"recall_gain": 2.0}),
+    "recall3-rate40": _readout18({"rate_target": 40 * _SPIKE}, {"recall_gain": 3.0}),
     # the recall cue drives every hidden neuron up: 3/4 of the membranes sit below zero at the
     # recall's onset (median -3.7 thresholds), holding the count, and stay silent through it
+    "recall+30": _readout18({}, {}, {"input_offsets": ((20, 30, 30),)}),
+    "recall+60": _readout18({}, {}, {"input_offsets": _RECALL_UP}),
+    "recall+60-anneal3": _readout18({}, {}, {"input_offsets": _RECALL_UP, "anneal_every": 3}),
+    "recall+60-out32": _readout18({"out_lr_shift": 32}, {}, {"input_offsets": _RECALL_UP}),
+    "recall+60-readout": _readout18({}, {}, {"input_offsets": _RECALL_UP, "hidden_epochs": 0}),
     # the readout integrates the whole sample (its leak and its learning trace at the membrane's
     # tau, or at 300 ticks): the spikes before the recall hold the count (0.99, 400-sample probe)
-    "readout1928": ({"tau_out": 1928.0, "tau_readout_trace": 1928.0}, {}, {}),
-    "readout300": ({"tau_out": 300.0, "tau_readout_trace": 300.0}, {}, {}),
-    "readout300-out32": ({"tau_out": 300.0, "tau_readout_trace": 300.0, "out_lr_shift": 32}, {}, {}),
-    "readout100": ({"tau_out": 100.0, "tau_readout_trace": 100.0}, {}, {}),
-    "recall+30": ({}, {}, {"input_offsets": ((20, 30, 30),)}),
-    "recall+60": ({}, {}, {"input_offsets": _RECALL_UP}),
-    "recall+60-anneal3": ({}, {}, {"input_offsets": _RECALL_UP, "anneal_every": 3}),
-    "recall+60-out32": ({"out_lr_shift": 32}, {}, {"input_offsets": _RECALL_UP}),
-    "recall+60-readout": ({}, {}, {"input_offsets": _RECALL_UP, "hidden_epochs": 0}),
+    "readout1928": _readout18({"tau_out": 1928.0, "tau_readout_trace": 1928.0}),
+    "readout300": _readout18({"tau_out": 300.0, "tau_readout_trace": 300.0}),
+    "readout300-out32": _readout18({"tau_out": 300.0, "tau_readout_trace": 300.0, "out_lr_shift": 32}),
+    "readout100": _readout18({"tau_out": 100.0, "tau_readout_trace": 100.0}),
+    # tau 1,928 with the readout's steps ~16x smaller (targets and error bound +-250 instead of
+    # +-2,000, half rate), its output 8x smaller (out_shift 0), the hidden learning signal 8x
+    # back (fb_shift 7): the spec since 2026-12-07
+    "readout1928-slow": _readout18(
+        {
+            "tau_out": 1928.0,
+            "tau_readout_trace": 1928.0,
+            "out_shift": 0,
+            "error_clamp": 250,
+            "out_lr_shift": 32,
+            "fb_shift": 7,
+        },
+        {},
+        {"target_scale": 500},
+    ),
 }
 
 
