@@ -51,9 +51,10 @@ _SPIKE = 32768
 #: the recall cue's inputs (the third of the four groups of 10) raised by 60 LSBs at the start
 _RECALL_UP = ((20, 30, 60),)
 
-#: the spec's readout before 2026-12-07 (every variant measured before then changes it): an
-#: 18-tick leak and learning trace, W << 3 into Y, targets and error bound +-2,000, readout
-#: rate 2**-31, learning signal >> 10; :func:`_readout18` puts it under a variant's changes
+#: the spec's readout before it leaked with the membrane's tau (every variant measured before
+#: that changes it): an 18-tick leak and learning trace, W << 3 into Y, targets and error bound
+#: +-2,000, readout rate 2**-31, learning signal >> 10; :func:`_readout18` puts it under a
+#: variant's changes
 _READOUT18_CONFIG = {
     "tau_out": 18.0,
     "tau_readout_trace": 18.0,
@@ -76,7 +77,7 @@ def _readout18(
 #: it (rounded, clipped at the weights' rails), :func:`initial_panel_weights`
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "spec": ({}, {}, {}),
-    # the spec before 2026-12-07's readout (below, "readout1928-slow")
+    # the spec before its readout leaked with the membrane's tau (below, "readout1928-slow")
     "readout18": _readout18(),
     "rate30": _readout18({"rate_target": 30 * _SPIKE}),
     "rate40": _readout18({"rate_target": 40 * _SPIKE}),
@@ -114,7 +115,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "readout100": _readout18({"tau_out": 100.0, "tau_readout_trace": 100.0}),
     # tau 1,928 with the readout's steps ~16x smaller (targets and error bound +-250 instead of
     # +-2,000, half rate), its output 8x smaller (out_shift 0), the hidden learning signal 8x
-    # back (fb_shift 7): the spec since 2026-12-07
+    # back (fb_shift 7): the spec's readout now
     "readout1928-slow": _readout18(
         {
             "tau_out": 1928.0,
