@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from plasticore.experiments.cue_readout_probe import FRESH_SEED_OFFSET, RULE, TASK
-from plasticore.experiments.cue_reckon_panel import initial_panel_weights, variant_spec
+from plasticore.experiments.cue_reckon_panel import RECALL, initial_panel_weights, variant_spec
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights, init_state, tick
 from plasticore.golden.numerics import signed_range
@@ -48,8 +48,6 @@ from plasticore.training.train import numerics_by_name, train
 
 __all__ = ["RecallRun", "recall_run", "drive_seed", "tables", "main"]
 
-#: the recall cue's inputs: the third of cue-reckon's four groups of 10
-RECALL = slice(20, 30)
 #: thresholds at the recall's onset, as fractions of the trained one
 THRESHOLD_FRACTIONS = (0.5, 0.25)
 #: the recall cue's weights after training: ``+k`` raises them by k LSBs, ``=k`` sets them to k
@@ -137,14 +135,17 @@ def drive_seed(
         thr = int(round(cfg.threshold * fraction))
         ra, rb = recall_run(cfg, w, new.train, thr), recall_run(cfg, w, new.test, thr)
         probes[f"recall counts, threshold {thr}"] = _probe(ra.recall_counts, ya, rb.recall_counts, yb)
+    changed_test: dict[str, RecallRun] = {}  # the "=60" test run serves the 50-sample probe too
     for change in RECALL_WEIGHTS:
         changed = _recall_weights(cfg, w, change)
-        ra, rb = recall_run(cfg, changed, new.train), recall_run(cfg, changed, new.test)
-        probes[f"recall counts, recall weights {change}"] = _probe(ra.recall_counts, ya, rb.recall_counts, yb)
+        ra, changed_test[change] = recall_run(cfg, changed, new.train), recall_run(cfg, changed, new.test)
+        probes[f"recall counts, recall weights {change}"] = _probe(
+            ra.recall_counts, ya, changed_test[change].recall_counts, yb
+        )
     # the same features fitted on the task's 50 training samples: what a readout of this budget gets
     own = recall_run(cfg, w, task.train)
     own60 = recall_run(cfg, _recall_weights(cfg, w, "=60"), task.train)
-    b60 = recall_run(cfg, _recall_weights(cfg, w, "=60"), new.test)
+    b60 = changed_test["=60"]
     yo = task.train.labels
     probes_own = {
         "recall counts": _probe(own.recall_counts, yo, b.recall_counts, yb),

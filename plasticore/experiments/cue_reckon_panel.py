@@ -43,13 +43,15 @@ from plasticore.training.train import (
     train,
 )
 
-__all__ = ["VARIANTS", "variant_spec", "initial_panel_weights", "run_panel_seed", "table", "main"]
+__all__ = ["RECALL", "VARIANTS", "variant_spec", "initial_panel_weights", "run_panel_seed", "table", "main"]
 
 #: one firing-rate target unit: a spike in the regularization's trace (trace_inc of the spec)
 _SPIKE = 32768
 
-#: the recall cue's inputs (the third of the four groups of 10) raised by 60 LSBs at the start
-_RECALL_UP = ((20, 30, 60),)
+#: the recall cue's inputs: the third of cue-reckon's four groups of 10 (left, right, recall, noise)
+RECALL = slice(20, 30)
+#: the recall cue's inputs raised by 60 LSBs at the start
+_RECALL_UP = ((RECALL.start, RECALL.stop, 60),)
 
 #: the spec's readout before it leaked with the membrane's tau (every variant measured before
 #: that changes it): an 18-tick leak and learning trace, W << 3 into Y, targets and error bound
@@ -102,7 +104,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, float], dict[str, Any]]] = {
     "recall3-rate40": _readout18({"rate_target": 40 * _SPIKE}, {"recall_gain": 3.0}),
     # the recall cue drives every hidden neuron up: 3/4 of the membranes sit below zero at the
     # recall's onset (median -3.7 thresholds), holding the count, and stay silent through it
-    "recall+30": _readout18({}, {}, {"input_offsets": ((20, 30, 30),)}),
+    "recall+30": _readout18({}, {}, {"input_offsets": ((RECALL.start, RECALL.stop, 30),)}),
     "recall+60": _readout18({}, {}, {"input_offsets": _RECALL_UP}),
     "recall+60-anneal3": _readout18({}, {}, {"input_offsets": _RECALL_UP, "anneal_every": 3}),
     "recall+60-out32": _readout18({"out_lr_shift": 32}, {}, {"input_offsets": _RECALL_UP}),
@@ -151,11 +153,9 @@ def initial_panel_weights(name: str, task: Task, seed: int) -> Weights | None:
     num = numerics_by_name("fixed")
     cfg = task_config(TASK, RULE, task.n_in, spec=spec).replace(seed=seed)
     w = initial_weights(cfg, spec, num)
-    group = task.n_in // 4  # left, right, recall, noise
     lo, hi = signed_range(cfg.weight_bits["w_in"])
     w_in = w.w_in.copy()
-    recall = slice(2 * group, 3 * group)
-    w_in[:, recall] = np.clip(np.round(w_in[:, recall] * gain), lo, hi).astype(w_in.dtype)
+    w_in[:, RECALL] = np.clip(np.round(w_in[:, RECALL] * gain), lo, hi).astype(w_in.dtype)
     return dataclasses.replace(w, w_in=w_in)
 
 
