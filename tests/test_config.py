@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +152,12 @@ def test_the_allowed_rules_are_the_registry_of_golden_rules():
 
     assert RULE_NAMES == tuple(RULES) and all(name == rule.name for name, rule in RULES.items())
     assert Config().rule == RULE_NAMES[0]
+
+
+BOARD_CONFIGS = sorted((Path(__file__).parents[1] / "boards" / "configs").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", BOARD_CONFIGS, ids=lambda p: p.name)
+def test_board_configs_load_and_keep_their_name(path):
+    cfg = load_config(str(path))
+    assert cfg.name == path.stem  # the build folder and the report are named after it
