@@ -1,12 +1,14 @@
 """eprop-ac: the float agent's eligibility traces against a hand-computed run, its extra filter
 F_gamma, the chip form's targets, short deterministic runs and ``plasticore rl --agent eprop-ac``."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from plasticore.cli import main
+from plasticore.golden.network import init_weights
 from plasticore.reference.eprop_ac import EpropAC, EpropACSpec
 from plasticore.training.rl_chip import GoldenChip
 from plasticore.training.rl_chip_eprop import ChipEpropACSettings, ac_targets, chip_eprop_config, run_chip_eprop_ac
@@ -92,6 +94,30 @@ def test_chip_targets_carry_the_td_error_with_the_actor_critic_signs():
     assert ac_targets(pi, 0, 1e6, s, 16)(y_prev).max() == 32767  # clipped to Y's range
 
 
+def test_chip_entropy_term_pushes_the_logits_toward_uniform_without_delta():
+    s = ChipEpropACSettings(entropy_cost=0.5)
+    pi = np.array([0.2, 0.8])
+    y_prev = np.array([0, 0, 0])
+    errors = y_prev - ac_targets(pi, 0, 0.0, s, 16)(y_prev)
+    # d(-c_H H)/dy_k = c_H pi_k (log pi_k + H): the likelier action's logit is pushed down
+    h = -(pi @ np.log(pi))
+    assert errors.tolist() == [round(256 * 0.5 * p * (np.log(p) + h)) for p in pi] + [0]
+    assert errors[1] > 0 > errors[0]
+
+
+def test_chip_delta_clip_bounds_the_td_error():
+    small = ChipEpropACSettings(n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4, learn_ticks=2)
+    clipped = dataclasses.replace(small, delta_clip=0.0)  # no policy or value error at all
+    run = run_chip_eprop_ac(2, "v1", episodes=2, settings=clipped)
+    start = init_weights(chip_eprop_config(clipped, 2, 2), 2, small.in_scale, small.rec_scale, small.out_scale)
+    # only the readout's one-tick change of Y is left in the error: Wout moves far less
+    free = run_chip_eprop_ac(2, "v1", episodes=2, settings=small)
+    moved = np.abs(run.weights.w_out - start.w_out).sum()
+    assert moved < np.abs(free.weights.w_out - start.w_out).sum()
+    wide = run_chip_eprop_ac(2, "v1", episodes=2, settings=dataclasses.replace(small, delta_clip=1e9))
+    assert wide.actions == free.actions and np.array_equal(wide.weights.w_out, free.weights.w_out)
+
+
 def test_chip_learning_tick_moves_the_value_toward_the_td_target():
     s = ChipEpropACSettings(out_lr_shift=10)
     cfg = chip_eprop_config(s, 2, seed=0)
@@ -128,3 +154,64 @@ def test_cli_rl_eprop_ac(tmp_path, num):
     assert (obj["agent"], obj["numerics"], obj["backend"], obj["episodes"]) == ("eprop-ac", num, "golden", 1)
     run = run_eprop_ac if num == "float" else run_chip_eprop_ac
     assert obj["returns"] == run(3, "v1", episodes=1).returns
+
+
+def test_cli_rl_settings_change_the_agent_and_refuse_unknown_fields(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    change = {"n_rec": 16, "n_alif": 4, "window_ticks": 4, "replay_ticks": 4, "learn_hidden": False}
+    args = ["rl", "--agent", "eprop-ac", "--numerics", "fixed", "--seed", "3", "--episodes", "2", "--quiet"]
+    rep = ["--report", str(tmp_path / "rep")]
+    assert main([*args, "--settings", json.dumps(change), "--json", str(out), *rep]) == 0
+    obj = json.loads(out.read_text())
+    settings = dataclasses.replace(ChipEpropACSettings(), **change)
+    assert obj["settings"] == change
+    assert obj["returns"] == run_chip_eprop_ac(3, "v1", episodes=2, settings=settings).returns
+    capsys.readouterr()
+    assert main([*args, "--settings", '{"lr_shfit": 30}', *rep]) == 2
+    assert "lr_shfit" in capsys.readouterr().err
+    assert main([*args, "--settings", "[1]", *rep]) == 2
+    assert "not a JSON object" in capsys.readouterr().err
+
+
+def test_chip_readout_only_keeps_the_hidden_weights():
+    small = ChipEpropACSettings(n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4, learn_hidden=False)
+    run = run_chip_eprop_ac(2, "v1", episodes=2, settings=small)
+    start = init_weights(chip_eprop_config(small, 2, 2), 2, small.in_scale, small.rec_scale, small.out_scale)
+    assert np.array_equal(run.weights.w_in, start.w_in) and np.array_equal(run.weights.w_rec, start.w_rec)
+    assert not np.array_equal(run.weights.w_out, start.w_out)
+
+
+def test_chip_monte_carlo_replays_each_step_once_with_its_return():
+    small = ChipEpropACSettings(n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4, advantage="monte-carlo")
+    presented = []
+
+    class Counting(GoldenChip):
+        def present(self, spikes, targets=None, learn_ticks=1):
+            presented.append(targets is not None)
+            return super().present(spikes, targets, learn_ticks)
+
+    run = run_chip_eprop_ac(2, "v1", episodes=2, settings=small, chip_factory=Counting)
+    # per episode: one reading per step, then the replay of every step (the pole fell: no bootstrap)
+    assert sum(presented) == run.steps and len(presented) == 2 * run.steps
+    first = int(run.returns[0])
+    assert presented[:first] == [False] * first and presented[first : 2 * first] == [True] * first
+    td = run_chip_eprop_ac(2, "v1", episodes=2, settings=dataclasses.replace(small, advantage="td"))
+    assert not np.array_equal(run.weights.w_out, td.weights.w_out)
+    with pytest.raises(ValueError, match="advantage"):
+        ChipEpropACSettings(advantage="mc")
+
+
+def test_chip_delta_rms_of_one_step_leaves_the_sign_of_the_td_error():
+    small = ChipEpropACSettings(n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4, delta_rms_steps=1)
+    value_errors = []
+
+    class Recording(GoldenChip):
+        def present(self, spikes, targets=None, learn_ticks=1):
+            if targets is not None:
+                y = np.array([0, 0, 0])
+                value_errors.append(int(targets(y)[2] - y[2]))
+            return super().present(spikes, targets, learn_ticks)
+
+    run = run_chip_eprop_ac(2, "v1", episodes=2, settings=small, chip_factory=Recording)
+    # the running mean square over one step is delta**2: every advantage is +-1, +-reward_lsb LSBs
+    assert len(value_errors) == run.steps and set(value_errors) <= {-256, 256} and len(set(value_errors)) == 2

@@ -41,6 +41,10 @@ from .rl_chip import ChipFactory, GoldenChip, TargetRule
 __all__ = ["ChipEpropACSettings", "chip_eprop_config", "ac_targets", "run_chip_eprop_ac"]
 
 
+#: how the host computes the advantage that scales the chip's errors (ChipEpropACSettings)
+ADVANTAGES = ("td", "monte-carlo")
+
+
 @dataclass(frozen=True)
 class ChipEpropACSettings:
     """The hardware form's constants.
@@ -70,6 +74,22 @@ class ChipEpropACSettings:
         settling on one action; docs/results.md).
     value_cost, gamma : float
         Value-loss weight ``c_V`` and discount.
+    entropy_cost : float
+        Entropy bonus ``c_H`` per unit of reward, folded into the logits' targets by the host
+        (the float agent's 0.0025 at its ``reward_scale`` 0.01 is 0.25 here; 0: none).
+    delta_clip : float or None
+        Bound on the TD error's magnitude before it scales the targets (None: unbounded).
+    y_bits : int
+        Width of the readout Y and of its error (16: V up to 128 units of reward).
+    learn_hidden : bool
+        Whether Win and Wrec learn (the chip's ``learn_input`` and ``learn_recurrent``
+        registers); False: only the readouts learn, on a fixed random LSNN.
+    delta_rms_steps : float or None
+        Divide the advantage by its running RMS over about this many steps (None: not).
+    advantage : str
+        ``"td"``: learn after every step from the TD error (s' presented for V(s'), s
+        re-presented); ``"monte-carlo"``: replay the episode's states at its end, each with
+        ``G - V(s)`` (F_gamma's gradient without its per-synapse state; docs/rl.md).
     in_scale, rec_scale, out_scale : float
         Initial weight scales (:func:`plasticore.golden.network.init_weights`).
     """
@@ -92,9 +112,19 @@ class ChipEpropACSettings:
     logit_lsb: int = 8192
     value_cost: float = 1.0
     gamma: float = 0.99
+    entropy_cost: float = 0.0
+    delta_clip: float | None = None
+    y_bits: int = 16
+    learn_hidden: bool = True
+    delta_rms_steps: float | None = None
+    advantage: str = "td"
     in_scale: float = 0.5
     rec_scale: float = 0.25
     out_scale: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.advantage not in ADVANTAGES:
+            raise ValueError(f"advantage: {self.advantage!r} is not one of {', '.join(ADVANTAGES)}")
 
 
 def chip_eprop_config(s: ChipEpropACSettings, n_actions: int = 2, seed: int = 1) -> Config:
@@ -106,7 +136,9 @@ def chip_eprop_config(s: ChipEpropACSettings, n_actions: int = 2, seed: int = 1)
         n_alif=s.n_alif,
         n_out=n_actions + 1,
         wout_bits=16,
-        out_shift=0,  # Y = sum Wout z_bar: 16-bit readout weights into a 16-bit Y
+        out_shift=0,  # Y = sum Wout z_bar: 16-bit readout weights into Y
+        y_bits=s.y_bits,
+        e_bits=s.y_bits,
         tau_m=s.tau_m,
         tau_a=s.tau_a,
         tau_out=s.tau_out,
@@ -115,13 +147,19 @@ def chip_eprop_config(s: ChipEpropACSettings, n_actions: int = 2, seed: int = 1)
         lr_shift=s.lr_shift,
         out_lr_shift=s.out_lr_shift,
         fb_shift=s.fb_shift,
+        learn_input=s.learn_hidden,
+        learn_recurrent=s.learn_hidden,
         seed=seed,
     )
 
 
 def ac_targets(pi: np.ndarray, action: int, delta: float, s: ChipEpropACSettings, y_bits: int) -> TargetRule:
     """The actor-critic's targets for a learning tick (module docstring), clipped to Y's range."""
-    err = s.reward_lsb * delta * (pi - (np.arange(pi.size) == action))
+    err = delta * (pi - (np.arange(pi.size) == action))
+    if s.entropy_cost:
+        log_pi = np.log(np.maximum(pi, 1e-30))
+        err = err + s.entropy_cost * pi * (log_pi - float(pi @ log_pi))  # d(-c_H H) / dy
+    err = s.reward_lsb * err
     lo, hi = -(1 << (y_bits - 1)), (1 << (y_bits - 1)) - 1
 
     def targets(y_prev: np.ndarray) -> np.ndarray:
@@ -152,7 +190,7 @@ def run_chip_eprop_ac(
     cfg = chip_eprop_config(s, n_actions, seed)
     weights: Weights = init_weights(cfg, seed, s.in_scale, s.rec_scale, s.out_scale)
     chip = chip_factory(cfg, weights)
-    rng_spikes, rng_agent = (np.random.default_rng(q) for q in np.random.SeedSequence(seed).spawn(2))
+    rng_spikes = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
 
     def present(obs: np.ndarray, ticks: int, targets: TargetRule | None = None) -> tuple[np.ndarray, float]:
         rates = encode_buckets(obs) * s.input_rate
@@ -161,10 +199,39 @@ def run_chip_eprop_ac(
         p = np.exp(logits - logits.max())
         return p / p.sum(), float(y[n_actions]) / s.reward_lsb
 
-    obs = env.reset(seed=seed)[0]
-    pi, value = present(obs, s.window_ticks)
     returns: list[float] = []
     actions: list[int] = []
+    delta_ms = [1.0]  # running mean square of the advantage (delta_rms_steps)
+
+    def scaled(delta: float) -> float:
+        if s.delta_rms_steps is not None:
+            # Adam's normalization for the whole step at once: the advantage in units of its RMS
+            delta_ms[0] += (delta * delta - delta_ms[0]) / s.delta_rms_steps
+            delta /= float(np.sqrt(delta_ms[0]))
+        if s.delta_clip is not None:
+            delta = float(np.clip(delta, -s.delta_clip, s.delta_clip))
+        return delta
+
+    if s.advantage == "monte-carlo":
+        steps = _monte_carlo_loop(
+            s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg
+        )
+    else:
+        steps = _td_loop(
+            s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg
+        )
+    env.close()
+    solved_at, best = episode_statistics(returns, CARTPOLE_VERSIONS[version].solved_mean)
+    return RLResult(returns, steps, solved_at, best, actions, chip.read_weights())
+
+
+def _td_loop(s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg) -> int:
+    """One-step actor-critic: after each step, s' is presented for V(s') and s re-presented to
+    learn from the TD error."""
+    n_actions = int(env.action_space.n)
+    rng_agent = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    obs = env.reset(seed=seed)[0]
+    pi, value = present(obs, s.window_ticks)
     episode_return = 0.0
     steps = 0
     for t in progress(range(step_limit), "eprop-ac chip", max_steps):
@@ -176,7 +243,7 @@ def run_chip_eprop_ac(
         if not terminated:
             next_pi, next_value = present(next_obs, s.window_ticks)
             delta += s.gamma * next_value
-        present(obs, s.replay_ticks, ac_targets(pi, action, delta, s, cfg.y_bits))
+        present(obs, s.replay_ticks, ac_targets(pi, action, scaled(delta), s, cfg.y_bits))
         steps = t + 1
         if terminated or truncated:
             returns.append(episode_return)
@@ -187,6 +254,39 @@ def run_chip_eprop_ac(
             pi, value = present(obs, s.window_ticks)
         else:
             obs, pi, value = next_obs, next_pi, next_value
-    env.close()
-    solved_at, best = episode_statistics(returns, CARTPOLE_VERSIONS[version].solved_mean)
-    return RLResult(returns, steps, solved_at, best, actions, chip.read_weights())
+    return steps
+
+
+def _monte_carlo_loop(
+    s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg
+) -> int:
+    """Monte-Carlo actor-critic: the episode runs without learning; at its end the host replays
+    its states in order, each with the advantage ``G - V(s)`` of its discounted return."""
+    n_actions = int(env.action_space.n)
+    rng_agent = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    obs = env.reset(seed=seed)[0]
+    episode: list[tuple[np.ndarray, int, np.ndarray, float, float]] = []
+    steps = 0
+    for t in progress(range(step_limit), "eprop-ac chip", max_steps):
+        pi, value = present(obs, s.window_ticks)
+        action = int(rng_agent.choice(n_actions, p=pi))
+        actions.append(action)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        episode.append((obs, action, pi, value, float(reward)))
+        steps = t + 1
+        if not (terminated or truncated):
+            obs = next_obs
+            continue
+        g = 0.0 if terminated else present(next_obs, s.window_ticks)[1]  # the time limit bootstraps
+        advantages = []
+        for _, _, _, value, reward in reversed(episode):
+            g = reward + s.gamma * g
+            advantages.append(g - value)
+        for (o, a, p, _, _), advantage in zip(episode, reversed(advantages), strict=True):
+            present(o, s.replay_ticks, ac_targets(p, a, scaled(advantage), s, cfg.y_bits))
+        returns.append(sum(step[4] for step in episode))
+        episode = []
+        if episodes is not None and len(returns) >= episodes:
+            break
+        obs = env.reset()[0]
+    return steps

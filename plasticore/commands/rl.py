@@ -22,6 +22,7 @@ yet are refused with a message, never approximated by something else.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -54,6 +55,13 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=1, help="agent and environment seed (default: 1)")
     p.add_argument("--episodes", type=int, default=2000, help="stop after this many episodes (default: 2000)")
     p.add_argument("--max-steps", type=int, default=None, help="also stop after this many environment steps")
+    p.add_argument(
+        "--settings",
+        metavar="JSON",
+        default=None,
+        help="agent settings to change, as a JSON object of fields of its settings class (e.g. "
+        "'{\"lr_shift\": 30}' for the fixed eprop-ac; default: the defaults)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the result object to PATH")
     p.add_argument("--report", metavar="DIR", default=None, help="report folder (default: reports/rl-<agent>-...)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -77,30 +85,60 @@ def _check(args: argparse.Namespace) -> None:
         )
 
 
+def _agent(args: argparse.Namespace):
+    """(trainer, settings class) of the agent and numerics asked for."""
+    from plasticore.training import rl, rl_chip, rl_chip_eprop, rl_eprop
+
+    return {
+        ("lsm-q", "float"): (rl.run_lsm_q, rl.LsmQSettings),
+        ("lsm-q", "fixed"): (rl_chip.run_chip_lsm_q, rl_chip.ChipLsmQSettings),
+        ("eprop-ac", "float"): (rl_eprop.run_eprop_ac, rl_eprop.EpropACSettings),
+        ("eprop-ac", "fixed"): (rl_chip_eprop.run_chip_eprop_ac, rl_chip_eprop.ChipEpropACSettings),
+    }[(args.agent, args.numerics)]
+
+
+def _settings(args: argparse.Namespace):
+    """The agent's settings object with the fields of ``--settings`` changed (None: defaults)."""
+    if args.settings is None:
+        return None
+    cls = _agent(args)[1]
+    try:
+        changes = json.loads(args.settings)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--settings: not JSON ({exc})") from None
+    if not isinstance(changes, dict):
+        raise ValueError(f"--settings: {args.settings!r} is not a JSON object")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValueError(
+            f"--settings: unknown field(s) {', '.join(unknown)} of {cls.__name__}; known: {', '.join(sorted(known))}"
+        )
+    return dataclasses.replace(cls(), **changes)
+
+
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    settings = _settings(args)
     from plasticore.progress import progress_bar
     from plasticore.rl_report import write_rl_report
     from plasticore.tasks.cartpole import CARTPOLE_VERSIONS
-    from plasticore.training.rl import run_lsm_q
-    from plasticore.training.rl_chip import run_chip_lsm_q
-    from plasticore.training.rl_chip_eprop import run_chip_eprop_ac
-    from plasticore.training.rl_eprop import run_eprop_ac
 
     def progress(it, desc, total):
         return it if args.quiet else progress_bar(desc, total, unit="step")(it)
 
     start = time.perf_counter()
     if args.backend == "rtl":
-        result = _run_on_rtl(args, progress)
+        result = _run_on_rtl(args, settings, progress)
     else:
-        trainer = {
-            ("lsm-q", "float"): run_lsm_q,
-            ("lsm-q", "fixed"): run_chip_lsm_q,
-            ("eprop-ac", "float"): run_eprop_ac,
-            ("eprop-ac", "fixed"): run_chip_eprop_ac,
-        }[(args.agent, args.numerics)]
-        result = trainer(args.seed, args.version, max_steps=args.max_steps, episodes=args.episodes, progress=progress)
+        result = _agent(args)[0](
+            args.seed,
+            args.version,
+            max_steps=args.max_steps,
+            episodes=args.episodes,
+            settings=settings,
+            progress=progress,
+        )
     obj = {
         "env": args.env,
         "version": args.version,
@@ -108,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         "numerics": args.numerics,
         "backend": args.backend,
         "seed": args.seed,
+        "settings": json.loads(args.settings) if args.settings else {},
         "episodes": len(result.returns),
         "steps": result.steps,
         "solved_at": result.solved_at,
@@ -126,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_on_rtl(args: argparse.Namespace, progress):
+def _run_on_rtl(args: argparse.Namespace, settings, progress):
     """A chip agent with the RTL in the loop (Verilator, the simulated transport)."""
     from plasticore.host import Host
     from plasticore.rl_host import HostChip
@@ -134,9 +173,11 @@ def _run_on_rtl(args: argparse.Namespace, progress):
     from plasticore.training.rl_chip_eprop import ChipEpropACSettings, chip_eprop_config, run_chip_eprop_ac
 
     if args.agent == "lsm-q":
-        cfg, trainer = chip_liquid_config(ChipLsmQSettings(), seed=args.seed), run_chip_lsm_q
+        settings = settings or ChipLsmQSettings()
+        cfg, trainer = chip_liquid_config(settings, seed=args.seed), run_chip_lsm_q
     else:
-        cfg, trainer = chip_eprop_config(ChipEpropACSettings(), seed=args.seed), run_chip_eprop_ac
+        settings = settings or ChipEpropACSettings()
+        cfg, trainer = chip_eprop_config(settings, seed=args.seed), run_chip_eprop_ac
     if not args.quiet:
         print("building the RTL model (Verilator, cached after once) ...", file=sys.stderr)
     with Host.simulated(cfg) as host:
@@ -145,6 +186,7 @@ def _run_on_rtl(args: argparse.Namespace, progress):
             args.version,
             max_steps=args.max_steps,
             episodes=args.episodes,
+            settings=settings,
             progress=progress,
             chip_factory=HostChip.factory(host),
         )
