@@ -4,7 +4,7 @@ fixed point's actions and end with its weights, bit for bit.
 
 Small networks (40 inputs, 20 and 16 neurons) and short windows keep each run to a few seconds
 once its model is built (about 100 s the first time, then cached by
-plasticore.cosim.host_transport).
+plasticore.cosim.host_transport). The agents at full size, 10 episodes each, are in the slow set.
 """
 
 import numpy as np
@@ -62,3 +62,27 @@ def test_eprop_ac_on_the_rtl_takes_golden_actions_and_ends_with_its_weights():
     for name in ("w_in", "w_rec", "w_out"):
         assert np.array_equal(getattr(rtl.weights, name), getattr(golden.weights, name)), name
         assert not np.array_equal(getattr(rtl.weights, name), getattr(start, name)), f"{name} did not learn"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "agent",
+    [
+        ("lsm-q", ChipLsmQSettings()),
+        ("eprop-ac", ChipEpropACSettings()),
+        ("eprop-ac", ChipEpropACSettings(advantage="monte-carlo")),
+    ],
+    ids=["lsm-q", "eprop-ac", "eprop-ac-monte-carlo"],
+)
+def test_full_size_agents_on_the_rtl_equal_golden(agent):
+    name, settings = agent
+    if name == "lsm-q":
+        cfg, run, matrices = chip_liquid_config(settings, seed=1), run_chip_lsm_q, ("w_in", "w_rec", "w_out", "b_fb")
+    else:
+        cfg, run, matrices = chip_eprop_config(settings, seed=1), run_chip_eprop_ac, ("w_in", "w_rec", "w_out")
+    with Host.simulated(cfg, TEST_PARAMS) as host:
+        rtl = run(1, "v1", episodes=10, settings=settings, chip_factory=HostChip.factory(host))
+    golden = run(1, "v1", episodes=10, settings=settings)
+    assert rtl.actions == golden.actions and rtl.returns == golden.returns and rtl.steps > 100
+    for matrix in matrices:
+        assert np.array_equal(getattr(rtl.weights, matrix), getattr(golden.weights, matrix)), matrix
