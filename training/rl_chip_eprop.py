@@ -190,7 +190,7 @@ def run_chip_eprop_ac(
     cfg = chip_eprop_config(s, n_actions, seed)
     weights: Weights = init_weights(cfg, seed, s.in_scale, s.rec_scale, s.out_scale)
     chip = chip_factory(cfg, weights)
-    rng_spikes = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
+    rng_spikes, rng_agent = (np.random.default_rng(q) for q in np.random.SeedSequence(seed).spawn(2))
 
     def present(obs: np.ndarray, ticks: int, targets: TargetRule | None = None) -> tuple[np.ndarray, float]:
         rates = encode_buckets(obs) * s.input_rate
@@ -201,49 +201,47 @@ def run_chip_eprop_ac(
 
     returns: list[float] = []
     actions: list[int] = []
-    delta_ms = [1.0]  # running mean square of the advantage (delta_rms_steps)
+    delta_ms = 1.0  # running mean square of the advantage (delta_rms_steps)
 
-    def scaled(delta: float) -> float:
+    def choose(pi: np.ndarray) -> int:
+        action = int(rng_agent.choice(n_actions, p=pi))
+        actions.append(action)
+        return action
+
+    def learn(obs: np.ndarray, pi: np.ndarray, action: int, advantage: float) -> None:
+        """Re-present ``obs`` with the actor-critic's targets for ``advantage``."""
+        nonlocal delta_ms
         if s.delta_rms_steps is not None:
             # Adam's normalization for the whole step at once: the advantage in units of its RMS
-            delta_ms[0] += (delta * delta - delta_ms[0]) / s.delta_rms_steps
-            delta /= float(np.sqrt(delta_ms[0]))
+            delta_ms += (advantage * advantage - delta_ms) / s.delta_rms_steps
+            advantage /= float(np.sqrt(delta_ms))
         if s.delta_clip is not None:
-            delta = float(np.clip(delta, -s.delta_clip, s.delta_clip))
-        return delta
+            advantage = float(np.clip(advantage, -s.delta_clip, s.delta_clip))
+        present(obs, s.replay_ticks, ac_targets(pi, action, advantage, s, cfg.y_bits))
 
-    if s.advantage == "monte-carlo":
-        steps = _monte_carlo_loop(
-            s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg
-        )
-    else:
-        steps = _td_loop(
-            s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg
-        )
+    loop = _monte_carlo_loop if s.advantage == "monte-carlo" else _td_loop
+    ticks = progress(range(step_limit), "eprop-ac chip", max_steps)
+    steps = loop(s, env.reset(seed=seed)[0], env, ticks, present, choose, learn, episodes, returns)
     env.close()
     solved_at, best = episode_statistics(returns, CARTPOLE_VERSIONS[version].solved_mean)
     return RLResult(returns, steps, solved_at, best, actions, chip.read_weights())
 
 
-def _td_loop(s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg) -> int:
+def _td_loop(s, obs, env, ticks, present, choose, learn, episodes, returns) -> int:
     """One-step actor-critic: after each step, s' is presented for V(s') and s re-presented to
-    learn from the TD error."""
-    n_actions = int(env.action_space.n)
-    rng_agent = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    obs = env.reset(seed=seed)[0]
+    learn from the TD error. Returns the steps taken."""
     pi, value = present(obs, s.window_ticks)
     episode_return = 0.0
     steps = 0
-    for t in progress(range(step_limit), "eprop-ac chip", max_steps):
-        action = int(rng_agent.choice(n_actions, p=pi))
-        actions.append(action)
+    for t in ticks:
+        action = choose(pi)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         episode_return += float(reward)
         delta = float(reward) - value
         if not terminated:
             next_pi, next_value = present(next_obs, s.window_ticks)
             delta += s.gamma * next_value
-        present(obs, s.replay_ticks, ac_targets(pi, action, scaled(delta), s, cfg.y_bits))
+        learn(obs, pi, action, delta)
         steps = t + 1
         if terminated or truncated:
             returns.append(episode_return)
@@ -257,20 +255,15 @@ def _td_loop(s, env, seed, present, scaled, step_limit, max_steps, episodes, ret
     return steps
 
 
-def _monte_carlo_loop(
-    s, env, seed, present, scaled, step_limit, max_steps, episodes, returns, actions, progress, cfg
-) -> int:
+def _monte_carlo_loop(s, obs, env, ticks, present, choose, learn, episodes, returns) -> int:
     """Monte-Carlo actor-critic: the episode runs without learning; at its end the host replays
-    its states in order, each with the advantage ``G - V(s)`` of its discounted return."""
-    n_actions = int(env.action_space.n)
-    rng_agent = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    obs = env.reset(seed=seed)[0]
+    its states in order, each with the advantage ``G - V(s)`` of its discounted return. Returns
+    the steps taken."""
     episode: list[tuple[np.ndarray, int, np.ndarray, float, float]] = []
     steps = 0
-    for t in progress(range(step_limit), "eprop-ac chip", max_steps):
+    for t in ticks:
         pi, value = present(obs, s.window_ticks)
-        action = int(rng_agent.choice(n_actions, p=pi))
-        actions.append(action)
+        action = choose(pi)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         episode.append((obs, action, pi, value, float(reward)))
         steps = t + 1
@@ -283,7 +276,7 @@ def _monte_carlo_loop(
             g = reward + s.gamma * g
             advantages.append(g - value)
         for (o, a, p, _, _), advantage in zip(episode, reversed(advantages), strict=True):
-            present(o, s.replay_ticks, ac_targets(p, a, scaled(advantage), s, cfg.y_bits))
+            learn(o, p, a, advantage)
         returns.append(sum(step[4] for step in episode))
         episode = []
         if episodes is not None and len(returns) >= episodes:
