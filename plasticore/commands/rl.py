@@ -22,6 +22,7 @@ yet are refused with a message, never approximated by something else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import shlex
@@ -128,16 +129,16 @@ def run(args: argparse.Namespace) -> int:
         return it if args.quiet else progress_bar(desc, total, unit="step")(it)
 
     start = time.perf_counter()
-    if args.backend == "rtl":
-        result = _run_on_rtl(args, settings, progress)
-    else:
-        result = _agent(args)[0](
+    trainer, settings_class = _agent(args)
+    with _chip_factory(args, settings or settings_class()) as chip_factory:
+        result = trainer(
             args.seed,
             args.version,
             max_steps=args.max_steps,
             episodes=args.episodes,
             settings=settings,
             progress=progress,
+            **chip_factory,
         )
     obj = {
         "env": args.env,
@@ -165,28 +166,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_on_rtl(args: argparse.Namespace, settings, progress):
-    """A chip agent with the RTL in the loop (Verilator, the simulated transport)."""
+@contextlib.contextmanager
+def _chip_factory(args: argparse.Namespace, settings):
+    """The trainer's ``chip_factory`` argument: none on golden (its default), the RTL in
+    Verilator through the simulated transport for ``--backend rtl``."""
+    if args.backend != "rtl":
+        yield {}
+        return
     from plasticore.host import Host
     from plasticore.rl_host import HostChip
-    from plasticore.training.rl_chip import ChipLsmQSettings, chip_liquid_config, run_chip_lsm_q
-    from plasticore.training.rl_chip_eprop import ChipEpropACSettings, chip_eprop_config, run_chip_eprop_ac
+    from plasticore.training.rl_chip import chip_liquid_config
+    from plasticore.training.rl_chip_eprop import chip_eprop_config
 
-    if args.agent == "lsm-q":
-        settings = settings or ChipLsmQSettings()
-        cfg, trainer = chip_liquid_config(settings, seed=args.seed), run_chip_lsm_q
-    else:
-        settings = settings or ChipEpropACSettings()
-        cfg, trainer = chip_eprop_config(settings, seed=args.seed), run_chip_eprop_ac
+    config = chip_liquid_config if args.agent == "lsm-q" else chip_eprop_config
     if not args.quiet:
         print("building the RTL model (Verilator, cached after once) ...", file=sys.stderr)
-    with Host.simulated(cfg) as host:
-        return trainer(
-            args.seed,
-            args.version,
-            max_steps=args.max_steps,
-            episodes=args.episodes,
-            settings=settings,
-            progress=progress,
-            chip_factory=HostChip.factory(host),
-        )
+    with Host.simulated(config(settings, seed=args.seed)) as host:
+        yield {"chip_factory": HostChip.factory(host)}
