@@ -17,6 +17,7 @@ import numpy as np
 
 from plasticore.golden.config import Config
 from plasticore.golden.network import Weights
+from plasticore.golden.registers import LearningRegisters
 from plasticore.training.rl_chip import TargetRule
 
 from .host import Host
@@ -74,3 +75,6 @@ class HostChip:
 
     def read_weights(self) -> Weights:
         return self.host.read_weights()
+
+    def write_learning_registers(self, regs: LearningRegisters) -> None:
+        self.host.write_learning_registers(regs)

@@ -10,7 +10,7 @@ import pytest
 from plasticore.cli import main
 from plasticore.golden.network import init_weights
 from plasticore.reference.eprop_ac import EpropAC, EpropACSpec
-from plasticore.training.rl_chip import GoldenChip
+from plasticore.training.rl_chip import GoldenChip, LearningRateAnneal
 from plasticore.training.rl_chip_eprop import ChipEpropACSettings, ac_targets, chip_eprop_config, run_chip_eprop_ac
 from plasticore.training.rl_eprop import run_eprop_ac
 
@@ -215,3 +215,40 @@ def test_chip_delta_rms_of_one_step_leaves_the_sign_of_the_td_error():
     run = run_chip_eprop_ac(2, "v1", episodes=2, settings=small, chip_factory=Recording)
     # the running mean square over one step is delta**2: every advantage is +-1, +-reward_lsb LSBs
     assert len(value_errors) == run.steps and set(value_errors) <= {-256, 256} and len(set(value_errors)) == 2
+
+
+def test_chip_anneal_halves_both_learning_rates_every_n_learning_steps():
+    small = ChipEpropACSettings(n_rec=16, n_alif=4, window_ticks=4, replay_ticks=4, anneal_steps=3)
+    seen = []  # (learning presentation?, lr_shift, out_lr_shift) as each presentation runs
+
+    class Recording(GoldenChip):
+        def present(self, spikes, targets=None, learn_ticks=1):
+            seen.append((targets is not None, self.cfg.lr_shift, self.cfg.out_lr_shift))
+            return super().present(spikes, targets, learn_ticks)
+
+    run = run_chip_eprop_ac(2, "v1", episodes=2, settings=small, chip_factory=Recording)
+    learning = [(lr, out) for learns, lr, out in seen if learns]
+    assert len(learning) == run.steps > 6
+    # the n-th learning step (from 1) runs with the shifts grown by n // 3
+    assert learning == [(small.lr_shift + n // 3, small.out_lr_shift + n // 3) for n in range(1, run.steps + 1)]
+    fixed = run_chip_eprop_ac(2, "v1", episodes=2, settings=dataclasses.replace(small, anneal_steps=None))
+    assert not np.array_equal(run.weights.w_out, fixed.weights.w_out)
+    with pytest.raises(ValueError, match="anneal_steps"):
+        ChipEpropACSettings(anneal_steps=0)
+
+
+def test_learning_rate_anneal_stops_at_the_registers_limit():
+    cfg = chip_eprop_config(ChipEpropACSettings(lr_shift=31, out_lr_shift=30), 2, 1)
+    written = []
+
+    class Chip:
+        def write_learning_registers(self, regs):
+            written.append((regs.lr_shift, regs.out_lr_shift))
+
+    anneal = LearningRateAnneal(Chip(), cfg, every=1)
+    for _ in range(5):
+        anneal.step()
+    assert written == [(32, 31), (32, 32)]  # then nothing left to change: no more writes
+    untouched = LearningRateAnneal(Chip(), cfg, every=None)
+    untouched.step()
+    assert len(written) == 2 and untouched.registers.lr_shift == 31

@@ -7,6 +7,8 @@ once its model is built (about 100 s the first time, then cached by
 plasticore.cosim.host_transport). The agents at full size, 10 episodes each, are in the slow set.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -52,13 +54,18 @@ def test_host_chip_refuses_another_config(chip):
     assert other != chip.cfg
 
 
-def test_eprop_ac_on_the_rtl_takes_golden_actions_and_ends_with_its_weights():
-    with Host.simulated(chip_eprop_config(SMALL_AC, seed=SEED), TEST_PARAMS) as host:
-        rtl = run_chip_eprop_ac(SEED, "v1", episodes=2, settings=SMALL_AC, chip_factory=HostChip.factory(host))
-    golden = run_chip_eprop_ac(SEED, "v1", episodes=2, settings=SMALL_AC)
+@pytest.mark.parametrize("anneal_steps", [None, 4], ids=["fixed-step", "annealed"])
+def test_eprop_ac_on_the_rtl_takes_golden_actions_and_ends_with_its_weights(anneal_steps):
+    settings = dataclasses.replace(SMALL_AC, anneal_steps=anneal_steps)
+    with Host.simulated(chip_eprop_config(settings, seed=SEED), TEST_PARAMS) as host:
+        rtl = run_chip_eprop_ac(SEED, "v1", episodes=2, settings=settings, chip_factory=HostChip.factory(host))
+        registers = host.read_learning_registers()
+    golden = run_chip_eprop_ac(SEED, "v1", episodes=2, settings=settings)
     assert rtl.actions == golden.actions and rtl.returns == golden.returns and len(rtl.actions) > 10
-    cfg = chip_eprop_config(SMALL_AC, seed=SEED)
-    start = init_weights(cfg, SEED, SMALL_AC.in_scale, SMALL_AC.rec_scale, SMALL_AC.out_scale)
+    grown = 0 if anneal_steps is None else rtl.steps // anneal_steps  # the host's register writes
+    assert (registers.lr_shift, registers.out_lr_shift) == (SMALL_AC.lr_shift + grown, SMALL_AC.out_lr_shift + grown)
+    cfg = chip_eprop_config(settings, seed=SEED)
+    start = init_weights(cfg, SEED, settings.in_scale, settings.rec_scale, settings.out_scale)
     for name in ("w_in", "w_rec", "w_out"):
         assert np.array_equal(getattr(rtl.weights, name), getattr(golden.weights, name)), name
         assert not np.array_equal(getattr(rtl.weights, name), getattr(start, name)), f"{name} did not learn"

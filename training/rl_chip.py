@@ -40,6 +40,7 @@ import numpy as np
 
 from plasticore.golden import Config, Weights, init_state, numerics
 from plasticore.golden.learning import init_learning, learning_tick
+from plasticore.golden.registers import LearningRegisters, register_ranges
 from plasticore.reference.dqn import LinearSchedule
 from plasticore.reference.lsm import LiquidSpec, liquid_weights
 from plasticore.tasks.cartpole import CARTPOLE_VERSIONS, encode_buckets, make_cartpole
@@ -56,6 +57,7 @@ __all__ = [
     "ChipBackend",
     "ChipFactory",
     "GoldenChip",
+    "LearningRateAnneal",
     "ChipLsmQ",
     "run_chip_lsm_q",
 ]
@@ -203,6 +205,11 @@ class ChipBackend(Protocol):
         """The chip's weights now."""
         ...
 
+    def write_learning_registers(self, regs: LearningRegisters) -> None:
+        """Set the run-time learning registers (learning-rate shifts, enables, threshold) for the
+        ticks that follow."""
+        ...
+
 
 class GoldenChip:
     """:class:`ChipBackend` on the golden model (fixed point, batch 1).
@@ -245,9 +252,58 @@ class GoldenChip:
     def read_weights(self) -> Weights:
         return self.weights
 
+    def write_learning_registers(self, regs: LearningRegisters) -> None:
+        self.cfg = regs.applied(self.cfg)  # every register field is replaced: no drift from the start
+
 
 #: builds the chip a run trains: (config, initial weights) -> backend
 ChipFactory = Callable[[Config, Weights], ChipBackend]
+
+
+class LearningRateAnneal:
+    """The host's learning-rate schedule for an RL run: after every ``every`` learning steps,
+    both learning-rate shifts grow by one (the host rewrites the chip's run-time registers), up
+    to the registers' limit. A fixed step keeps moving the weights by the TD errors' noise
+    once the policy is good; halving it step by step lets the readout settle (docs/rl.md).
+
+    Parameters
+    ----------
+    chip : ChipBackend
+        The chip whose registers are written.
+    cfg : Config
+        Its config (the registers start at its values).
+    every : int or None
+        Learning steps per halving (None: never; the registers are not written).
+
+    Members
+    -------
+    registers : LearningRegisters
+        The values last written (the config's before the first).
+    """
+
+    def __init__(self, chip: ChipBackend, cfg: Config, every: int | None) -> None:
+        if every is not None and every < 1:
+            raise ValueError(f"anneal_steps: {every} is not a positive number of learning steps")
+        self.chip, self.every = chip, every
+        self.registers = LearningRegisters.of(cfg)
+        ranges = register_ranges(cfg)
+        self._limits = ranges["lr_shift"][1], ranges["out_lr_shift"][1]
+        self._steps = 0
+
+    def step(self) -> None:
+        """Count one learning step, before it runs; on every ``every``-th, the shifts grow."""
+        if self.every is None:
+            return
+        self._steps += 1
+        if self._steps % self.every:
+            return
+        r = self.registers
+        grown = r.replace(
+            lr_shift=min(r.lr_shift + 1, self._limits[0]), out_lr_shift=min(r.out_lr_shift + 1, self._limits[1])
+        )
+        if grown != r:
+            self.chip.write_learning_registers(grown)
+            self.registers = grown
 
 
 class ChipLsmQ:

@@ -36,7 +36,7 @@ from plasticore.tasks.cartpole import CARTPOLE_VERSIONS, encode_buckets, make_ca
 
 from .common import Progress, no_progress
 from .rl import RLResult, episode_statistics, run_length
-from .rl_chip import ChipFactory, GoldenChip, TargetRule
+from .rl_chip import ChipFactory, GoldenChip, LearningRateAnneal, TargetRule
 
 __all__ = ["ChipEpropACSettings", "chip_eprop_config", "ac_targets", "run_chip_eprop_ac"]
 
@@ -90,6 +90,10 @@ class ChipEpropACSettings:
         ``"td"``: learn after every step from the TD error (s' presented for V(s'), s
         re-presented); ``"monte-carlo"``: replay the episode's states at its end, each with
         ``G - V(s)`` (F_gamma's gradient without its per-synapse state; docs/rl.md).
+    anneal_steps : int or None
+        Every ``anneal_steps`` learning steps both learning-rate shifts grow by one, written to
+        the chip's run-time registers (:class:`~plasticore.training.rl_chip.LearningRateAnneal`;
+        None: a fixed step).
     in_scale, rec_scale, out_scale : float
         Initial weight scales (:func:`plasticore.golden.network.init_weights`).
     """
@@ -118,6 +122,7 @@ class ChipEpropACSettings:
     learn_hidden: bool = True
     delta_rms_steps: float | None = None
     advantage: str = "td"
+    anneal_steps: int | None = None
     in_scale: float = 0.5
     rec_scale: float = 0.25
     out_scale: float = 0.01
@@ -125,6 +130,8 @@ class ChipEpropACSettings:
     def __post_init__(self) -> None:
         if self.advantage not in ADVANTAGES:
             raise ValueError(f"advantage: {self.advantage!r} is not one of {', '.join(ADVANTAGES)}")
+        if self.anneal_steps is not None and self.anneal_steps < 1:
+            raise ValueError(f"anneal_steps: {self.anneal_steps} is not a positive number of learning steps")
 
 
 def chip_eprop_config(s: ChipEpropACSettings, n_actions: int = 2, seed: int = 1) -> Config:
@@ -190,6 +197,7 @@ def run_chip_eprop_ac(
     cfg = chip_eprop_config(s, n_actions, seed)
     weights: Weights = init_weights(cfg, seed, s.in_scale, s.rec_scale, s.out_scale)
     chip = chip_factory(cfg, weights)
+    anneal = LearningRateAnneal(chip, cfg, s.anneal_steps)
     rng_spikes, rng_agent = (np.random.default_rng(q) for q in np.random.SeedSequence(seed).spawn(2))
 
     def present(obs: np.ndarray, ticks: int, targets: TargetRule | None = None) -> tuple[np.ndarray, float]:
@@ -217,6 +225,7 @@ def run_chip_eprop_ac(
             advantage /= float(np.sqrt(delta_ms))
         if s.delta_clip is not None:
             advantage = float(np.clip(advantage, -s.delta_clip, s.delta_clip))
+        anneal.step()
         present(obs, s.replay_ticks, ac_targets(pi, action, advantage, s, cfg.y_bits))
 
     loop = _monte_carlo_loop if s.advantage == "monte-carlo" else _td_loop
